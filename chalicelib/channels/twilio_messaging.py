@@ -1,0 +1,159 @@
+"""Twilio Programmable Messaging (SMS and WhatsApp): verify, parse, answer, send.
+
+Only `twilio.request_validator` and TwiML are imported at module load: they are light.
+The REST client (`twilio.rest`) is imported when the first message is actually sent,
+so that the webhook's cold start never pays for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from chalicelib.domain.errors import MalformedRequest
+from chalicelib.domain.messages import Channel, InboundMessage
+
+if TYPE_CHECKING:
+    from twilio.http.http_client import TwilioHttpClient
+
+log = logging.getLogger(__name__)
+
+WHATSAPP_PREFIX = "whatsapp:"
+
+# Twilio error codes that no retry can fix: the recipient opted out, cannot receive
+# this channel, or the address is invalid; 63016 is WhatsApp's closed 24-hour window.
+PERMANENT_ERROR_CODES = frozenset({21211, 21408, 21610, 21612, 21614, 63003, 63016, 63024})
+
+
+class DeliveryError(Exception):
+    """Sending failed; `permanent` tells whether retrying can help."""
+
+    def __init__(self, message: str, *, permanent: bool, code: int | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+
+
+def parse_form(body: bytes) -> dict[str, list[str]]:
+    """Decode an x-www-form-urlencoded body, keeping blank values (they are signed too)."""
+    try:
+        text = body.decode("utf-8")
+        return parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedRequest(f"body is not valid form data: {exc}") from exc
+
+
+def signature_is_valid(
+    auth_token: str, url: str, params: Mapping[str, list[str]], signature: str | None
+) -> bool:
+    """Twilio's own validator over every received parameter, repeated keys included."""
+    if not signature:
+        return False
+    return bool(RequestValidator(auth_token).validate(url, dict(params), signature))
+
+
+def _single(params: Mapping[str, list[str]], name: str) -> str:
+    values = params.get(name) or [""]
+    return values[0]
+
+
+def to_inbound(params: Mapping[str, list[str]], received_at: datetime) -> InboundMessage:
+    """Map a Twilio messaging webhook onto our one inbound shape."""
+    missing = [name for name in ("MessageSid", "From", "To") if not _single(params, name)]
+    if missing:
+        raise MalformedRequest(f"missing required field(s): {', '.join(missing)}")
+    sender, recipient = _single(params, "From"), _single(params, "To")
+    if sender.startswith(WHATSAPP_PREFIX) != recipient.startswith(WHATSAPP_PREFIX):
+        raise MalformedRequest("From and To must both be WhatsApp addresses or both phone numbers")
+    try:
+        num_media = int(_single(params, "NumMedia") or "0")
+    except ValueError as exc:
+        raise MalformedRequest("NumMedia must be a whole number") from exc
+    media = tuple(
+        _single(params, f"MediaUrl{i}") for i in range(num_media) if _single(params, f"MediaUrl{i}")
+    )
+    return InboundMessage(
+        channel=Channel.WHATSAPP if sender.startswith(WHATSAPP_PREFIX) else Channel.SMS,
+        provider_id=_single(params, "MessageSid"),
+        sender=sender,
+        recipient=recipient,
+        body=_single(params, "Body"),
+        received_at=received_at,
+        media_urls=media,
+        profile_name=_single(params, "ProfileName") or None,
+        wa_id=_single(params, "WaId") or None,
+    )
+
+
+def twiml(reply: str | None) -> str:
+    """The webhook's answer: the acknowledgement itself, or an empty response."""
+    response = MessagingResponse()
+    if reply:
+        response.message(reply)
+    return str(response.to_xml(xml_declaration=True))
+
+
+def sandbox_http_client(base_url: str) -> TwilioHttpClient:
+    """An SDK HTTP client that sends every Twilio API call to a local sandbox instead.
+
+    This is the SDK's documented seam (`Client(http_client=...)`); the SDK builds the
+    requests exactly as in production, only the scheme and host are swapped.
+    """
+    from twilio.http.http_client import TwilioHttpClient
+
+    class SandboxHttpClient(TwilioHttpClient):  # type: ignore[misc]
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            path = urlsplit(url).path
+            return super().request(method, f"{base_url.rstrip('/')}/twilio{path}", *args, **kwargs)
+
+    return SandboxHttpClient(timeout=10)
+
+
+class TwilioMessenger:
+    """Sends SMS/WhatsApp messages; vendor errors become `DeliveryError`."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        http_client: TwilioHttpClient | None = None,
+    ) -> None:
+        self._account_sid = account_sid
+        self._auth_token = auth_token
+        self._http_client = http_client
+        self._client: Any = None
+
+    def _rest(self) -> Any:
+        if self._client is None:
+            from twilio.rest import Client
+
+            self._client = Client(
+                self._account_sid, self._auth_token, http_client=self._http_client
+            )
+        return self._client
+
+    def send(self, *, sender: str, to: str, body: str) -> str:
+        """Send one message and return Twilio's message SID."""
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        try:
+            message = self._rest().messages.create(from_=sender, to=to, body=body)
+        except TwilioRestException as exc:
+            permanent = exc.code in PERMANENT_ERROR_CODES or (
+                400 <= exc.status < 500 and exc.status != 429
+            )
+            raise DeliveryError(
+                f"Twilio refused the message: HTTP {exc.status}, code {exc.code}: {exc.msg}",
+                permanent=permanent,
+                code=exc.code,
+            ) from exc
+        except (TwilioException, OSError) as exc:
+            raise DeliveryError(f"Twilio could not be reached: {exc}", permanent=False) from exc
+        log.info("twilio message sent", extra={"sid": message.sid})
+        return str(message.sid)

@@ -1,0 +1,46 @@
+"""The one shape every inbound customer message takes, whatever the provider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    EMAIL = "email"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    channel: Channel
+    provider_id: str
+    """The provider's id for this message (Twilio `MessageSid`, e-mail `Message-ID`)."""
+    sender: str
+    """The customer's address on that channel, as the provider gives it."""
+    recipient: str
+    """The store's address the customer wrote to."""
+    body: str
+    received_at: datetime
+    media_urls: tuple[str, ...] = ()
+    profile_name: str | None = None
+    wa_id: str | None = None
+
+
+# Carrier opt-out keywords (CTIA; Twilio's Advanced Opt-Out uses the same list).
+OPT_OUT_KEYWORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
+)
+OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES", "OPTIN"})
+
+
+def opt_keyword(body: str) -> str | None:
+    """'out' or 'in' when the whole message is an opt-out/opt-in keyword."""
+    word = body.strip().strip(".!").upper()
+    if word in OPT_OUT_KEYWORDS:
+        return "out"
+    if word in OPT_IN_KEYWORDS:
+        return "in"
+    return None
