@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from chalicelib.domain.errors import MalformedRequest
+from chalicelib.domain.errors import DeliveryError, MalformedRequest
 from chalicelib.domain.messages import Channel, InboundMessage
 
 if TYPE_CHECKING:
@@ -31,15 +31,6 @@ WHATSAPP_PREFIX = "whatsapp:"
 PERMANENT_ERROR_CODES = frozenset({21211, 21408, 21610, 21612, 21614, 63003, 63016, 63024})
 
 
-class DeliveryError(Exception):
-    """Sending failed; `permanent` tells whether retrying can help."""
-
-    def __init__(self, message: str, *, permanent: bool, code: int | None = None) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.code = code
-
-
 def parse_form(body: bytes) -> dict[str, list[str]]:
     """Decode an x-www-form-urlencoded body, keeping blank values (they are signed too)."""
     try:
@@ -49,13 +40,21 @@ def parse_form(body: bytes) -> dict[str, list[str]]:
         raise MalformedRequest(f"body is not valid form data: {exc}") from exc
 
 
+class _FormValues(dict[str, list[str]]):
+    """A dict whose `getlist` the validator uses, as with Django's QueryDict: every
+    value of a repeated key is signed."""
+
+    def getlist(self, name: str) -> list[str]:
+        return self[name]
+
+
 def signature_is_valid(
     auth_token: str, url: str, params: Mapping[str, list[str]], signature: str | None
 ) -> bool:
     """Twilio's own validator over every received parameter, repeated keys included."""
     if not signature:
         return False
-    return bool(RequestValidator(auth_token).validate(url, dict(params), signature))
+    return bool(RequestValidator(auth_token).validate(url, _FormValues(params), signature))
 
 
 def _single(params: Mapping[str, list[str]], name: str) -> str:

@@ -27,3 +27,12 @@ class UnknownDestination(RequestRejected):
     """The message was addressed to a number or address no store owns."""
 
     status = 404
+
+
+class DeliveryError(Exception):
+    """Sending to a provider failed; `permanent` tells whether retrying can help."""
+
+    def __init__(self, message: str, *, permanent: bool, code: int | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code

@@ -1,0 +1,41 @@
+# relaydesk: `make run` starts the local stack, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint unit integration e2e bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . || \
+		$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/relaydesk stack
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/cfn-lint infra/template.yaml
+
+unit: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider --disable-socket tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider tests/integration
+
+e2e: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
+
+test: lint unit integration e2e
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.webhook
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,59 @@
+"""Chalice wiring only: each route and handler makes one call into chalicelib."""
+
+from __future__ import annotations
+
+import logging
+import os
+from chalice import Chalice, Response
+from chalice.app import SQSEvent
+
+from chalicelib import web
+from chalicelib.composition import container
+from chalicelib.flows.jobs import run_job
+
+app = Chalice(app_name="relaydesk")
+app.api.binary_types.append("multipart/form-data")
+app.log.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+logging.getLogger("chalicelib").setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+
+JOBS_QUEUE = os.environ.get("JOBS_QUEUE_NAME", "relaydesk-jobs")
+
+
+@app.route("/health", methods=["GET"])
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.route(
+    "/webhooks/twilio/messaging",
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+def twilio_messaging() -> Response:
+    request = app.current_request
+    return web.twilio_messaging_webhook(
+        container(),
+        body=request.raw_body,
+        signature=request.headers.get("x-twilio-signature"),
+        resource_path=request.context.get("resourcePath", "/webhooks/twilio/messaging"),
+    )
+
+
+@app.route("/webhooks/sendgrid/inbound", methods=["POST"], content_types=["multipart/form-data"])
+def sendgrid_inbound() -> Response:
+    request = app.current_request
+    return web.sendgrid_inbound_webhook(
+        container(),
+        body=request.raw_body,
+        content_type=request.headers.get("content-type"),
+        authorization=request.headers.get("authorization"),
+    )
+
+
+# One job per invocation until partial-batch failure reporting is in place: a poison
+# job must not drag its batch-mates into the dead-letter queue.
+@app.on_sqs_message(queue=JOBS_QUEUE, batch_size=1)
+def on_job(event: SQSEvent) -> None:
+    for record in event:
+        run_job(container(), record.body)
+

@@ -1,0 +1,224 @@
+"""SendGrid: Inbound Parse posts in (authenticated, parsed), e-mail out (Mail Send v3).
+
+Parsing uses the standard library's `email` package; the `sendgrid` SDK is imported
+only when a mail is actually sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
+from typing import Any
+
+from chalicelib.domain.errors import DeliveryError, MalformedRequest, NotAuthenticated
+
+log = logging.getLogger(__name__)
+
+MAX_POST_BYTES = 30 * 1024 * 1024  # SendGrid Inbound Parse's own limit for a whole message
+
+
+def check_basic_auth(authorization: str | None, user: str, password: str) -> None:
+    """Inbound Parse carries `https://user:password@host/...` credentials as HTTP Basic."""
+    if not authorization or not authorization.lower().startswith("basic "):
+        raise NotAuthenticated("HTTP Basic credentials are required")
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise NotAuthenticated("HTTP Basic credentials are not valid base64") from exc
+    given_user, _, given_password = decoded.partition(":")
+    user_ok = hmac.compare_digest(given_user.encode(), user.encode())
+    password_ok = hmac.compare_digest(given_password.encode(), password.encode())
+    if not (user_ok and password_ok):
+        raise NotAuthenticated("wrong HTTP Basic credentials")
+
+
+def parse_form_data(content_type: str | None, body: bytes) -> dict[str, str]:
+    """The text fields of a multipart/form-data post (attachments are not read here)."""
+    if not content_type or not content_type.lower().startswith("multipart/form-data"):
+        raise MalformedRequest("expected a multipart/form-data body")
+    if "boundary=" not in content_type:
+        raise MalformedRequest("multipart/form-data without a boundary")
+    if len(body) > MAX_POST_BYTES:
+        raise MalformedRequest("the post is larger than 30 MB")
+    envelope = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode() + body
+    document = message_from_bytes(envelope, policy=policy.HTTP)
+    if not document.is_multipart() or document.defects:
+        raise MalformedRequest("the multipart/form-data body could not be parsed")
+    fields: dict[str, str] = {}
+    for part in document.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str) or part.get_filename():
+            continue
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            continue
+        charset = part.get_content_charset() or "utf-8"
+        fields[name] = payload.decode(charset, errors="replace")
+    return fields
+
+
+@dataclass(frozen=True)
+class InboundEmail:
+    sender: str
+    """The bare address of From, lower-cased."""
+    recipients: tuple[str, ...]
+    """Every address it was delivered to: envelope, To and Cc, lower-cased."""
+    subject: str
+    text: str
+    message_id: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _addresses(*values: str | None) -> list[str]:
+    return [addr.lower() for _, addr in getaddresses([v for v in values if v]) if addr]
+
+
+def _text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    content = part.get_content()
+    if part.get_content_type() == "text/html":
+        return html_to_text(str(content))
+    return str(content)
+
+
+def html_to_text(html: str) -> str:
+    from html.parser import HTMLParser
+
+    class _Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.chunks: list[str] = []
+            self._skip = 0
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            if tag in ("script", "style", "head"):
+                self._skip += 1
+            elif tag in ("br", "p", "div", "tr", "li", "blockquote"):
+                self.chunks.append("\n")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("script", "style", "head") and self._skip:
+                self._skip -= 1
+
+        def handle_data(self, data: str) -> None:
+            if not self._skip:
+                self.chunks.append(data)
+
+    parser = _Text()
+    parser.feed(html)
+    lines = (" ".join(line.split()) for line in "".join(parser.chunks).splitlines())
+    return "\n".join(line for line in lines if line).strip()
+
+
+def to_inbound_email(fields: dict[str, str]) -> InboundEmail:
+    """Both Inbound Parse modes: parsed fields, or the raw MIME message in `email`."""
+    try:
+        envelope = json.loads(fields.get("envelope") or "{}")
+    except json.JSONDecodeError as exc:
+        raise MalformedRequest("the envelope field is not JSON") from exc
+    envelope_to = envelope.get("to") if isinstance(envelope, dict) else None
+    envelope_rcpts = [a for a in envelope_to if isinstance(a, str)] if envelope_to else []
+
+    if raw := fields.get("email"):
+        message = message_from_bytes(raw.encode("utf-8", errors="surrogateescape"), policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        headers = {k: str(v) for k, v in message.items()}
+        sender_header = str(message.get("From", ""))
+        to_header, cc_header = str(message.get("To", "")), str(message.get("Cc", ""))
+        subject = str(message.get("Subject", ""))
+        text = _text_of(message)
+    else:
+        header_block = fields.get("headers", "")
+        parsed = message_from_bytes(header_block.encode("utf-8"), policy=policy.default)
+        headers = {k: str(v) for k, v in parsed.items()}
+        sender_header = fields.get("from", "")
+        to_header, cc_header = fields.get("to", ""), fields.get("cc", "")
+        subject = fields.get("subject", "")
+        text = fields.get("text") or html_to_text(fields.get("html", ""))
+
+    sender = parseaddr(sender_header)[1].lower()
+    if not sender:
+        raise MalformedRequest("the mail has no From address")
+    recipients = tuple(dict.fromkeys(_addresses(*envelope_rcpts, to_header, cc_header)))
+    if not recipients:
+        raise MalformedRequest("the mail has no recipient (envelope, To or Cc)")
+    message_id = headers.get("Message-ID", "").strip()
+    if not message_id:
+        # A stable id from the content, so that a redelivery is still recognised.
+        digest = hashlib.sha256(f"{sender}\0{subject}\0{text}".encode()).hexdigest()[:32]
+        message_id = f"<{digest}@relaydesk.generated>"
+    return InboundEmail(
+        sender=sender,
+        recipients=recipients,
+        subject=subject,
+        text=text,
+        message_id=message_id,
+        headers=headers,
+    )
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    from_email: str
+    from_name: str
+    to: tuple[str, ...]
+    subject: str
+    text: str
+    reply_to: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class SendGridMailer:
+    """Sends e-mail through SendGrid's v3 API; vendor errors become `DeliveryError`."""
+
+    def __init__(self, api_key: str, host: str | None = None) -> None:
+        self._api_key = api_key
+        self._host = host
+        self._client: Any = None
+
+    def _sdk(self) -> Any:
+        if self._client is None:
+            from sendgrid import SendGridAPIClient
+
+            kwargs = {"host": self._host} if self._host else {}
+            self._client = SendGridAPIClient(self._api_key, **kwargs)
+        return self._client
+
+    def send(self, mail: OutgoingEmail) -> None:
+        """One personalization per recipient: agents do not see each other's address."""
+        from python_http_client.exceptions import HTTPError
+        from sendgrid.helpers.mail import From, Header, Mail, Personalization, ReplyTo, To
+
+        message = Mail()
+        message.from_email = From(mail.from_email, mail.from_name)
+        message.subject = mail.subject
+        message.add_content(mail.text, "text/plain")
+        for address in mail.to:
+            personalization = Personalization()
+            personalization.add_to(To(address))
+            message.add_personalization(personalization)
+        if mail.reply_to:
+            message.reply_to = ReplyTo(mail.reply_to)
+        for name, value in mail.headers.items():
+            message.add_header(Header(name, value))
+        try:
+            response = self._sdk().send(message)
+        except HTTPError as exc:
+            status = int(getattr(exc, "status_code", 0) or 0)
+            raise DeliveryError(
+                f"SendGrid refused the mail: HTTP {status}",
+                permanent=400 <= status < 500 and status != 429,
+            ) from exc
+        except OSError as exc:
+            raise DeliveryError(f"SendGrid could not be reached: {exc}", permanent=False) from exc
+        log.info("sendgrid mail accepted", extra={"status": response.status_code})

@@ -1,0 +1,103 @@
+"""The one composition root: builds every adapter from settings, lazily, once per container.
+
+Lambda reuses a container across requests, so clients are built on first use and kept.
+Nothing heavy is imported until a request needs it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from chalicelib.config import Secrets, Settings, Stores, load_stores
+from chalicelib.queues import JobQueue
+from chalicelib.store.repository import Repository
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Container:
+    def __init__(
+        self,
+        settings: Settings,
+        secrets: Secrets | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.secrets = secrets or Secrets(settings.environ)
+        self.clock = clock
+
+    @cached_property
+    def stores(self) -> Stores:
+        return load_stores(self.settings.stores_file)
+
+    @cached_property
+    def repository(self) -> Repository:
+        return Repository()
+
+    @cached_property
+    def jobs(self) -> JobQueue:
+        import boto3
+
+        return JobQueue(
+            boto3.client("sqs"),
+            queue_name=self.settings.jobs_queue_name,
+            queue_url=self.settings.jobs_queue_url,
+        )
+
+    @cached_property
+    def reply_secret(self) -> bytes:
+        return self.secrets.get("REPLY_TOKEN_SECRET").encode()
+
+    @cached_property
+    def twilio_auth_token(self) -> str:
+        return self.secrets.get("TWILIO_AUTH_TOKEN")
+
+    @cached_property
+    def inbound_parse_password(self) -> str:
+        return self.secrets.get("INBOUND_PARSE_PASSWORD")
+
+    @cached_property
+    def messenger(self) -> Any:
+        from chalicelib.channels.twilio_messaging import TwilioMessenger, sandbox_http_client
+
+        sandbox = self.settings.sandbox_url
+        return TwilioMessenger(
+            self.settings.twilio_account_sid,
+            self.twilio_auth_token,
+            http_client=sandbox_http_client(sandbox) if sandbox else None,
+        )
+
+    @cached_property
+    def mailer(self) -> Any:
+        from chalicelib.channels.sendgrid_email import SendGridMailer
+
+        sandbox = self.settings.sandbox_url
+        return SendGridMailer(
+            self.secrets.get("SENDGRID_API_KEY"),
+            host=f"{sandbox}/sendgrid" if sandbox else None,
+        )
+
+
+_lock = threading.Lock()
+_container: Container | None = None
+
+
+def container() -> Container:
+    global _container
+    with _lock:
+        if _container is None:
+            _container = Container(Settings.from_env())
+        return _container
+
+
+def reset_container(new: Container | None = None) -> None:
+    """Tests and the local stack replace the container after changing settings."""
+    global _container
+    with _lock:
+        _container = new

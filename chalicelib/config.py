@@ -1,0 +1,250 @@
+"""Settings from the environment, secrets, and the stores' configuration file.
+
+Each is validated once, when first needed, with an error that names what is wrong.
+Secrets never live in the configuration file: locally they come from the environment,
+in AWS from SSM Parameter Store (a SecureString under `SECRETS_SSM_PREFIX`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from chalicelib.domain.calendar import BusinessCalendar
+
+DEFAULT_STORES_FILE = Path(__file__).with_name("stores.json")
+STORE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+DEFAULT_ACK_TEMPLATE = (
+    "Thanks, we got your message. Someone from {store} will reply by {deadline}."
+)
+
+
+class ConfigError(ValueError):
+    """The store configuration or the settings are invalid; the message says where."""
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    store_id: str
+    name: str
+    calendar: BusinessCalendar
+    first_response_minutes: int
+    ack_cooldown_minutes: int
+    ack_template: str
+    locale: str
+    phone_numbers: frozenset[str]
+    """E.164 numbers; the same number serves WhatsApp as `whatsapp:<number>`."""
+    support_address: str
+    agents: frozenset[str]
+    """Lower-cased agent e-mail addresses."""
+
+    def owns_number(self, address: str) -> bool:
+        return address.removeprefix("whatsapp:") in self.phone_numbers
+
+    def is_agent(self, email: str) -> bool:
+        return email.strip().lower() in self.agents
+
+
+class Stores:
+    """All stores of this deployment, indexed by the addresses customers write to."""
+
+    def __init__(self, stores: list[StoreConfig]) -> None:
+        self._by_id = {s.store_id: s for s in stores}
+        self._by_number: dict[str, StoreConfig] = {}
+        for store in stores:
+            for number in store.phone_numbers:
+                other = self._by_number.setdefault(number, store)
+                if other is not store:
+                    raise ConfigError(
+                        f"stores {other.store_id!r} and {store.store_id!r}: "
+                        f"phone_numbers: {number} is configured twice"
+                    )
+
+    def by_id(self, store_id: str) -> StoreConfig | None:
+        return self._by_id.get(store_id)
+
+    def by_number(self, address: str) -> StoreConfig | None:
+        return self._by_number.get(address.removeprefix("whatsapp:"))
+
+    def __iter__(self) -> Any:
+        return iter(self._by_id.values())
+
+
+def _field(raw: Mapping[str, Any], store: str, name: str, kind: type, default: Any = ...) -> Any:
+    value = raw.get(name, default)
+    if value is ...:
+        raise ConfigError(f"store {store!r}: {name}: required")
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"store {store!r}: {name}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
+    store_id = raw.get("id")
+    if not isinstance(store_id, str) or not STORE_ID.match(store_id):
+        raise ConfigError(
+            f"store {store_id!r}: id: 1-20 lowercase letters, digits or '-', got {store_id!r}"
+        )
+    name = _field(raw, store_id, "name", str)
+    hours = _field(raw, store_id, "business_hours", dict)
+    closed = _field(raw, store_id, "closed_dates", list, [])
+    try:
+        from datetime import date
+
+        calendar = BusinessCalendar.from_spec(
+            _field(raw, store_id, "timezone", str),
+            hours,
+            [date.fromisoformat(d) for d in closed],
+        )
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"store {store_id!r}: business hours: {exc}") from exc
+    first_response = _field(raw, store_id, "first_response_minutes", int)
+    if first_response <= 0:
+        raise ConfigError(f"store {store_id!r}: first_response_minutes: must be positive")
+    cooldown = _field(raw, store_id, "ack_cooldown_minutes", int, 12 * 60)
+    if cooldown < 0:
+        raise ConfigError(f"store {store_id!r}: ack_cooldown_minutes: must not be negative")
+    template = _field(raw, store_id, "ack_template", str, DEFAULT_ACK_TEMPLATE)
+    if "{deadline}" not in template:
+        raise ConfigError(f"store {store_id!r}: ack_template: must contain {{deadline}}")
+    try:
+        template.format(store="", deadline="")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"store {store_id!r}: ack_template: only {{store}} and {{deadline}} may be used"
+        ) from exc
+    numbers = _field(raw, store_id, "phone_numbers", list, [])
+    for number in numbers:
+        if not isinstance(number, str) or not E164.match(number):
+            raise ConfigError(f"store {store_id!r}: phone_numbers: {number!r} is not E.164")
+    support = _field(raw, store_id, "support_address", str)
+    agents = _field(raw, store_id, "agents", list)
+    for address in [support, *agents]:
+        if not isinstance(address, str) or not EMAIL.match(address):
+            raise ConfigError(f"store {store_id!r}: {address!r} is not an e-mail address")
+    if not agents:
+        raise ConfigError(f"store {store_id!r}: agents: at least one agent is required")
+    return StoreConfig(
+        store_id=store_id,
+        name=name,
+        calendar=calendar,
+        first_response_minutes=first_response,
+        ack_cooldown_minutes=cooldown,
+        ack_template=template,
+        locale=_field(raw, store_id, "locale", str, "en"),
+        phone_numbers=frozenset(numbers),
+        support_address=support.lower(),
+        agents=frozenset(a.lower() for a in agents),
+    )
+
+
+def load_stores(path: Path) -> Stores:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the store configuration: {exc}") from exc
+    raw_stores = document.get("stores") if isinstance(document, dict) else None
+    if not isinstance(raw_stores, list) or not raw_stores:
+        raise ConfigError(f"{path}: expected {{\"stores\": [ ... ]}} with at least one store")
+    stores = [parse_store(raw) for raw in raw_stores]
+    ids = [s.store_id for s in stores]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{path}: store ids must be unique, got {ids}")
+    return Stores(stores)
+
+
+class Secrets:
+    """Secret values by name: the environment first, then SSM Parameter Store.
+
+    SSM is read once per container (one request for all parameters under the prefix),
+    and only when a secret is missing from the environment.
+    """
+
+    def __init__(self, environ: Mapping[str, str], ssm_client: Any = None) -> None:
+        self._environ = environ
+        self._ssm_client = ssm_client
+        self._from_ssm: dict[str, str] | None = None
+
+    def get(self, name: str) -> str:
+        if value := self._environ.get(name):
+            return value
+        prefix = self._environ.get("SECRETS_SSM_PREFIX")
+        if prefix:
+            if self._from_ssm is None:
+                self._from_ssm = self._load_ssm(prefix)
+            if value := self._from_ssm.get(name):
+                return value
+        raise ConfigError(f"secret {name} is not set (environment or SSM {prefix or '-'})")
+
+    def _load_ssm(self, prefix: str) -> dict[str, str]:
+        client = self._ssm_client
+        if client is None:
+            import boto3
+
+            client = boto3.client("ssm")
+        values: dict[str, str] = {}
+        paginator = client.get_paginator("get_parameters_by_path")
+        for page in paginator.paginate(Path=prefix, WithDecryption=True, Recursive=False):
+            for parameter in page["Parameters"]:
+                values[parameter["Name"].rsplit("/", 1)[-1]] = parameter["Value"]
+        return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Non-secret deployment settings, from the environment (`.chalice/config.json`)."""
+
+    environ: Mapping[str, str]
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(dict(os.environ))
+
+    def _get(self, name: str, default: str | None = None) -> str:
+        value = self.environ.get(name, default)
+        if not value:
+            raise ConfigError(f"setting {name} is not set")
+        return value
+
+    @cached_property
+    def public_base_url(self) -> str:
+        """The URL Twilio calls, stage path included: signatures are computed over it."""
+        return self._get("PUBLIC_BASE_URL").rstrip("/")
+
+    @cached_property
+    def reply_domain(self) -> str:
+        return self._get("REPLY_DOMAIN").lower()
+
+    @cached_property
+    def jobs_queue_name(self) -> str:
+        return self._get("JOBS_QUEUE_NAME", "relaydesk-jobs")
+
+    @cached_property
+    def jobs_queue_url(self) -> str | None:
+        return self.environ.get("JOBS_QUEUE_URL") or None
+
+    @cached_property
+    def stores_file(self) -> Path:
+        return Path(self.environ.get("STORES_FILE") or DEFAULT_STORES_FILE)
+
+    @cached_property
+    def sandbox_url(self) -> str | None:
+        """Set locally and in tests: outbound Twilio/SendGrid calls go to this sandbox."""
+        return self.environ.get("PROVIDER_SANDBOX_URL") or None
+
+    @cached_property
+    def twilio_account_sid(self) -> str:
+        return self._get("TWILIO_ACCOUNT_SID")
+
+    @cached_property
+    def inbound_parse_user(self) -> str:
+        return self._get("INBOUND_PARSE_USER", "parse")

@@ -1,0 +1,65 @@
+"""What agents read: the e-mail that tells them a customer is waiting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "email": "e-mail"}
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    at: datetime
+    author: str
+    inbound: bool
+    body: str
+    media_count: int = 0
+
+
+def notification_subject(*, store_name: str, channel: str, customer: str, thread_id: str) -> str:
+    """Stable per thread, so that mail clients keep one conversation together."""
+    who = customer.removeprefix("whatsapp:")
+    return f"[{store_name}] {CHANNEL_NAMES.get(channel, channel)} from {who} (#{thread_id[:6]})"
+
+
+def notification_text(
+    *,
+    store_name: str,
+    channel: str,
+    customer: str,
+    profile_name: str | None,
+    due_at: datetime | None,
+    timezone: str,
+    transcript: list[TranscriptLine],
+) -> str:
+    tz = ZoneInfo(timezone)
+    channel_name = CHANNEL_NAMES.get(channel, channel)
+    who = customer.removeprefix("whatsapp:") + (f" ({profile_name})" if profile_name else "")
+    lines = [f"{channel_name} from {who} to {store_name}."]
+    if due_at is not None:
+        lines.append(f"Answer due by {due_at.astimezone(tz):%a %d %b %H:%M} ({timezone}).")
+    lines += [
+        "",
+        f"Reply to this e-mail to answer the customer by {channel_name}.",
+        "Only your new text is sent; the quoted conversation and your signature are removed.",
+        "",
+        "--- Conversation ---",
+    ]
+    for line in transcript:
+        stamp = line.at.astimezone(tz).strftime("%a %d %b %H:%M")
+        author = line.author.removeprefix("whatsapp:")
+        media = f" [{line.media_count} attachment(s)]" if line.media_count else ""
+        arrow = "" if line.inbound else "-> "
+        lines.append(f"[{stamp}] {arrow}{author}: {line.body}{media}")
+    return "\n".join(lines) + "\n"
+
+
+def delivery_failure_text(*, customer: str, channel: str, reason: str, body: str) -> str:
+    channel_name = CHANNEL_NAMES.get(channel, channel)
+    return (
+        f"Your reply could not be delivered to {customer.removeprefix('whatsapp:')} "
+        f"by {channel_name}, and it will not be retried.\n"
+        f"Reason: {reason}\n\nYour reply was:\n{body}\n"
+    )

@@ -1,0 +1,123 @@
+"""The one DynamoDB table and the kinds of item in it.
+
+Every key starts with the store id, so that no key built here can reach another
+store's items. Keys are built only by the functions below.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.models import Model
+
+META = "#META"
+MESSAGE_PREFIX = "MSG#"
+
+
+def thread_pk(store_id: str, thread_id: str) -> str:
+    return f"{store_id}#THREAD#{thread_id}"
+
+
+def customer_pk(store_id: str, address: str) -> str:
+    return f"{store_id}#CUSTOMER#{address}"
+
+
+def marker_pk(store_id: str, provider_id: str) -> str:
+    return f"{store_id}#PROVIDER#{provider_id}"
+
+
+def table_name() -> str:
+    return os.environ.get("TABLE_NAME", "relaydesk")
+
+
+def dynamodb_host() -> str | None:
+    """The emulator's URL locally and in tests; None in AWS."""
+    return os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+class _Item(Model):
+    class Meta:
+        table_name = table_name()
+        host = dynamodb_host()
+        region = region()
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 5
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class ThreadItem(_Item):
+    """One conversation with one customer on one channel."""
+
+    store_id = UnicodeAttribute()
+    thread_id = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    customer = UnicodeAttribute()
+    store_address = UnicodeAttribute()
+    """The number (or address) the customer wrote to; replies go out from it."""
+    status = UnicodeAttribute(default="open")
+    awaiting = UnicodeAttribute(default="agent")
+    """Who must answer next: 'agent' or 'customer'."""
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    first_response_due_at = UTCDateTimeAttribute(null=True)
+    first_response_at = UTCDateTimeAttribute(null=True)
+    sla_epoch = NumberAttribute(default=0)
+    """Bumped whenever the promise changes, so that stale timers know to do nothing."""
+    message_count = NumberAttribute(default=0)
+    profile_name = UnicodeAttribute(null=True)
+
+
+class MessageItem(_Item):
+    """One message, sorted by time under its thread."""
+
+    message_id = UnicodeAttribute()
+    direction = UnicodeAttribute()
+    """'in' from the customer, 'out' to the customer."""
+    author = UnicodeAttribute()
+    body = UnicodeAttribute(default="")
+    media_urls = ListAttribute(of=UnicodeAttribute, default=list)
+    provider_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    delivery_status = UnicodeAttribute(null=True)
+    """Outbound only: 'queued', 'sent' or 'failed'."""
+    delivery_error = UnicodeAttribute(null=True)
+    outbound_provider_id = UnicodeAttribute(null=True)
+    notified_at = UTCDateTimeAttribute(null=True)
+
+
+class CustomerItem(_Item):
+    """The customer's profile and the pointer to their open thread.
+
+    One item holds both, so that an inbound message costs one read before its write.
+    """
+
+    open_thread_id = UnicodeAttribute(null=True)
+    due_at = UTCDateTimeAttribute(null=True)
+    """The answer we have promised and not yet given; None while nothing is owed."""
+    last_ack_at = UTCDateTimeAttribute(null=True)
+    opted_out = BooleanAttribute(default=False)
+    last_message_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class MarkerItem(_Item):
+    """A provider's message id, seen once: what makes redelivery harmless."""
+
+    thread_id = UnicodeAttribute()
+    message_sk = UnicodeAttribute()
+    expires_at = NumberAttribute()
+    """DynamoDB TTL; kept well past every provider's retry window (SendGrid: 3 days)."""

@@ -1,0 +1,315 @@
+"""Repository: every DynamoDB read and write of relaydesk, scoped by store."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.messages import InboundMessage
+from chalicelib.store.models import (
+    MESSAGE_PREFIX,
+    META,
+    CustomerItem,
+    MarkerItem,
+    MessageItem,
+    ThreadItem,
+    customer_pk,
+    dynamodb_host,
+    marker_pk,
+    region,
+    thread_pk,
+)
+
+MARKER_LIFETIME = timedelta(days=30)
+
+
+class StorageError(Exception):
+    """Our own infrastructure failed: the caller answers 5xx so that the provider retries."""
+
+
+class AlreadyRecorded(Exception):
+    """This provider message id was stored before: a redelivery."""
+
+    def __init__(self, thread_id: str, message_sk: str) -> None:
+        super().__init__(thread_id)
+        self.thread_id = thread_id
+        self.message_sk = message_sk
+
+
+class ConcurrentChange(Exception):
+    """Another request changed the customer's pointer between our read and our write."""
+
+
+@dataclass(frozen=True)
+class InboundPlan:
+    """What the flow decided for one inbound message; the repository makes it so."""
+
+    thread_id: str
+    new_thread: bool
+    due_at: datetime | None
+    acknowledged_at: datetime | None
+    opted_out: bool
+
+
+def message_sort_key(at: datetime, message_id: str) -> str:
+    return f"{MESSAGE_PREFIX}{at.strftime('%Y%m%dT%H%M%S.%fZ')}#{message_id}"
+
+
+def message_id_for(store_id: str, provider_id: str) -> str:
+    """A stable id: the same provider message always gets the same id."""
+    return hashlib.sha256(f"{store_id}\0{provider_id}".encode()).hexdigest()[:16]
+
+
+def _conditional_failures(exc: TransactWriteError) -> list[bool]:
+    reasons = exc.cancellation_reasons or []
+    return [bool(r and r.code == "ConditionalCheckFailed") for r in reasons]
+
+
+class Repository:
+    def _connection(self) -> Connection:
+        return Connection(region=region(), host=dynamodb_host())
+
+    # -- customers -------------------------------------------------------------------------
+
+    def customer(self, store_id: str, address: str) -> CustomerItem | None:
+        try:
+            return CustomerItem.get(customer_pk(store_id, address), META, consistent_read=True)
+        except DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise StorageError(f"reading the customer failed: {exc}") from exc
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    def record_inbound(
+        self,
+        store_id: str,
+        message: InboundMessage,
+        plan: InboundPlan,
+        customer: CustomerItem | None,
+    ) -> MessageItem:
+        """One transaction: marker (once only), message, thread, customer pointer."""
+        now = message.received_at
+        message_id = message_id_for(store_id, message.provider_id)
+        sk = message_sort_key(now, message_id)
+        pk = thread_pk(store_id, plan.thread_id)
+        marker = MarkerItem(
+            marker_pk(store_id, message.provider_id),
+            META,
+            thread_id=plan.thread_id,
+            message_sk=sk,
+            expires_at=int((now + MARKER_LIFETIME).timestamp()),
+        )
+        item = MessageItem(
+            pk,
+            sk,
+            message_id=message_id,
+            direction="in",
+            author=message.sender,
+            body=message.body,
+            media_urls=list(message.media_urls),
+            provider_id=message.provider_id,
+            created_at=now,
+        )
+        if customer is None:
+            customer = CustomerItem(customer_pk(store_id, message.sender), META)
+        customer.open_thread_id = plan.thread_id
+        customer.last_message_at = now
+        customer.opted_out = plan.opted_out
+        customer.due_at = plan.due_at
+        if plan.acknowledged_at:
+            customer.last_ack_at = plan.acknowledged_at
+        try:
+            with TransactWrite(connection=self._connection()) as tx:
+                tx.save(marker, condition=MarkerItem.pk.does_not_exist())
+                tx.save(item)
+                if plan.new_thread:
+                    thread = ThreadItem(
+                        pk,
+                        META,
+                        store_id=store_id,
+                        thread_id=plan.thread_id,
+                        channel=message.channel.value,
+                        customer=message.sender,
+                        store_address=message.recipient,
+                        created_at=now,
+                        updated_at=now,
+                        first_response_due_at=plan.due_at,
+                        message_count=1,
+                        profile_name=message.profile_name,
+                    )
+                    tx.save(thread, condition=ThreadItem.pk.does_not_exist())
+                else:
+                    tx.update(
+                        ThreadItem(pk, META),
+                        actions=[
+                            ThreadItem.updated_at.set(now),
+                            ThreadItem.awaiting.set("agent"),
+                            ThreadItem.message_count.add(1),
+                            ThreadItem.first_response_due_at.set(plan.due_at),
+                        ],
+                        condition=ThreadItem.pk.exists(),
+                    )
+                tx.save(customer)
+        except TransactWriteError as exc:
+            failed = _conditional_failures(exc)
+            if failed and failed[0]:
+                existing = MarkerItem.get(marker.pk, META)
+                raise AlreadyRecorded(existing.thread_id, existing.message_sk) from exc
+            if any(failed):
+                raise ConcurrentChange(str(exc)) from exc
+            raise StorageError(f"recording the message failed: {exc}") from exc
+        except PynamoDBException as exc:
+            raise StorageError(f"recording the message failed: {exc}") from exc
+        return item
+
+    # -- threads ---------------------------------------------------------------------------
+
+    def thread(self, store_id: str, thread_id: str) -> ThreadItem | None:
+        try:
+            return ThreadItem.get(thread_pk(store_id, thread_id), META, consistent_read=True)
+        except DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise StorageError(f"reading the thread failed: {exc}") from exc
+
+    def messages(self, store_id: str, thread_id: str, limit: int = 50) -> list[MessageItem]:
+        """The latest `limit` messages of a thread, oldest first."""
+        try:
+            newest_first = MessageItem.query(
+                thread_pk(store_id, thread_id),
+                MessageItem.sk.startswith(MESSAGE_PREFIX),
+                scan_index_forward=False,
+                limit=limit,
+                consistent_read=True,
+            )
+            return list(reversed(list(newest_first)))
+        except PynamoDBException as exc:
+            raise StorageError(f"reading the messages failed: {exc}") from exc
+
+    def message(self, store_id: str, thread_id: str, message_sk: str) -> MessageItem | None:
+        try:
+            return MessageItem.get(thread_pk(store_id, thread_id), message_sk, consistent_read=True)
+        except DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise StorageError(f"reading the message failed: {exc}") from exc
+
+    def mark_notified(self, messages: list[MessageItem], at: datetime) -> None:
+        try:
+            for item in messages:
+                item.update(actions=[MessageItem.notified_at.set(at)])
+        except PynamoDBException as exc:
+            raise StorageError(f"marking messages notified failed: {exc}") from exc
+
+    # -- outbound --------------------------------------------------------------------------
+
+    def record_outbound(
+        self,
+        thread: ThreadItem,
+        *,
+        provider_id: str,
+        author: str,
+        body: str,
+        at: datetime,
+    ) -> MessageItem:
+        """Queue an agent's answer, once per e-mail (Message-ID) however often it is posted."""
+        message_id = message_id_for(thread.store_id, provider_id)
+        sk = message_sort_key(at, message_id)
+        marker = MarkerItem(
+            marker_pk(thread.store_id, provider_id),
+            META,
+            thread_id=thread.thread_id,
+            message_sk=sk,
+            expires_at=int((at + MARKER_LIFETIME).timestamp()),
+        )
+        item = MessageItem(
+            thread.pk,
+            sk,
+            message_id=message_id,
+            direction="out",
+            author=author,
+            body=body,
+            provider_id=provider_id,
+            created_at=at,
+            delivery_status="queued",
+        )
+        try:
+            with TransactWrite(connection=self._connection()) as tx:
+                tx.save(marker, condition=MarkerItem.pk.does_not_exist())
+                tx.save(item)
+        except TransactWriteError as exc:
+            failed = _conditional_failures(exc)
+            if failed and failed[0]:
+                existing = MarkerItem.get(marker.pk, META)
+                raise AlreadyRecorded(existing.thread_id, existing.message_sk) from exc
+            raise StorageError(f"recording the reply failed: {exc}") from exc
+        except PynamoDBException as exc:
+            raise StorageError(f"recording the reply failed: {exc}") from exc
+        return item
+
+    def mark_delivered(
+        self, thread: ThreadItem, message: MessageItem, *, provider_id: str, at: datetime
+    ) -> None:
+        """The customer has their answer: the promise is kept and the clock stops."""
+        thread_actions = [
+            ThreadItem.awaiting.set("customer"),
+            ThreadItem.updated_at.set(at),
+            ThreadItem.sla_epoch.add(1),
+        ]
+        if thread.first_response_at is None:
+            thread_actions.append(ThreadItem.first_response_at.set(at))
+        try:
+            with TransactWrite(connection=self._connection()) as tx:
+                tx.update(
+                    message,
+                    actions=[
+                        MessageItem.delivery_status.set("sent"),
+                        MessageItem.outbound_provider_id.set(provider_id),
+                    ],
+                )
+                tx.update(thread, actions=thread_actions)
+                tx.update(
+                    CustomerItem(customer_pk(thread.store_id, thread.customer), META),
+                    actions=[CustomerItem.due_at.remove()],
+                    condition=CustomerItem.open_thread_id == thread.thread_id,
+                    add_version_condition=False,
+                )
+        except TransactWriteError as exc:
+            failed = _conditional_failures(exc)
+            if len(failed) == 3 and failed[2] and not any(failed[:2]):
+                # The customer has moved on to a newer thread; record the delivery anyway.
+                self._mark_sent_only(thread, message, provider_id, thread_actions)
+                return
+            raise StorageError(f"recording the delivery failed: {exc}") from exc
+        except PynamoDBException as exc:
+            raise StorageError(f"recording the delivery failed: {exc}") from exc
+
+    def _mark_sent_only(
+        self, thread: ThreadItem, message: MessageItem, provider_id: str, thread_actions: list
+    ) -> None:
+        with TransactWrite(connection=self._connection()) as tx:
+            tx.update(
+                message,
+                actions=[
+                    MessageItem.delivery_status.set("sent"),
+                    MessageItem.outbound_provider_id.set(provider_id),
+                ],
+            )
+            tx.update(thread, actions=thread_actions)
+
+    def mark_failed(self, message: MessageItem, reason: str) -> None:
+        try:
+            message.update(
+                actions=[
+                    MessageItem.delivery_status.set("failed"),
+                    MessageItem.delivery_error.set(reason),
+                ]
+            )
+        except PynamoDBException as exc:
+            raise StorageError(f"recording the failure failed: {exc}") from exc

@@ -1,0 +1,203 @@
+"""`relaydesk`: run the local stack and drive it like Twilio and SendGrid would.
+
+    relaydesk stack                                  the local stack (what `make run` runs)
+    relaydesk simulate sms --from +420777123456 "Where is my order?"
+    relaydesk simulate whatsapp --from +420777123456 "Hi"
+    relaydesk simulate agent-reply "It ships today."  (replies to the latest notification)
+    relaydesk outbox [--clear]                       what was sent through the sandbox
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from typing import Any
+from xml.etree import ElementTree
+
+import requests
+
+from relaydesk.local_env import (
+    DEMO_AGENT,
+    DEMO_NUMBER,
+    LOCAL_PARSE_PASSWORD,
+    LOCAL_PARSE_USER,
+    LOCAL_TWILIO_AUTH_TOKEN,
+)
+
+TWILIO_PATH = "/webhooks/twilio/messaging"
+SENDGRID_PATH = "/webhooks/sendgrid/inbound"
+
+
+def sign_twilio(auth_token: str, url: str, params: dict[str, str]) -> str:
+    from twilio.request_validator import RequestValidator
+
+    return str(RequestValidator(auth_token).compute_signature(url, params))
+
+
+def send_message(
+    *,
+    app_url: str,
+    public_url: str,
+    channel: str,
+    sender: str,
+    to: str,
+    body: str,
+    auth_token: str = LOCAL_TWILIO_AUTH_TOKEN,
+    message_sid: str | None = None,
+    profile_name: str | None = None,
+) -> requests.Response:
+    """A Twilio messaging webhook, signed as Twilio signs it."""
+    prefix = "whatsapp:" if channel == "whatsapp" else ""
+    params = {
+        "MessageSid": message_sid or f"SM{uuid.uuid4().hex}",
+        "AccountSid": "AC00000000000000000000000000000000",
+        "From": prefix + sender,
+        "To": prefix + to,
+        "Body": body,
+        "NumMedia": "0",
+    }
+    if channel == "whatsapp":
+        params["ProfileName"] = profile_name or ""
+        params["WaId"] = sender.lstrip("+")
+    signature = sign_twilio(auth_token, public_url.rstrip("/") + TWILIO_PATH, params)
+    return requests.post(
+        app_url.rstrip("/") + TWILIO_PATH,
+        data=params,
+        headers={"X-Twilio-Signature": signature},
+        timeout=30,
+    )
+
+
+def latest_reply_address(sandbox_url: str, agent: str) -> str:
+    outbox = requests.get(f"{sandbox_url}/outbox", params={"provider": "sendgrid"}, timeout=10)
+    outbox.raise_for_status()
+    for entry in reversed(outbox.json()):
+        if entry.get("to") == agent and entry.get("reply_to"):
+            return str(entry["reply_to"])
+    raise SystemExit(f"no agent notification to {agent} in the outbox yet")
+
+
+def send_agent_reply(
+    *,
+    app_url: str,
+    sender: str,
+    to: str,
+    text: str,
+    quoted: str = "",
+    password: str = LOCAL_PARSE_PASSWORD,
+    message_id: str | None = None,
+    extra_headers: dict[str, str] | None = None,
+) -> requests.Response:
+    """An Inbound Parse post (parsed mode), as SendGrid sends it for a reply e-mail."""
+    message_id = message_id or f"<{uuid.uuid4().hex}@mail.example>"
+    header_lines = [
+        f"From: {sender}",
+        f"To: {to}",
+        "Subject: Re: your customer",
+        f"Message-ID: {message_id}",
+        *(f"{k}: {v}" for k, v in (extra_headers or {}).items()),
+    ]
+    body = text
+    if quoted:
+        body += "\n\nOn Mon, 23 Nov 2026 at 10:00, Demo Store wrote:\n" + "\n".join(
+            f"> {line}" for line in quoted.splitlines()
+        )
+    fields = {
+        "headers": "\n".join(header_lines) + "\n",
+        "from": sender,
+        "to": to,
+        "subject": "Re: your customer",
+        "text": body,
+        "envelope": json.dumps({"to": [to], "from": sender}),
+        "charsets": json.dumps({"text": "UTF-8", "from": "UTF-8", "to": "UTF-8"}),
+        "SPF": "pass",
+    }
+    return requests.post(
+        app_url.rstrip("/") + SENDGRID_PATH,
+        files={name: (None, value) for name, value in fields.items()},
+        auth=(LOCAL_PARSE_USER, password),
+        timeout=30,
+    )
+
+
+def twiml_messages(xml: str) -> list[str]:
+    root = ElementTree.fromstring(xml)  # noqa: S314 - our own app's response
+    return [m.text or "" for m in root.iter("Message")]
+
+
+def _print_response(response: requests.Response) -> int:
+    print(f"HTTP {response.status_code}")
+    content_type = response.headers.get("Content-Type", "")
+    if "xml" in content_type and response.ok:
+        messages = twiml_messages(response.text)
+        print("acknowledgement: " + (messages[0] if messages else "(none)"))
+    else:
+        print(response.text)
+    return 0 if response.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="relaydesk", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--app-url", default=os.environ.get("RELAYDESK_APP_URL",
+                                                           "http://127.0.0.1:8000"))
+    parser.add_argument("--sandbox-url", default=os.environ.get("RELAYDESK_SANDBOX_URL",
+                                                               "http://127.0.0.1:8025"))
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    stack = commands.add_parser("stack", help="run the local stack in the foreground")
+    stack.add_argument("--app-port", type=int, default=8000)
+    stack.add_argument("--sandbox-port", type=int, default=8025)
+    stack.add_argument("--aws-port", type=int, default=5050)
+
+    simulate = commands.add_parser("simulate", help="send a signed provider webhook")
+    kinds = simulate.add_subparsers(dest="kind", required=True)
+    for channel in ("sms", "whatsapp"):
+        sub = kinds.add_parser(channel, help=f"a customer's {channel} message")
+        sub.add_argument("--from", dest="sender", required=True, help="customer's number")
+        sub.add_argument("--to", default=DEMO_NUMBER, help="the store's number")
+        sub.add_argument("--sid", default=None, help="MessageSid (repeat one to redeliver)")
+        sub.add_argument("--name", default=None, help="WhatsApp profile name")
+        sub.add_argument("body")
+    reply = kinds.add_parser("agent-reply", help="an agent's e-mail reply via Inbound Parse")
+    reply.add_argument("--from", dest="sender", default=DEMO_AGENT)
+    reply.add_argument("--to", default=None,
+                       help="reply+<token>@... address (default: latest notification's)")
+    reply.add_argument("--quote", default="Where is my order?",
+                       help="text to quote below the reply, as mail clients do")
+    reply.add_argument("text")
+
+    outbox = commands.add_parser("outbox", help="print what the sandbox recorded")
+    outbox.add_argument("--clear", action="store_true")
+
+    args = parser.parse_args(argv)
+    if args.command == "stack":
+        from relaydesk.stack import run
+
+        run(app_port=args.app_port, sandbox_port=args.sandbox_port, aws_port=args.aws_port)
+        return 0
+    if args.command == "outbox":
+        if args.clear:
+            requests.delete(f"{args.sandbox_url}/outbox", timeout=10).raise_for_status()
+            return 0
+        response = requests.get(f"{args.sandbox_url}/outbox", timeout=10)
+        print(json.dumps(response.json(), indent=2, ensure_ascii=False))
+        return 0
+    public_url = os.environ.get("PUBLIC_BASE_URL", args.app_url)
+    if args.kind in ("sms", "whatsapp"):
+        return _print_response(send_message(
+            app_url=args.app_url, public_url=public_url, channel=args.kind,
+            sender=args.sender, to=args.to, body=args.body, message_sid=args.sid,
+            profile_name=args.name,
+        ))
+    to = args.to or latest_reply_address(args.sandbox_url, args.sender)
+    result: Any = send_agent_reply(app_url=args.app_url, sender=args.sender, to=to,
+                                   text=args.text, quoted=args.quote)
+    return _print_response(result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""The local stack's fixed settings and credentials.
+
+These are not secrets: they exist only on this machine, are printed in the README, and
+let anyone sign a webhook for the demo store. Production secrets come from SSM.
+"""
+
+from __future__ import annotations
+
+LOCAL_TWILIO_AUTH_TOKEN = "local-twilio-auth-token"  # noqa: S105
+LOCAL_PARSE_USER = "parse"
+LOCAL_PARSE_PASSWORD = "local-parse-secret"  # noqa: S105
+DEMO_NUMBER = "+15005550006"
+DEMO_AGENT = "alex@demo.relaydesk.test"
+REPLY_DOMAIN = "reply.relaydesk.test"
+
+
+def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[str, str]:
+    return {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": aws_url,
+        "TABLE_NAME": "relaydesk",
+        "JOBS_QUEUE_NAME": "relaydesk-jobs",
+        "PUBLIC_BASE_URL": app_url,
+        "REPLY_DOMAIN": REPLY_DOMAIN,
+        "PROVIDER_SANDBOX_URL": sandbox_url,
+        "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
+        "TWILIO_AUTH_TOKEN": LOCAL_TWILIO_AUTH_TOKEN,
+        "SENDGRID_API_KEY": "SG.local-sandbox-key",
+        "INBOUND_PARSE_USER": LOCAL_PARSE_USER,
+        "INBOUND_PARSE_PASSWORD": LOCAL_PARSE_PASSWORD,
+        "REPLY_TOKEN_SECRET": "local-reply-token-secret",  # noqa: S105
+    }

@@ -1,0 +1,61 @@
+"""`make run`: the whole local stack in one process, in the foreground.
+
+moto's server (DynamoDB + SQS, created from infra/template.yaml), the provider sandbox,
+the local SQS workers and the Chalice app. Ctrl-C stops all of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from typing import Any
+
+from relaydesk import emulator, sandbox
+from relaydesk.local_env import local_environment
+from relaydesk.workers import QueueWorker
+
+log = logging.getLogger("relaydesk.stack")
+
+
+def run(host: str = "127.0.0.1", app_port: int = 8000, sandbox_port: int = 8025,
+        aws_port: int = 5050, ready: threading.Event | None = None) -> None:
+    moto_server, aws_url = emulator.start_moto(host, aws_port)
+    sandbox_server, sandbox_url = sandbox.start_in_thread(host, sandbox_port)
+    app_url = f"http://{host}:{app_port}"
+    os.environ.update(
+        local_environment(app_url=app_url, aws_url=aws_url, sandbox_url=sandbox_url)
+    )
+    outputs = emulator.provision(aws_url)
+
+    # The app reads its settings at import, so it is imported only now.
+    import boto3
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    import app as relaydesk_app
+
+    worker = QueueWorker(boto3.client("sqs"), outputs["JobsQueueUrl"], relaydesk_app.on_job)
+    worker.start()
+    server = create_local_server(relaydesk_app.app, Config(chalice_stage="dev"), host, app_port)
+
+    def stop(*_: Any) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"relaydesk app      {app_url}   (GET /health)")
+    print(f"provider sandbox   {sandbox_url}   (GET /outbox)")
+    print(f"emulated AWS       {aws_url}   (table relaydesk, queue relaydesk-jobs)")
+    print("Ready. Ctrl-C stops everything.", flush=True)
+    if ready is not None:
+        ready.set()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.stop()
+        sandbox_server.shutdown()
+        moto_server.stop()
+        print("stopped")
