@@ -35,11 +35,11 @@ def guarded(handler: Callable[[], Response]) -> Response:
     try:
         return handler()
     except RequestRejected as exc:
-        log.info("request rejected", extra={"status": exc.status, "reason": str(exc)})
+        log.info("request rejected: %s %s", exc.status, exc)
         headers = {"WWW-Authenticate": 'Basic realm="relaydesk"'} if exc.status == 401 else None
         return _json(exc.status, {"error": str(exc)}, headers)
     except (StorageError, QueueError) as exc:
-        log.error("infrastructure failure; the provider will retry", extra={"error": str(exc)})
+        log.error("infrastructure failure, the provider will retry: %s", exc)
         return _json(503, {"error": "temporarily unavailable, please retry"})
 
 

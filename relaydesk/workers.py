@@ -43,7 +43,7 @@ class QueueWorker(threading.Thread):
     ) -> None:
         super().__init__(daemon=True, name=f"worker:{queue_url.rsplit('/', 1)[-1]}")
         self._sqs = sqs
-        self._queue_url = queue_url
+        self.queue_url = queue_url
         self._handler = handler
         self._backoff = retry_backoff_seconds
         self._stop = threading.Event()
@@ -59,13 +59,13 @@ class QueueWorker(threading.Thread):
             try:
                 self.poll_once(wait_seconds=1)
             except Exception:
-                log.exception("local worker could not poll %s", self._queue_url)
+                log.exception("local worker could not poll %s", self.queue_url)
                 self._stop.wait(1)
 
     def poll_once(self, wait_seconds: int = 0) -> int:
         """Handle what is on the queue now; the number of jobs that succeeded."""
         response = self._sqs.receive_message(
-            QueueUrl=self._queue_url,
+            QueueUrl=self.queue_url,
             MaxNumberOfMessages=1,
             WaitTimeSeconds=wait_seconds,
             AttributeNames=["All"],
@@ -77,13 +77,13 @@ class QueueWorker(threading.Thread):
             except Exception as exc:
                 log.warning("job failed, it will be retried: %s", exc)
                 self._sqs.change_message_visibility(
-                    QueueUrl=self._queue_url,
+                    QueueUrl=self.queue_url,
                     ReceiptHandle=message["ReceiptHandle"],
                     VisibilityTimeout=self._backoff,
                 )
                 continue
             self._sqs.delete_message(
-                QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"]
+                QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
             )
             done += 1
         return done

@@ -221,4 +221,4 @@ class SendGridMailer:
             ) from exc
         except OSError as exc:
             raise DeliveryError(f"SendGrid could not be reached: {exc}", permanent=False) from exc
-        log.info("sendgrid mail accepted", extra={"status": response.status_code})
+        log.info("sendgrid mail accepted: HTTP %s", response.status_code)

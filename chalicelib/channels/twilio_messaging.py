@@ -154,5 +154,5 @@ class TwilioMessenger:
             ) from exc
         except (TwilioException, OSError) as exc:
             raise DeliveryError(f"Twilio could not be reached: {exc}", permanent=False) from exc
-        log.info("twilio message sent", extra={"sid": message.sid})
+        log.info("twilio message sent: %s", message.sid)
         return str(message.sid)

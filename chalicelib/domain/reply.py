@@ -16,4 +16,6 @@ def visible_reply(text: str) -> str:
     message = EmailReplyParser(languages=list(REPLY_LANGUAGES)).read(text.replace("\r\n", "\n"))
     if not message.replies:
         return ""
-    return str(message.replies[0].body).strip()
+    # The parser keeps a reply that is nothing but quoted lines; those are not new text.
+    lines = str(message.replies[0].body).splitlines()
+    return "\n".join(line for line in lines if not line.lstrip().startswith(">")).strip()

@@ -42,7 +42,7 @@ def accept_agent_reply(c: Container, email: InboundEmail) -> str:
     if store is None or not store.is_agent(email.sender):
         raise VerificationFailed("the sender is not an agent of this thread's store")
     if reason := automatic_reason(email.headers, email.sender):
-        log.info("automatic mail to a reply address ignored", extra={"reason": reason})
+        log.info("automatic mail to a reply address ignored: %s", reason)
         return "ignored"
     thread = c.repository.thread(store_id, thread_id)
     if thread is None:
@@ -58,7 +58,7 @@ def accept_agent_reply(c: Container, email: InboundEmail) -> str:
         c.jobs.send(Job(JobKind.DELIVER_REPLY, store_id, thread_id, duplicate.message_sk))
         return "duplicate"
     c.jobs.send(Job(JobKind.DELIVER_REPLY, store_id, thread_id, stored.sk))
-    log.info("agent reply queued", extra={"store": store_id, "thread": thread_id})
+    log.info("agent reply queued: store=%s thread=%s", store_id, thread_id)
     return "queued"
 
 
@@ -81,7 +81,7 @@ def deliver_agent_reply(c: Container, job: Job) -> None:
     except DeliveryError as exc:
         if not exc.permanent:
             raise
-        log.warning("agent reply undeliverable", extra={"thread": thread.thread_id})
+        log.warning("agent reply undeliverable: thread=%s code=%s", thread.thread_id, exc.code)
         c.repository.mark_failed(message, str(exc))
         c.mailer.send(
             OutgoingEmail(
@@ -100,4 +100,4 @@ def deliver_agent_reply(c: Container, job: Job) -> None:
         )
         return
     c.repository.mark_delivered(thread, message, provider_id=sid, at=c.clock())
-    log.info("agent reply delivered", extra={"store": store.store_id, "thread": thread.thread_id})
+    log.info("agent reply delivered: store=%s thread=%s", store.store_id, thread.thread_id)

@@ -25,7 +25,7 @@ def notify_agents(c: Container, job: Job) -> None:
     store = c.stores.by_id(job.store_id)
     thread = c.repository.thread(job.store_id, job.thread_id) if store else None
     if store is None or thread is None:
-        log.warning("notify job for an unknown store or thread dropped", extra={"job": job.kind})
+        log.warning("notify job dropped: unknown store or thread %s", job.thread_id)
         return
     messages = c.repository.messages(store.store_id, thread.thread_id)
     pending = [m for m in messages if m.direction == "in" and m.notified_at is None]
@@ -68,4 +68,4 @@ def notify_agents(c: Container, job: Job) -> None:
         )
     )
     c.repository.mark_notified(pending, c.clock())
-    log.info("agents notified", extra={"store": store.store_id, "thread": thread.thread_id})
+    log.info("agents notified: store=%s thread=%s", store.store_id, thread.thread_id)

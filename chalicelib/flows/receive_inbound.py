@@ -72,15 +72,17 @@ def receive_message(c: Container, message: InboundMessage) -> str | None:
         except AlreadyRecorded as duplicate:
             # Stored before, but the earlier attempt may have failed before queueing.
             # The job is idempotent, so queueing it again is always safe.
-            log.info("redelivered message ignored", extra={"store": store.store_id})
+            log.info("redelivered message ignored: store=%s", store.store_id)
             c.jobs.send(
                 Job(JobKind.NOTIFY_AGENTS, store.store_id, duplicate.thread_id, duplicate.message_sk)
             )
             return None
         c.jobs.send(Job(JobKind.NOTIFY_AGENTS, store.store_id, plan.thread_id, stored.sk))
         log.info(
-            "inbound message stored",
-            extra={"store": store.store_id, "thread": plan.thread_id, "new": plan.new_thread},
+            "inbound message stored: store=%s thread=%s new=%s",
+            store.store_id,
+            plan.thread_id,
+            plan.new_thread,
         )
         if plan.acknowledged_at is None or plan.due_at is None:
             return None
