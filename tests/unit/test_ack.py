@@ -1,0 +1,56 @@
+"""The acknowledgement's promise: computed by the calendar, worded by the store's template."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib.config import DEFAULT_STORES_FILE, load_stores
+from chalicelib.domain.ack import acknowledgement_text, first_response_due
+
+PRAGUE = "Europe/Prague"
+
+
+@pytest.fixture
+def demo():  # type: ignore[no-untyped-def]
+    store = load_stores(DEFAULT_STORES_FILE).by_id("demo")
+    assert store is not None
+    return store
+
+
+@pytest.mark.parametrize(
+    ("received_utc", "expected"),
+    [
+        # Friday 16:30 Prague: 30 minutes on Friday, 3.5 hours on Monday.
+        (datetime(2026, 11, 20, 15, 30, tzinfo=UTC), "Monday 12:30"),
+        # Saturday: the clock starts Monday 09:00.
+        (datetime(2026, 11, 21, 10, 0, tzinfo=UTC), "Monday 13:00"),
+        # Tuesday 10:00 Prague: same day.
+        (datetime(2026, 11, 24, 9, 0, tzinfo=UTC), "Tuesday 14:00"),
+    ],
+)
+def test_the_demo_store_promise(demo, received_utc: datetime, expected: str) -> None:  # type: ignore[no-untyped-def]
+    due = first_response_due(demo.calendar, received_utc, demo.first_response_minutes)
+    text = acknowledgement_text(
+        demo.ack_template,
+        store_name=demo.name,
+        deadline=due,
+        timezone=PRAGUE,
+        locale=demo.locale,
+        now=received_utc,
+    )
+    assert text == f"Thanks, we got your message. Someone from Demo Store will reply by {expected}."
+
+
+def test_a_deadline_beyond_the_coming_week_names_the_date() -> None:
+    now = datetime(2026, 12, 23, 12, 0, tzinfo=UTC)
+    text = acknowledgement_text(
+        "By {deadline}.",
+        store_name="x",
+        deadline=datetime(2027, 1, 4, 8, 0, tzinfo=UTC),
+        timezone=PRAGUE,
+        locale="en",
+        now=now,
+    )
+    assert text == "By Monday 4 January 09:00."

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.config import DEFAULT_STORES_FILE, ConfigError, Secrets, load_stores, parse_store
+from tests.conftest import TEST_STORES
+
+VALID: dict[str, Any] = {
+    "id": "shop",
+    "name": "Shop",
+    "timezone": "Europe/Prague",
+    "business_hours": {"mon": ["09:00-17:00"]},
+    "first_response_minutes": 60,
+    "phone_numbers": ["+15005550006"],
+    "support_address": "help@shop.test",
+    "agents": ["a@shop.test"],
+}
+
+
+def test_the_shipped_and_test_configurations_load() -> None:
+    demo = load_stores(DEFAULT_STORES_FILE).by_id("demo")
+    assert demo is not None
+    assert demo.name == "Demo Store"
+    assert demo.first_response_minutes == 240
+    assert demo.owns_number("whatsapp:+15005550006")
+    assert demo.is_agent("Sam@Demo.Relaydesk.Test")
+    stores = load_stores(TEST_STORES)
+    assert stores.by_number("+15550001111").store_id == "acme"  # type: ignore[union-attr]
+    assert stores.by_number("+15559999999") is None
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"id": "Bad Id"}, "id"),
+        ({"name": 5}, "'shop': name: expected str"),
+        ({"timezone": "Mars/Base"}, "'shop': business hours"),
+        ({"business_hours": {"mon": ["17:00-09:00"]}}, "'shop': business hours"),
+        ({"first_response_minutes": 0}, "'shop': first_response_minutes"),
+        ({"first_response_minutes": True}, "'shop': first_response_minutes"),
+        ({"phone_numbers": ["0777"]}, "'shop': phone_numbers: '0777'"),
+        ({"agents": []}, "'shop': agents"),
+        ({"agents": ["not-an-address"]}, "'shop': 'not-an-address'"),
+        ({"ack_template": "no deadline"}, "'shop': ack_template"),
+        ({"ack_template": "{deadline} {other}"}, "'shop': ack_template"),
+    ],
+)
+def test_invalid_store_names_the_store_and_field(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_store({**VALID, **change})
+
+
+def test_a_number_may_belong_to_one_store_only(tmp_path: Path) -> None:
+    path = tmp_path / "stores.json"
+    path.write_text(json.dumps({"stores": [VALID, {**VALID, "id": "other"}]}))
+    with pytest.raises(ConfigError, match=r"\+15005550006 is configured twice"):
+        load_stores(path)
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_stores(path)
+
+
+class FakeSSM:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def get_paginator(self, name: str) -> FakeSSM:
+        assert name == "get_parameters_by_path"
+        return self
+
+    def paginate(self, **kwargs: Any) -> list[dict[str, Any]]:
+        self.calls += 1
+        assert kwargs == {"Path": "/relaydesk/prod", "WithDecryption": True, "Recursive": False}
+        return [{"Parameters": [{"Name": "/relaydesk/prod/TWILIO_AUTH_TOKEN", "Value": "t0k"}]}]
+
+
+def test_secrets_come_from_the_environment_first_then_ssm_once() -> None:
+    ssm = FakeSSM()
+    secrets = Secrets(
+        {"SECRETS_SSM_PREFIX": "/relaydesk/prod", "SENDGRID_API_KEY": "env"}, ssm_client=ssm
+    )
+    assert secrets.get("SENDGRID_API_KEY") == "env"
+    assert secrets.get("TWILIO_AUTH_TOKEN") == "t0k"
+    assert secrets.get("TWILIO_AUTH_TOKEN") == "t0k"
+    assert ssm.calls == 1
+    with pytest.raises(ConfigError, match="REPLY_TOKEN_SECRET is not set"):
+        secrets.get("REPLY_TOKEN_SECRET")
