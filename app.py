@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from chalice import Chalice, Response
-from chalice.app import SQSEvent
+
+from chalice.app import Chalice, Request, Response, SQSEvent
 
 from chalicelib import web
 from chalicelib.composition import container
@@ -13,10 +13,20 @@ from chalicelib.flows.jobs import run_job
 
 app = Chalice(app_name="relaydesk")
 app.api.binary_types.append("multipart/form-data")
-app.log.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 logging.getLogger("chalicelib").setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
 JOBS_QUEUE = os.environ.get("JOBS_QUEUE_NAME", "relaydesk-jobs")
+
+
+def _request() -> Request:
+    request = app.current_request
+    assert request is not None  # Chalice sets it before calling any route
+    return request
+
+
+def _body(request: Request) -> bytes:
+    raw = request.raw_body
+    return raw if isinstance(raw, bytes) else str(raw).encode()
 
 
 @app.route("/health", methods=["GET"])
@@ -30,10 +40,10 @@ def health() -> dict[str, str]:
     content_types=["application/x-www-form-urlencoded"],
 )
 def twilio_messaging() -> Response:
-    request = app.current_request
+    request = _request()
     return web.twilio_messaging_webhook(
         container(),
-        body=request.raw_body,
+        body=_body(request),
         signature=request.headers.get("x-twilio-signature"),
         resource_path=request.context.get("resourcePath", "/webhooks/twilio/messaging"),
     )
@@ -41,10 +51,10 @@ def twilio_messaging() -> Response:
 
 @app.route("/webhooks/sendgrid/inbound", methods=["POST"], content_types=["multipart/form-data"])
 def sendgrid_inbound() -> Response:
-    request = app.current_request
+    request = _request()
     return web.sendgrid_inbound_webhook(
         container(),
-        body=request.raw_body,
+        body=_body(request),
         content_type=request.headers.get("content-type"),
         authorization=request.headers.get("authorization"),
     )
@@ -56,4 +66,3 @@ def sendgrid_inbound() -> Response:
 def on_job(event: SQSEvent) -> None:
     for record in event:
         run_job(container(), record.body)
-

@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,7 @@ STORE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-DEFAULT_ACK_TEMPLATE = (
-    "Thanks, we got your message. Someone from {store} will reply by {deadline}."
-)
+DEFAULT_ACK_TEMPLATE = "Thanks, we got your message. Someone from {store} will reply by {deadline}."
 
 
 class ConfigError(ValueError):
@@ -98,8 +97,6 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
     hours = _field(raw, store_id, "business_hours", dict)
     closed = _field(raw, store_id, "closed_dates", list, [])
     try:
-        from datetime import date
-
         calendar = BusinessCalendar.from_spec(
             _field(raw, store_id, "timezone", str),
             hours,
@@ -154,7 +151,7 @@ def load_stores(path: Path) -> Stores:
         raise ConfigError(f"{path}: cannot read the store configuration: {exc}") from exc
     raw_stores = document.get("stores") if isinstance(document, dict) else None
     if not isinstance(raw_stores, list) or not raw_stores:
-        raise ConfigError(f"{path}: expected {{\"stores\": [ ... ]}} with at least one store")
+        raise ConfigError(f'{path}: expected {{"stores": [ ... ]}} with at least one store')
     stores = [parse_store(raw) for raw in raw_stores]
     ids = [s.store_id for s in stores]
     if len(set(ids)) != len(ids):

@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 
-from chalice import Response
+from chalice.app import Response
 
 from chalicelib.channels import sendgrid_email, twilio_messaging
 from chalicelib.composition import Container
@@ -23,7 +23,9 @@ from chalicelib.store.repository import StorageError
 log = logging.getLogger(__name__)
 
 
-def _json(status: int, payload: Mapping[str, object], headers: dict[str, str] | None = None) -> Response:
+def _json(
+    status: int, payload: Mapping[str, object], headers: dict[str, str] | None = None
+) -> Response:
     return Response(
         body=json.dumps(payload),
         status_code=status,

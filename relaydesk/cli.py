@@ -1,10 +1,10 @@
 """`relaydesk`: run the local stack and drive it like Twilio and SendGrid would.
 
-    relaydesk stack                                  the local stack (what `make run` runs)
-    relaydesk simulate sms --from +420777123456 "Where is my order?"
-    relaydesk simulate whatsapp --from +420777123456 "Hi"
-    relaydesk simulate agent-reply "It ships today."  (replies to the latest notification)
-    relaydesk outbox [--clear]                       what was sent through the sandbox
+relaydesk stack                                  the local stack (what `make run` runs)
+relaydesk simulate sms --from +420777123456 "Where is my order?"
+relaydesk simulate whatsapp --from +420777123456 "Hi"
+relaydesk simulate agent-reply "It ships today."  (replies to the latest notification)
+relaydesk outbox [--clear]                       what was sent through the sandbox
 """
 
 from __future__ import annotations
@@ -140,12 +140,15 @@ def _print_response(response: requests.Response) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="relaydesk", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--app-url", default=os.environ.get("RELAYDESK_APP_URL",
-                                                           "http://127.0.0.1:8000"))
-    parser.add_argument("--sandbox-url", default=os.environ.get("RELAYDESK_SANDBOX_URL",
-                                                               "http://127.0.0.1:8025"))
+    parser = argparse.ArgumentParser(
+        prog="relaydesk", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--app-url", default=os.environ.get("RELAYDESK_APP_URL", "http://127.0.0.1:8000")
+    )
+    parser.add_argument(
+        "--sandbox-url", default=os.environ.get("RELAYDESK_SANDBOX_URL", "http://127.0.0.1:8025")
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     stack = commands.add_parser("stack", help="run the local stack in the foreground")
@@ -164,10 +167,14 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("body")
     reply = kinds.add_parser("agent-reply", help="an agent's e-mail reply via Inbound Parse")
     reply.add_argument("--from", dest="sender", default=DEMO_AGENT)
-    reply.add_argument("--to", default=None,
-                       help="reply+<token>@... address (default: latest notification's)")
-    reply.add_argument("--quote", default="Where is my order?",
-                       help="text to quote below the reply, as mail clients do")
+    reply.add_argument(
+        "--to", default=None, help="reply+<token>@... address (default: latest notification's)"
+    )
+    reply.add_argument(
+        "--quote",
+        default="Where is my order?",
+        help="text to quote below the reply, as mail clients do",
+    )
     reply.add_argument("text")
 
     outbox = commands.add_parser("outbox", help="print what the sandbox recorded")
@@ -188,14 +195,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     public_url = os.environ.get("PUBLIC_BASE_URL", args.app_url)
     if args.kind in ("sms", "whatsapp"):
-        return _print_response(send_message(
-            app_url=args.app_url, public_url=public_url, channel=args.kind,
-            sender=args.sender, to=args.to, body=args.body, message_sid=args.sid,
-            profile_name=args.name,
-        ))
+        return _print_response(
+            send_message(
+                app_url=args.app_url,
+                public_url=public_url,
+                channel=args.kind,
+                sender=args.sender,
+                to=args.to,
+                body=args.body,
+                message_sid=args.sid,
+                profile_name=args.name,
+            )
+        )
     to = args.to or latest_reply_address(args.sandbox_url, args.sender)
-    result: Any = send_agent_reply(app_url=args.app_url, sender=args.sender, to=to,
-                                   text=args.text, quoted=args.quote)
+    result: Any = send_agent_reply(
+        app_url=args.app_url, sender=args.sender, to=to, text=args.text, quoted=args.quote
+    )
     return _print_response(result)
 
 

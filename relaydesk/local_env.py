@@ -32,5 +32,5 @@ def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[s
         "SENDGRID_API_KEY": "SG.local-sandbox-key",
         "INBOUND_PARSE_USER": LOCAL_PARSE_USER,
         "INBOUND_PARSE_PASSWORD": LOCAL_PARSE_PASSWORD,
-        "REPLY_TOKEN_SECRET": "local-reply-token-secret",  # noqa: S105
+        "REPLY_TOKEN_SECRET": "local-reply-token-secret",
     }

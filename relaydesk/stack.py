@@ -19,14 +19,17 @@ from relaydesk.workers import QueueWorker
 log = logging.getLogger("relaydesk.stack")
 
 
-def run(host: str = "127.0.0.1", app_port: int = 8000, sandbox_port: int = 8025,
-        aws_port: int = 5050, ready: threading.Event | None = None) -> None:
+def run(
+    host: str = "127.0.0.1",
+    app_port: int = 8000,
+    sandbox_port: int = 8025,
+    aws_port: int = 5050,
+    ready: threading.Event | None = None,
+) -> None:
     moto_server, aws_url = emulator.start_moto(host, aws_port)
     sandbox_server, sandbox_url = sandbox.start_in_thread(host, sandbox_port)
     app_url = f"http://{host}:{app_port}"
-    os.environ.update(
-        local_environment(app_url=app_url, aws_url=aws_url, sandbox_url=sandbox_url)
-    )
+    os.environ.update(local_environment(app_url=app_url, aws_url=aws_url, sandbox_url=sandbox_url))
     outputs = emulator.provision(aws_url)
 
     # The app reads its settings at import, so it is imported only now.

@@ -47,9 +47,9 @@ class QueueWorker(threading.Thread):
         self._handler = handler
         self._backoff = retry_backoff_seconds
         self._stop = threading.Event()
-        self._queue_arn = sqs.get_queue_attributes(
-            QueueUrl=queue_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
+        self._queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
 
     def stop(self) -> None:
         self._stop.set()

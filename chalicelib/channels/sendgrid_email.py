@@ -130,7 +130,9 @@ def to_inbound_email(fields: dict[str, str]) -> InboundEmail:
     envelope_rcpts = [a for a in envelope_to if isinstance(a, str)] if envelope_to else []
 
     if raw := fields.get("email"):
-        message = message_from_bytes(raw.encode("utf-8", errors="surrogateescape"), policy=policy.default)
+        message = message_from_bytes(
+            raw.encode("utf-8", errors="surrogateescape"), policy=policy.default
+        )
         assert isinstance(message, EmailMessage)
         headers = {k: str(v) for k, v in message.items()}
         sender_header = str(message.get("From", ""))

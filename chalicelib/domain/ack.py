@@ -37,8 +37,10 @@ def format_deadline(deadline: datetime, *, timezone: str, locale: str, now: date
     from babel.dates import format_datetime
 
     local = deadline.astimezone(ZoneInfo(timezone))
-    pattern = "EEEE HH:mm" if local - now.astimezone(local.tzinfo) < timedelta(days=6) else (
-        "EEEE d MMMM HH:mm"
+    pattern = (
+        "EEEE HH:mm"
+        if local - now.astimezone(local.tzinfo) < timedelta(days=6)
+        else ("EEEE d MMMM HH:mm")
     )
     return str(format_datetime(local, pattern, tzinfo=local.tzinfo, locale=locale))
 

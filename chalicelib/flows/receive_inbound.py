@@ -74,7 +74,9 @@ def receive_message(c: Container, message: InboundMessage) -> str | None:
             # The job is idempotent, so queueing it again is always safe.
             log.info("redelivered message ignored: store=%s", store.store_id)
             c.jobs.send(
-                Job(JobKind.NOTIFY_AGENTS, store.store_id, duplicate.thread_id, duplicate.message_sk)
+                Job(
+                    JobKind.NOTIFY_AGENTS, store.store_id, duplicate.thread_id, duplicate.message_sk
+                )
             )
             return None
         c.jobs.send(Job(JobKind.NOTIFY_AGENTS, store.store_id, plan.thread_id, stored.sk))
@@ -84,7 +86,7 @@ def receive_message(c: Container, message: InboundMessage) -> str | None:
             plan.thread_id,
             plan.new_thread,
         )
-        if plan.acknowledged_at is None or plan.due_at is None:
+        if plan.acknowledged_at is None:
             return None
         return acknowledgement_text(
             store.ack_template,
@@ -94,4 +96,6 @@ def receive_message(c: Container, message: InboundMessage) -> str | None:
             locale=store.locale,
             now=message.received_at,
         )
-    raise StorageError("the customer's thread kept changing; giving up so that the provider retries")
+    raise StorageError(
+        "the customer's thread kept changing; giving up so that the provider retries"
+    )

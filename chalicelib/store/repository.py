@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.messages import InboundMessage
@@ -51,7 +52,7 @@ class InboundPlan:
 
     thread_id: str
     new_thread: bool
-    due_at: datetime | None
+    due_at: datetime
     acknowledged_at: datetime | None
     opted_out: bool
 
@@ -257,7 +258,7 @@ class Repository:
         self, thread: ThreadItem, message: MessageItem, *, provider_id: str, at: datetime
     ) -> None:
         """The customer has their answer: the promise is kept and the clock stops."""
-        thread_actions = [
+        thread_actions: list[Action] = [
             ThreadItem.awaiting.set("customer"),
             ThreadItem.updated_at.set(at),
             ThreadItem.sla_epoch.add(1),
@@ -291,7 +292,11 @@ class Repository:
             raise StorageError(f"recording the delivery failed: {exc}") from exc
 
     def _mark_sent_only(
-        self, thread: ThreadItem, message: MessageItem, provider_id: str, thread_actions: list
+        self,
+        thread: ThreadItem,
+        message: MessageItem,
+        provider_id: str,
+        thread_actions: list[Action],
     ) -> None:
         with TransactWrite(connection=self._connection()) as tx:
             tx.update(

@@ -58,9 +58,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     with log_path.open("w") as log:
         process = subprocess.Popen(  # noqa: S603 - our own CLI
-            [*RELAYDESK, "stack", "--app-port", str(app_port), "--sandbox-port",
-             str(sandbox_port), "--aws-port", str(aws_port)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                *RELAYDESK,
+                "stack",
+                "--app-port",
+                str(app_port),
+                "--sandbox-port",
+                str(sandbox_port),
+                "--aws-port",
+                str(aws_port),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     app_url = f"http://127.0.0.1:{app_port}"
 
@@ -68,7 +79,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         if process.poll() is not None:
             pytest.fail(f"the stack exited early:\n{log_path.read_text()}")
         try:
-            return requests.get(f"{app_url}/health", timeout=2).json() == {"status": "ok"}
+            return bool(requests.get(f"{app_url}/health", timeout=2).json() == {"status": "ok"})
         except requests.RequestException:
             return False
 
@@ -87,8 +98,9 @@ def test_sms_ack_agent_email_reply_and_sms_back(stack: Stack) -> None:
     sent = stack.cli("simulate", "sms", "--from", "+420777123456", "Where is my order #1042?")
     assert sent.returncode == 0, sent.stdout + sent.stderr
     assert "HTTP 200" in sent.stdout
-    assert "acknowledgement: Thanks, we got your message. Someone from Demo Store will reply by" in (
-        sent.stdout
+    assert (
+        "acknowledgement: Thanks, we got your message. Someone from Demo Store will reply by"
+        in (sent.stdout)
     )
 
     notices = wait_for(lambda: stack.outbox(provider="sendgrid"), "the agent e-mail")

@@ -14,6 +14,7 @@ import boto3
 import requests
 from chalice.test import Client
 from twilio.request_validator import RequestValidator
+from urllib3 import encode_multipart_formdata
 
 from chalicelib.composition import Container
 from chalicelib.domain import tokens
@@ -72,9 +73,7 @@ def post_parse(
         "text": text,
         "envelope": json.dumps({"to": [to], "from": sender}),
     }
-    body, content_type = requests.models.RequestEncodingMixin._encode_files(
-        {k: (None, v) for k, v in fields.items()}, {}
-    )
+    body, content_type = encode_multipart_formdata(fields)
     auth = base64.b64encode(f"parse:{password}".encode()).decode()
     return client.http.post(
         PARSE_PATH,
@@ -99,7 +98,8 @@ def reply_to_of(outbox: sandbox.Sandbox) -> str:
 
 def thread_of(container: Container, store: str = "demo", customer: str = CUSTOMER) -> Any:
     pointer = container.repository.customer(store, customer)
-    assert pointer is not None and pointer.open_thread_id
+    assert pointer is not None
+    assert pointer.open_thread_id
     thread = container.repository.thread(store, pointer.open_thread_id)
     assert thread is not None
     return thread
@@ -183,7 +183,7 @@ def test_agents_are_notified_once_with_a_signed_reply_address(
     mail = mails[0]
     assert mail["from"] == "support@demo.relaydesk.test"
     assert mail["subject"] == f"[Demo Store] SMS from {CUSTOMER} (#{thread.thread_id[:6]})"
-    assert f"+420777123456: Where is my order? [1 attachment(s)]" in mail["text"]
+    assert "+420777123456: Where is my order? [1 attachment(s)]" in mail["text"]
     assert "Answer due by Mon 23 Nov 12:30 (Europe/Prague)." in mail["text"]
     assert mail["headers"]["Auto-Submitted"] == "auto-generated"
     token = tokens.token_from_address(mail["reply_to"], "reply.relaydesk.test")
@@ -200,7 +200,10 @@ def test_agents_are_notified_once_with_a_signed_reply_address(
 
 
 def test_agent_reply_reaches_the_customer_by_sms_and_stops_the_clock(
-    client: Client, container: Container, worker: QueueWorker, outbox: sandbox.Sandbox,
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
     clock: FakeClock,
 ) -> None:
     post_twilio(client)
@@ -224,7 +227,9 @@ def test_agent_reply_reaches_the_customer_by_sms_and_stops_the_clock(
     assert thread.awaiting == "customer"
     assert thread.first_response_at == clock.now
     assert thread.sla_epoch == 1
-    out = [m for m in container.repository.messages("demo", thread.thread_id) if m.direction == "out"]
+    out = [
+        m for m in container.repository.messages("demo", thread.thread_id) if m.direction == "out"
+    ]
     assert [(m.author, m.delivery_status) for m in out] == [("alex@demo.relaydesk.test", "sent")]
     assert out[0].outbound_provider_id == sms[0]["id"]
     assert container.repository.customer("demo", CUSTOMER).due_at is None  # type: ignore[union-attr]
@@ -242,7 +247,8 @@ def test_whatsapp_round_trip_uses_the_whatsapp_addresses(
             extra={"ProfileName": "Jana", "WaId": "420777123456"},
         )
     )
-    assert ack is not None and "Monday 12:30" in ack
+    assert ack is not None
+    assert "Monday 12:30" in ack
     drain(worker)
     assert outbox.entries(provider="sendgrid")[0]["subject"].startswith(
         "[Demo Store] WhatsApp from +420777123456"
@@ -266,10 +272,18 @@ def test_replies_that_fail_verification_store_and_send_nothing(
         (post_parse(client, sender="alex@demo.relaydesk.test", to=forged, text="x"), 403),
         (post_parse(client, sender="mallory@evil.test", to=reply_to, text="x"), 403),
         (post_parse(client, sender="pat@acme.test", to=reply_to, text="x"), 403),
-        (post_parse(client, sender="alex@demo.relaydesk.test", to=reply_to, text="x",
-                    password="guess"), 401),
-        (post_parse(client, sender="alex@demo.relaydesk.test", to=reply_to,
-                    text="> only quoted\n"), 400),
+        (
+            post_parse(
+                client, sender="alex@demo.relaydesk.test", to=reply_to, text="x", password="guess"
+            ),
+            401,
+        ),
+        (
+            post_parse(
+                client, sender="alex@demo.relaydesk.test", to=reply_to, text="> only quoted\n"
+            ),
+            400,
+        ),
     ]
     assert [r.status_code for r, _ in cases] == [status for _, status in cases]
     assert cases[3][0].headers["WWW-Authenticate"].startswith("Basic")
@@ -286,7 +300,11 @@ def test_the_same_reply_posted_twice_is_sent_once(
     reply_to = reply_to_of(outbox)
     for _ in range(2):
         response = post_parse(
-            client, sender="alex@demo.relaydesk.test", to=reply_to, text="Once.", message_id="<m1@x>"
+            client,
+            sender="alex@demo.relaydesk.test",
+            to=reply_to,
+            text="Once.",
+            message_id="<m1@x>",
         )
         assert response.status_code == 200
     drain(worker)
@@ -311,7 +329,10 @@ def test_automatic_mail_to_a_reply_address_is_never_relayed(
 
 
 def test_a_transient_twilio_failure_is_retried_until_it_goes_through(
-    client: Client, container: Container, worker: QueueWorker, outbox: sandbox.Sandbox,
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
     sandbox_url: str,
 ) -> None:
     post_twilio(client)
@@ -324,7 +345,9 @@ def test_a_transient_twilio_failure_is_retried_until_it_goes_through(
     ).raise_for_status()
     assert worker.poll_once() == 0  # first try fails and stays on the queue
     thread = thread_of(container)
-    out = [m for m in container.repository.messages("demo", thread.thread_id) if m.direction == "out"]
+    out = [
+        m for m in container.repository.messages("demo", thread.thread_id) if m.direction == "out"
+    ]
     assert out[0].delivery_status == "queued"
     drain(worker)
     assert [m["body"] for m in outbox.entries(provider="twilio")] == ["Soon."]
@@ -341,9 +364,12 @@ def test_a_permanent_failure_is_recorded_and_reported_to_the_agent(
     assert outbox.entries(provider="twilio") == []
     notice = outbox.entries(to="alex@demo.relaydesk.test")[-1]
     assert notice["subject"] == f"Not delivered: your reply to {blocked}"
-    assert "21610" in notice["text"] and "Hello?" in notice["text"]
+    assert "21610" in notice["text"]
+    assert "Hello?" in notice["text"]
     thread = thread_of(container, customer=blocked)
-    out = [m for m in container.repository.messages("demo", thread.thread_id) if m.direction == "out"]
+    out = [
+        m for m in container.repository.messages("demo", thread.thread_id) if m.direction == "out"
+    ]
     assert out[0].delivery_status == "failed"
     assert thread.awaiting == "agent"
 
@@ -383,7 +409,8 @@ def test_stores_are_isolated(
     post_twilio(client, body="demo question")
     drain(worker)
     acme_mail = outbox.entries(to="pat@acme.test")
-    assert len(acme_mail) == 1 and "acme question" in acme_mail[0]["text"]
+    assert len(acme_mail) == 1
+    assert "acme question" in acme_mail[0]["text"]
     assert "demo question" not in acme_mail[0]["text"]
     demo_thread = thread_of(container)
     assert container.repository.thread("acme", demo_thread.thread_id) is None

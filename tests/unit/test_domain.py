@@ -18,8 +18,14 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 @pytest.mark.parametrize(
     ("body", "expected"),
-    [("STOP", "out"), (" stop. ", "out"), ("Unsubscribe", "out"), ("START", "in"),
-     ("stop sending me ads", None), ("", None)],
+    [
+        ("STOP", "out"),
+        (" stop. ", "out"),
+        ("Unsubscribe", "out"),
+        ("START", "in"),
+        ("stop sending me ads", None),
+        ("", None),
+    ],
 )
 def test_opt_keywords(body: str, expected: str | None) -> None:
     assert opt_keyword(body) == expected

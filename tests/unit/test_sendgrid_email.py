@@ -33,7 +33,14 @@ def basic(user: str, password: str) -> str:
 
 def test_basic_auth_accepts_only_the_configured_pair() -> None:
     check_basic_auth(basic("parse", "s3cret"), "parse", "s3cret")
-    for header in [None, "", "Bearer x", basic("parse", "wrong"), basic("other", "s3cret"), "Basic %%%"]:
+    for header in [
+        None,
+        "",
+        "Bearer x",
+        basic("parse", "wrong"),
+        basic("other", "s3cret"),
+        "Basic %%%",
+    ]:
         with pytest.raises(NotAuthenticated):
             check_basic_auth(header, "parse", "s3cret")
 

@@ -22,7 +22,9 @@ def test_other_addresses_carry_no_token() -> None:
     assert tokens.token_from_address("reply+x@elsewhere.test", "reply.relaydesk.test") is None
 
 
-@given(st.text(alphabet="abcdef0123456789", min_size=1, max_size=16), st.sampled_from(["demo", "acme"]))
+@given(
+    st.text(alphabet="abcdef0123456789", min_size=1, max_size=16), st.sampled_from(["demo", "acme"])
+)
 def test_changing_store_or_thread_breaks_the_token(thread_id: str, store_id: str) -> None:
     token = tokens.sign(SECRET, store_id, thread_id)
     assert tokens.verify(SECRET, token) == (store_id, thread_id)

@@ -37,7 +37,11 @@ def test_corpus_signature_vectors_verify_through_our_code() -> None:
             params = parse_form(str(vector["params_query_string"]).encode())
         else:
             params = {k: [v] for k, v in dict(vector["params"]).items()}  # type: ignore[call-overload]
-        token, url, sig = str(vector["auth_token"]), str(vector["url"]), str(vector["expected_signature"])
+        token, url, sig = (
+            str(vector["auth_token"]),
+            str(vector["url"]),
+            str(vector["expected_signature"]),
+        )
         assert signature_is_valid(token, url, params, sig), vector["name"]
         assert not signature_is_valid(token + "x", url, params, sig), vector["name"]
         checked += 1
