@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
@@ -72,7 +73,9 @@ def _conditional_failures(exc: TransactWriteError) -> list[bool]:
 
 
 class Repository:
-    def _connection(self) -> Connection:
+    @cached_property
+    def connection(self) -> Connection:
+        """For transactions; built once, so its HTTP connections are reused across requests."""
         return Connection(region=region(), host=dynamodb_host())
 
     # -- customers -------------------------------------------------------------------------
@@ -126,7 +129,7 @@ class Repository:
         if plan.acknowledged_at:
             customer.last_ack_at = plan.acknowledged_at
         try:
-            with TransactWrite(connection=self._connection()) as tx:
+            with TransactWrite(connection=self.connection) as tx:
                 tx.save(marker, condition=MarkerItem.pk.does_not_exist())
                 tx.save(item)
                 if plan.new_thread:
@@ -241,7 +244,7 @@ class Repository:
             delivery_status="queued",
         )
         try:
-            with TransactWrite(connection=self._connection()) as tx:
+            with TransactWrite(connection=self.connection) as tx:
                 tx.save(marker, condition=MarkerItem.pk.does_not_exist())
                 tx.save(item)
         except TransactWriteError as exc:
@@ -266,7 +269,7 @@ class Repository:
         if thread.first_response_at is None:
             thread_actions.append(ThreadItem.first_response_at.set(at))
         try:
-            with TransactWrite(connection=self._connection()) as tx:
+            with TransactWrite(connection=self.connection) as tx:
                 tx.update(
                     message,
                     actions=[
@@ -298,7 +301,7 @@ class Repository:
         provider_id: str,
         thread_actions: list[Action],
     ) -> None:
-        with TransactWrite(connection=self._connection()) as tx:
+        with TransactWrite(connection=self.connection) as tx:
             tx.update(
                 message,
                 actions=[
