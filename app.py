@@ -55,8 +55,7 @@ def sendgrid_inbound() -> Response:
     return web.sendgrid_inbound_webhook(
         container(),
         body=_body(request),
-        content_type=request.headers.get("content-type"),
-        authorization=request.headers.get("authorization"),
+        headers=request.headers,
     )
 
 

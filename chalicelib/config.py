@@ -243,5 +243,10 @@ class Settings:
         return self._get("TWILIO_ACCOUNT_SID")
 
     @cached_property
+    def sendgrid_parse_public_key(self) -> str | None:
+        """When set, Inbound Parse posts must also carry SendGrid's ECDSA signature."""
+        return self.environ.get("SENDGRID_PARSE_PUBLIC_KEY") or None
+
+    @cached_property
     def inbound_parse_user(self) -> str:
         return self._get("INBOUND_PARSE_USER", "parse")

@@ -64,14 +64,19 @@ def twilio_messaging_webhook(
     return guarded(handle)
 
 
-def sendgrid_inbound_webhook(
-    c: Container, *, body: bytes, content_type: str | None, authorization: str | None
-) -> Response:
+def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Response:
     def handle() -> Response:
         sendgrid_email.check_basic_auth(
-            authorization, c.settings.inbound_parse_user, c.inbound_parse_password
+            headers.get("authorization"), c.settings.inbound_parse_user, c.inbound_parse_password
         )
-        fields = sendgrid_email.parse_form_data(content_type, body)
+        if public_key := c.settings.sendgrid_parse_public_key:
+            sendgrid_email.check_signature(
+                public_key,
+                body,
+                headers.get(sendgrid_email.SIGNATURE_HEADER),
+                headers.get(sendgrid_email.TIMESTAMP_HEADER),
+            )
+        fields = sendgrid_email.parse_form_data(headers.get("content-type"), body)
         email = sendgrid_email.to_inbound_email(fields)
         outcome = accept_agent_reply(c, email)
         return _json(200, {"status": outcome})

@@ -18,7 +18,12 @@ from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
-from chalicelib.domain.errors import DeliveryError, MalformedRequest, NotAuthenticated
+from chalicelib.domain.errors import (
+    DeliveryError,
+    MalformedRequest,
+    NotAuthenticated,
+    VerificationFailed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,34 @@ def check_basic_auth(authorization: str | None, user: str, password: str) -> Non
     password_ok = hmac.compare_digest(given_password.encode(), password.encode())
     if not (user_ok and password_ok):
         raise NotAuthenticated("wrong HTTP Basic credentials")
+
+
+SIGNATURE_HEADER = "x-twilio-email-event-webhook-signature"
+TIMESTAMP_HEADER = "x-twilio-email-event-webhook-timestamp"
+
+
+def check_signature(
+    public_key: str, body: bytes, signature: str | None, timestamp: str | None
+) -> None:
+    """SendGrid's signed webhooks (a Parse security policy): ECDSA over timestamp + body.
+
+    The key is loaded by the SDK's own helper; the check is done on the raw bytes,
+    because a multipart body with attachments need not be UTF-8.
+    """
+    if not signature or not timestamp:
+        raise VerificationFailed("the SendGrid signature headers are missing")
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from sendgrid.helpers.eventwebhook import EventWebhook
+
+    try:
+        key = EventWebhook(public_key).public_key
+        key.verify(
+            base64.b64decode(signature), timestamp.encode() + body, ec.ECDSA(hashes.SHA256())
+        )
+    except (InvalidSignature, binascii.Error, ValueError) as exc:
+        raise VerificationFailed("the SendGrid signature does not match") from exc
 
 
 def parse_form_data(content_type: str | None, body: bytes) -> dict[str, str]:

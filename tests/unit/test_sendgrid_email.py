@@ -8,11 +8,12 @@ import pytest
 
 from chalicelib.channels.sendgrid_email import (
     check_basic_auth,
+    check_signature,
     html_to_text,
     parse_form_data,
     to_inbound_email,
 )
-from chalicelib.domain.errors import MalformedRequest, NotAuthenticated
+from chalicelib.domain.errors import MalformedRequest, NotAuthenticated, VerificationFailed
 
 BOUNDARY = "xYzZY"
 
@@ -110,3 +111,27 @@ def test_not_multipart_is_rejected() -> None:
         parse_form_data("application/json", b"{}")
     with pytest.raises(MalformedRequest, match="boundary"):
         parse_form_data("multipart/form-data", b"")
+
+
+def test_signed_webhook_verification_with_sendgrid_key_format() -> None:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    der = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    public_key = base64.b64encode(der).decode()  # what SendGrid's policy API returns
+    body, timestamp = b"--b\r\nbinary \xff body\r\n--b--\r\n", "1795000000"
+    signature = base64.b64encode(
+        private.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+    ).decode()
+    check_signature(public_key, body, signature, timestamp)
+    for bad_body, bad_sig, bad_ts in [
+        (body + b"x", signature, timestamp),
+        (body, signature, "1795000001"),
+        (body, None, timestamp),
+        (body, "not-base64!", timestamp),
+    ]:
+        with pytest.raises(VerificationFailed):
+            check_signature(public_key, bad_body, bad_sig, bad_ts)
