@@ -91,6 +91,8 @@ class MessageItem(_Item):
     body = UnicodeAttribute(default="")
     media_urls = ListAttribute(of=UnicodeAttribute, default=list)
     provider_id = UnicodeAttribute(null=True)
+    profile_name = UnicodeAttribute(null=True)
+    wa_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     delivery_status = UnicodeAttribute(null=True)
     """Outbound only: 'queued', 'sent' or 'failed'."""

@@ -118,6 +118,8 @@ class Repository:
             body=message.body,
             media_urls=list(message.media_urls),
             provider_id=message.provider_id,
+            profile_name=message.profile_name,
+            wa_id=message.wa_id,
             created_at=now,
         )
         if customer is None:

@@ -250,6 +250,10 @@ def test_whatsapp_round_trip_uses_the_whatsapp_addresses(
     assert ack is not None
     assert "Monday 12:30" in ack
     drain(worker)
+    stored = container.repository.messages(
+        "demo", thread_of(container, customer=f"whatsapp:{CUSTOMER}").thread_id
+    )
+    assert [(m.profile_name, m.wa_id) for m in stored] == [("Jana", "420777123456")]
     assert outbox.entries(provider="sendgrid")[0]["subject"].startswith(
         "[Demo Store] WhatsApp from +420777123456"
     )
