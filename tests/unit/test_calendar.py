@@ -341,6 +341,16 @@ def test_boundaries_in_the_gap_or_the_repeated_hour_are_read_with_fold_0() -> No
     assert vanished.next_open(prague(2026, 3, 29)).isoformat() == "2026-04-05T02:30:00+02:00"
 
 
+def test_shifts_overlapping_after_the_spring_gap_count_once() -> None:
+    # Read with fold=0, 02:30 is 03:30 CEST, past the 03:00 start of the next shift.
+    calendar = BusinessCalendar.from_spec("Europe/Prague", {"sun": ["01:00-02:30", "03:00-04:00"]})
+    night = prague(2026, 3, 29)
+
+    assert calendar.business_minutes_between(night, prague(2026, 3, 30)) == 120
+    assert calendar.add_business_minutes(night, 90).isoformat() == "2026-03-29T03:30:00+02:00"
+    assert calendar.add_business_minutes(night, 120).isoformat() == "2026-03-29T04:00:00+02:00"
+
+
 # --- from_spec validation --------------------------------------------------------------
 
 
