@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -39,6 +39,8 @@ class StoreConfig:
     first_response_minutes: int
     ack_cooldown_minutes: int
     ack_template: str
+    ack_daily_cap: int
+    """At most this many acknowledgements per customer address per store-local day."""
     locale: str
     phone_numbers: frozenset[str]
     """E.164 numbers; the same number serves WhatsApp as `whatsapp:<number>`."""
@@ -59,6 +61,9 @@ class Stores:
     def __init__(self, stores: list[StoreConfig]) -> None:
         self._by_id = {s.store_id: s for s in stores}
         self._by_number: dict[str, StoreConfig] = {}
+        self._by_address = {s.support_address: s for s in stores}
+        if len(self._by_address) != len(stores):
+            raise ConfigError("two stores share one support_address")
         for store in stores:
             for number in store.phone_numbers:
                 other = self._by_number.setdefault(number, store)
@@ -70,6 +75,12 @@ class Stores:
 
     def by_id(self, store_id: str) -> StoreConfig | None:
         return self._by_id.get(store_id)
+
+    def by_support_address(self, addresses: Iterable[str]) -> StoreConfig | None:
+        return next((s for a in addresses if (s := self._by_address.get(a.lower()))), None)
+
+    def is_own_address(self, address: str) -> bool:
+        return address.lower() in self._by_address
 
     def by_number(self, address: str) -> StoreConfig | None:
         return self._by_number.get(address.removeprefix("whatsapp:"))
@@ -110,6 +121,9 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
     cooldown = _field(raw, store_id, "ack_cooldown_minutes", int, 12 * 60)
     if cooldown < 0:
         raise ConfigError(f"store {store_id!r}: ack_cooldown_minutes: must not be negative")
+    daily_cap = _field(raw, store_id, "ack_daily_cap", int, 3)
+    if daily_cap < 0:
+        raise ConfigError(f"store {store_id!r}: ack_daily_cap: must not be negative")
     template = _field(raw, store_id, "ack_template", str, DEFAULT_ACK_TEMPLATE)
     if "{deadline}" not in template:
         raise ConfigError(f"store {store_id!r}: ack_template: must contain {{deadline}}")
@@ -137,6 +151,7 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
         first_response_minutes=first_response,
         ack_cooldown_minutes=cooldown,
         ack_template=template,
+        ack_daily_cap=daily_cap,
         locale=_field(raw, store_id, "locale", str, "en"),
         phone_numbers=frozenset(numbers),
         support_address=support.lower(),

@@ -11,6 +11,7 @@ from typing import Any
 class JobKind(StrEnum):
     NOTIFY_AGENTS = "notify_agents"
     DELIVER_REPLY = "deliver_reply"
+    ACK_EMAIL = "ack_email"
 
 
 class QueueError(Exception):
@@ -61,12 +62,19 @@ class JobQueue:
             self._queue_url = str(response["QueueUrl"])
         return self._queue_url
 
-    def send(self, job: Job, *, delay_seconds: int = 0) -> None:
+    def send_all(self, jobs: list[Job]) -> None:
+        """All jobs in one request (SQS takes up to ten); any failure raises."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        entries = [{"Id": str(i), "MessageBody": job.encode()} for i, job in enumerate(jobs)]
         try:
-            self._client.send_message(
-                QueueUrl=self.url(), MessageBody=job.encode(), DelaySeconds=delay_seconds
-            )
+            if len(entries) == 1:
+                self._client.send_message(
+                    QueueUrl=self.url(), MessageBody=entries[0]["MessageBody"]
+                )
+                return
+            response = self._client.send_message_batch(QueueUrl=self.url(), Entries=entries)
         except (BotoCoreError, ClientError) as exc:
-            raise QueueError(f"cannot enqueue {job.kind} job: {exc}") from exc
+            raise QueueError(f"cannot enqueue {len(jobs)} job(s): {exc}") from exc
+        if response.get("Failed"):
+            raise QueueError(f"SQS refused job(s): {response['Failed']}")

@@ -15,7 +15,7 @@ from chalice.app import Response
 from chalicelib.channels import sendgrid_email, twilio_messaging
 from chalicelib.composition import Container
 from chalicelib.domain.errors import RequestRejected, VerificationFailed
-from chalicelib.flows.agent_reply import accept_agent_reply
+from chalicelib.flows.receive_email import route_email
 from chalicelib.flows.receive_inbound import receive_message
 from chalicelib.queues import QueueError
 from chalicelib.store.repository import StorageError
@@ -76,9 +76,8 @@ def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str,
                 headers.get(sendgrid_email.SIGNATURE_HEADER),
                 headers.get(sendgrid_email.TIMESTAMP_HEADER),
             )
-        fields = sendgrid_email.parse_form_data(headers.get("content-type"), body)
-        email = sendgrid_email.to_inbound_email(fields)
-        outcome = accept_agent_reply(c, email)
+        form = sendgrid_email.parse_form_data(headers.get("content-type"), body)
+        outcome = route_email(c, sendgrid_email.to_inbound_email(form))
         return _json(200, {"status": outcome})
 
     return guarded(handle)

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -24,6 +25,7 @@ from chalicelib.domain.errors import (
     NotAuthenticated,
     VerificationFailed,
 )
+from chalicelib.domain.messages import Attachment
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +75,16 @@ def check_signature(
         raise VerificationFailed("the SendGrid signature does not match") from exc
 
 
-def parse_form_data(content_type: str | None, body: bytes) -> dict[str, str]:
-    """The text fields of a multipart/form-data post (attachments are not read here)."""
+@dataclass(frozen=True)
+class FormData:
+    fields: dict[str, str]
+    files: tuple[Attachment, ...] = ()
+    raw_email: bytes | None = None
+    """"Send Raw" mode: the whole MIME message, byte for byte."""
+
+
+def parse_form_data(content_type: str | None, body: bytes) -> FormData:
+    """A multipart/form-data post: text fields, attachment metadata, the raw message."""
     if not content_type or not content_type.lower().startswith("multipart/form-data"):
         raise MalformedRequest("expected a multipart/form-data body")
     if "boundary=" not in content_type:
@@ -86,42 +96,79 @@ def parse_form_data(content_type: str | None, body: bytes) -> dict[str, str]:
     if not document.is_multipart() or document.defects:
         raise MalformedRequest("the multipart/form-data body could not be parsed")
     fields: dict[str, str] = {}
+    files: list[Attachment] = []
+    raw_email: bytes | None = None
     for part in document.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str) or part.get_filename():
-            continue
         payload = part.get_payload(decode=True)
-        if not isinstance(payload, bytes):
+        if not isinstance(name, str) or not isinstance(payload, bytes):
             continue
-        charset = part.get_content_charset() or "utf-8"
-        fields[name] = payload.decode(charset, errors="replace")
-    return fields
+        if filename := part.get_filename():
+            files.append(Attachment(filename, part.get_content_type(), len(payload)))
+        elif name == "email":
+            raw_email = payload
+        else:
+            fields[name] = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    return FormData(fields, tuple(files), raw_email)
 
 
 @dataclass(frozen=True)
 class InboundEmail:
     sender: str
-    """The bare address of From, lower-cased."""
+    """The bare address of From, lower-cased: who is checked as agent or customer."""
     recipients: tuple[str, ...]
     """Every address it was delivered to: envelope, To and Cc, lower-cased."""
     subject: str
     text: str
     message_id: str
+    sender_name: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    references: tuple[str, ...] = ()
+    """Message-IDs this mail answers: In-Reply-To first, then References newest first."""
+    attachments: tuple[Attachment, ...] = ()
+    raw: bytes | None = None
+
+    @property
+    def reply_address(self) -> str:
+        """Where the customer wants answers: a single Reply-To address, else From."""
+        found = _addresses(self.headers.get("Reply-To"))
+        return found[0] if len(found) == 1 else self.sender
 
 
 def _addresses(*values: str | None) -> list[str]:
     return [addr.lower() for _, addr in getaddresses([v for v in values if v]) if addr]
 
 
+_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+
+
+def message_ids(value: str) -> list[str]:
+    """The ids in an In-Reply-To/References header, as `<id>`; tolerant of commas and junk."""
+    return [f"<{found}>" for found in _MESSAGE_ID.findall(value or "")]
+
+
 def _text_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
-    content = part.get_content()
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeDecodeError):  # an unknown or lying charset
+        payload = part.get_payload(decode=True)
+        content = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
     if part.get_content_type() == "text/html":
         return html_to_text(str(content))
     return str(content)
+
+
+def _mime_attachments(message: EmailMessage) -> tuple[Attachment, ...]:
+    found = []
+    for part in message.iter_attachments():
+        payload = part.get_payload(decode=True)
+        size = len(payload) if isinstance(payload, bytes) else 0
+        name = part.get_filename() or f"unnamed.{part.get_content_subtype()}"
+        found.append(Attachment(name, part.get_content_type(), size))
+    return tuple(found)
 
 
 def html_to_text(html: str) -> str:
@@ -153,8 +200,9 @@ def html_to_text(html: str) -> str:
     return "\n".join(line for line in lines if line).strip()
 
 
-def to_inbound_email(fields: dict[str, str]) -> InboundEmail:
+def to_inbound_email(form: FormData) -> InboundEmail:
     """Both Inbound Parse modes: parsed fields, or the raw MIME message in `email`."""
+    fields = form.fields
     try:
         envelope = json.loads(fields.get("envelope") or "{}")
     except json.JSONDecodeError as exc:
@@ -162,43 +210,53 @@ def to_inbound_email(fields: dict[str, str]) -> InboundEmail:
     envelope_to = envelope.get("to") if isinstance(envelope, dict) else None
     envelope_rcpts = [a for a in envelope_to if isinstance(a, str)] if envelope_to else []
 
-    if raw := fields.get("email"):
-        message = message_from_bytes(
-            raw.encode("utf-8", errors="surrogateescape"), policy=policy.default
-        )
+    if form.raw_email is not None:
+        message = message_from_bytes(form.raw_email, policy=policy.default)
         assert isinstance(message, EmailMessage)
-        headers = {k: str(v) for k, v in message.items()}
-        sender_header = str(message.get("From", ""))
-        to_header, cc_header = str(message.get("To", "")), str(message.get("Cc", ""))
-        subject = str(message.get("Subject", ""))
         text = _text_of(message)
+        attachments = _mime_attachments(message)
     else:
-        header_block = fields.get("headers", "")
-        parsed = message_from_bytes(header_block.encode("utf-8"), policy=policy.default)
-        headers = {k: str(v) for k, v in parsed.items()}
-        sender_header = fields.get("from", "")
-        to_header, cc_header = fields.get("to", ""), fields.get("cc", "")
-        subject = fields.get("subject", "")
+        message = message_from_bytes(fields.get("headers", "").encode(), policy=policy.default)
+        assert isinstance(message, EmailMessage)
         text = fields.get("text") or html_to_text(fields.get("html", ""))
-
-    sender = parseaddr(sender_header)[1].lower()
-    if not sender:
+        attachments = form.files
+    headers: dict[str, str] = {}
+    for name, value in message.items():
+        try:
+            headers.setdefault(name, str(value))
+        except (ValueError, IndexError):  # a header the policy cannot parse: keep it raw
+            headers.setdefault(name, "")
+    from_header = fields.get("from") if form.raw_email is None else None
+    sender_name, sender = parseaddr(from_header or headers.get("From", ""))
+    sender = sender.lower()
+    if "@" not in sender:
         raise MalformedRequest("the mail has no From address")
+    to_header = fields.get("to") if form.raw_email is None else headers.get("To")
+    cc_header = fields.get("cc") if form.raw_email is None else headers.get("Cc")
     recipients = tuple(dict.fromkeys(_addresses(*envelope_rcpts, to_header, cc_header)))
     if not recipients:
         raise MalformedRequest("the mail has no recipient (envelope, To or Cc)")
-    message_id = headers.get("Message-ID", "").strip()
+    subject = fields.get("subject") if form.raw_email is None else None
+    subject = subject if subject is not None else headers.get("Subject", "")
+    message_id = next(iter(message_ids(headers.get("Message-ID", ""))), "")
     if not message_id:
         # A stable id from the content, so that a redelivery is still recognised.
         digest = hashlib.sha256(f"{sender}\0{subject}\0{text}".encode()).hexdigest()[:32]
         message_id = f"<{digest}@relaydesk.generated>"
+    references = message_ids(headers.get("In-Reply-To", "")) + list(
+        reversed(message_ids(headers.get("References", "")))
+    )
     return InboundEmail(
         sender=sender,
         recipients=recipients,
         subject=subject,
         text=text,
         message_id=message_id,
+        sender_name=sender_name,
         headers=headers,
+        references=tuple(dict.fromkeys(references)),
+        attachments=attachments,
+        raw=form.raw_email,
     )
 
 

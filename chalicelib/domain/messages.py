@@ -14,6 +14,13 @@ class Channel(StrEnum):
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     channel: Channel
     provider_id: str
@@ -27,6 +34,12 @@ class InboundMessage:
     media_urls: tuple[str, ...] = ()
     profile_name: str | None = None
     wa_id: str | None = None
+    subject: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    automatic: str | None = None
+    """Why a machine wrote this (auto-reply, bounce, list): stored, never answered."""
+    raw: bytes | None = None
+    """The original e-mail, kept so that nothing is lost if text extraction was wrong."""
 
 
 # Carrier opt-out keywords (CTIA; Twilio's Advanced Opt-Out uses the same list).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.flows.agent_reply import deliver_agent_reply
+from chalicelib.flows.agent_reply import deliver_agent_reply, send_email_ack
 from chalicelib.flows.notify_agents import notify_agents
 from chalicelib.queues import Job, JobKind
 
@@ -19,3 +19,5 @@ def run_job(c: Container, body: str) -> None:
         notify_agents(c, job)
     elif job.kind is JobKind.DELIVER_REPLY:
         deliver_agent_reply(c, job)
+    elif job.kind is JobKind.ACK_EMAIL:
+        send_email_ack(c, job)

@@ -1,15 +1,22 @@
-"""Flow 1: a customer's SMS or WhatsApp message arrives."""
+"""Flow 1: a customer's message arrives (SMS, WhatsApp or e-mail)."""
 
 from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from chalicelib.config import StoreConfig
-from chalicelib.domain.ack import acknowledgement_text, first_response_due, should_acknowledge
+from chalicelib.domain.ack import (
+    acknowledgement_text,
+    first_response_due,
+    should_acknowledge,
+)
 from chalicelib.domain.errors import UnknownDestination
-from chalicelib.domain.messages import InboundMessage, opt_keyword
+from chalicelib.domain.messages import Channel, InboundMessage, opt_keyword
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import CustomerItem
 from chalicelib.store.repository import (
@@ -28,74 +35,123 @@ MAX_ATTEMPTS = 3
 
 
 def plan_inbound(
-    store: StoreConfig, customer: CustomerItem | None, message: InboundMessage
+    store: StoreConfig,
+    customer: CustomerItem | None,
+    message: InboundMessage,
+    *,
+    thread_id: str | None,
+    pending_due: datetime | None,
 ) -> InboundPlan:
-    """Which thread, what is promised, and whether to acknowledge: decided, not yet stored."""
+    """Which thread, what is promised, and whether to acknowledge: decided, not yet stored.
+
+    `thread_id` is the thread the message joins (None: a new one); `pending_due` the
+    promise already running on it, which a follow-up keeps rather than restarts.
+    """
     now = message.received_at
-    new_thread = customer is None or customer.open_thread_id is None
-    keyword = opt_keyword(message.body)
-    was_opted_out = bool(customer and customer.opted_out)
-    opted_out = (keyword == "out") if keyword else was_opted_out
-    due = customer.due_at if customer is not None and not new_thread else None
-    if due is None:
-        due = first_response_due(store.calendar, now, store.first_response_minutes)
-    acknowledge = keyword is None and should_acknowledge(
-        new_thread=new_thread,
-        opted_out=opted_out,
-        last_ack_at=customer.last_ack_at if customer else None,
-        now=now,
-        cooldown_minutes=store.ack_cooldown_minutes,
+    keyword = opt_keyword(message.body) if message.channel is not Channel.EMAIL else None
+    opted_out = (keyword == "out") if keyword else bool(customer and customer.opted_out)
+    due = pending_due or first_response_due(store.calendar, now, store.first_response_minutes)
+    today = now.astimezone(ZoneInfo(store.calendar.timezone)).date().isoformat()
+    acks_today = int(customer.ack_count) if customer and customer.ack_day == today else 0
+    acknowledge = (
+        keyword is None
+        and message.automatic is None
+        and acks_today < store.ack_daily_cap
+        and should_acknowledge(
+            new_thread=thread_id is None,
+            opted_out=opted_out,
+            last_ack_at=customer.last_ack_at if customer else None,
+            now=now,
+            cooldown_minutes=store.ack_cooldown_minutes,
+        )
     )
-    thread_id = secrets.token_hex(8) if new_thread or customer is None else customer.open_thread_id
-    assert thread_id is not None
     return InboundPlan(
-        thread_id=thread_id,
-        new_thread=new_thread,
+        thread_id=thread_id or secrets.token_hex(8),
+        new_thread=thread_id is None,
         due_at=due,
         acknowledged_at=now if acknowledge else None,
         opted_out=opted_out,
+        ack_day=today,
+        ack_count=acks_today + 1 if acknowledge else acks_today,
     )
 
 
-def receive_message(c: Container, message: InboundMessage) -> str | None:
-    """Store the message once and queue the agents' notification; return the ack, if any."""
-    store = c.stores.by_number(message.recipient)
-    if store is None:
-        raise UnknownDestination("no store is configured for the number this message was sent to")
+@dataclass(frozen=True)
+class Stored:
+    plan: InboundPlan | None
+    """None for a redelivery: nothing new was stored or decided."""
+    thread_id: str
+    message_sk: str
+
+
+def store_inbound(
+    c: Container,
+    store: StoreConfig,
+    message: InboundMessage,
+    *,
+    thread_id: str | None = None,
+    pending_due: datetime | None = None,
+    follow_pointer: bool = False,
+) -> Stored:
+    """Store once, then queue the follow-up jobs (one SQS request for all of them).
+
+    `follow_pointer`: join the customer's open thread (SMS/WhatsApp, where a conversation
+    is simply the customer's messages); e-mail threads by its headers instead.
+    """
     for _ in range(MAX_ATTEMPTS):
         customer = c.repository.customer(store.store_id, message.sender)
-        plan = plan_inbound(store, customer, message)
+        if follow_pointer and customer is not None and customer.open_thread_id:
+            thread_id, pending_due = customer.open_thread_id, customer.due_at
+        plan = plan_inbound(store, customer, message, thread_id=thread_id, pending_due=pending_due)
         try:
-            stored = c.repository.record_inbound(store.store_id, message, plan, customer)
+            item = c.repository.record_inbound(store.store_id, message, plan, customer)
         except ConcurrentChange:
             continue
         except AlreadyRecorded as duplicate:
             # Stored before, but the earlier attempt may have failed before queueing.
-            # The job is idempotent, so queueing it again is always safe.
-            log.info("redelivered message ignored: store=%s", store.store_id)
-            c.jobs.send(
-                Job(
-                    JobKind.NOTIFY_AGENTS, store.store_id, duplicate.thread_id, duplicate.message_sk
-                )
+            # Jobs are idempotent, so queueing the notification again is always safe.
+            log.info("redelivered message: store=%s", store.store_id)
+            c.jobs.send_all(
+                [
+                    Job(
+                        JobKind.NOTIFY_AGENTS,
+                        store.store_id,
+                        duplicate.thread_id,
+                        duplicate.message_sk,
+                    )
+                ]
             )
-            return None
-        c.jobs.send(Job(JobKind.NOTIFY_AGENTS, store.store_id, plan.thread_id, stored.sk))
+            return Stored(None, duplicate.thread_id, duplicate.message_sk)
+        jobs = [Job(JobKind.NOTIFY_AGENTS, store.store_id, plan.thread_id, item.sk)]
+        if plan.acknowledged_at and message.channel is Channel.EMAIL:
+            jobs.append(Job(JobKind.ACK_EMAIL, store.store_id, plan.thread_id, item.sk))
+        c.jobs.send_all(jobs)
         log.info(
-            "inbound message stored: store=%s thread=%s new=%s",
+            "inbound message stored: store=%s thread=%s new=%s ack=%s",
             store.store_id,
             plan.thread_id,
             plan.new_thread,
+            plan.acknowledged_at is not None,
         )
-        if plan.acknowledged_at is None:
-            return None
-        return acknowledgement_text(
-            store.ack_template,
-            store_name=store.name,
-            deadline=plan.due_at,
-            timezone=store.calendar.timezone,
-            locale=store.locale,
-            now=message.received_at,
-        )
+        return Stored(plan, plan.thread_id, item.sk)
     raise StorageError(
         "the customer's thread kept changing; giving up so that the provider retries"
+    )
+
+
+def receive_message(c: Container, message: InboundMessage) -> str | None:
+    """SMS/WhatsApp: store, and return the acknowledgement for the TwiML answer, if any."""
+    store = c.stores.by_number(message.recipient)
+    if store is None:
+        raise UnknownDestination("no store is configured for the number this message was sent to")
+    stored = store_inbound(c, store, message, follow_pointer=True)
+    if stored.plan is None or stored.plan.acknowledged_at is None:
+        return None
+    return acknowledgement_text(
+        store.ack_template,
+        store_name=store.name,
+        deadline=stored.plan.due_at,
+        timezone=store.calendar.timezone,
+        locale=store.locale,
+        now=message.received_at,
     )

@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
+    JSONAttribute,
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -79,6 +81,8 @@ class ThreadItem(_Item):
     """Bumped whenever the promise changes, so that stale timers know to do nothing."""
     message_count = NumberAttribute(default=0)
     profile_name = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute(null=True)
+    """E-mail threads: the subject replies carry as `Re: ...`."""
 
 
 class MessageItem(_Item):
@@ -99,6 +103,18 @@ class MessageItem(_Item):
     delivery_error = UnicodeAttribute(null=True)
     outbound_provider_id = UnicodeAttribute(null=True)
     notified_at = UTCDateTimeAttribute(null=True)
+    subject = UnicodeAttribute(null=True)
+    email_message_id = UnicodeAttribute(null=True)
+    """E-mail only: this message's Message-ID, for threading replies."""
+    author_name = UnicodeAttribute(null=True)
+    attachments = JSONAttribute(null=True)
+    """Names, types and sizes; attachment contents are not stored."""
+    raw_email = BinaryAttribute(null=True, legacy_encoding=False)
+    """The original e-mail, zlib-compressed, when it fits in the item."""
+    dropped = UnicodeAttribute(null=True)
+    """What could not be stored (said plainly, never silently truncated)."""
+    automatic = UnicodeAttribute(null=True)
+    """Why this was machine-written: an auto-reply we received, or our own acknowledgement."""
 
 
 class CustomerItem(_Item):
@@ -112,6 +128,9 @@ class CustomerItem(_Item):
     """The answer we have promised and not yet given; None while nothing is owed."""
     last_ack_at = UTCDateTimeAttribute(null=True)
     opted_out = BooleanAttribute(default=False)
+    ack_day = UnicodeAttribute(null=True)
+    """The store-local date of `ack_count`: the per-address daily cap resets with it."""
+    ack_count = NumberAttribute(default=0)
     last_message_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()
 

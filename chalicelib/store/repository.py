@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -27,7 +29,13 @@ from chalicelib.store.models import (
     thread_pk,
 )
 
-MARKER_LIFETIME = timedelta(days=30)
+# Markers also thread e-mail replies (In-Reply-To names a stored Message-ID), so they live
+# far longer than any provider's retry window.
+MARKER_LIFETIME = timedelta(days=400)
+# A DynamoDB item holds 400 KB; what does not fit is dropped and said so, not truncated silently.
+MAX_BODY_CHARS = 100_000
+MAX_REFERENCES = 20
+MAX_RAW_BYTES = 250_000
 
 
 class StorageError(Exception):
@@ -56,6 +64,8 @@ class InboundPlan:
     due_at: datetime
     acknowledged_at: datetime | None
     opted_out: bool
+    ack_day: str | None = None
+    ack_count: int = 0
 
 
 def message_sort_key(at: datetime, message_id: str) -> str:
@@ -65,6 +75,22 @@ def message_sort_key(at: datetime, message_id: str) -> str:
 def message_id_for(store_id: str, provider_id: str) -> str:
     """A stable id: the same provider message always gets the same id."""
     return hashlib.sha256(f"{store_id}\0{provider_id}".encode()).hexdigest()[:16]
+
+
+def _fit(message: InboundMessage) -> tuple[str, bytes | None, str | None]:
+    """Body and compressed original that fit in one item, and what was dropped."""
+    dropped = []
+    body = message.body
+    if len(body) > MAX_BODY_CHARS:
+        dropped.append(f"text after {MAX_BODY_CHARS} of {len(body)} characters")
+        body = body[:MAX_BODY_CHARS]
+    raw = zlib.compress(message.raw, 6) if message.raw else None
+    if raw is not None and len(raw) > MAX_RAW_BYTES:
+        dropped.append(f"the original message ({len(message.raw or b'')} bytes)")
+        raw = None
+    if message.attachments:
+        dropped.append("attachment contents (names, types and sizes are kept)")
+    return body, raw, "; ".join(dropped) or None
 
 
 def _conditional_failures(exc: TransactWriteError) -> list[bool]:
@@ -109,18 +135,25 @@ class Repository:
             message_sk=sk,
             expires_at=int((now + MARKER_LIFETIME).timestamp()),
         )
+        body, raw, dropped = _fit(message)
         item = MessageItem(
             pk,
             sk,
             message_id=message_id,
             direction="in",
             author=message.sender,
-            body=message.body,
+            body=body,
             media_urls=list(message.media_urls),
             provider_id=message.provider_id,
             profile_name=message.profile_name,
             wa_id=message.wa_id,
             created_at=now,
+            subject=message.subject,
+            email_message_id=message.provider_id if message.subject is not None else None,
+            attachments=[vars(a) for a in message.attachments] or None,
+            raw_email=raw,
+            dropped=dropped,
+            automatic=message.automatic,
         )
         if customer is None:
             customer = CustomerItem(customer_pk(store_id, message.sender), META)
@@ -130,6 +163,8 @@ class Repository:
         customer.due_at = plan.due_at
         if plan.acknowledged_at:
             customer.last_ack_at = plan.acknowledged_at
+            customer.ack_day = plan.ack_day
+            customer.ack_count = plan.ack_count
         try:
             with TransactWrite(connection=self.connection) as tx:
                 tx.save(marker, condition=MarkerItem.pk.does_not_exist())
@@ -148,6 +183,7 @@ class Repository:
                         first_response_due_at=plan.due_at,
                         message_count=1,
                         profile_name=message.profile_name,
+                        subject=message.subject,
                     )
                     tx.save(thread, condition=ThreadItem.pk.does_not_exist())
                 else:
@@ -183,6 +219,20 @@ class Repository:
             return None
         except PynamoDBException as exc:
             raise StorageError(f"reading the thread failed: {exc}") from exc
+
+    def thread_for_message_ids(self, store_id: str, ids: Sequence[str]) -> str | None:
+        """The thread of the first id (in the given order) that names a stored message."""
+        wanted = list(dict.fromkeys(ids))[:MAX_REFERENCES]
+        if not wanted:
+            return None
+        try:
+            found = {
+                m.pk: m.thread_id
+                for m in MarkerItem.batch_get([(marker_pk(store_id, i), META) for i in wanted])
+            }
+        except PynamoDBException as exc:
+            raise StorageError(f"looking up referenced messages failed: {exc}") from exc
+        return next((found[k] for i in wanted if (k := marker_pk(store_id, i)) in found), None)
 
     def messages(self, store_id: str, thread_id: str, limit: int = 50) -> list[MessageItem]:
         """The latest `limit` messages of a thread, oldest first."""
@@ -223,8 +273,14 @@ class Repository:
         author: str,
         body: str,
         at: datetime,
+        author_name: str | None = None,
+        email_message_id: str | None = None,
+        automatic: str | None = None,
     ) -> MessageItem:
-        """Queue an agent's answer, once per e-mail (Message-ID) however often it is posted."""
+        """Queue an answer, once per `provider_id` however often it is posted.
+
+        An e-mailed answer gets a marker for its own Message-ID too, so that the
+        customer's reply to it finds the thread."""
         message_id = message_id_for(thread.store_id, provider_id)
         sk = message_sort_key(at, message_id)
         marker = MarkerItem(
@@ -244,11 +300,24 @@ class Repository:
             provider_id=provider_id,
             created_at=at,
             delivery_status="queued",
+            author_name=author_name,
+            email_message_id=email_message_id,
+            automatic=automatic,
         )
         try:
             with TransactWrite(connection=self.connection) as tx:
                 tx.save(marker, condition=MarkerItem.pk.does_not_exist())
                 tx.save(item)
+                if email_message_id and email_message_id != provider_id:
+                    tx.save(
+                        MarkerItem(
+                            marker_pk(thread.store_id, email_message_id),
+                            META,
+                            thread_id=thread.thread_id,
+                            message_sk=sk,
+                            expires_at=marker.expires_at,
+                        )
+                    )
         except TransactWriteError as exc:
             failed = _conditional_failures(exc)
             if failed and failed[0]:
@@ -262,7 +331,19 @@ class Repository:
     def mark_delivered(
         self, thread: ThreadItem, message: MessageItem, *, provider_id: str, at: datetime
     ) -> None:
-        """The customer has their answer: the promise is kept and the clock stops."""
+        """Sent. A person's answer keeps the promise and stops the clock; an automatic
+        acknowledgement does neither."""
+        if message.automatic:
+            try:
+                message.update(
+                    actions=[
+                        MessageItem.delivery_status.set("sent"),
+                        MessageItem.outbound_provider_id.set(provider_id),
+                    ]
+                )
+            except PynamoDBException as exc:
+                raise StorageError(f"recording the delivery failed: {exc}") from exc
+            return
         thread_actions: list[Action] = [
             ThreadItem.awaiting.set("customer"),
             ThreadItem.updated_at.set(at),

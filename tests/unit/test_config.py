@@ -56,8 +56,12 @@ def test_invalid_store_names_the_store_and_field(change: dict[str, Any], message
 
 def test_a_number_may_belong_to_one_store_only(tmp_path: Path) -> None:
     path = tmp_path / "stores.json"
-    path.write_text(json.dumps({"stores": [VALID, {**VALID, "id": "other"}]}))
+    other = {**VALID, "id": "other", "support_address": "help@other.test"}
+    path.write_text(json.dumps({"stores": [VALID, other]}))
     with pytest.raises(ConfigError, match=r"\+15005550006 is configured twice"):
+        load_stores(path)
+    path.write_text(json.dumps({"stores": [VALID, {**VALID, "id": "other", "phone_numbers": []}]}))
+    with pytest.raises(ConfigError, match="support_address"):
         load_stores(path)
     path.write_text("{not json")
     with pytest.raises(ConfigError, match="cannot read"):

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 import pytest
 
 from chalicelib.channels.sendgrid_email import (
+    FormData,
     check_basic_auth,
     check_signature,
     html_to_text,
@@ -88,9 +89,9 @@ def test_html_only_mail_becomes_text() -> None:
 
 def test_a_mail_without_message_id_gets_a_stable_one() -> None:
     fields = {"from": "a@b.test", "to": "c@d.test", "subject": "s", "text": "t"}
-    first, second = to_inbound_email(fields), to_inbound_email(dict(fields))
+    first, second = to_inbound_email(FormData(fields)), to_inbound_email(FormData(dict(fields)))
     assert first.message_id == second.message_id
-    assert first.message_id != to_inbound_email({**fields, "text": "other"}).message_id
+    assert first.message_id != to_inbound_email(FormData({**fields, "text": "other"})).message_id
 
 
 @pytest.mark.parametrize(
@@ -103,7 +104,7 @@ def test_a_mail_without_message_id_gets_a_stable_one() -> None:
 )
 def test_malformed_posts_say_what_is_wrong(fields: dict[str, str], complaint: str) -> None:
     with pytest.raises(MalformedRequest, match=complaint):
-        to_inbound_email(fields)
+        to_inbound_email(FormData(fields))
 
 
 def test_not_multipart_is_rejected() -> None:

@@ -1,0 +1,95 @@
+"""Inbound Parse: one address space, three meanings.
+
+`reply+<token>@<reply domain>`: an agent answering a thread (or the thread's customer
+writing to it); a store's support address: a customer's e-mail; anything else: not ours.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from chalicelib.channels.sendgrid_email import InboundEmail
+from chalicelib.config import StoreConfig
+from chalicelib.domain import tokens
+from chalicelib.domain.automail import automatic_reason
+from chalicelib.domain.errors import UnknownDestination, VerificationFailed
+from chalicelib.domain.messages import Channel, InboundMessage
+from chalicelib.domain.reply import visible_reply
+from chalicelib.flows.agent_reply import accept_agent_reply
+from chalicelib.flows.receive_inbound import store_inbound
+from chalicelib.store.models import ThreadItem
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Container
+
+log = logging.getLogger(__name__)
+
+
+def route_email(c: Container, email: InboundEmail) -> str:
+    domain = c.settings.reply_domain
+    token = next(
+        (t for r in email.recipients if (t := tokens.token_from_address(r, domain)) is not None),
+        None,
+    )
+    if token is not None:
+        verified = tokens.verify(c.reply_secret, token)
+        if verified is None:
+            raise VerificationFailed("the reply address's token does not verify")
+        store_id, thread_id = verified
+        store = c.stores.by_id(store_id)
+        thread = c.repository.thread(store_id, thread_id) if store else None
+        if store is None or thread is None:
+            raise VerificationFailed("the reply address names no thread of ours")
+        if store.is_agent(email.sender):
+            return accept_agent_reply(c, store, thread, email)
+        if thread.channel == "email" and email.sender == thread.customer:
+            return receive_customer_email(c, store, email, joined=thread)
+        raise VerificationFailed("the sender is not an agent of this thread's store")
+    store = c.stores.by_support_address(email.recipients)
+    if store is None:
+        raise UnknownDestination("no store's support address or reply address is a recipient")
+    return receive_customer_email(c, store, email)
+
+
+def receive_customer_email(
+    c: Container, store: StoreConfig, email: InboundEmail, joined: ThreadItem | None = None
+) -> str:
+    """Store a customer's mail on the thread it answers, or a new thread; acknowledge it
+    (in a job) unless a machine wrote it or we did."""
+    automatic = automatic_reason(email.headers, email.sender)
+    if automatic is None and (
+        c.stores.is_own_address(email.sender)
+        or email.sender.endswith("@" + c.settings.reply_domain)
+    ):
+        automatic = "sent from one of our own addresses"
+    if joined is None:
+        thread_id = c.repository.thread_for_message_ids(store.store_id, email.references)
+        joined = c.repository.thread(store.store_id, thread_id) if thread_id else None
+    customer = email.reply_address
+    if joined is not None and joined.customer != customer:
+        joined = None  # someone else answering a quoted thread starts their own
+    visible = visible_reply(email.text) or email.text.strip()
+    message = InboundMessage(
+        channel=Channel.EMAIL,
+        provider_id=email.message_id,
+        sender=customer,
+        recipient=store.support_address,
+        body=visible,
+        received_at=c.clock(),
+        profile_name=email.sender_name or None,
+        subject=email.subject,
+        attachments=email.attachments,
+        automatic=automatic,
+        raw=email.raw,
+    )
+    pending = joined.first_response_due_at if joined and joined.awaiting == "agent" else None
+    stored = store_inbound(
+        c, store, message, thread_id=joined.thread_id if joined else None, pending_due=pending
+    )
+    if stored.plan is None:
+        return "duplicate"
+    if automatic:
+        log.info("automatic mail stored, not acknowledged: %s", automatic)
+        return "stored-automatic"
+    return "stored"
