@@ -228,9 +228,7 @@ def to_inbound_email(form: FormData) -> InboundEmail:
             headers.setdefault(name, "")
     from_header = fields.get("from") if form.raw_email is None else None
     sender_name, sender = parseaddr(from_header or headers.get("From", ""))
-    sender = sender.lower()
-    if "@" not in sender:
-        raise MalformedRequest("the mail has no From address")
+    sender = sender.lower() if "@" in sender else ""
     to_header = fields.get("to") if form.raw_email is None else headers.get("To")
     cc_header = fields.get("cc") if form.raw_email is None else headers.get("Cc")
     recipients = tuple(dict.fromkeys(_addresses(*envelope_rcpts, to_header, cc_header)))

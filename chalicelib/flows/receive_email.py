@@ -13,7 +13,7 @@ from chalicelib.channels.sendgrid_email import InboundEmail
 from chalicelib.config import StoreConfig
 from chalicelib.domain import tokens
 from chalicelib.domain.automail import automatic_reason
-from chalicelib.domain.errors import UnknownDestination, VerificationFailed
+from chalicelib.domain.errors import MalformedRequest, UnknownDestination, VerificationFailed
 from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.domain.reply import visible_reply
 from chalicelib.flows.agent_reply import accept_agent_reply
@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 
 
 def route_email(c: Container, email: InboundEmail) -> str:
+    if not email.sender:
+        # A bounce without a From (Postfix does this) has no customer to file it under.
+        if reason := automatic_reason(email.headers, "unknown@invalid"):
+            log.info("mail without a From address ignored: %s", reason)
+            return "ignored"
+        raise MalformedRequest("the mail has no From address")
     domain = c.settings.reply_domain
     token = next(
         (t for r in email.recipients if (t := tokens.token_from_address(r, domain)) is not None),

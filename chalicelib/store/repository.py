@@ -281,6 +281,8 @@ class Repository:
 
         An e-mailed answer gets a marker for its own Message-ID too, so that the
         customer's reply to it finds the thread."""
+        # An answer sorts after what it answers, even if this Lambda's clock lags.
+        at = max(at, thread.updated_at + timedelta(milliseconds=1))
         message_id = message_id_for(thread.store_id, provider_id)
         sk = message_sort_key(at, message_id)
         marker = MarkerItem(

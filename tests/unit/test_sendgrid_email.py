@@ -97,7 +97,6 @@ def test_a_mail_without_message_id_gets_a_stable_one() -> None:
 @pytest.mark.parametrize(
     ("fields", "complaint"),
     [
-        ({"to": "c@d.test", "text": "t"}, "From"),
         ({"from": "a@b.test", "text": "t"}, "recipient"),
         ({"from": "a@b.test", "to": "c@d.test", "envelope": "{"}, "envelope"),
     ],
@@ -105,6 +104,11 @@ def test_a_mail_without_message_id_gets_a_stable_one() -> None:
 def test_malformed_posts_say_what_is_wrong(fields: dict[str, str], complaint: str) -> None:
     with pytest.raises(MalformedRequest, match=complaint):
         to_inbound_email(FormData(fields))
+
+
+def test_a_mail_without_from_address_is_parsed_for_the_flow_to_judge() -> None:
+    email = to_inbound_email(FormData({"to": "c@d.test", "from": "Mail Delivery System"}))
+    assert email.sender == ""
 
 
 def test_not_multipart_is_rejected() -> None:
