@@ -130,9 +130,13 @@ class InboundEmail:
 
     @property
     def reply_address(self) -> str:
-        """Where the customer wants answers: a single Reply-To address, else From."""
-        found = _addresses(self.headers.get("Reply-To"))
-        return found[0] if len(found) == 1 else self.sender
+        """Where the customer wants answers: a single Reply-To address, else the person a
+        mailing group relayed (`X-Original-Sender`), else From."""
+        for header in ("Reply-To", "X-Original-Sender"):
+            found = _addresses(self.headers.get(header))
+            if len(found) == 1:
+                return found[0]
+        return self.sender
 
 
 def _addresses(*values: str | None) -> list[str]:

@@ -6,7 +6,9 @@ from collections.abc import Mapping
 
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-auto-response-suppress")
 _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply"})
-_LIST_HEADERS = ("list-id", "list-unsubscribe")
+# Feedback-ID is set by bulk senders for the mailbox providers' feedback loops (Amazon SES,
+# Mailchimp, ...): transactional or marketing mail from a platform, not a person writing.
+_LIST_HEADERS = ("list-id", "list-unsubscribe", "feedback-id")
 
 
 def automatic_reason(headers: Mapping[str, str], sender: str) -> str | None:

@@ -72,6 +72,8 @@ def visible_reply(text: str) -> str:
             break
         if not line.startswith(">"):  # quoted lines (the library keeps a wholly quoted reply)
             lines.append(line)
-    while lines and (not lines[-1] or _RULE.fullmatch(lines[-1]) or _SENT_FROM.fullmatch(lines[-1])):
+    while lines and (
+        not lines[-1] or _RULE.fullmatch(lines[-1]) or _SENT_FROM.fullmatch(lines[-1])
+    ):
         lines.pop()
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
