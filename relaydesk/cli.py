@@ -3,6 +3,7 @@
 relaydesk stack                                  the local stack (what `make run` runs)
 relaydesk simulate sms --from +420777123456 "Where is my order?"
 relaydesk simulate whatsapp --from +420777123456 "Hi"
+relaydesk simulate email --from jana@example.com --subject "Order 1042" "Where is it?"
 relaydesk simulate agent-reply "It ships today."  (replies to the latest notification)
 relaydesk outbox [--clear]                       what was sent through the sandbox
 """
@@ -22,6 +23,7 @@ import requests
 from relaydesk.local_env import (
     DEMO_AGENT,
     DEMO_NUMBER,
+    DEMO_SUPPORT,
     LOCAL_PARSE_PASSWORD,
     LOCAL_PARSE_USER,
     LOCAL_TWILIO_AUTH_TOKEN,
@@ -123,6 +125,37 @@ def send_agent_reply(
     )
 
 
+def send_customer_email(
+    *,
+    app_url: str,
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    in_reply_to: str | None = None,
+    password: str = LOCAL_PARSE_PASSWORD,
+) -> requests.Response:
+    """A customer's e-mail to a store's support address, as Inbound Parse posts it."""
+    message_id = f"<{uuid.uuid4().hex}@customer.example>"
+    headers = [f"From: {sender}", f"To: {to}", f"Subject: {subject}", f"Message-ID: {message_id}"]
+    if in_reply_to:
+        headers += [f"In-Reply-To: {in_reply_to}", f"References: {in_reply_to}"]
+    fields = {
+        "headers": "\n".join(headers) + "\n",
+        "from": sender,
+        "to": to,
+        "subject": subject,
+        "text": text,
+        "envelope": json.dumps({"to": [to], "from": sender}),
+    }
+    return requests.post(
+        app_url.rstrip("/") + SENDGRID_PATH,
+        files={name: (None, value) for name, value in fields.items()},
+        auth=(LOCAL_PARSE_USER, password),
+        timeout=30,
+    )
+
+
 def twiml_messages(xml: str) -> list[str]:
     root = ElementTree.fromstring(xml)  # noqa: S314 - our own app's response
     return [m.text or "" for m in root.iter("Message")]
@@ -165,6 +198,12 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--sid", default=None, help="MessageSid (repeat one to redeliver)")
         sub.add_argument("--name", default=None, help="WhatsApp profile name")
         sub.add_argument("body")
+    email = kinds.add_parser("email", help="a customer's e-mail to the support address")
+    email.add_argument("--from", dest="sender", required=True, help="customer's address")
+    email.add_argument("--to", default=DEMO_SUPPORT, help="the store's support address")
+    email.add_argument("--subject", required=True)
+    email.add_argument("--in-reply-to", default=None, help="Message-ID this mail answers")
+    email.add_argument("text")
     reply = kinds.add_parser("agent-reply", help="an agent's e-mail reply via Inbound Parse")
     reply.add_argument("--from", dest="sender", default=DEMO_AGENT)
     reply.add_argument(
@@ -205,6 +244,17 @@ def main(argv: list[str] | None = None) -> int:
                 body=args.body,
                 message_sid=args.sid,
                 profile_name=args.name,
+            )
+        )
+    if args.kind == "email":
+        return _print_response(
+            send_customer_email(
+                app_url=args.app_url,
+                sender=args.sender,
+                to=args.to,
+                subject=args.subject,
+                text=args.text,
+                in_reply_to=args.in_reply_to,
             )
         )
     to = args.to or latest_reply_address(args.sandbox_url, args.sender)

@@ -11,6 +11,7 @@ LOCAL_PARSE_USER = "parse"
 LOCAL_PARSE_PASSWORD = "local-parse-secret"  # noqa: S105
 DEMO_NUMBER = "+15005550006"
 DEMO_AGENT = "alex@demo.relaydesk.test"
+DEMO_SUPPORT = "support@demo.relaydesk.test"
 REPLY_DOMAIN = "reply.relaydesk.test"
 
 

@@ -16,6 +16,10 @@ class TranscriptLine:
     inbound: bool
     body: str
     media_count: int = 0
+    attachments: tuple[str, ...] = ()
+    """'name (type, size)' for each attachment; contents are not stored."""
+    automatic: str | None = None
+    dropped: str | None = None
 
 
 def notification_subject(*, store_name: str, channel: str, customer: str, thread_id: str) -> str:
@@ -33,11 +37,14 @@ def notification_text(
     due_at: datetime | None,
     timezone: str,
     transcript: list[TranscriptLine],
+    subject: str | None = None,
 ) -> str:
     tz = ZoneInfo(timezone)
     channel_name = CHANNEL_NAMES.get(channel, channel)
     who = customer.removeprefix("whatsapp:") + (f" ({profile_name})" if profile_name else "")
     lines = [f"{channel_name} from {who} to {store_name}."]
+    if subject:
+        lines.append(f"Subject: {subject}")
     if due_at is not None:
         lines.append(f"Answer due by {due_at.astimezone(tz):%a %d %b %H:%M} ({timezone}).")
     lines += [
@@ -52,7 +59,11 @@ def notification_text(
         author = line.author.removeprefix("whatsapp:")
         media = f" [{line.media_count} attachment(s)]" if line.media_count else ""
         arrow = "" if line.inbound else "-> "
-        lines.append(f"[{stamp}] {arrow}{author}: {line.body}{media}")
+        marker = f" [automatic: {line.automatic}]" if line.automatic else ""
+        lines.append(f"[{stamp}] {arrow}{author}{marker}: {line.body}{media}")
+        lines.extend(f"    attachment: {a}" for a in line.attachments)
+        if line.dropped:
+            lines.append(f"    not stored: {line.dropped}")
     return "\n".join(lines) + "\n"
 
 

@@ -38,6 +38,12 @@ def notify_agents(c: Container, job: Job) -> None:
             inbound=m.direction == "in",
             body=m.body,
             media_count=len(m.media_urls or []),
+            attachments=tuple(
+                f"{a['filename']} ({a['content_type']}, {a['size']} bytes)"
+                for a in (m.attachments or [])
+            ),
+            automatic=m.automatic,
+            dropped=m.dropped,
         )
         for m in messages
     ]
@@ -60,6 +66,7 @@ def notify_agents(c: Container, job: Job) -> None:
                 due_at=thread.first_response_due_at if thread.awaiting == "agent" else None,
                 timezone=store.calendar.timezone,
                 transcript=transcript,
+                subject=thread.subject,
             ),
             reply_to=tokens.reply_address(
                 c.reply_secret, store.store_id, thread.thread_id, c.settings.reply_domain

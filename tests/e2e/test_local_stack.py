@@ -118,6 +118,34 @@ def test_sms_ack_agent_email_reply_and_sms_back(stack: Stack) -> None:
     ]
 
 
+def test_email_ack_and_threaded_answer(stack: Stack) -> None:
+    customer = "jana@customer.example"
+    sent = stack.cli(
+        "simulate", "email", "--from", customer, "--subject", "Order 1042", "Where is my parcel?"
+    )
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert '"status": "stored"' in sent.stdout
+    acks = wait_for(lambda: stack.outbox(to=customer), "the e-mail acknowledgement")
+    assert acks[0]["subject"] == "Re: Order 1042"
+    assert acks[0]["headers"]["Auto-Submitted"] == "auto-replied"
+    assert "Someone from Demo Store will reply by" in acks[0]["text"]
+    wait_for(
+        lambda: any("Order 1042" in n["text"] for n in stack.outbox(to="sam@demo.relaydesk.test")),
+        "the agent notification",
+    )
+    replied = stack.cli(
+        "simulate", "agent-reply", "--from", "sam@demo.relaydesk.test", "It ships on Monday."
+    )
+    assert replied.returncode == 0, replied.stdout + replied.stderr
+
+    def answered() -> list[dict[str, Any]]:
+        return [m for m in stack.outbox(to=customer) if "Auto-Submitted" not in m["headers"]]
+
+    [answer] = wait_for(answered, "the agent's answer by e-mail")
+    assert answer["text"] == "It ships on Monday."
+    assert answer["headers"]["In-Reply-To"] == acks[0]["headers"]["In-Reply-To"]
+
+
 def test_unsigned_webhook_is_refused(stack: Stack) -> None:
     response = requests.post(
         f"{stack.app_url}/webhooks/twilio/messaging",

@@ -86,12 +86,27 @@ def test_notification_shows_the_thread_and_deadline_in_store_time() -> None:
         transcript=[
             TranscriptLine(at=NOW, author="whatsapp:+420777123456", inbound=True, body="Hi"),
             TranscriptLine(at=NOW, author="alex@demo.test", inbound=False, body="Hello"),
+            TranscriptLine(
+                at=NOW,
+                author="whatsapp:+420777123456",
+                inbound=True,
+                body="photo",
+                attachments=("a.png (image/png, 10 bytes)",),
+                automatic="x-autoreply header",
+                dropped="attachment contents",
+            ),
         ],
+        subject="Order 1042",
     )
     assert text.startswith("WhatsApp from +420777123456 (Jana) to Demo Store.")
     assert "Answer due by Mon 23 Nov 12:30 (Europe/Prague)." in text
     assert "[Mon 23 Nov 11:00] +420777123456: Hi" in text
     assert "[Mon 23 Nov 11:00] -> alex@demo.test: Hello" in text
+    assert "Subject: Order 1042" in text
+    assert "+420777123456 [automatic: x-autoreply header]: photo" in text
+    assert (
+        "    attachment: a.png (image/png, 10 bytes)\n    not stored: attachment contents" in text
+    )
     subject = notification_subject(
         store_name="Demo Store", channel="sms", customer="+420777123456", thread_id="abcdef123456"
     )

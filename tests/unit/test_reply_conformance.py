@@ -249,6 +249,18 @@ OWN_CASES = {
         "> سفارش من کجاست؟\n",
         "سفارش رسید.",
     ),
+    "mutt-header": (
+        "Thanks, fixed.\n\n* Demo Store <support@demo.test> [2026-11-23 10:00]:\n> Broken?\n",
+        "Thanks, fixed.",
+    ),
+    "address-and-colon-in-an-answer-is-content": (
+        "Please send photos to returns <returns@demo.test>:\n- front\n- back\n",
+        "Please send photos to returns <returns@demo.test>:\n- front\n- back",
+    ),
+    "sent-from-without-a-device-is-content": (
+        "Your parcel left today.\nSent from our Berlin warehouse\n",
+        "Your parcel left today.\nSent from our Berlin warehouse",
+    ),
     "header-wrapped-after-angle-bracket": (
         "Ya llegó.\n\nEl lun, 23 nov 2026 a las 10:00, Demo Store (<\nsupport@demo.test>) "
         "escribió:\n> ¿Dónde está mi pedido?\n",
