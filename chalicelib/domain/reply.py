@@ -58,10 +58,14 @@ def _signature(pattern: re.Pattern[str], text: str) -> str:
     return ""
 
 
-def _is_quote_header(line: str, following: list[str]) -> bool:
-    if not _ATTRIBUTION.search(line):
+def _is_quote_header(lines: list[str], index: int) -> bool:
+    if not _ATTRIBUTION.search(lines[index]):
         return False
-    return line.endswith("wrote:") or next((x for x in following if x), "").startswith(">")
+    after = index + 1
+    while after < len(lines) and not lines[after]:
+        after += 1
+    following = lines[after] if after < len(lines) else ""
+    return lines[index].endswith("wrote:") or following.startswith(">")
 
 
 def visible_reply(text: str) -> str:
@@ -79,7 +83,7 @@ def visible_reply(text: str) -> str:
     lines: list[str] = []
     body_lines = body.splitlines()
     for index, line in enumerate(body_lines):
-        if _is_quote_header(line, body_lines[index + 1 :]):
+        if _is_quote_header(body_lines, index):
             if lines and lines[-1].endswith("<"):
                 lines.pop()  # the first half of a wrapped header
             break
