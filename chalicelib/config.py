@@ -40,6 +40,8 @@ class StoreConfig:
     ack_cooldown_minutes: int
     ack_template: str
     ack_daily_cap: int
+    reopen_window_days: int
+    """A reply to a thread closed longer ago than this starts a new, linked thread."""
     """At most this many acknowledgements per customer address per store-local day."""
     locale: str
     phone_numbers: frozenset[str]
@@ -152,6 +154,7 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
         ack_cooldown_minutes=cooldown,
         ack_template=template,
         ack_daily_cap=daily_cap,
+        reopen_window_days=_field(raw, store_id, "reopen_window_days", int, 7),
         locale=_field(raw, store_id, "locale", str, "en"),
         phone_numbers=frozenset(numbers),
         support_address=support.lower(),

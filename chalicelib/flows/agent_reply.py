@@ -10,6 +10,7 @@ from chalicelib.channels.sendgrid_email import InboundEmail, OutgoingEmail
 from chalicelib.config import StoreConfig
 from chalicelib.domain.ack import acknowledgement_text
 from chalicelib.domain.automail import automatic_reason
+from chalicelib.domain.commands import UnknownCommand, split_commands
 from chalicelib.domain.errors import DeliveryError, MalformedRequest
 from chalicelib.domain.notification import delivery_failure_text
 from chalicelib.domain.reply import visible_reply
@@ -36,9 +37,22 @@ def accept_agent_reply(
     if reason := automatic_reason(email.headers, email.sender):
         log.info("automatic mail to a reply address ignored: %s", reason)
         return "ignored"
-    text = visible_reply(email.text)
-    if not text:
+    try:
+        commands, text = split_commands(visible_reply(email.text))
+    except UnknownCommand as exc:
+        raise MalformedRequest(str(exc)) from exc
+    if not text and not commands:
         raise MalformedRequest("the reply has no new text above the quoted message")
+    outcome = _queue_answer(c, store, thread, email, text) if text else "updated"
+    if "#close" in commands:
+        c.repository.close_thread(thread, c.clock())
+        outcome += ", closed"
+    return outcome
+
+
+def _queue_answer(
+    c: Container, store: StoreConfig, thread: ThreadItem, email: InboundEmail, text: str
+) -> str:
     try:
         stored = c.repository.record_outbound(
             thread,

@@ -7,6 +7,7 @@ writing to it); a store's support address: a customer's e-mail; anything else: n
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.channels.sendgrid_email import InboundEmail
@@ -75,6 +76,11 @@ def receive_customer_email(
     customer = email.reply_address
     if joined is not None and joined.customer != customer:
         joined = None  # someone else answering a quoted thread starts their own
+    now = c.clock()
+    previous = None
+    window = timedelta(days=store.reopen_window_days)
+    if joined is not None and joined.closed_at is not None and now - joined.closed_at > window:
+        previous, joined = joined.thread_id, None
     visible = visible_reply(email.text) or email.text.strip()
     message = InboundMessage(
         channel=Channel.EMAIL,
@@ -82,7 +88,7 @@ def receive_customer_email(
         sender=customer,
         recipient=store.support_address,
         body=visible,
-        received_at=c.clock(),
+        received_at=now,
         profile_name=email.sender_name or None,
         subject=email.subject,
         attachments=email.attachments,
@@ -91,7 +97,12 @@ def receive_customer_email(
     )
     pending = joined.first_response_due_at if joined and joined.awaiting == "agent" else None
     stored = store_inbound(
-        c, store, message, thread_id=joined.thread_id if joined else None, pending_due=pending
+        c,
+        store,
+        message,
+        thread_id=joined.thread_id if joined else None,
+        pending_due=pending,
+        previous_thread_id=previous,
     )
     if stored.plan is None:
         return "duplicate"

@@ -41,6 +41,7 @@ def plan_inbound(
     *,
     thread_id: str | None,
     pending_due: datetime | None,
+    previous_thread_id: str | None = None,
 ) -> InboundPlan:
     """Which thread, what is promised, and whether to acknowledge: decided, not yet stored.
 
@@ -73,6 +74,7 @@ def plan_inbound(
         opted_out=opted_out,
         ack_day=today,
         ack_count=acks_today + 1 if acknowledge else acks_today,
+        previous_thread_id=previous_thread_id,
     )
 
 
@@ -91,6 +93,7 @@ def store_inbound(
     *,
     thread_id: str | None = None,
     pending_due: datetime | None = None,
+    previous_thread_id: str | None = None,
     follow_pointer: bool = False,
 ) -> Stored:
     """Store once, then queue the follow-up jobs (one SQS request for all of them).
@@ -102,7 +105,14 @@ def store_inbound(
         customer = c.repository.customer(store.store_id, message.sender)
         if follow_pointer and customer is not None and customer.open_thread_id:
             thread_id, pending_due = customer.open_thread_id, customer.due_at
-        plan = plan_inbound(store, customer, message, thread_id=thread_id, pending_due=pending_due)
+        plan = plan_inbound(
+            store,
+            customer,
+            message,
+            thread_id=thread_id,
+            pending_due=pending_due,
+            previous_thread_id=previous_thread_id,
+        )
         try:
             item = c.repository.record_inbound(store.store_id, message, plan, customer)
         except ConcurrentChange:

@@ -83,6 +83,9 @@ class ThreadItem(_Item):
     profile_name = UnicodeAttribute(null=True)
     subject = UnicodeAttribute(null=True)
     """E-mail threads: the subject replies carry as `Re: ...`."""
+    closed_at = UTCDateTimeAttribute(null=True)
+    previous_thread_id = UnicodeAttribute(null=True)
+    """A reply to a thread closed too long ago starts this one, linked to the old."""
 
 
 class MessageItem(_Item):

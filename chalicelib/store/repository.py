@@ -10,7 +10,12 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import (
+    DoesNotExist,
+    PynamoDBException,
+    TransactWriteError,
+    UpdateError,
+)
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -66,6 +71,7 @@ class InboundPlan:
     opted_out: bool
     ack_day: str | None = None
     ack_count: int = 0
+    previous_thread_id: str | None = None
 
 
 def message_sort_key(at: datetime, message_id: str) -> str:
@@ -184,6 +190,7 @@ class Repository:
                         message_count=1,
                         profile_name=message.profile_name,
                         subject=message.subject,
+                        previous_thread_id=plan.previous_thread_id,
                     )
                     tx.save(thread, condition=ThreadItem.pk.does_not_exist())
                 else:
@@ -192,6 +199,8 @@ class Repository:
                         actions=[
                             ThreadItem.updated_at.set(now),
                             ThreadItem.awaiting.set("agent"),
+                            ThreadItem.status.set("open"),
+                            ThreadItem.closed_at.remove(),
                             ThreadItem.message_count.add(1),
                             ThreadItem.first_response_due_at.set(plan.due_at),
                         ],
@@ -395,6 +404,29 @@ class Repository:
                 ],
             )
             tx.update(thread, actions=thread_actions)
+
+    def close_thread(self, thread: ThreadItem, at: datetime) -> None:
+        """Closed: no promise runs; the customer's next SMS/WhatsApp starts a new thread."""
+        try:
+            thread.update(
+                actions=[
+                    ThreadItem.status.set("closed"),
+                    ThreadItem.closed_at.set(at),
+                    ThreadItem.updated_at.set(at),
+                    ThreadItem.sla_epoch.add(1),
+                ]
+            )
+            pointer = CustomerItem(customer_pk(thread.store_id, thread.customer), META)
+            pointer.update(
+                actions=[CustomerItem.open_thread_id.remove(), CustomerItem.due_at.remove()],
+                condition=CustomerItem.open_thread_id == thread.thread_id,
+                add_version_condition=False,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise StorageError(f"closing the thread failed: {exc}") from exc
+        except PynamoDBException as exc:
+            raise StorageError(f"closing the thread failed: {exc}") from exc
 
     def mark_failed(self, message: MessageItem, reason: str) -> None:
         try:

@@ -238,3 +238,69 @@ def test_unknown_recipients_and_malformed_posts_store_nothing(client: Client) ->
     assert response.status_code == 400
     assert "From" in json.loads(response.body)["error"]
     assert table_items() == []
+
+
+def test_close_then_reply_reopens_within_the_window_and_links_a_new_thread_after(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+) -> None:
+    first_mail(client)
+    drain(worker)
+    reply_to = outbox.entries(to="alex@demo.relaydesk.test")[0]["reply_to"]
+    closing = post_parsed(
+        client,
+        sender="alex@demo.relaydesk.test",
+        to=reply_to,
+        subject="Re",
+        message_id="<close1@demo.test>",
+        text="#close\nGlad it arrived!",
+    )
+    assert status_of(closing) == "queued, closed"
+    [thread] = threads(container)
+    assert thread["status"] == "closed"
+    clock.advance(days=2)
+    post_parsed(
+        client,
+        sender=JANA,
+        to=SUPPORT,
+        subject="Re: Order 1042",
+        text="One more thing",
+        message_id="<late1@customer.test>",
+        headers="In-Reply-To: <c1@customer.test>\n",
+    )
+    [thread] = threads(container)
+    assert thread["status"] == "open"  # reopened within the 7-day window
+    post_parsed(
+        client,
+        sender="alex@demo.relaydesk.test",
+        to=reply_to,
+        subject="Re",
+        message_id="<close2@demo.test>",
+        text="#close",
+    )
+    clock.advance(days=8)
+    post_parsed(
+        client,
+        sender=JANA,
+        to=SUPPORT,
+        subject="Re: Order 1042",
+        text="Months later",
+        message_id="<late2@customer.test>",
+        headers="In-Reply-To: <c1@customer.test>\n",
+    )
+    assert len(threads(container)) == 2
+    [new] = [t for t in threads(container) if t["thread_id"] != thread["thread_id"]]
+    assert new["previous_thread_id"] == thread["thread_id"]
+    unknown = post_parsed(
+        client,
+        sender="alex@demo.relaydesk.test",
+        to=reply_to,
+        subject="Re",
+        message_id="<bad@demo.test>",
+        text="#frobnicate\nhi",
+    )
+    assert unknown.status_code == 400
+    assert "#frobnicate" in json.loads(unknown.body)["error"]

@@ -423,3 +423,23 @@ def test_stores_are_isolated(
         client, sender="alex@demo.relaydesk.test", to=acme_mail[0]["reply_to"], text="x"
     )
     assert response.status_code == 403
+
+
+def test_after_close_the_next_sms_starts_a_new_acknowledged_thread(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+) -> None:
+    post_twilio(client)
+    drain(worker)
+    first = thread_of(container)
+    response = post_parse(
+        client, sender="alex@demo.relaydesk.test", to=reply_to_of(outbox), text="#close"
+    )
+    assert json.loads(response.body) == {"status": "updated, closed"}
+    assert container.repository.thread("demo", first.thread_id).status == "closed"  # type: ignore[union-attr]
+    clock.advance(minutes=5)
+    assert ack_of(post_twilio(client, body="New question")) is not None
+    assert thread_of(container).thread_id != first.thread_id

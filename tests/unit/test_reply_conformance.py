@@ -36,6 +36,7 @@ is marked `xfail(strict=True)`, so the suite notices when it starts passing.
 from __future__ import annotations
 
 import email
+import email.message
 import email.policy
 import json
 import re
