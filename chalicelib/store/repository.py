@@ -344,66 +344,27 @@ class Repository:
     ) -> None:
         """Sent. A person's answer keeps the promise and stops the clock; an automatic
         acknowledgement does neither."""
-        if message.automatic:
-            try:
-                message.update(
-                    actions=[
-                        MessageItem.delivery_status.set("sent"),
-                        MessageItem.outbound_provider_id.set(provider_id),
-                    ]
-                )
-            except PynamoDBException as exc:
-                raise StorageError(f"recording the delivery failed: {exc}") from exc
-            return
-        thread_actions: list[Action] = [
-            ThreadItem.awaiting.set("customer"),
-            ThreadItem.updated_at.set(at),
-            ThreadItem.sla_epoch.add(1),
+        sent: list[Action] = [
+            MessageItem.delivery_status.set("sent"),
+            MessageItem.outbound_provider_id.set(provider_id),
         ]
-        if thread.first_response_at is None:
-            thread_actions.append(ThreadItem.first_response_at.set(at))
         try:
-            with TransactWrite(connection=self.connection) as tx:
-                tx.update(
-                    message,
-                    actions=[
-                        MessageItem.delivery_status.set("sent"),
-                        MessageItem.outbound_provider_id.set(provider_id),
-                    ],
-                )
-                tx.update(thread, actions=thread_actions)
-                tx.update(
-                    CustomerItem(customer_pk(thread.store_id, thread.customer), META),
-                    actions=[CustomerItem.due_at.remove()],
-                    condition=CustomerItem.open_thread_id == thread.thread_id,
-                    add_version_condition=False,
-                )
-        except TransactWriteError as exc:
-            failed = _conditional_failures(exc)
-            if len(failed) == 3 and failed[2] and not any(failed[:2]):
-                # The customer has moved on to a newer thread; record the delivery anyway.
-                self._mark_sent_only(thread, message, provider_id, thread_actions)
+            if message.automatic:
+                message.update(actions=sent)
                 return
-            raise StorageError(f"recording the delivery failed: {exc}") from exc
+            thread_actions: list[Action] = [
+                ThreadItem.awaiting.set("customer"),
+                ThreadItem.updated_at.set(at),
+                ThreadItem.sla_epoch.add(1),
+            ]
+            if thread.first_response_at is None:
+                thread_actions.append(ThreadItem.first_response_at.set(at))
+            with TransactWrite(connection=self.connection) as tx:
+                tx.update(message, actions=sent)
+                tx.update(thread, actions=thread_actions)
         except PynamoDBException as exc:
             raise StorageError(f"recording the delivery failed: {exc}") from exc
-
-    def _mark_sent_only(
-        self,
-        thread: ThreadItem,
-        message: MessageItem,
-        provider_id: str,
-        thread_actions: list[Action],
-    ) -> None:
-        with TransactWrite(connection=self.connection) as tx:
-            tx.update(
-                message,
-                actions=[
-                    MessageItem.delivery_status.set("sent"),
-                    MessageItem.outbound_provider_id.set(provider_id),
-                ],
-            )
-            tx.update(thread, actions=thread_actions)
+        self._update_pointer_of(thread, [CustomerItem.due_at.remove()])
 
     def close_thread(self, thread: ThreadItem, at: datetime) -> None:
         """Closed: no promise runs; the customer's next SMS/WhatsApp starts a new thread."""
@@ -416,17 +377,24 @@ class Repository:
                     ThreadItem.sla_epoch.add(1),
                 ]
             )
-            pointer = CustomerItem(customer_pk(thread.store_id, thread.customer), META)
+        except PynamoDBException as exc:
+            raise StorageError(f"closing the thread failed: {exc}") from exc
+        self._update_pointer_of(
+            thread, [CustomerItem.open_thread_id.remove(), CustomerItem.due_at.remove()]
+        )
+
+    def _update_pointer_of(self, thread: ThreadItem, actions: list[Action]) -> None:
+        """Change the customer's pointer only while it still points at this thread."""
+        pointer = CustomerItem(customer_pk(thread.store_id, thread.customer), META)
+        try:
             pointer.update(
-                actions=[CustomerItem.open_thread_id.remove(), CustomerItem.due_at.remove()],
+                actions=actions,
                 condition=CustomerItem.open_thread_id == thread.thread_id,
                 add_version_condition=False,
             )
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise StorageError(f"closing the thread failed: {exc}") from exc
-        except PynamoDBException as exc:
-            raise StorageError(f"closing the thread failed: {exc}") from exc
+                raise StorageError(f"updating the customer failed: {exc}") from exc
 
     def mark_failed(self, message: MessageItem, reason: str) -> None:
         try:
