@@ -304,3 +304,37 @@ def test_close_then_reply_reopens_within_the_window_and_links_a_new_thread_after
     )
     assert unknown.status_code == 400
     assert "#frobnicate" in json.loads(unknown.body)["error"]
+
+
+def test_a_customer_writing_to_the_threads_reply_address_joins_it(
+    client: Client, container: Container, worker: QueueWorker
+) -> None:
+    from chalicelib.domain import tokens
+
+    first_mail(client)
+    [thread] = threads(container)
+    address = tokens.reply_address(
+        container.reply_secret, "demo", thread["thread_id"], "reply.relaydesk.test"
+    )
+    response = post_parsed(
+        client,
+        sender=JANA,
+        to=address,
+        subject="More",
+        text="Also this",
+        message_id="<via-reply@customer.test>",
+    )
+    assert status_of(response) == "stored"
+    assert len(threads(container)) == 1
+    # Anyone else writing to it is refused and nothing is stored.
+    before = table_items()
+    stranger = post_parsed(
+        client,
+        sender="eve@evil.test",
+        to=address,
+        subject="x",
+        text="x",
+        message_id="<eve@evil.test>",
+    )
+    assert stranger.status_code == 403
+    assert table_items() == before
