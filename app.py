@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from chalice.app import Chalice, Request, Response, SQSEvent
 
 from chalicelib import web
 from chalicelib.composition import container
 from chalicelib.flows.jobs import run_job
+from chalicelib.flows.timers import run_timer_batch
 
 app = Chalice(app_name="relaydesk")
 app.api.binary_types.append("multipart/form-data")
 logging.getLogger("chalicelib").setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 
 JOBS_QUEUE = os.environ.get("JOBS_QUEUE_NAME", "relaydesk-jobs")
+TIMERS_QUEUE = os.environ.get("TIMERS_QUEUE_NAME", "relaydesk-timers")
 
 
 def _request() -> Request:
@@ -65,3 +68,10 @@ def sendgrid_inbound() -> Response:
 def on_job(event: SQSEvent) -> None:
     for record in event:
         run_job(container(), record.body)
+
+
+# Returns batchItemFailures: deploy with infra/package.py, which turns on
+# ReportBatchItemFailures for this event source (Chalice has no switch for it).
+@app.on_sqs_message(queue=TIMERS_QUEUE, batch_size=10)
+def on_timer(event: SQSEvent) -> dict[str, Any]:
+    return run_timer_batch(container(), event.to_dict()["Records"])

@@ -51,6 +51,18 @@ class Container:
         )
 
     @cached_property
+    def timers(self) -> JobQueue:
+        import boto3
+
+        max_delay, max_visibility = self.settings.timer_max_seconds
+        return JobQueue(
+            boto3.client("sqs"),
+            queue_name=self.settings.timers_queue_name,
+            max_delay=max_delay,
+            max_visibility=max_visibility,
+        )
+
+    @cached_property
     def reply_secret(self) -> bytes:
         return self.secrets.get("REPLY_TOKEN_SECRET").encode()
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.domain.calendar import BusinessCalendar
+from chalicelib.domain.sla import Escalation, SlaPolicy
 
 DEFAULT_STORES_FILE = Path(__file__).with_name("stores.json")
 STORE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
@@ -41,6 +42,7 @@ class StoreConfig:
     ack_template: str
     ack_daily_cap: int
     reopen_window_days: int
+    sla: SlaPolicy
     """A reply to a thread closed longer ago than this starts a new, linked thread."""
     """At most this many acknowledgements per customer address per store-local day."""
     locale: str
@@ -155,11 +157,39 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
         ack_template=template,
         ack_daily_cap=daily_cap,
         reopen_window_days=_field(raw, store_id, "reopen_window_days", int, 7),
+        sla=_parse_sla(store_id, _field(raw, store_id, "sla", dict, {})),
         locale=_field(raw, store_id, "locale", str, "en"),
         phone_numbers=frozenset(numbers),
         support_address=support.lower(),
         agents=frozenset(a.lower() for a in agents),
     )
+
+
+def _parse_sla(store_id: str, raw: Mapping[str, Any]) -> SlaPolicy:
+    fraction = raw.get("reminder_at", 0.75)
+    if not isinstance(fraction, int | float) or not 0 <= fraction < 1:
+        raise ConfigError(
+            f"store {store_id!r}: sla.reminder_at: a share from 0 to 1, got {fraction!r}"
+        )
+    ladder = raw.get("escalations", [])
+    if not isinstance(ladder, list):
+        raise ConfigError(f"store {store_id!r}: sla.escalations: expected a list")
+    steps = []
+    for n, step in enumerate(ladder):
+        where = f"store {store_id!r}: sla.escalations[{n}]"
+        if not isinstance(step, dict):
+            raise ConfigError(f"{where}: expected an object")
+        after, email, sms = step.get("after_minutes", 0), step.get("email"), step.get("sms")
+        if not isinstance(after, int) or after < 0:
+            raise ConfigError(f"{where}: after_minutes: a whole number >= 0, got {after!r}")
+        if (email is None) == (sms is None):
+            raise ConfigError(f"{where}: give exactly one of email or sms")
+        if email is not None and (not isinstance(email, str) or not EMAIL.match(email)):
+            raise ConfigError(f"{where}: email: {email!r} is not an e-mail address")
+        if sms is not None and (not isinstance(sms, str) or not E164.match(sms)):
+            raise ConfigError(f"{where}: sms: {sms!r} is not an E.164 number")
+        steps.append(Escalation(after, email, sms))
+    return SlaPolicy(reminder_fraction=float(fraction), escalations=tuple(steps))
 
 
 def load_stores(path: Path) -> Stores:
@@ -242,6 +272,16 @@ class Settings:
     @cached_property
     def jobs_queue_name(self) -> str:
         return self._get("JOBS_QUEUE_NAME", "relaydesk-jobs")
+
+    @cached_property
+    def timers_queue_name(self) -> str:
+        return self._get("TIMERS_QUEUE_NAME", "relaydesk-timers")
+
+    @cached_property
+    def timer_max_seconds(self) -> tuple[int, int]:
+        """SQS's limits (15-minute delay, 12-hour visibility); tests lower them."""
+        delay = int(self.environ.get("TIMER_MAX_DELAY_SECONDS", "900"))
+        return delay, int(self.environ.get("TIMER_MAX_VISIBILITY_SECONDS", "43200"))
 
     @cached_property
     def jobs_queue_url(self) -> str | None:

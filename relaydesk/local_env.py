@@ -25,6 +25,7 @@ def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[s
         "AWS_ENDPOINT_URL": aws_url,
         "TABLE_NAME": "relaydesk",
         "JOBS_QUEUE_NAME": "relaydesk-jobs",
+        "TIMERS_QUEUE_NAME": "relaydesk-timers",
         "PUBLIC_BASE_URL": app_url,
         "REPLY_DOMAIN": REPLY_DOMAIN,
         "PROVIDER_SANDBOX_URL": sandbox_url,

@@ -39,8 +39,12 @@ def run(
 
     import app as relaydesk_app
 
-    worker = QueueWorker(boto3.client("sqs"), outputs["JobsQueueUrl"], relaydesk_app.on_job)
-    worker.start()
+    workers = [
+        QueueWorker(boto3.client("sqs"), outputs["JobsQueueUrl"], relaydesk_app.on_job),
+        QueueWorker(boto3.client("sqs"), outputs["TimersQueueUrl"], relaydesk_app.on_timer),
+    ]
+    for worker in workers:
+        worker.start()
     server = create_local_server(relaydesk_app.app, Config(chalice_stage="dev"), host, app_port)
 
     def stop(*_: Any) -> None:
@@ -58,7 +62,8 @@ def run(
     except KeyboardInterrupt:
         pass
     finally:
-        worker.stop()
+        for worker in workers:
+            worker.stop()
         sandbox_server.shutdown()
         moto_server.stop()
         print("stopped")

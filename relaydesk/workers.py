@@ -37,6 +37,11 @@ def lambda_sqs_event(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
     }
 
 
+def _reported_failed(result: Any, message_id: str) -> bool:
+    failures = result.get("batchItemFailures", []) if isinstance(result, dict) else []
+    return any(f.get("itemIdentifier") == message_id for f in failures)
+
+
 class QueueWorker(threading.Thread):
     def __init__(
         self, sqs: Any, queue_url: str, handler: Handler, *, retry_backoff_seconds: int = 2
@@ -73,7 +78,9 @@ class QueueWorker(threading.Thread):
         done = 0
         for message in response.get("Messages", []):
             try:
-                self._handler(lambda_sqs_event(message, self._queue_arn), None)
+                result = self._handler(lambda_sqs_event(message, self._queue_arn), None)
+                if _reported_failed(result, message["MessageId"]):
+                    continue  # kept on the queue, as Lambda does with ReportBatchItemFailures
             except Exception as exc:
                 log.warning("job failed, it will be retried: %s", exc)
                 self._sqs.change_message_visibility(

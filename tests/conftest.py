@@ -36,6 +36,7 @@ os.environ.update(
         "AWS_ENDPOINT_URL": os.environ["RELAYDESK_TEST_AWS_URL"],
         "TABLE_NAME": "relaydesk",
         "JOBS_QUEUE_NAME": "relaydesk-jobs",
+        "TIMERS_QUEUE_NAME": "relaydesk-timers",
     }
 )
 

@@ -5,6 +5,10 @@ all counting happens on those instants, so a night that loses or gains an hour t
 counts as exactly as long as it really is. A local boundary that does not exist (the
 spring-forward gap) or exists twice (the fall-back hour) is read with fold=0 and
 normalised through UTC, so every calendar maps to one well-defined set of instants.
+
+Public holidays come from the `holidays` package, which is large: it is imported only when
+a calendar names a country, and holiday dates are resolved one (country, subdivision,
+year) at a time, on first use, and cached for the process.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property, lru_cache
 from itertools import pairwise
+from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -28,45 +34,61 @@ _WINDOW = timedelta(days=14)
 # ±14 h); two days of margin keeps every window's union exact.
 _MARGIN = timedelta(days=2)
 
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_NO_SPECIAL_HOURS: Mapping[date, Sequence[str]] = MappingProxyType({})
+
 _Interval = tuple[datetime, datetime]
+_Hours = tuple[tuple[time, time], ...]
 
 
 @dataclass(frozen=True)
 class BusinessCalendar:
-    """A store's opening hours: weekly local intervals minus closed dates.
+    """A store's opening hours: weekly local intervals with per-date exceptions.
 
     ``weekly`` has seven entries, Monday first; each is a sorted tuple of
     non-overlapping ``[start, end)`` local wall-time intervals, where an ``end`` of
-    ``time(0, 0)`` means midnight at the end of the day (24:00).
+    ``time(0, 0)`` means midnight at the end of the day (24:00). ``special_hours``
+    holds ``(date, intervals)`` pairs in the same form, sorted by date.
+
+    The hours of a local date come from the first rule that applies (so a store can
+    open on a public holiday, or on a Sunday, by giving that date special hours):
+
+    1. ``special_hours`` for that date (no intervals: closed all day);
+    2. ``closed_dates``: closed;
+    3. a public holiday of ``holidays_country`` (and ``holidays_subdivision``): closed;
+    4. ``weekly`` for its weekday.
     """
 
     timezone: str
-    weekly: tuple[tuple[tuple[time, time], ...], ...]
+    weekly: tuple[_Hours, ...]
     closed_dates: frozenset[date] = frozenset()
+    special_hours: tuple[tuple[date, _Hours], ...] = ()
+    holidays_country: str | None = None
+    holidays_subdivision: str | None = None
 
     def __post_init__(self) -> None:
         # Checked here too, not only in from_spec: every later computation relies on it.
         _zone(self.timezone)
         if len(self.weekly) != len(_DAYS):
             raise ValueError(f"weekly: expected 7 days (Monday first), got {len(self.weekly)}")
-        weekly = tuple(tuple((start, end) for start, end in day) for day in self.weekly)
-        for day, intervals in zip(_DAYS, weekly, strict=True):
-            previous_end = timedelta(0)
-            for start, end in intervals:
-                if start.tzinfo is not None or end.tzinfo is not None:
-                    raise ValueError(f"{day}: {start}-{end}: times must be naive local times")
-                begins, ends = _since_midnight(start), _since_midnight(end) or _DAY
-                if ends <= begins:
-                    raise ValueError(f"{day}: {start}-{end}: end must be after start")
-                if begins < previous_end:
-                    raise ValueError(f"{day}: {start}-{end}: intervals must be sorted, no overlap")
-                previous_end = ends
+        weekly = tuple(
+            _check_hours(day, hours) for day, hours in zip(_DAYS, self.weekly, strict=True)
+        )
         closed = frozenset(self.closed_dates)
         for day_off in closed:
-            if isinstance(day_off, datetime) or not isinstance(day_off, date):
+            if not _is_date(day_off):
                 raise ValueError(f"closed_dates: expected dates, got {day_off!r}")
+        special: dict[date, _Hours] = {}
+        for day, hours in self.special_hours:
+            if not _is_date(day):
+                raise ValueError(f"special_hours: expected dates, got {day!r}")
+            if day in special:
+                raise ValueError(f"special_hours: {day.isoformat()} is given twice")
+            special[day] = _check_hours(_special_label(day), hours)
+        _check_holidays(self.holidays_country, self.holidays_subdivision)
         object.__setattr__(self, "weekly", weekly)
         object.__setattr__(self, "closed_dates", closed)
+        object.__setattr__(self, "special_hours", tuple(sorted(special.items())))
 
     @classmethod
     def from_spec(
@@ -74,21 +96,42 @@ class BusinessCalendar:
         timezone: str,
         hours: Mapping[str, Sequence[str]],
         closed_dates: Iterable[date] = (),
+        *,
+        special_hours: Mapping[date, Sequence[str]] = _NO_SPECIAL_HOURS,
+        holidays_country: str | None = None,
+        holidays_subdivision: str | None = None,
     ) -> BusinessCalendar:
-        """Build from store configuration, with errors a store owner can act on."""
+        """Build from store configuration, with errors a store owner can act on.
+
+        ``special_hours`` maps a date to its own "HH:MM-HH:MM" intervals (an empty
+        list closes it); ``holidays_country`` is an ISO 3166-1 alpha-2 code such as
+        "CZ", ``holidays_subdivision`` one of that country's codes such as "BY" for
+        Bavaria in "DE". See the class docstring for which rule wins on a date.
+        """
         _zone(timezone)
-        weekly: list[tuple[tuple[time, time], ...]] = [()] * len(_DAYS)
+        weekly: list[_Hours] = [()] * len(_DAYS)
         for day, values in hours.items():
             if day not in _DAYS:
                 raise ValueError(f"unknown day {day!r}: expected one of {', '.join(_DAYS)}")
-            if isinstance(values, str) or not isinstance(values, Sequence):
-                raise ValueError(f"{day}: expected a list of 'HH:MM-HH:MM' strings, got {values!r}")
-            parsed = sorted((_parse_interval(day, value), value) for value in values)
-            for (before, before_text), (after, after_text) in pairwise(parsed):
-                if (_since_midnight(before[1]) or _DAY) > _since_midnight(after[0]):
-                    raise ValueError(f"{day}: {before_text!r} overlaps {after_text!r}")
-            weekly[_DAYS.index(day)] = tuple(interval for interval, _ in parsed)
-        return cls(timezone, tuple(weekly), frozenset(closed_dates))
+            weekly[_DAYS.index(day)] = _parse_hours(day, values)
+        if not isinstance(special_hours, Mapping):
+            raise ValueError(
+                f"special_hours: expected a mapping of date to 'HH:MM-HH:MM' lists, "
+                f"got {special_hours!r}"
+            )
+        special: list[tuple[date, _Hours]] = []
+        for special_day, values in special_hours.items():
+            if not _is_date(special_day):
+                raise ValueError(f"special_hours: expected dates as keys, got {special_day!r}")
+            special.append((special_day, _parse_hours(_special_label(special_day), values)))
+        return cls(
+            timezone,
+            tuple(weekly),
+            frozenset(closed_dates),
+            tuple(special),
+            holidays_country,
+            holidays_subdivision,
+        )
 
     def add_business_minutes(self, start: datetime, minutes: int) -> datetime:
         """When `minutes` of business time have passed since `start` (the SLA promise).
@@ -137,7 +180,7 @@ class BusinessCalendar:
 
     def _require_hours(self) -> None:
         # Cheap early answer for the common misconfiguration; the horizon covers the rest.
-        if not any(self.weekly):
+        if not any(self.weekly) and not any(hours for _, hours in self.special_hours):
             raise ValueError(f"calendar ({self.timezone}) has no business hours on any weekday")
 
     def _hopeless(self, at: datetime) -> str:
@@ -180,15 +223,84 @@ class BusinessCalendar:
                 merged.append((begins, ends))
         return [(max(b, lo), min(e, hi)) for b, e in merged if b < hi and e > lo]
 
-    def _day_intervals(self, zone: ZoneInfo, day: date) -> Iterator[_Interval]:
+    @cached_property
+    def _special_by_date(self) -> dict[date, _Hours]:
+        # Looked up for every date scanned; not a field, so equality and hash ignore it.
+        return dict(self.special_hours)
+
+    def _hours_on(self, day: date) -> _Hours:
+        """The local intervals of one date; the precedence lives here."""
+        special = self._special_by_date.get(day)
+        if special is not None:
+            return special
         if day in self.closed_dates:
-            return
-        for start, end in self.weekly[day.weekday()]:
+            return ()
+        if self.holidays_country is not None and day in _public_holidays(
+            self.holidays_country, self.holidays_subdivision, day.year
+        ):
+            return ()
+        return self.weekly[day.weekday()]
+
+    def _day_intervals(self, zone: ZoneInfo, day: date) -> Iterator[_Interval]:
+        for start, end in self._hours_on(day):
             begins = _instant(day, start, zone)
             ends = _instant(day + _DAY if end == _MIDNIGHT else day, end, zone)
             # An interval inside a spring-forward gap can come out empty or inverted.
             if begins < ends:
                 yield begins, ends
+
+
+def _check_holidays(country: str | None, subdivision: str | None) -> None:
+    """Refuse a country or subdivision the holidays package does not know, up front."""
+    if country is None:
+        if subdivision is not None:
+            raise ValueError(
+                f"holidays_subdivision {subdivision!r} needs a holidays_country as well"
+            )
+        return
+    if not isinstance(country, str) or not _COUNTRY.fullmatch(country):
+        raise ValueError(
+            f"unknown holidays country {country!r}: expected an ISO 3166-1 alpha-2 code "
+            "such as 'CZ'"
+        )
+    if subdivision is not None and (not isinstance(subdivision, str) or not subdivision):
+        raise ValueError(f"unknown holidays subdivision {subdivision!r} for {country!r}")
+    _check_known_holidays(country, subdivision)
+
+
+@lru_cache(maxsize=64)
+def _check_known_holidays(country: str, subdivision: str | None) -> None:
+    import holidays  # large: only calendars that name a country pay for it
+
+    try:
+        entity = holidays.country_holidays(country, years=())
+    except NotImplementedError as exc:
+        raise ValueError(
+            f"unknown holidays country {country!r}: not supported by the holidays package"
+        ) from exc
+    if subdivision is None:
+        return
+    try:
+        holidays.country_holidays(country, subdiv=subdivision, years=())
+    except NotImplementedError as exc:
+        known = ", ".join(entity.subdivisions)
+        choices = f"expected one of {known}" if known else f"{country!r} has no subdivisions"
+        raise ValueError(
+            f"unknown holidays subdivision {subdivision!r} for {country!r}: {choices}"
+        ) from exc
+
+
+@lru_cache(maxsize=256)
+def _public_holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    """One year's public holidays, computed on first use; calendars share the cache.
+
+    The package files an observed day under the year it falls in (1 January 2028 is
+    observed on 31 December 2027 in the US, listed with 2027), so looking a date up
+    in its own year's set finds it.
+    """
+    import holidays  # large: only calendars that name a country pay for it
+
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -213,6 +325,41 @@ def _since_midnight(at: time) -> timedelta:
     return timedelta(
         hours=at.hour, minutes=at.minute, seconds=at.second, microseconds=at.microsecond
     )
+
+
+def _is_date(value: object) -> bool:
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def _special_label(day: date) -> str:
+    return f"special hours on {day.isoformat()}"
+
+
+def _check_hours(label: str, hours: Iterable[tuple[time, time]]) -> _Hours:
+    """Normalise one day's intervals, refusing what the arithmetic cannot handle."""
+    checked = tuple((start, end) for start, end in hours)
+    previous_end = timedelta(0)
+    for start, end in checked:
+        if start.tzinfo is not None or end.tzinfo is not None:
+            raise ValueError(f"{label}: {start}-{end}: times must be naive local times")
+        begins, ends = _since_midnight(start), _since_midnight(end) or _DAY
+        if ends <= begins:
+            raise ValueError(f"{label}: {start}-{end}: end must be after start")
+        if begins < previous_end:
+            raise ValueError(f"{label}: {start}-{end}: intervals must be sorted, no overlap")
+        previous_end = ends
+    return checked
+
+
+def _parse_hours(label: str, values: Sequence[str]) -> _Hours:
+    """One day's "HH:MM-HH:MM" strings as sorted intervals; overlaps are refused."""
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise ValueError(f"{label}: expected a list of 'HH:MM-HH:MM' strings, got {values!r}")
+    parsed = sorted((_parse_interval(label, value), value) for value in values)
+    for (before, before_text), (after, after_text) in pairwise(parsed):
+        if (_since_midnight(before[1]) or _DAY) > _since_midnight(after[0]):
+            raise ValueError(f"{label}: {before_text!r} overlaps {after_text!r}")
+    return tuple(interval for interval, _ in parsed)
 
 
 def _parse_interval(day: str, value: str) -> tuple[time, time]:

@@ -12,6 +12,7 @@ from chalicelib.domain.notification import (
     notification_subject,
     notification_text,
 )
+from chalicelib.flows.timers import schedule_timers
 from chalicelib.queues import Job
 
 if TYPE_CHECKING:
@@ -75,4 +76,5 @@ def notify_agents(c: Container, job: Job) -> None:
         )
     )
     c.repository.mark_notified(pending, c.clock())
+    schedule_timers(c, store, thread)
     log.info("agents notified: store=%s thread=%s", store.store_id, thread.thread_id)

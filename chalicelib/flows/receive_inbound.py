@@ -75,6 +75,7 @@ def plan_inbound(
         ack_day=today,
         ack_count=acks_today + 1 if acknowledge else acks_today,
         previous_thread_id=previous_thread_id,
+        new_promise=pending_due is None,
     )
 
 

@@ -15,6 +15,7 @@ from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -84,6 +85,12 @@ class ThreadItem(_Item):
     subject = UnicodeAttribute(null=True)
     """E-mail threads: the subject replies carry as `Re: ...`."""
     closed_at = UTCDateTimeAttribute(null=True)
+    promise_started_at = UTCDateTimeAttribute(null=True)
+    """When the running promise began: its reminder is a share of the time from here."""
+    timers_epoch = NumberAttribute(null=True)
+    """The SLA epoch whose timers are on the queue."""
+    fired_timers = UnicodeSetAttribute(null=True)
+    """`epoch:kind:step` of every timer that acted: each acts at most once."""
     previous_thread_id = UnicodeAttribute(null=True)
     """A reply to a thread closed too long ago starts this one, linked to the old."""
 

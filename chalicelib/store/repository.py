@@ -72,6 +72,8 @@ class InboundPlan:
     ack_day: str | None = None
     ack_count: int = 0
     previous_thread_id: str | None = None
+    new_promise: bool = True
+    """A new deadline starts (rather than a follow-up while one runs): new SLA epoch."""
 
 
 def message_sort_key(at: datetime, message_id: str) -> str:
@@ -187,6 +189,7 @@ class Repository:
                         created_at=now,
                         updated_at=now,
                         first_response_due_at=plan.due_at,
+                        promise_started_at=now,
                         message_count=1,
                         profile_name=message.profile_name,
                         subject=message.subject,
@@ -194,9 +197,15 @@ class Repository:
                     )
                     tx.save(thread, condition=ThreadItem.pk.does_not_exist())
                 else:
+                    promise: list[Action] = (
+                        [ThreadItem.sla_epoch.add(1), ThreadItem.promise_started_at.set(now)]
+                        if plan.new_promise
+                        else []
+                    )
                     tx.update(
                         ThreadItem(pk, META),
                         actions=[
+                            *promise,
                             ThreadItem.updated_at.set(now),
                             ThreadItem.awaiting.set("agent"),
                             ThreadItem.status.set("open"),
@@ -395,6 +404,25 @@ class Repository:
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise StorageError(f"updating the customer failed: {exc}") from exc
+
+    def timers_scheduled(self, thread: ThreadItem, epoch: int) -> None:
+        try:
+            thread.update(actions=[ThreadItem.timers_epoch.set(epoch)])
+        except PynamoDBException as exc:
+            raise StorageError(f"recording the timers failed: {exc}") from exc
+
+    def timer_fired(self, thread: ThreadItem, key: str) -> bool:
+        """Record that a timer acted; False if another delivery of it already had."""
+        try:
+            thread.update(
+                actions=[ThreadItem.fired_timers.add({key})],
+                condition=~ThreadItem.fired_timers.contains(key),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise StorageError(f"recording the timer failed: {exc}") from exc
+        return True
 
     def mark_failed(self, message: MessageItem, reason: str) -> None:
         try:

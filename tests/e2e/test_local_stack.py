@@ -146,6 +146,26 @@ def test_email_ack_and_threaded_answer(stack: Stack) -> None:
     assert answer["headers"]["In-Reply-To"] == acks[0]["headers"]["In-Reply-To"]
 
 
+def test_demo_fast_reminder_and_breach_happen_in_real_time(stack: Stack) -> None:
+    """The `demo-fast` store promises an answer within 2 minutes: a reminder after 1, the
+    breach at 2, through the real SQS delays of the local stack."""
+    customer = "+420777999888"
+    sent = stack.cli("simulate", "sms", "--from", customer, "--to", "+15005550007", "Hello?")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    started = time.monotonic()
+
+    def alerts(kind: str) -> list[dict[str, Any]]:
+        return [m for m in stack.outbox(to="alex@demo.relaydesk.test") if kind in m["subject"]]
+
+    reminder = wait_for(lambda: alerts("Reminder"), "the reminder", timeout=150)
+    reminded_after = time.monotonic() - started
+    assert customer in reminder[0]["subject"]
+    wait_for(lambda: alerts("Overdue"), "the breach", timeout=150)
+    breached_after = time.monotonic() - started
+    assert 45 < reminded_after < breached_after
+    assert breached_after > 100
+
+
 def test_unsigned_webhook_is_refused(stack: Stack) -> None:
     response = requests.post(
         f"{stack.app_url}/webhooks/twilio/messaging",

@@ -84,6 +84,9 @@ def container(aws: dict[str, str], sandbox_url: str, clock: FakeClock) -> Iterat
             app_url=PUBLIC_URL, aws_url=os.environ["AWS_ENDPOINT_URL"], sandbox_url=sandbox_url
         ),
         "STORES_FILE": str(TEST_STORES),
+        # Timers wait on the fake clock: SQS must not delay or hide them in real time.
+        "TIMER_MAX_DELAY_SECONDS": "0",
+        "TIMER_MAX_VISIBILITY_SECONDS": "0",
     }
     built = Container(Settings(environ), clock=clock)
     reset_container(built)
@@ -104,6 +107,15 @@ def worker(aws: dict[str, str], container: Container) -> QueueWorker:
     from app import on_job
 
     return QueueWorker(boto3.client("sqs"), aws["JobsQueueUrl"], on_job, retry_backoff_seconds=0)
+
+
+@pytest.fixture
+def timer_worker(aws: dict[str, str], container: Container) -> QueueWorker:
+    from app import on_timer
+
+    return QueueWorker(
+        boto3.client("sqs"), aws["TimersQueueUrl"], on_timer, retry_backoff_seconds=0
+    )
 
 
 def drain(worker: QueueWorker, rounds: int = 10) -> int:
