@@ -216,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     reply.add_argument("text")
 
+    packaged = commands.add_parser("package", help="chalice package + timer batch failures")
+    packaged.add_argument("out", help="output folder for sam.json and the deployment zip")
+    packaged.add_argument("--stage", default="dev")
+
     outbox = commands.add_parser("outbox", help="print what the sandbox recorded")
     outbox.add_argument("--clear", action="store_true")
 
@@ -225,6 +229,12 @@ def main(argv: list[str] | None = None) -> int:
 
         run(app_port=args.app_port, sandbox_port=args.sandbox_port, aws_port=args.aws_port)
         return 0
+    if args.command == "package":
+        from pathlib import Path
+
+        from relaydesk.packaging import package
+
+        return package(Path(args.out), args.stage)
     if args.command == "outbox":
         if args.clear:
             requests.delete(f"{args.sandbox_url}/outbox", timeout=10).raise_for_status()
