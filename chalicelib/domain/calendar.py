@@ -230,11 +230,11 @@ class BusinessCalendar:
 
     def _hours_on(self, day: date) -> _Hours:
         """The local intervals of one date; the precedence lives here."""
+        if day in self.closed_dates:
+            return ()
         special = self._special_by_date.get(day)
         if special is not None:
             return special
-        if day in self.closed_dates:
-            return ()
         if self.holidays_country is not None and day in _public_holidays(
             self.holidays_country, self.holidays_subdivision, day.year
         ):
