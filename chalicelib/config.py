@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from string import Formatter
 from typing import Any
 
 from chalicelib.domain.calendar import BusinessCalendar
@@ -25,7 +26,7 @@ STORE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-DEFAULT_ACK_TEMPLATE = "Thanks, we got your message. Someone from {store} will reply by {deadline}."
+ACK_PLACEHOLDERS = frozenset({"store", "deadline", "by_deadline", "opens"})
 
 
 class ConfigError(ValueError):
@@ -39,7 +40,8 @@ class StoreConfig:
     calendar: BusinessCalendar
     first_response_minutes: int
     ack_cooldown_minutes: int
-    ack_template: str
+    ack_templates: Mapping[str, str]
+    """The store's own wording per language; built-in wording covers the rest."""
     ack_daily_cap: int
     reopen_window_days: int
     sla: SlaPolicy
@@ -111,11 +113,16 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
     name = _field(raw, store_id, "name", str)
     hours = _field(raw, store_id, "business_hours", dict)
     closed = _field(raw, store_id, "closed_dates", list, [])
+    special = _field(raw, store_id, "special_hours", dict, {})
+    public_holidays = _field(raw, store_id, "holidays", dict, {})
     try:
         calendar = BusinessCalendar.from_spec(
             _field(raw, store_id, "timezone", str),
             hours,
             [date.fromisoformat(d) for d in closed],
+            special_hours={date.fromisoformat(d): spans for d, spans in special.items()},
+            holidays_country=public_holidays.get("country"),
+            holidays_subdivision=public_holidays.get("subdivision"),
         )
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"store {store_id!r}: business hours: {exc}") from exc
@@ -128,15 +135,12 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
     daily_cap = _field(raw, store_id, "ack_daily_cap", int, 3)
     if daily_cap < 0:
         raise ConfigError(f"store {store_id!r}: ack_daily_cap: must not be negative")
-    template = _field(raw, store_id, "ack_template", str, DEFAULT_ACK_TEMPLATE)
-    if "{deadline}" not in template:
-        raise ConfigError(f"store {store_id!r}: ack_template: must contain {{deadline}}")
-    try:
-        template.format(store="", deadline="")
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(
-            f"store {store_id!r}: ack_template: only {{store}} and {{deadline}} may be used"
-        ) from exc
+    locale = _field(raw, store_id, "locale", str, "en")
+    templates = dict(_field(raw, store_id, "ack_templates", dict, {}))
+    if "ack_template" in raw:  # the single template of earlier configurations
+        templates.setdefault(locale, _field(raw, store_id, "ack_template", str))
+    for language, template in templates.items():
+        _check_ack_template(store_id, language, template)
     numbers = _field(raw, store_id, "phone_numbers", list, [])
     for number in numbers:
         if not isinstance(number, str) or not E164.match(number):
@@ -154,15 +158,30 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
         calendar=calendar,
         first_response_minutes=first_response,
         ack_cooldown_minutes=cooldown,
-        ack_template=template,
+        ack_templates=templates,
         ack_daily_cap=daily_cap,
         reopen_window_days=_field(raw, store_id, "reopen_window_days", int, 7),
         sla=_parse_sla(store_id, _field(raw, store_id, "sla", dict, {})),
-        locale=_field(raw, store_id, "locale", str, "en"),
+        locale=locale,
         phone_numbers=frozenset(numbers),
         support_address=support.lower(),
         agents=frozenset(a.lower() for a in agents),
     )
+
+
+def _check_ack_template(store_id: str, language: str, template: object) -> None:
+    where = f"store {store_id!r}: ack_templates[{language!r}]"
+    if not isinstance(template, str):
+        raise ConfigError(f"{where}: expected a string")
+    try:
+        names = {name for _, name, _, _ in Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    if not names & {"deadline", "by_deadline"}:
+        raise ConfigError(f"{where}: must state the promise with {{deadline}} or {{by_deadline}}")
+    if unknown := names - ACK_PLACEHOLDERS:
+        known = ", ".join(f"{{{n}}}" for n in sorted(ACK_PLACEHOLDERS))
+        raise ConfigError(f"{where}: unknown {sorted(unknown)}; use only {known}")
 
 
 def _parse_sla(store_id: str, raw: Mapping[str, Any]) -> SlaPolicy:

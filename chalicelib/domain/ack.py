@@ -1,11 +1,266 @@
-"""When and what we answer automatically to a customer's message."""
+"""When and what we answer automatically to a customer's message.
+
+The wording comes in the customer's language: built-in templates for
+`BUILTIN_LANGUAGES`, or a store's own template per language. The pieces of a time
+(weekday and month names, date order, 12- or 24-hour clock, digits) come from Babel
+for the customer's language written in the store's country; the grammar around them
+(prepositions, "today", "tomorrow", the case a weekday takes) is in the wording here,
+because no locale data has it.
+
+Babel is imported inside the functions that format, never at module load: the
+webhook imports this module on every cold start, and its locale data is only needed
+when an acknowledgement is actually written.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.calendar import BusinessCalendar
+
+if TYPE_CHECKING:
+    from babel import Locale
+
+# A deadline this many local days ahead (or more) names its date: "Monday" alone could
+# then mean two different days.
+DATE_AFTER_DAYS = 6
+FALLBACK_LANGUAGE = "en"
+PLACEHOLDERS = frozenset({"store", "deadline", "by_deadline", "opens"})
+"""What a store's template may use: its name, the bare deadline ("Monday 12:30"), the
+deadline with the language's word for "by" ("by Monday 12:30", "v pondělí do 12:30"),
+and when a closed store opens again ("on Monday at 09:00")."""
+
+_DEADLINES = frozenset({"deadline", "by_deadline"})
+_Form = Literal["today", "tomorrow", "weekday", "date"]
+# Babel pieces never carry direction marks into our text (RTL wording stays as written),
+# and no-break spaces become plain ones (U+202F alone would force UCS-2 on an SMS).
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SPACES = re.compile("[\u00a0\u202f]")
+# Digits of the numbering systems our locales default to (CLDR numberingSystems).
+_ZERO_DIGIT = {"arab": "\u0660", "arabext": "\u06f0"}
+
+
+@dataclass(frozen=True)
+class _Wording:
+    """One language's acknowledgement: two templates and the phrases they use.
+
+    Phrase tuples are (today, tomorrow, weekday, date). Their fields: {time},
+    {weekday}, {date} and {weekday_time} ("Monday 12:30", "Montag, 12:30") as Babel
+    writes them, {on_weekday} (the weekday in the case a preposition asks for) and
+    {article} (Spanish "la"/"las" before an hour).
+    """
+
+    open: str
+    closed: str
+    by: tuple[str, str, str, str]
+    """The deadline with the language's "by"."""
+    at: tuple[str, str, str, str]
+    """When the store opens again."""
+    bare: tuple[str, str, str, str]
+    """The deadline without "by", for a store's own template."""
+    on_weekday: tuple[str, ...] = ()
+    """Monday first; empty when Babel's weekday name fits after a preposition."""
+
+
+_WORDING: Mapping[str, _Wording] = {
+    "en": _Wording(
+        open="Thanks, we got your message. Someone from {store} will reply {by_deadline}.",
+        closed=(
+            "Thanks, we got your message. {store} is closed now and back {opens}; "
+            "someone will reply {by_deadline}."
+        ),
+        by=(
+            "by {time} today",
+            "by {time} tomorrow",
+            "by {weekday} {time}",
+            "by {weekday} {date} {time}",
+        ),
+        at=(
+            "today at {time}",
+            "tomorrow at {time}",
+            "on {weekday} at {time}",
+            "on {weekday} {date} at {time}",
+        ),
+        bare=("{time} today", "{time} tomorrow", "{weekday_time}", "{weekday} {date} {time}"),
+    ),
+    "cs": _Wording(
+        open="Děkujeme, vaši zprávu jsme přijali. Tým {store} vám odpoví {by_deadline}.",
+        closed=(
+            "Děkujeme, vaši zprávu jsme přijali. Teď máme zavřeno, otevíráme {opens}. "
+            "Tým {store} vám odpoví {by_deadline}."
+        ),
+        by=(
+            "dnes do {time}",
+            "zítra do {time}",
+            "{on_weekday} do {time}",
+            "{on_weekday} {date} do {time}",
+        ),
+        at=(
+            "dnes od {time}",
+            "zítra od {time}",
+            "{on_weekday} od {time}",
+            "{on_weekday} {date} od {time}",
+        ),
+        bare=("dnes {time}", "zítra {time}", "{weekday_time}", "{weekday} {date} {time}"),
+        on_weekday=(
+            "v pondělí",
+            "v úterý",
+            "ve středu",
+            "ve čtvrtek",
+            "v pátek",
+            "v sobotu",
+            "v neděli",
+        ),
+    ),
+    "pl": _Wording(
+        open="Dziękujemy za wiadomość! Zespół {store} odpowie {by_deadline}.",
+        closed=(
+            "Dziękujemy za wiadomość! Obecnie jesteśmy zamknięci, wracamy {opens}, "
+            "a zespół {store} odpowie {by_deadline}."
+        ),
+        by=(
+            "dziś do {time}",
+            "jutro do {time}",
+            "{on_weekday} do {time}",
+            "{on_weekday} {date} do {time}",
+        ),
+        at=(
+            "dziś o {time}",
+            "jutro o {time}",
+            "{on_weekday} o {time}",
+            "{on_weekday} {date} o {time}",
+        ),
+        bare=("dziś {time}", "jutro {time}", "{weekday_time}", "{weekday}, {date}, {time}"),
+        on_weekday=(
+            "w poniedziałek",
+            "we wtorek",
+            "w środę",
+            "w czwartek",
+            "w piątek",
+            "w sobotę",
+            "w niedzielę",
+        ),
+    ),
+    "de": _Wording(
+        open=(
+            "Danke, Ihre Nachricht ist angekommen. Das Team von {store} "
+            "antwortet Ihnen {by_deadline}."
+        ),
+        closed=(
+            "Danke, Ihre Nachricht ist angekommen. {store} hat geschlossen, "
+            "ist {opens} wieder da und antwortet {by_deadline}."
+        ),
+        by=(
+            "heute bis {time}",
+            "morgen bis {time}",
+            "am {weekday} bis {time}",
+            "am {weekday}, {date}, bis {time}",
+        ),
+        at=(
+            "heute ab {time}",
+            "morgen ab {time}",
+            "am {weekday} ab {time}",
+            "am {weekday}, {date}, ab {time}",
+        ),
+        bare=("heute, {time}", "morgen, {time}", "{weekday_time}", "{weekday}, {date}, {time}"),
+    ),
+    "fr": _Wording(
+        open=(
+            "Merci, nous avons bien reçu votre message. L'équipe {store} "
+            "vous répondra {by_deadline}."
+        ),
+        closed=(
+            "Merci, nous avons bien reçu votre message. Nous sommes fermés et rouvrons "
+            "{opens}. {store} vous répondra {by_deadline}."
+        ),
+        by=(
+            "aujourd'hui avant {time}",
+            "demain avant {time}",
+            "{weekday} avant {time}",
+            "{weekday} {date} avant {time}",
+        ),
+        at=(
+            "aujourd'hui à {time}",
+            "demain à {time}",
+            "{weekday} à {time}",
+            "{weekday} {date} à {time}",
+        ),
+        bare=("aujourd'hui {time}", "demain {time}", "{weekday_time}", "{weekday} {date} {time}"),
+    ),
+    "es": _Wording(
+        open="Gracias, recibimos su mensaje. El equipo de {store} le responderá {by_deadline}.",
+        closed=(
+            "Gracias, recibimos su mensaje. Estamos cerrados; volvemos {opens} "
+            "y {store} le responderá {by_deadline}."
+        ),
+        by=(
+            "hoy antes de {article} {time}",
+            "mañana antes de {article} {time}",
+            "el {weekday} antes de {article} {time}",
+            "el {weekday} {date} antes de {article} {time}",
+        ),
+        at=(
+            "hoy a {article} {time}",
+            "mañana a {article} {time}",
+            "el {weekday} a {article} {time}",
+            "el {weekday} {date} a {article} {time}",
+        ),
+        bare=("hoy, {time}", "mañana, {time}", "{weekday_time}", "{weekday}, {date}, {time}"),
+    ),
+    # Right-to-left: every sentence starts with an Arabic letter (apps that take the
+    # direction from the first strong letter then lay it out right to left), a Latin
+    # store name always sits between Arabic words, and no direction marks are added.
+    "ar": _Wording(
+        open="شكرًا، وصلتنا رسالتك. سيرد عليك فريق {store} {by_deadline}.",
+        closed=(
+            "شكرًا، وصلتنا رسالتك. نحن مغلقون الآن ونعود {opens}، "
+            "وسيرد عليك فريق {store} {by_deadline}."
+        ),
+        by=(
+            "اليوم قبل الساعة {time}",
+            "غدًا قبل الساعة {time}",
+            "يوم {weekday} قبل الساعة {time}",
+            "يوم {weekday} {date} قبل الساعة {time}",
+        ),
+        at=(
+            "اليوم الساعة {time}",
+            "غدًا الساعة {time}",
+            "يوم {weekday} الساعة {time}",
+            "يوم {weekday} {date} الساعة {time}",
+        ),
+        bare=("اليوم {time}", "غدًا {time}", "{weekday_time}", "{weekday} {date} {time}"),
+    ),
+    "fa": _Wording(
+        open="سپاس، پیام شما را دریافت کردیم. تیم {store} {by_deadline} به شما پاسخ می‌دهد.",
+        closed=(
+            "سپاس، پیام شما را دریافت کردیم. الان تعطیل هستیم و {opens} برمی‌گردیم. "
+            "تیم {store} {by_deadline} به شما پاسخ می‌دهد."
+        ),
+        by=(
+            "امروز تا ساعت {time}",
+            "فردا تا ساعت {time}",
+            "{weekday} تا ساعت {time}",
+            "{weekday} {date} تا ساعت {time}",
+        ),
+        at=(
+            "امروز ساعت {time}",
+            "فردا ساعت {time}",
+            "{weekday} ساعت {time}",
+            "{weekday} {date} ساعت {time}",
+        ),
+        bare=("امروز {time}", "فردا {time}", "{weekday_time}", "{weekday} {date} {time}"),
+    ),
+}
+
+BUILTIN_LANGUAGES: frozenset[str] = frozenset(_WORDING)
+"""Languages we have our own acknowledgement wording for."""
 
 
 def first_response_due(calendar: BusinessCalendar, received_at: datetime, minutes: int) -> datetime:
@@ -28,27 +283,225 @@ def should_acknowledge(
     return now - last_ack_at >= timedelta(minutes=cooldown_minutes)
 
 
-def format_deadline(deadline: datetime, *, timezone: str, locale: str, now: datetime) -> str:
-    """'Monday 12:30' within the coming week, with the date added when further away.
+def next_opening(calendar: BusinessCalendar, at: datetime) -> datetime | None:
+    """When a closed store opens again (for the out-of-hours wording); None while open."""
+    return None if calendar.is_open(at) else calendar.next_open(at)
 
-    Babel is imported here, not at module load: its locale data is only needed when
-    an acknowledgement is actually written.
+
+def acknowledgement(
+    *,
+    store_name: str,
+    deadline: datetime,
+    opens: datetime | None,
+    timezone: str,
+    language: str,
+    now: datetime,
+    overrides: Mapping[str, str],
+) -> str:
+    """The acknowledgement in `language`: the store's template for it, else ours.
+
+    `opens` is when the store opens again if it is closed at `now` (see
+    `next_opening`), None while it is open. An override is looked up by the exact tag,
+    then by its language ('en_GB', then 'en'). One that does not state the deadline,
+    uses a placeholder we do not fill, or is malformed, is ignored rather than failing
+    the webhook; one that mentions {opens} only speaks for out-of-hours messages. A
+    language with neither override nor built-in wording is answered in English.
     """
+    template = _override(overrides, language, closed=opens is not None)
+    if template is None:
+        if _base(language) not in _WORDING:
+            language = FALLBACK_LANGUAGE
+        wording = _WORDING[_base(language)]
+        template = wording.open if opens is None else wording.closed
+    fields = _fields(deadline, opens, timezone=timezone, language=language, now=now)
+    return _fill(template, store=store_name, **fields)
+
+
+def _fill(template: str, **values: str) -> str:
+    """Format, without doubling a full stop ("by 1:30 p.m." ends the sentence too)."""
+    for name, value in values.items():
+        if value.endswith("."):
+            template = template.replace(f"{{{name}}}.", f"{{{name}}}")
+    return template.format(**values)
+
+
+def _base(tag: str) -> str:
+    return tag.replace("-", "_").partition("_")[0].strip().lower()
+
+
+def _override(overrides: Mapping[str, str], language: str, *, closed: bool) -> str | None:
+    candidates = [language, _base(language)]
+    for key in overrides:
+        if _base(key) == _base(language) and key not in candidates:
+            candidates.append(key)
+    for key in candidates:
+        template = overrides.get(key)
+        if template is None:
+            continue
+        fields = _template_fields(template)
+        # An acknowledgement states the promise: a template without it is not one.
+        if fields is None or not fields <= PLACEHOLDERS or not fields & _DEADLINES:
+            return None
+        if "opens" in fields and not closed:
+            return None
+        return template
+    return None
+
+
+def _template_fields(template: str) -> frozenset[str] | None:
+    """The placeholders a template uses; None when it is malformed or does more than
+    name them (attribute access, indexing, conversions and format specs are refused)."""
+    names: set[str] = set()
+    try:
+        for _, name, spec, conversion in string.Formatter().parse(template):
+            if name is None:
+                continue
+            if spec or conversion or not name.isidentifier():
+                return None
+            names.add(name)
+    except ValueError:
+        return None
+    return frozenset(names)
+
+
+def _form(at: date, today: date) -> _Form:
+    days = (at - today).days
+    if days <= 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    return "weekday" if days < DATE_AFTER_DAYS else "date"
+
+
+_FORMS: tuple[_Form, ...] = ("today", "tomorrow", "weekday", "date")
+# For a language we have no wording for (a store's own template in it): Babel's
+# pieces only, no "today"/"tomorrow" and no word for "by".
+_GENERIC = ("{weekday_time}", "{weekday_time}", "{weekday_time}", "{weekday} {date} {time}")
+
+
+def _fields(
+    deadline: datetime, opens: datetime | None, *, timezone: str, language: str, now: datetime
+) -> dict[str, str]:
+    """The placeholders' values: the deadline bare and with "by", and the reopening."""
+    zone = ZoneInfo(timezone)
+    locale = _locale(language, timezone)
+    wording = _WORDING.get(_base(language))
+    today = now.astimezone(zone).date()
+
+    def phrase(at: datetime, choose: Callable[[_Wording], tuple[str, str, str, str]]) -> str:
+        local = at.astimezone(zone)
+        phrases = _GENERIC if wording is None else choose(wording)
+        form = _FORMS.index(_form(local.date(), today))
+        return phrases[form].format(**_pieces(local, locale, wording))
+
+    fields = {
+        "deadline": phrase(deadline, lambda w: w.bare),
+        "by_deadline": phrase(deadline, lambda w: w.by),
+    }
+    if opens is not None:
+        fields["opens"] = phrase(opens, lambda w: w.at)
+    return fields
+
+
+def _pieces(local: datetime, locale: Locale, wording: _Wording | None) -> dict[str, str]:
+    """Weekday, date and time as the locale writes them, and what grammar needs."""
+    time = _babel(local, _time_pattern(locale), locale)
+    weekday = _babel(local, "EEEE", locale)
+    return {
+        "time": time,
+        "weekday": weekday,
+        "date": _babel(local, _date_pattern(locale), locale),
+        "weekday_time": _babel(local, _weekday_time_pattern(locale), locale),
+        "on_weekday": (
+            wording.on_weekday[local.weekday()] if wording and wording.on_weekday else weekday
+        ),
+        # Spanish says "a la 1:00" but "a las 2:00" / "a las 13:00".
+        "article": "la" if re.match(r"0?1\D", time) else "las",
+    }
+
+
+def _babel(local: datetime, pattern: str, locale: Locale) -> str:
     from babel.dates import format_datetime
 
-    local = deadline.astimezone(ZoneInfo(timezone))
-    pattern = (
-        "EEEE HH:mm"
-        if local - now.astimezone(local.tzinfo) < timedelta(days=6)
-        else ("EEEE d MMMM HH:mm")
-    )
-    return str(format_datetime(local, pattern, tzinfo=local.tzinfo, locale=locale))
+    text = str(format_datetime(local, pattern, tzinfo=local.tzinfo, locale=locale))
+    text = _SPACES.sub(" ", _BIDI_CONTROLS.sub("", text))
+    zero = _ZERO_DIGIT.get(_numbering_system(locale))
+    if zero is None:
+        return text
+    return text.translate({ord("0") + i: ord(zero) + i for i in range(10)})
 
 
-def acknowledgement_text(
-    template: str, *, store_name: str, deadline: datetime, timezone: str, locale: str, now: datetime
+@lru_cache(maxsize=64)
+def _locale(language: str, timezone: str) -> Locale:
+    """The customer's language as written in the store's country, when Babel knows it.
+
+    The times we state are the store's local times, so its country's clock applies:
+    English for a Prague store is 'en_CZ' (24-hour), for a New York store 'en_US'.
+    A tag that names its own territory ('en_GB') keeps it.
+    """
+    from babel import Locale, UnknownLocaleError, localedata
+    from babel.core import get_global
+
+    tag = language.replace("-", "_")
+    try:
+        locale = Locale.parse(tag)
+    except (UnknownLocaleError, ValueError, TypeError):
+        locale = Locale.parse(FALLBACK_LANGUAGE)
+    if locale.territory is None:
+        territory = get_global("zone_territories").get(timezone)
+        regional = f"{locale.language}_{territory}"
+        if territory and localedata.exists(regional):
+            locale = Locale.parse(regional)
+    return locale
+
+
+@lru_cache(maxsize=64)
+def _time_pattern(locale: Locale) -> str:
+    """Hours and minutes on the locale's own clock (12- or 24-hour, from its short
+    time format), via its skeleton: '09:00', '9:00 AM', '9 h 00'."""
+    return _skeleton_pattern(locale, "hm" if _twelve_hour(locale) else "Hm")
+
+
+@lru_cache(maxsize=64)
+def _date_pattern(locale: Locale) -> str:
+    return _skeleton_pattern(locale, "MMMMd", widths={"M": 4, "L": 4})
+
+
+@lru_cache(maxsize=64)
+def _weekday_time_pattern(locale: Locale) -> str:
+    """'Monday 12:30' as the locale joins a weekday and a time ('Montag, 12:30')."""
+    skeleton = "Ehm" if _twelve_hour(locale) else "EHm"
+    return _skeleton_pattern(locale, skeleton, widths={"E": 4, "c": 4})
+
+
+def _twelve_hour(locale: Locale) -> bool:
+    from babel.dates import tokenize_pattern
+
+    pattern = locale.time_formats["short"].pattern
+    return any(kind == "field" and value[0] in "hK" for kind, value in tokenize_pattern(pattern))
+
+
+def _skeleton_pattern(
+    locale: Locale, skeleton: str, widths: Mapping[str, int] | None = None
 ) -> str:
-    return template.format(
-        store=store_name,
-        deadline=format_deadline(deadline, timezone=timezone, locale=locale, now=now),
-    )
+    """The locale's pattern for a skeleton, with field widths widened as asked.
+
+    Babel matches skeletons but, unlike ICU, does not widen the fields it finds
+    ('E' stays 'Mon' when 'EEEE' was asked for); this does that step.
+    """
+    from babel.dates import match_skeleton, tokenize_pattern, untokenize_pattern
+
+    key = match_skeleton(skeleton, locale.datetime_skeletons) or skeleton
+    found = locale.datetime_skeletons.get(key)
+    pattern = found.pattern if found is not None else key
+    tokens: list[tuple[str, str | tuple[str, int]]] = []
+    for kind, value in tokenize_pattern(pattern):
+        if isinstance(value, tuple) and widths and value[0] in widths:
+            tokens.append((kind, (value[0], max(value[1], widths[value[0]]))))
+        else:
+            tokens.append((kind, value))
+    return str(untokenize_pattern(tokens))
+
+
+def _numbering_system(locale: Locale) -> str:
+    return str(locale.default_numbering_system)

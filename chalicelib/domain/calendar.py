@@ -230,11 +230,11 @@ class BusinessCalendar:
 
     def _hours_on(self, day: date) -> _Hours:
         """The local intervals of one date; the precedence lives here."""
-        if day in self.closed_dates:
-            return ()
         special = self._special_by_date.get(day)
         if special is not None:
             return special
+        if day in self.closed_dates:
+            return ()
         if self.holidays_country is not None and day in _public_holidays(
             self.holidays_country, self.holidays_subdivision, day.year
         ):
@@ -362,17 +362,17 @@ def _parse_hours(label: str, values: Sequence[str]) -> _Hours:
     return tuple(interval for interval, _ in parsed)
 
 
-def _parse_interval(day: str, value: str) -> tuple[time, time]:
+def _parse_interval(label: str, value: str) -> tuple[time, time]:
     match = _SPEC.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is None:
-        raise ValueError(f"{day}: bad interval {value!r}: expected 'HH:MM-HH:MM'")
+        raise ValueError(f"{label}: bad interval {value!r}: expected 'HH:MM-HH:MM'")
     start_h, start_m, end_h, end_m = (int(part) for part in match.groups())
     if start_h > 23 or start_m > 59 or end_m > 59 or end_h > 24 or (end_h == 24 and end_m):
         raise ValueError(
-            f"{day}: bad interval {value!r}: hours 00-23 (24:00 only as an end), minutes 00-59"
+            f"{label}: bad interval {value!r}: hours 00-23 (24:00 only as an end), minutes 00-59"
         )
     if end_h * 60 + end_m <= start_h * 60 + start_m:
         raise ValueError(
-            f"{day}: bad interval {value!r}: end must be after start (use 24:00 for midnight)"
+            f"{label}: bad interval {value!r}: end must be after start (use 24:00 for midnight)"
         )
     return time(start_h, start_m), _MIDNIGHT if end_h == 24 else time(end_h, end_m)

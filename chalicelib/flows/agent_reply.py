@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.channels.sendgrid_email import InboundEmail, OutgoingEmail
 from chalicelib.config import StoreConfig
-from chalicelib.domain.ack import acknowledgement_text
+from chalicelib.domain.ack import acknowledgement, next_opening
 from chalicelib.domain.automail import automatic_reason
 from chalicelib.domain.commands import UnknownCommand, split_commands
 from chalicelib.domain.errors import DeliveryError, MalformedRequest
@@ -90,13 +90,15 @@ def send_email_ack(c: Container, job: Job) -> None:
         log.warning("ack job for an unknown message dropped")
         return
     ack_id = f"<ack.{inbound.message_id}@{store.support_address.partition('@')[2]}>"
-    text = acknowledgement_text(
-        store.ack_template,
+    customer = c.repository.customer(store.store_id, thread.customer)
+    text = acknowledgement(
         store_name=store.name,
         deadline=thread.first_response_due_at,
+        opens=next_opening(store.calendar, inbound.created_at),
         timezone=store.calendar.timezone,
-        locale=store.locale,
+        language=(customer.language if customer else None) or store.locale,
         now=inbound.created_at,
+        overrides=store.ack_templates,
     )
     try:
         ack = c.repository.record_outbound(

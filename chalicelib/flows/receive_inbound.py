@@ -11,11 +11,14 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.config import StoreConfig
 from chalicelib.domain.ack import (
-    acknowledgement_text,
+    BUILTIN_LANGUAGES,
+    acknowledgement,
     first_response_due,
+    next_opening,
     should_acknowledge,
 )
 from chalicelib.domain.errors import UnknownDestination
+from chalicelib.domain.language import choose_language
 from chalicelib.domain.messages import Channel, InboundMessage, opt_keyword
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import CustomerItem
@@ -66,6 +69,14 @@ def plan_inbound(
             cooldown_minutes=store.ack_cooldown_minutes,
         )
     )
+    language = None
+    if acknowledge:
+        language = choose_language(
+            previous=customer.language if customer else None,
+            text=message.body,
+            default=store.locale,
+            supported=BUILTIN_LANGUAGES | store.ack_templates.keys(),
+        )
     return InboundPlan(
         thread_id=thread_id or secrets.token_hex(8),
         new_thread=thread_id is None,
@@ -76,6 +87,7 @@ def plan_inbound(
         ack_count=acks_today + 1 if acknowledge else acks_today,
         previous_thread_id=previous_thread_id,
         new_promise=pending_due is None,
+        language=language,
     )
 
 
@@ -158,11 +170,12 @@ def receive_message(c: Container, message: InboundMessage) -> str | None:
     stored = store_inbound(c, store, message, follow_pointer=True)
     if stored.plan is None or stored.plan.acknowledged_at is None:
         return None
-    return acknowledgement_text(
-        store.ack_template,
+    return acknowledgement(
         store_name=store.name,
         deadline=stored.plan.due_at,
+        opens=next_opening(store.calendar, message.received_at),
         timezone=store.calendar.timezone,
-        locale=store.locale,
+        language=stored.plan.language or store.locale,
         now=message.received_at,
+        overrides=store.ack_templates,
     )

@@ -138,6 +138,8 @@ class CustomerItem(_Item):
     """The answer we have promised and not yet given; None while nothing is owed."""
     last_ack_at = UTCDateTimeAttribute(null=True)
     opted_out = BooleanAttribute(default=False)
+    language = UnicodeAttribute(null=True)
+    """The language we last answered in: later acknowledgements keep to it."""
     ack_day = UnicodeAttribute(null=True)
     """The store-local date of `ack_count`: the per-address daily cap resets with it."""
     ack_count = NumberAttribute(default=0)

@@ -73,6 +73,8 @@ class InboundPlan:
     ack_count: int = 0
     previous_thread_id: str | None = None
     new_promise: bool = True
+    language: str | None = None
+    """The acknowledgement's language, chosen only when there is one to write."""
     """A new deadline starts (rather than a follow-up while one runs): new SLA epoch."""
 
 
@@ -173,6 +175,7 @@ class Repository:
             customer.last_ack_at = plan.acknowledged_at
             customer.ack_day = plan.ack_day
             customer.ack_count = plan.ack_count
+            customer.language = plan.language
         try:
             with TransactWrite(connection=self.connection) as tx:
                 tx.save(marker, condition=MarkerItem.pk.does_not_exist())

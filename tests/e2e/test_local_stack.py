@@ -98,10 +98,9 @@ def test_sms_ack_agent_email_reply_and_sms_back(stack: Stack) -> None:
     sent = stack.cli("simulate", "sms", "--from", "+420777123456", "Where is my order #1042?")
     assert sent.returncode == 0, sent.stdout + sent.stderr
     assert "HTTP 200" in sent.stdout
-    assert (
-        "acknowledgement: Thanks, we got your message. Someone from Demo Store will reply by"
-        in (sent.stdout)
-    )
+    # The wording depends on the wall clock (open, or closed and back at ...).
+    assert "acknowledgement: Thanks, we got your message." in sent.stdout
+    assert "will reply by" in sent.stdout
 
     notices = wait_for(lambda: stack.outbox(provider="sendgrid"), "the agent e-mail")
     assert {n["to"] for n in notices} == {"alex@demo.relaydesk.test", "sam@demo.relaydesk.test"}
@@ -128,7 +127,7 @@ def test_email_ack_and_threaded_answer(stack: Stack) -> None:
     acks = wait_for(lambda: stack.outbox(to=customer), "the e-mail acknowledgement")
     assert acks[0]["subject"] == "Re: Order 1042"
     assert acks[0]["headers"]["Auto-Submitted"] == "auto-replied"
-    assert "Someone from Demo Store will reply by" in acks[0]["text"]
+    assert "will reply by" in acks[0]["text"]
     wait_for(
         lambda: any("Order 1042" in n["text"] for n in stack.outbox(to="sam@demo.relaydesk.test")),
         "the agent notification",

@@ -533,12 +533,15 @@ def scenarios(draw: st.DrawFn, zones: Sequence[str] = DST_ZONES + STEADY_ZONES) 
     weekly = draw(WEEKLY)
     near = st.integers(-7, 21).map(lambda n: around + timedelta(days=n))
     closed = draw(st.frozensets(near, max_size=10))
-    # Special days may be empty (closed), may repeat a closed date or a holiday.
-    special = dict(draw(st.lists(st.tuples(near, day_schedule(max_shifts=2)), max_size=3)))
+    country, subdivision = draw(st.sampled_from([(None, None), HOLIDAYS[zone]]))
+    observed = public_holidays(country, subdivision) if country else frozenset()
+    # Special days may be empty (closed), may repeat a closed date, and are often holidays.
+    holidays_near = sorted(day for day in observed if -7 <= (day - around).days <= 21)
+    special_day = near | st.sampled_from(holidays_near) if holidays_near else near
+    special = dict(draw(st.lists(st.tuples(special_day, day_schedule(max_shifts=2)), max_size=3)))
     hours = {day: [spec(*pair) for pair in pairs] for day, pairs in zip(DAYS, weekly, strict=True)}
     if draw(st.booleans()):
         hours = {day: intervals for day, intervals in hours.items() if intervals}
-    country, subdivision = draw(st.sampled_from([(None, None), HOLIDAYS[zone]]))
     calendar = BusinessCalendar.from_spec(
         zone,
         hours,
@@ -547,7 +550,6 @@ def scenarios(draw: st.DrawFn, zones: Sequence[str] = DST_ZONES + STEADY_ZONES) 
         holidays_country=country,
         holidays_subdivision=subdivision,
     )
-    observed = public_holidays(country, subdivision) if country else frozenset()
     return Scenario(calendar, weekly, closed, start, special, observed)
 
 
