@@ -138,9 +138,10 @@ def test_follow_ups_join_the_thread_and_respect_the_ack_cooldown(
     clock.advance(minutes=10)
     assert ack_of(post_twilio(client, body="two")) is None
     clock.advance(minutes=60)
-    # After the cool-down: acknowledged again, with the same promise (not a new one).
+    # After the cool-down (17:40, closed): acknowledged again, with the same promise.
     assert ack_of(post_twilio(client, body="three")) == (
-        "Thanks, we got your message. Someone from Demo Store will reply by Monday 12:30."
+        "Thanks, we got your message. Demo Store is closed now and back on Monday at 09:00; "
+        "someone will reply by Monday 12:30."
     )
     thread = thread_of(container)
     bodies = [m.body for m in container.repository.messages("demo", thread.thread_id)]
@@ -443,3 +444,16 @@ def test_after_close_the_next_sms_starts_a_new_acknowledged_thread(
     clock.advance(minutes=5)
     assert ack_of(post_twilio(client, body="New question")) is not None
     assert thread_of(container).thread_id != first.thread_id
+
+
+def test_the_acknowledgement_speaks_the_customers_language_and_keeps_to_it(
+    client: Client, container: Container, clock: FakeClock
+) -> None:
+    ack = ack_of(post_twilio(client, body="Dobrý den, kde je moje objednávka? Děkuji"))
+    assert ack is not None
+    assert ack.startswith("Děkujeme")
+    assert container.repository.customer("demo", CUSTOMER).language == "cs"  # type: ignore[union-attr]
+    clock.advance(hours=2)
+    later = ack_of(post_twilio(client, body="ok"))  # too short to tell: the known language
+    assert later is not None
+    assert later.startswith("Děkujeme")
