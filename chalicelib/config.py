@@ -19,7 +19,15 @@ from string import Formatter
 from typing import Any
 
 from chalicelib.domain.calendar import BusinessCalendar
-from chalicelib.domain.sla import Escalation, SlaPolicy
+from chalicelib.domain.sla import (
+    FIRST_RESPONSE,
+    NEXT_RESPONSE,
+    RESOLUTION,
+    Escalation,
+    SlaPolicy,
+    Target,
+    Targets,
+)
 
 DEFAULT_STORES_FILE = Path(__file__).with_name("stores.json")
 STORE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
@@ -38,7 +46,6 @@ class StoreConfig:
     store_id: str
     name: str
     calendar: BusinessCalendar
-    first_response_minutes: int
     ack_cooldown_minutes: int
     ack_templates: Mapping[str, str]
     """The store's own wording per language; built-in wording covers the rest."""
@@ -156,12 +163,11 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
         store_id=store_id,
         name=name,
         calendar=calendar,
-        first_response_minutes=first_response,
         ack_cooldown_minutes=cooldown,
         ack_templates=templates,
         ack_daily_cap=daily_cap,
         reopen_window_days=_field(raw, store_id, "reopen_window_days", int, 7),
-        sla=_parse_sla(store_id, _field(raw, store_id, "sla", dict, {})),
+        sla=_parse_sla(store_id, _field(raw, store_id, "sla", dict, {}), first_response),
         locale=locale,
         phone_numbers=frozenset(numbers),
         support_address=support.lower(),
@@ -184,7 +190,46 @@ def _check_ack_template(store_id: str, language: str, template: object) -> None:
         raise ConfigError(f"{where}: unknown {sorted(unknown)}; use only {known}")
 
 
-def _parse_sla(store_id: str, raw: Mapping[str, Any]) -> SlaPolicy:
+def _target(where: str, raw: object, default: Target | None) -> Target | None:
+    if raw is None:
+        return default
+    if not isinstance(raw, dict):
+        raise ConfigError(f'{where}: expected {{"minutes": N, "hours": "business"}}')
+    minutes, hours = raw.get("minutes"), raw.get("hours", "business")
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes <= 0:
+        raise ConfigError(f"{where}.minutes: a positive whole number, got {minutes!r}")
+    if hours not in ("business", "calendar"):
+        raise ConfigError(f"{where}.hours: 'business' or 'calendar', got {hours!r}")
+    return Target(minutes, business_hours=hours == "business")
+
+
+def _targets(where: str, raw: object, base: Targets) -> Targets:
+    """Targets at one level; what a level leaves out, it takes from `base`."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected an object of targets")
+    unknown = set(raw) - {FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION}
+    if unknown:
+        raise ConfigError(f"{where}: unknown target(s) {sorted(unknown)}")
+    first = _target(f"{where}.{FIRST_RESPONSE}", raw.get(FIRST_RESPONSE), base.first_response)
+    assert first is not None
+    following = _target(f"{where}.{NEXT_RESPONSE}", raw.get(NEXT_RESPONSE), base.next_response)
+    assert following is not None
+    resolution = _target(f"{where}.{RESOLUTION}", raw.get(RESOLUTION), base.resolution)
+    return Targets(first, following, resolution)
+
+
+def _parse_sla(store_id: str, raw: Mapping[str, Any], first_response_minutes: int) -> SlaPolicy:
+    where = f"store {store_id!r}: sla"
+    first = Target(first_response_minutes)
+    levels = {k: v for k, v in raw.items() if k in (FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION)}
+    targets = _targets(where, levels, Targets(first, first))
+    channels = raw.get("channels", {})
+    if not isinstance(channels, dict) or not set(channels) <= {"sms", "whatsapp", "email"}:
+        raise ConfigError(f"{where}.channels: an object keyed by sms, whatsapp or email")
+    by_channel = {
+        name: _targets(f"{where}.channels.{name}", value, targets)
+        for name, value in channels.items()
+    }
     fraction = raw.get("reminder_at", 0.75)
     if not isinstance(fraction, int | float) or not 0 <= fraction < 1:
         raise ConfigError(
@@ -208,7 +253,12 @@ def _parse_sla(store_id: str, raw: Mapping[str, Any]) -> SlaPolicy:
         if sms is not None and (not isinstance(sms, str) or not E164.match(sms)):
             raise ConfigError(f"{where}: sms: {sms!r} is not an E.164 number")
         steps.append(Escalation(after, email, sms))
-    return SlaPolicy(reminder_fraction=float(fraction), escalations=tuple(steps))
+    return SlaPolicy(
+        targets=targets,
+        by_channel=by_channel,
+        reminder_fraction=float(fraction),
+        escalations=tuple(steps),
+    )
 
 
 def load_stores(path: Path) -> Stores:

@@ -69,10 +69,12 @@ class Timer:
     due_at: datetime
     step: int = 0
     """Escalation: which rung of the store's ladder."""
+    family: str = "response"
+    """'response' (the next answer is owed) or 'resolution' (the thread's close is)."""
 
     @property
     def key(self) -> str:
-        return f"{self.epoch}:{self.kind}:{self.step}"
+        return f"{self.family}:{self.epoch}:{self.kind}:{self.step}"
 
     def encode(self) -> str:
         return json.dumps({**asdict(self), "due_at": self.due_at.isoformat()}, sort_keys=True)
@@ -91,6 +93,7 @@ class Timer:
                 epoch=int(raw["epoch"]),
                 due_at=due_at,
                 step=int(raw.get("step", 0)),
+                family=str(raw.get("family", "response")),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"not a relaydesk timer: {exc}") from exc

@@ -71,7 +71,7 @@ class QueueWorker(threading.Thread):
         """Handle what is on the queue now; the number of jobs that succeeded."""
         response = self._sqs.receive_message(
             QueueUrl=self.queue_url,
-            MaxNumberOfMessages=1,
+            MaxNumberOfMessages=10,
             WaitTimeSeconds=wait_seconds,
             AttributeNames=["All"],
         )

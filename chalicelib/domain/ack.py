@@ -263,11 +263,6 @@ BUILTIN_LANGUAGES: frozenset[str] = frozenset(_WORDING)
 """Languages we have our own acknowledgement wording for."""
 
 
-def first_response_due(calendar: BusinessCalendar, received_at: datetime, minutes: int) -> datetime:
-    """The promise we make: both the acknowledgement and the SLA timers use this."""
-    return calendar.add_business_minutes(received_at, minutes)
-
-
 def should_acknowledge(
     *,
     new_thread: bool,

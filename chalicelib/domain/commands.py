@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-KNOWN_COMMANDS = frozenset({"#close"})
+KNOWN_COMMANDS = frozenset({"#close", "#pending"})
 
 
 class UnknownCommand(ValueError):

@@ -47,6 +47,9 @@ def accept_agent_reply(
     if "#close" in commands:
         c.repository.close_thread(thread, c.clock())
         outcome += ", closed"
+    elif "#pending" in commands:
+        c.repository.pause_thread(thread, c.clock())
+        outcome += ", pending"
     return outcome
 
 
@@ -86,14 +89,14 @@ def send_email_ack(c: Container, job: Job) -> None:
     store = c.stores.by_id(job.store_id)
     thread = c.repository.thread(job.store_id, job.thread_id) if store else None
     inbound = c.repository.message(job.store_id, job.thread_id, job.message_sk) if thread else None
-    if store is None or thread is None or inbound is None or thread.first_response_due_at is None:
+    if store is None or thread is None or inbound is None or thread.response_due_at is None:
         log.warning("ack job for an unknown message dropped")
         return
     ack_id = f"<ack.{inbound.message_id}@{store.support_address.partition('@')[2]}>"
     customer = c.repository.customer(store.store_id, thread.customer)
     text = acknowledgement(
         store_name=store.name,
-        deadline=thread.first_response_due_at,
+        deadline=thread.response_due_at,
         opens=next_opening(store.calendar, inbound.created_at),
         timezone=store.calendar.timezone,
         language=(customer.language if customer else None) or store.locale,

@@ -64,7 +64,7 @@ def notify_agents(c: Container, job: Job) -> None:
                 channel=thread.channel,
                 customer=thread.customer,
                 profile_name=thread.profile_name,
-                due_at=thread.first_response_due_at if thread.awaiting == "agent" else None,
+                due_at=thread.response_due_at if thread.awaiting == "agent" else None,
                 timezone=store.calendar.timezone,
                 transcript=transcript,
                 subject=thread.subject,

@@ -95,13 +95,14 @@ def receive_customer_email(
         automatic=automatic,
         raw=email.raw,
     )
-    pending = joined.first_response_due_at if joined and joined.awaiting == "agent" else None
+    pending = joined.response_due_at if joined and joined.awaiting == "agent" else None
     stored = store_inbound(
         c,
         store,
         message,
         thread_id=joined.thread_id if joined else None,
         pending_due=pending,
+        answered_before=bool(joined and joined.first_response_at),
         previous_thread_id=previous,
     )
     if stored.plan is None:

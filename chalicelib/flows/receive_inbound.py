@@ -13,13 +13,13 @@ from chalicelib.config import StoreConfig
 from chalicelib.domain.ack import (
     BUILTIN_LANGUAGES,
     acknowledgement,
-    first_response_due,
     next_opening,
     should_acknowledge,
 )
 from chalicelib.domain.errors import UnknownDestination
 from chalicelib.domain.language import choose_language
 from chalicelib.domain.messages import Channel, InboundMessage, opt_keyword
+from chalicelib.domain.sla import FIRST_RESPONSE, NEXT_RESPONSE, deadline
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import CustomerItem
 from chalicelib.store.repository import (
@@ -44,17 +44,28 @@ def plan_inbound(
     *,
     thread_id: str | None,
     pending_due: datetime | None,
+    answered_before: bool = False,
     previous_thread_id: str | None = None,
 ) -> InboundPlan:
     """Which thread, what is promised, and whether to acknowledge: decided, not yet stored.
 
     `thread_id` is the thread the message joins (None: a new one); `pending_due` the
-    promise already running on it, which a follow-up keeps rather than restarts.
+    promise already running on it, which a follow-up keeps rather than restarts;
+    `answered_before`: we have answered on that thread, so a new promise is a next response.
     """
     now = message.received_at
     keyword = opt_keyword(message.body) if message.channel is not Channel.EMAIL else None
     opted_out = (keyword == "out") if keyword else bool(customer and customer.opted_out)
-    due = pending_due or first_response_due(store.calendar, now, store.first_response_minutes)
+    targets = store.sla.targets_for(message.channel.value)
+    next_response = thread_id is not None and answered_before
+    target_name = NEXT_RESPONSE if next_response else FIRST_RESPONSE
+    target = targets.next_response if next_response else targets.first_response
+    due = pending_due or deadline(store.calendar, now, target)
+    resolution_due = (
+        deadline(store.calendar, now, targets.resolution)
+        if thread_id is None and targets.resolution
+        else None
+    )
     today = now.astimezone(ZoneInfo(store.calendar.timezone)).date().isoformat()
     acks_today = int(customer.ack_count) if customer and customer.ack_day == today else 0
     acknowledge = (
@@ -88,6 +99,8 @@ def plan_inbound(
         previous_thread_id=previous_thread_id,
         new_promise=pending_due is None,
         language=language,
+        response_target=target_name,
+        resolution_due_at=resolution_due,
     )
 
 
@@ -106,6 +119,7 @@ def store_inbound(
     *,
     thread_id: str | None = None,
     pending_due: datetime | None = None,
+    answered_before: bool = False,
     previous_thread_id: str | None = None,
     follow_pointer: bool = False,
 ) -> Stored:
@@ -118,12 +132,14 @@ def store_inbound(
         customer = c.repository.customer(store.store_id, message.sender)
         if follow_pointer and customer is not None and customer.open_thread_id:
             thread_id, pending_due = customer.open_thread_id, customer.due_at
+            answered_before = bool(customer.responded)
         plan = plan_inbound(
             store,
             customer,
             message,
             thread_id=thread_id,
             pending_due=pending_due,
+            answered_before=answered_before,
             previous_thread_id=previous_thread_id,
         )
         try:

@@ -1,6 +1,10 @@
 """Flow 4: SLA timers. Scheduled when a promise starts; each re-reads the thread when it
 fires and acts only if that promise is still running and still unkept.
 
+Two families: the *response* promise (the next answer: first or next response; its epoch
+is `sla_epoch`) and the *resolution* promise (the thread's close, paused while pending;
+its epoch is `resolution_epoch`).
+
 SQS delays stop at 15 minutes. A timer that arrives early is held invisible for the rest
 of its wait (`ChangeMessageVisibility`, at most 12 hours a step) and reported as a batch
 item failure so that Lambda keeps it: one request per 12 hours of waiting, not one per
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +23,13 @@ from chalicelib.channels.sendgrid_email import OutgoingEmail
 from chalicelib.config import StoreConfig
 from chalicelib.domain import tokens
 from chalicelib.domain.notification import CHANNEL_NAMES
-from chalicelib.domain.sla import checkpoints
+from chalicelib.domain.sla import (
+    NEXT_RESPONSE,
+    Target,
+    checkpoints,
+    deadline,
+    minutes_left,
+)
 from chalicelib.queues import Timer, TimerKind
 from chalicelib.store.models import ThreadItem
 
@@ -27,29 +38,71 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+RESPONSE, RESOLUTION = "response", "resolution"
+
+
+def _promises(
+    store: StoreConfig, thread: ThreadItem
+) -> list[tuple[str, int, datetime, datetime, Target]]:
+    """(family, epoch, started, due, target) of each promise running on the thread."""
+    targets = store.sla.targets_for(thread.channel)
+    running = []
+    due, started = thread.response_due_at, thread.promise_started_at
+    if thread.awaiting == "agent" and thread.status == "open" and due and started:
+        target = (
+            targets.next_response
+            if thread.response_target == NEXT_RESPONSE
+            else targets.first_response
+        )
+        running.append((RESPONSE, int(thread.sla_epoch), started, due, target))
+    resolution_due = thread.resolution_due_at
+    if targets.resolution and resolution_due and thread.status == "open" and not thread.paused_at:
+        running.append(
+            (
+                RESOLUTION,
+                int(thread.resolution_epoch),
+                thread.created_at,
+                resolution_due,
+                targets.resolution,
+            )
+        )
+    return running
+
 
 def schedule_timers(c: Container, store: StoreConfig, thread: ThreadItem) -> None:
-    """Queue the running promise's timers once per SLA epoch (idempotent)."""
-    epoch = int(thread.sla_epoch)
-    due, started = thread.first_response_due_at, thread.promise_started_at
-    if thread.awaiting != "agent" or thread.status == "closed" or due is None or started is None:
-        return
-    if thread.timers_epoch is not None and int(thread.timers_epoch) >= epoch:
-        return
-    points = checkpoints(
-        store.calendar,
-        store.sla,
-        started_at=started,
-        due_at=due,
-        target_minutes=store.first_response_minutes,
-    )
-    timers = [
-        Timer(TimerKind(p.kind), store.store_id, thread.thread_id, epoch, p.at, p.step)
-        for p in points
-    ]
-    c.timers.send_all(timers, now=c.clock())
-    c.repository.timers_scheduled(thread, epoch)
-    log.info("timers scheduled: thread=%s epoch=%s count=%s", thread.thread_id, epoch, len(timers))
+    """Queue the timers of each running promise, once per promise (idempotent)."""
+    if thread.status == "open" and thread.paused_at is not None:
+        _resume(c, store, thread)
+        refreshed = c.repository.thread(store.store_id, thread.thread_id)
+        if refreshed is None:
+            return
+        thread = refreshed
+    scheduled = thread.scheduled_timers or set()
+    for family, epoch, started, due, target in _promises(store, thread):
+        key = f"{family}:{epoch}"
+        if key in scheduled:
+            continue
+        points = checkpoints(
+            store.calendar, store.sla, started_at=started, due_at=due, target=target
+        )
+        timers = [
+            Timer(TimerKind(p.kind), store.store_id, thread.thread_id, epoch, p.at, p.step, family)
+            for p in points
+        ]
+        c.timers.send_all(timers, now=c.clock())
+        c.repository.timers_scheduled(thread, key)
+        log.info("timers scheduled: thread=%s %s count=%s", thread.thread_id, key, len(timers))
+
+
+def _resume(c: Container, store: StoreConfig, thread: ThreadItem) -> None:
+    """A pending thread heard from its customer: the resolution clock runs on."""
+    target = store.sla.targets_for(thread.channel).resolution
+    due = thread.resolution_due_at
+    new_due = None
+    if target and due and thread.paused_at:
+        left = minutes_left(store.calendar, thread.paused_at, due, target)
+        new_due = deadline(store.calendar, thread.updated_at, Target(left, target.business_hours))
+    c.repository.resume_resolution(thread, new_due)
 
 
 def fire_timer(c: Container, timer: Timer) -> int | None:
@@ -61,34 +114,34 @@ def fire_timer(c: Container, timer: Timer) -> int | None:
     thread = c.repository.thread(timer.store_id, timer.thread_id) if store else None
     if store is None or thread is None:
         return None
-    still_owed = (
-        int(thread.sla_epoch) == timer.epoch
-        and thread.awaiting == "agent"
-        and thread.status != "closed"
-        and timer.key not in (thread.fired_timers or set())
-    )
-    if not still_owed:
-        return None  # the promise was kept, restarted or closed: nothing to say
+    if timer.key in (thread.fired_timers or set()) or not any(
+        family == timer.family and epoch == timer.epoch
+        for family, epoch, *_ in _promises(store, thread)
+    ):
+        return None  # the promise was kept, restarted, paused or closed: nothing to say
     _act(c, store, thread, timer)
-    c.repository.timer_fired(thread, timer.key)
+    c.repository.timer_fired(thread, timer.key, breached=timer.kind is TimerKind.BREACH)
     log.info("timer fired: thread=%s %s", thread.thread_id, timer.key)
     return None
 
 
 def _act(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) -> None:
-    due = thread.first_response_due_at
+    resolution = timer.family == RESOLUTION
+    due = thread.resolution_due_at if resolution else thread.response_due_at
     assert due is not None
     local_due = due.astimezone(ZoneInfo(store.calendar.timezone)).strftime("%a %d %b %H:%M")
     who = thread.customer.removeprefix("whatsapp:")
     channel = CHANNEL_NAMES.get(thread.channel, thread.channel)
+    what = "resolution" if resolution else "answer"
     reply_to = tokens.reply_address(
         c.reply_secret, store.store_id, thread.thread_id, c.settings.reply_domain
     )
     if timer.kind is TimerKind.REMINDER:
-        subject = f"[{store.name}] Reminder: answer due {local_due}: {channel} from {who}"
+        subject = f"[{store.name}] Reminder: {what} due {local_due}: {channel} from {who}"
         recipients = tuple(sorted(store.agents))
     elif timer.kind is TimerKind.BREACH:
-        subject = f"[{store.name}] Overdue since {local_due}: {channel} from {who}"
+        label = "Resolution overdue" if resolution else "Overdue"
+        subject = f"[{store.name}] {label} since {local_due}: {channel} from {who}"
         recipients = tuple(sorted(store.agents))
     else:
         step = store.sla.escalations[timer.step]
@@ -100,14 +153,16 @@ def _act(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) -> 
             c.messenger.send(
                 sender=sender,
                 to=step.sms,
-                body=f"[{store.name}] {channel} from {who} unanswered since {local_due}.",
+                body=f"[{store.name}] {channel} from {who}: {what} overdue since {local_due}.",
             )
             return
         assert step.email is not None
-        subject = f"[{store.name}] Escalation: {channel} from {who} unanswered since {local_due}"
+        subject = (
+            f"[{store.name}] Escalation: {channel} from {who}, {what} overdue since {local_due}"
+        )
         recipients = (step.email,)
     text = (
-        f"{subject}\n\nThe customer was promised an answer by {local_due} "
+        f"{subject}\n\nThe customer was promised an {what} by {local_due} "
         f"({store.calendar.timezone}). Reply to this e-mail to answer them by {channel}.\n"
     )
     c.mailer.send(

@@ -76,7 +76,7 @@ class ThreadItem(_Item):
     """Who must answer next: 'agent' or 'customer'."""
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
-    first_response_due_at = UTCDateTimeAttribute(null=True)
+    response_due_at = UTCDateTimeAttribute(null=True)
     first_response_at = UTCDateTimeAttribute(null=True)
     sla_epoch = NumberAttribute(default=0)
     """Bumped whenever the promise changes, so that stale timers know to do nothing."""
@@ -85,10 +85,19 @@ class ThreadItem(_Item):
     subject = UnicodeAttribute(null=True)
     """E-mail threads: the subject replies carry as `Re: ...`."""
     closed_at = UTCDateTimeAttribute(null=True)
+    response_target = UnicodeAttribute(default="first_response")
+    """Which promise `response_due_at` is: 'first_response' or 'next_response'."""
+    response_breached_at = UTCDateTimeAttribute(null=True)
+    resolution_due_at = UTCDateTimeAttribute(null=True)
+    resolution_epoch = NumberAttribute(default=0)
+    """Bumped when the resolution clock pauses, resumes or stops."""
+    resolution_breached_at = UTCDateTimeAttribute(null=True)
+    paused_at = UTCDateTimeAttribute(null=True)
+    """Pending (waiting on the customer): the resolution clock stands still from here."""
     promise_started_at = UTCDateTimeAttribute(null=True)
     """When the running promise began: its reminder is a share of the time from here."""
-    timers_epoch = NumberAttribute(null=True)
-    """The SLA epoch whose timers are on the queue."""
+    scheduled_timers = UnicodeSetAttribute(null=True)
+    """`family:epoch` of every promise whose timers are on the queue."""
     fired_timers = UnicodeSetAttribute(null=True)
     """`epoch:kind:step` of every timer that acted: each acts at most once."""
     previous_thread_id = UnicodeAttribute(null=True)
@@ -138,6 +147,9 @@ class CustomerItem(_Item):
     """The answer we have promised and not yet given; None while nothing is owed."""
     last_ack_at = UTCDateTimeAttribute(null=True)
     opted_out = BooleanAttribute(default=False)
+    responded = BooleanAttribute(default=False)
+    """We have answered on the open thread: the customer's next message starts a
+    next-response promise rather than a first-response one."""
     language = UnicodeAttribute(null=True)
     """The language we last answered in: later acknowledgements keep to it."""
     ack_day = UnicodeAttribute(null=True)

@@ -6,7 +6,7 @@ import hashlib
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from pynamodb.connection import Connection
@@ -75,6 +75,8 @@ class InboundPlan:
     new_promise: bool = True
     language: str | None = None
     """The acknowledgement's language, chosen only when there is one to write."""
+    response_target: str = "first_response"
+    resolution_due_at: datetime | None = None
     """A new deadline starts (rather than a follow-up while one runs): new SLA epoch."""
 
 
@@ -167,6 +169,8 @@ class Repository:
         )
         if customer is None:
             customer = CustomerItem(customer_pk(store_id, message.sender), META)
+        if plan.new_thread:
+            customer.responded = False
         customer.open_thread_id = plan.thread_id
         customer.last_message_at = now
         customer.opted_out = plan.opted_out
@@ -191,7 +195,9 @@ class Repository:
                         store_address=message.recipient,
                         created_at=now,
                         updated_at=now,
-                        first_response_due_at=plan.due_at,
+                        response_due_at=plan.due_at,
+                        response_target=plan.response_target,
+                        resolution_due_at=plan.resolution_due_at,
                         promise_started_at=now,
                         message_count=1,
                         profile_name=message.profile_name,
@@ -201,7 +207,11 @@ class Repository:
                     tx.save(thread, condition=ThreadItem.pk.does_not_exist())
                 else:
                     promise: list[Action] = (
-                        [ThreadItem.sla_epoch.add(1), ThreadItem.promise_started_at.set(now)]
+                        [
+                            ThreadItem.sla_epoch.add(1),
+                            ThreadItem.promise_started_at.set(now),
+                            ThreadItem.response_target.set(plan.response_target),
+                        ]
                         if plan.new_promise
                         else []
                     )
@@ -214,7 +224,7 @@ class Repository:
                             ThreadItem.status.set("open"),
                             ThreadItem.closed_at.remove(),
                             ThreadItem.message_count.add(1),
-                            ThreadItem.first_response_due_at.set(plan.due_at),
+                            ThreadItem.response_due_at.set(plan.due_at),
                         ],
                         condition=ThreadItem.pk.exists(),
                     )
@@ -376,7 +386,9 @@ class Repository:
                 tx.update(thread, actions=thread_actions)
         except PynamoDBException as exc:
             raise StorageError(f"recording the delivery failed: {exc}") from exc
-        self._update_pointer_of(thread, [CustomerItem.due_at.remove()])
+        self._update_pointer_of(
+            thread, [CustomerItem.due_at.remove(), CustomerItem.responded.set(True)]
+        )
 
     def close_thread(self, thread: ThreadItem, at: datetime) -> None:
         """Closed: no promise runs; the customer's next SMS/WhatsApp starts a new thread."""
@@ -387,6 +399,7 @@ class Repository:
                     ThreadItem.closed_at.set(at),
                     ThreadItem.updated_at.set(at),
                     ThreadItem.sla_epoch.add(1),
+                    ThreadItem.resolution_epoch.add(1),
                 ]
             )
         except PynamoDBException as exc:
@@ -394,6 +407,34 @@ class Repository:
         self._update_pointer_of(
             thread, [CustomerItem.open_thread_id.remove(), CustomerItem.due_at.remove()]
         )
+
+    def pause_thread(self, thread: ThreadItem, at: datetime) -> None:
+        """Pending: we wait on the customer; no response is owed and the resolution
+        clock stands still until they write again."""
+        try:
+            thread.update(
+                actions=[
+                    ThreadItem.status.set("pending"),
+                    ThreadItem.paused_at.set(at),
+                    ThreadItem.awaiting.set("customer"),
+                    ThreadItem.updated_at.set(at),
+                    ThreadItem.sla_epoch.add(1),
+                    ThreadItem.resolution_epoch.add(1),
+                ]
+            )
+        except PynamoDBException as exc:
+            raise StorageError(f"pausing the thread failed: {exc}") from exc
+        self._update_pointer_of(thread, [CustomerItem.due_at.remove()])
+
+    def resume_resolution(self, thread: ThreadItem, due: datetime | None) -> None:
+        """The customer wrote again: the resolution clock runs on from where it stopped."""
+        actions: list[Action] = [ThreadItem.paused_at.remove(), ThreadItem.resolution_epoch.add(1)]
+        if due is not None:
+            actions.append(ThreadItem.resolution_due_at.set(due))
+        try:
+            thread.update(actions=actions)
+        except PynamoDBException as exc:
+            raise StorageError(f"resuming the thread failed: {exc}") from exc
 
     def _update_pointer_of(self, thread: ThreadItem, actions: list[Action]) -> None:
         """Change the customer's pointer only while it still points at this thread."""
@@ -408,17 +449,26 @@ class Repository:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise StorageError(f"updating the customer failed: {exc}") from exc
 
-    def timers_scheduled(self, thread: ThreadItem, epoch: int) -> None:
+    def timers_scheduled(self, thread: ThreadItem, key: str) -> None:
         try:
-            thread.update(actions=[ThreadItem.timers_epoch.set(epoch)])
+            thread.update(actions=[ThreadItem.scheduled_timers.add({key})])
         except PynamoDBException as exc:
             raise StorageError(f"recording the timers failed: {exc}") from exc
 
-    def timer_fired(self, thread: ThreadItem, key: str) -> bool:
-        """Record that a timer acted; False if another delivery of it already had."""
+    def timer_fired(self, thread: ThreadItem, key: str, *, breached: bool = False) -> bool:
+        """Record that a timer acted (and, for a breach, when the promise was broken);
+        False if another delivery of it already had."""
+        actions: list[Action] = [ThreadItem.fired_timers.add({key})]
+        if breached:
+            attribute = (
+                ThreadItem.resolution_breached_at
+                if key.startswith("resolution:")
+                else ThreadItem.response_breached_at
+            )
+            actions.append(attribute.set(datetime.now(UTC)))
         try:
             thread.update(
-                actions=[ThreadItem.fired_timers.add({key})],
+                actions=actions,
                 condition=~ThreadItem.fired_timers.contains(key),
             )
         except UpdateError as exc:

@@ -114,7 +114,7 @@ def test_first_sms_is_acknowledged_with_the_business_hours_deadline(
     thread = thread_of(container)
     assert (thread.channel, thread.customer, thread.store_address) == ("sms", CUSTOMER, DEMO)
     assert thread.awaiting == "agent"
-    assert thread.first_response_due_at.isoformat() == "2026-11-23T11:30:00+00:00"
+    assert thread.response_due_at.isoformat() == "2026-11-23T11:30:00+00:00"
     messages = container.repository.messages("demo", thread.thread_id)
     assert [(m.direction, m.body) for m in messages] == [("in", "Where is my order?")]
     assert queue_depth(worker) == 1

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.config import DEFAULT_STORES_FILE, StoreConfig, load_stores
-from chalicelib.domain.ack import acknowledgement, first_response_due
+from chalicelib.domain.ack import acknowledgement
+from chalicelib.domain.sla import deadline
 
 PRAGUE = "Europe/Prague"
 
@@ -33,7 +34,7 @@ def demo() -> StoreConfig:
     ],
 )
 def test_the_demo_store_promise(demo: StoreConfig, received_utc: datetime, expected: str) -> None:
-    due = first_response_due(demo.calendar, received_utc, demo.first_response_minutes)
+    due = deadline(demo.calendar, received_utc, demo.sla.targets.first_response)
     text = acknowledgement(
         store_name=demo.name,
         deadline=due,

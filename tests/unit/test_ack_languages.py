@@ -20,10 +20,10 @@ from chalicelib.config import DEFAULT_STORES_FILE, StoreConfig, load_stores
 from chalicelib.domain.ack import (
     BUILTIN_LANGUAGES,
     acknowledgement,
-    first_response_due,
     next_opening,
 )
 from chalicelib.domain.language import DETECTABLE, choose_language, detect_language
+from chalicelib.domain.sla import Target, deadline
 from tests.conftest import ROOT
 
 PRAGUE = "Europe/Prague"
@@ -326,7 +326,7 @@ def test_the_built_in_languages() -> None:
 )
 def test_the_demo_store_in_every_language(demo: StoreConfig, language: str, case: str) -> None:
     now = RECEIVED[case]
-    due = first_response_due(demo.calendar, now, demo.first_response_minutes)
+    due = deadline(demo.calendar, now, demo.sla.targets.first_response)
     text = ack(
         language,
         deadline=due,
@@ -350,7 +350,7 @@ def test_the_demo_promise_and_reopening_come_from_the_calendar(demo: StoreConfig
     assert next_opening(demo.calendar, friday) is None
     saturday = RECEIVED["out_of_hours"]
     assert next_opening(demo.calendar, saturday) == datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-    assert first_response_due(demo.calendar, friday, 240) == datetime(
+    assert deadline(demo.calendar, friday, Target(240)) == datetime(
         2026, 11, 23, 11, 30, tzinfo=UTC
     )
 
@@ -434,13 +434,13 @@ def test_the_legacy_template_is_the_override_for_the_default_language(demo: Stor
         demo.locale: "Thanks, we got your message. Someone from {store} will reply by {deadline}."
     }
     now = RECEIVED["friday"]
-    due = first_response_due(demo.calendar, now, demo.first_response_minutes)
+    due = deadline(demo.calendar, now, demo.sla.targets.first_response)
     assert ack("en", deadline=due, now=now, overrides=overrides) == EXPECTED["en"]["friday"]
     # It has no {opens}: out of hours it is used as it is, without the reopening.
     saturday = RECEIVED["out_of_hours"]
     closed = ack(
         "en",
-        deadline=first_response_due(demo.calendar, saturday, demo.first_response_minutes),
+        deadline=deadline(demo.calendar, saturday, demo.sla.targets.first_response),
         now=saturday,
         opens=next_opening(demo.calendar, saturday),
         overrides=overrides,

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from chalicelib.config import DEFAULT_STORES_FILE, ConfigError, Secrets, load_stores, parse_store
+from chalicelib.domain.sla import Target
 from tests.conftest import TEST_STORES
 
 VALID: dict[str, Any] = {
@@ -25,7 +26,8 @@ def test_the_shipped_and_test_configurations_load() -> None:
     demo = load_stores(DEFAULT_STORES_FILE).by_id("demo")
     assert demo is not None
     assert demo.name == "Demo Store"
-    assert demo.first_response_minutes == 240
+    assert demo.sla.targets.first_response == Target(240)
+    assert demo.sla.targets.next_response == Target(240)
     assert demo.owns_number("whatsapp:+15005550006")
     assert demo.is_agent("Sam@Demo.Relaydesk.Test")
     stores = load_stores(TEST_STORES)
