@@ -88,6 +88,8 @@ class ThreadItem(_Item):
     response_target = UnicodeAttribute(default="first_response")
     """Which promise `response_due_at` is: 'first_response' or 'next_response'."""
     response_breached_at = UTCDateTimeAttribute(null=True)
+    last_response_at = UTCDateTimeAttribute(null=True)
+    """When the latest promise was kept (`first_response_at` keeps the first one)."""
     resolution_due_at = UTCDateTimeAttribute(null=True)
     resolution_epoch = NumberAttribute(default=0)
     """Bumped when the resolution clock pauses, resumes or stops."""

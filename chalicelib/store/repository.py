@@ -377,6 +377,7 @@ class Repository:
             thread_actions: list[Action] = [
                 ThreadItem.awaiting.set("customer"),
                 ThreadItem.updated_at.set(at),
+                ThreadItem.last_response_at.set(at),
                 ThreadItem.sla_epoch.add(1),
             ]
             if thread.first_response_at is None:

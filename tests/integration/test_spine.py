@@ -227,6 +227,7 @@ def test_agent_reply_reaches_the_customer_by_sms_and_stops_the_clock(
     thread = thread_of(container)
     assert thread.awaiting == "customer"
     assert thread.first_response_at == clock.now
+    assert thread.last_response_at == clock.now
     assert thread.sla_epoch == 1
     out = [
         m for m in container.repository.messages("demo", thread.thread_id) if m.direction == "out"
