@@ -36,6 +36,7 @@ test: lint unit integration e2e
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.webhook
+	$(BIN)/python -m bench.timers
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
