@@ -22,6 +22,7 @@ from chalicelib.domain.calendar import BusinessCalendar
 from chalicelib.domain.sla import (
     FIRST_RESPONSE,
     NEXT_RESPONSE,
+    PRIORITIES,
     RESOLUTION,
     Escalation,
     SlaPolicy,
@@ -230,6 +231,13 @@ def _parse_sla(store_id: str, raw: Mapping[str, Any], first_response_minutes: in
         name: _targets(f"{where}.channels.{name}", value, targets)
         for name, value in channels.items()
     }
+    priorities = raw.get("priorities", {})
+    if not isinstance(priorities, dict) or not set(priorities) <= set(PRIORITIES):
+        raise ConfigError(f"{where}.priorities: an object keyed by {', '.join(PRIORITIES)}")
+    by_priority = {
+        name: _targets(f"{where}.priorities.{name}", value, targets)
+        for name, value in priorities.items()
+    }
     fraction = raw.get("reminder_at", 0.75)
     if not isinstance(fraction, int | float) or not 0 <= fraction < 1:
         raise ConfigError(
@@ -256,6 +264,7 @@ def _parse_sla(store_id: str, raw: Mapping[str, Any], first_response_minutes: in
     return SlaPolicy(
         targets=targets,
         by_channel=by_channel,
+        by_priority=by_priority,
         reminder_fraction=float(fraction),
         escalations=tuple(steps),
     )

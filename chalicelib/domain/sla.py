@@ -15,6 +15,7 @@ from chalicelib.domain.calendar import BusinessCalendar
 FIRST_RESPONSE = "first_response"
 NEXT_RESPONSE = "next_response"
 RESOLUTION = "resolution"
+PRIORITIES = ("low", "normal", "high", "urgent")
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,15 @@ class Escalation:
 class SlaPolicy:
     targets: Targets
     by_channel: Mapping[str, Targets] = field(default_factory=dict)
+    by_priority: Mapping[str, Targets] = field(default_factory=dict)
     reminder_fraction: float = 0.75
     """The reminder goes out when this share of the target's time has passed."""
     escalations: tuple[Escalation, ...] = ()
 
-    def targets_for(self, channel: str) -> Targets:
+    def targets_for(self, channel: str, priority: str | None = None) -> Targets:
+        """A priority's targets win over a channel's, which win over the store's."""
+        if priority and priority in self.by_priority:
+            return self.by_priority[priority]
         return self.by_channel.get(channel, self.targets)
 
 

@@ -14,6 +14,8 @@ from chalicelib.domain.commands import UnknownCommand, split_commands
 from chalicelib.domain.errors import DeliveryError, MalformedRequest
 from chalicelib.domain.notification import delivery_failure_text
 from chalicelib.domain.reply import visible_reply
+from chalicelib.domain.sla import NEXT_RESPONSE, deadline
+from chalicelib.flows.timers import schedule_timers
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import MessageItem, ThreadItem
 from chalicelib.store.repository import AlreadyRecorded
@@ -44,6 +46,9 @@ def accept_agent_reply(
     if not text and not commands:
         raise MalformedRequest("the reply has no new text above the quoted message")
     outcome = _queue_answer(c, store, thread, email, text) if text else "updated"
+    if priority := commands.get("#priority"):
+        _set_priority(c, store, thread, priority)
+        outcome += f", priority {priority}"
     if "#close" in commands:
         c.repository.close_thread(thread, c.clock())
         outcome += ", closed"
@@ -51,6 +56,24 @@ def accept_agent_reply(
         c.repository.pause_thread(thread, c.clock())
         outcome += ", pending"
     return outcome
+
+
+def _set_priority(c: Container, store: StoreConfig, thread: ThreadItem, priority: str) -> None:
+    """Re-plan the running response promise with the priority's target, from its start."""
+    due = None
+    started = thread.promise_started_at
+    if thread.awaiting == "agent" and thread.status == "open" and started is not None:
+        targets = store.sla.targets_for(thread.channel, priority)
+        target = (
+            targets.next_response
+            if thread.response_target == NEXT_RESPONSE
+            else targets.first_response
+        )
+        due = deadline(store.calendar, started, target)
+    c.repository.set_priority(thread, priority, due)
+    refreshed = c.repository.thread(store.store_id, thread.thread_id)
+    if refreshed is not None:
+        schedule_timers(c, store, refreshed)
 
 
 def _queue_answer(

@@ -103,6 +103,7 @@ def receive_customer_email(
         thread_id=joined.thread_id if joined else None,
         pending_due=pending,
         answered_before=bool(joined and joined.first_response_at),
+        priority=joined.priority if joined else None,
         previous_thread_id=previous,
     )
     if stored.plan is None:

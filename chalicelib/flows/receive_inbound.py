@@ -45,6 +45,7 @@ def plan_inbound(
     thread_id: str | None,
     pending_due: datetime | None,
     answered_before: bool = False,
+    priority: str | None = None,
     previous_thread_id: str | None = None,
 ) -> InboundPlan:
     """Which thread, what is promised, and whether to acknowledge: decided, not yet stored.
@@ -56,7 +57,7 @@ def plan_inbound(
     now = message.received_at
     keyword = opt_keyword(message.body) if message.channel is not Channel.EMAIL else None
     opted_out = (keyword == "out") if keyword else bool(customer and customer.opted_out)
-    targets = store.sla.targets_for(message.channel.value)
+    targets = store.sla.targets_for(message.channel.value, priority)
     next_response = thread_id is not None and answered_before
     target_name = NEXT_RESPONSE if next_response else FIRST_RESPONSE
     target = targets.next_response if next_response else targets.first_response
@@ -120,6 +121,7 @@ def store_inbound(
     thread_id: str | None = None,
     pending_due: datetime | None = None,
     answered_before: bool = False,
+    priority: str | None = None,
     previous_thread_id: str | None = None,
     follow_pointer: bool = False,
 ) -> Stored:
@@ -133,6 +135,7 @@ def store_inbound(
         if follow_pointer and customer is not None and customer.open_thread_id:
             thread_id, pending_due = customer.open_thread_id, customer.due_at
             answered_before = bool(customer.responded)
+            priority = customer.priority
         plan = plan_inbound(
             store,
             customer,
@@ -140,6 +143,7 @@ def store_inbound(
             thread_id=thread_id,
             pending_due=pending_due,
             answered_before=answered_before,
+            priority=priority,
             previous_thread_id=previous_thread_id,
         )
         try:

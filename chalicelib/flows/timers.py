@@ -45,7 +45,7 @@ def _promises(
     store: StoreConfig, thread: ThreadItem
 ) -> list[tuple[str, int, datetime, datetime, Target]]:
     """(family, epoch, started, due, target) of each promise running on the thread."""
-    targets = store.sla.targets_for(thread.channel)
+    targets = store.sla.targets_for(thread.channel, thread.priority)
     running = []
     due, started = thread.response_due_at, thread.promise_started_at
     if thread.awaiting == "agent" and thread.status == "open" and due and started:
@@ -96,7 +96,7 @@ def schedule_timers(c: Container, store: StoreConfig, thread: ThreadItem) -> Non
 
 def _resume(c: Container, store: StoreConfig, thread: ThreadItem) -> None:
     """A pending thread heard from its customer: the resolution clock runs on."""
-    target = store.sla.targets_for(thread.channel).resolution
+    target = store.sla.targets_for(thread.channel, thread.priority).resolution
     due = thread.resolution_due_at
     new_due = None
     if target and due and thread.paused_at:

@@ -85,6 +85,8 @@ class ThreadItem(_Item):
     subject = UnicodeAttribute(null=True)
     """E-mail threads: the subject replies carry as `Re: ...`."""
     closed_at = UTCDateTimeAttribute(null=True)
+    priority = UnicodeAttribute(null=True)
+    """Set by an agent (#priority); chooses the store's targets for that priority."""
     response_target = UnicodeAttribute(default="first_response")
     """Which promise `response_due_at` is: 'first_response' or 'next_response'."""
     response_breached_at = UTCDateTimeAttribute(null=True)
@@ -149,6 +151,8 @@ class CustomerItem(_Item):
     """The answer we have promised and not yet given; None while nothing is owed."""
     last_ack_at = UTCDateTimeAttribute(null=True)
     opted_out = BooleanAttribute(default=False)
+    priority = UnicodeAttribute(null=True)
+    """The open thread's priority, kept here so that a follow-up needs no second read."""
     responded = BooleanAttribute(default=False)
     """We have answered on the open thread: the customer's next message starts a
     next-response promise rather than a first-response one."""

@@ -171,6 +171,7 @@ class Repository:
             customer = CustomerItem(customer_pk(store_id, message.sender), META)
         if plan.new_thread:
             customer.responded = False
+            customer.priority = None
         customer.open_thread_id = plan.thread_id
         customer.last_message_at = now
         customer.opted_out = plan.opted_out
@@ -408,6 +409,22 @@ class Repository:
         self._update_pointer_of(
             thread, [CustomerItem.open_thread_id.remove(), CustomerItem.due_at.remove()]
         )
+
+    def set_priority(
+        self, thread: ThreadItem, priority: str, response_due: datetime | None
+    ) -> None:
+        """A new priority re-plans the running response promise (new epoch, new timers)."""
+        actions: list[Action] = [ThreadItem.priority.set(priority)]
+        if response_due is not None:
+            actions += [ThreadItem.response_due_at.set(response_due), ThreadItem.sla_epoch.add(1)]
+        try:
+            thread.update(actions=actions)
+        except PynamoDBException as exc:
+            raise StorageError(f"setting the priority failed: {exc}") from exc
+        pointer: list[Action] = [CustomerItem.priority.set(priority)]
+        if response_due is not None:
+            pointer.append(CustomerItem.due_at.set(response_due))
+        self._update_pointer_of(thread, pointer)
 
     def pause_thread(self, thread: ThreadItem, at: datetime) -> None:
         """Pending: we wait on the customer; no response is owed and the resolution

@@ -210,3 +210,36 @@ def test_a_channel_can_have_its_own_targets_in_calendar_hours(
     assert thread is not None
     # WhatsApp at Acme: 15 calendar minutes, whatever the hours.
     assert thread.response_due_at.isoformat() == "2026-11-21T23:15:00+00:00"
+
+
+def test_priority_replans_the_running_promise_with_its_own_target(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    timer_worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+) -> None:
+    clock.now = clock.now.replace(day=23, hour=14, minute=0)  # Monday 09:00 New York
+    post_twilio(client, to=ACME, body="The parcel is damaged")
+    drain(worker)
+    bad = post_parse(client, sender=PAT, to=reply_to_of(outbox), text="#priority extreme")
+    assert bad.status_code == 400
+    response = post_parse(client, sender=PAT, to=reply_to_of(outbox), text="#priority urgent")
+    assert response.status_code == 200, response.body
+    pointer = container.repository.customer("acme", "+420777123456")
+    assert pointer is not None
+    assert pointer.priority == "urgent"
+    thread = container.repository.thread("acme", pointer.open_thread_id or "")
+    assert thread is not None
+    assert thread.response_due_at.isoformat() == "2026-11-23T14:10:00+00:00"  # 10 calendar min
+    outbox.clear()
+    clock.advance(minutes=10)
+    tick(timer_worker)
+    assert acme_alerts(outbox) == [
+        "[Acme Outlet] Reminder: answer due Mon 23 Nov 09:10: SMS from +420777123456",
+        "[Acme Outlet] Overdue since Mon 23 Nov 09:10: SMS from +420777123456",
+    ]
+    clock.advance(minutes=50)  # 10:00: the old (normal) promise's timers stay silent
+    tick(timer_worker)
+    assert len(acme_alerts(outbox)) == 2
