@@ -62,9 +62,6 @@ class StoreConfig:
     agents: frozenset[str]
     """Lower-cased agent e-mail addresses."""
 
-    def owns_number(self, address: str) -> bool:
-        return address.removeprefix("whatsapp:") in self.phone_numbers
-
     def is_agent(self, email: str) -> bool:
         return email.strip().lower() in self.agents
 
@@ -98,9 +95,6 @@ class Stores:
 
     def by_number(self, address: str) -> StoreConfig | None:
         return self._by_number.get(address.removeprefix("whatsapp:"))
-
-    def __iter__(self) -> Any:
-        return iter(self._by_id.values())
 
 
 def _field(raw: Mapping[str, Any], store: str, name: str, kind: type, default: Any = ...) -> Any:

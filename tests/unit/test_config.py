@@ -28,7 +28,9 @@ def test_the_shipped_and_test_configurations_load() -> None:
     assert demo.name == "Demo Store"
     assert demo.sla.targets.first_response == Target(240)
     assert demo.sla.targets.next_response == Target(240)
-    assert demo.owns_number("whatsapp:+15005550006")
+    whatsapp = load_stores(DEFAULT_STORES_FILE).by_number("whatsapp:+15005550006")
+    assert whatsapp is not None
+    assert whatsapp.store_id == "demo"
     assert demo.is_agent("Sam@Demo.Relaydesk.Test")
     stores = load_stores(TEST_STORES)
     assert stores.by_number("+15550001111").store_id == "acme"  # type: ignore[union-attr]
