@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from chalicelib import metrics
 from chalicelib.channels.sendgrid_email import OutgoingEmail
 from chalicelib.config import StoreConfig
 from chalicelib.domain import tokens
@@ -120,7 +121,9 @@ def fire_timer(c: Container, timer: Timer) -> int | None:
     ):
         return None  # the promise was kept, restarted, paused or closed: nothing to say
     _act(c, store, thread, timer)
-    c.repository.timer_fired(thread, timer.key, breached=timer.kind is TimerKind.BREACH)
+    breached = timer.kind is TimerKind.BREACH
+    if c.repository.timer_fired(thread, timer.key, breached=breached) and breached:
+        metrics.sla_breach(store_id=store.store_id, promise=timer.family, at=c.clock())
     log.info("timer fired: thread=%s %s", thread.thread_id, timer.key)
     return None
 

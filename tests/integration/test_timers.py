@@ -4,7 +4,10 @@ are set to zero here), so each step is driven by moving the clock."""
 
 from __future__ import annotations
 
+import json
+
 import boto3
+import pytest
 from chalice.test import Client
 
 from chalicelib.composition import Container
@@ -112,6 +115,7 @@ def test_a_new_promise_after_an_answer_gets_its_own_timers_and_the_old_stay_sile
 
 
 def test_a_timer_delivered_twice_acts_once_and_garbage_stays_for_the_dead_letter_queue(
+    capsys: pytest.CaptureFixture[str],
     client: Client,
     container: Container,
     worker: QueueWorker,
@@ -132,6 +136,12 @@ def test_a_timer_delivered_twice_acts_once_and_garbage_stays_for_the_dead_letter
     tick(timer_worker)
     overdue = [s for s in subjects(outbox, AGENTS[0]) if "Overdue" in s]
     assert len(overdue) == 1
+    # One breach, one SlaBreaches metric (CloudWatch Embedded Metric Format on stdout).
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    assert [(m["Store"], m["Promise"], m["SlaBreaches"]) for m in emitted] == [
+        ("demo", "response", 1)
+    ]
+    assert emitted[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "relaydesk"
     assert queue_depth(timer_worker) >= 1  # the garbage is kept until it dead-letters
 
 
