@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit integration e2e bench clean
+STAGE ?= dev
+ALARM_EMAIL ?=
+
+.PHONY: run test lint unit integration e2e bench clean secrets deploy
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +25,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint infra/template.yaml
+	for stage in dev prod; do \
+		rm -rf build/$$stage && \
+		AWS_DEFAULT_REGION=us-east-1 $(BIN)/relaydesk package --stage $$stage build/$$stage >/dev/null && \
+		$(BIN)/cfn-lint build/$$stage/sam.json || exit 1; \
+	done
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider --disable-socket tests/unit
@@ -37,6 +45,12 @@ test: lint unit integration e2e
 bench: $(STAMP)
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.timers
+
+secrets: $(STAMP)
+	$(BIN)/relaydesk secrets --stage $(STAGE)
+
+deploy: $(STAMP)
+	$(BIN)/relaydesk deploy --stage $(STAGE) --alarm-email "$(ALARM_EMAIL)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -216,6 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     reply.add_argument("text")
 
+    for name, text in (("secrets", "store the secrets in SSM"), ("deploy", "deploy to AWS")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--stage", default="dev")
+        sub.add_argument("--endpoint-url", default=None, help="an emulator instead of AWS")
+        if name == "deploy":
+            sub.add_argument("--alarm-email", default="")
+            sub.add_argument("--dry-run", action="store_true")
+
     packaged = commands.add_parser("package", help="chalice package + timer batch failures")
     packaged.add_argument("out", help="output folder for sam.json and the deployment zip")
     packaged.add_argument("--stage", default="dev")
@@ -229,6 +237,14 @@ def main(argv: list[str] | None = None) -> int:
 
         run(app_port=args.app_port, sandbox_port=args.sandbox_port, aws_port=args.aws_port)
         return 0
+    if args.command == "secrets":
+        from relaydesk.deploy import secrets_command
+
+        return secrets_command(args.stage, args.endpoint_url)
+    if args.command == "deploy":
+        from relaydesk.deploy import deploy_command
+
+        return deploy_command(args.stage, args.alarm_email, args.endpoint_url, args.dry_run)
     if args.command == "package":
         from pathlib import Path
 

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import logging
-import time
-from pathlib import Path
-from typing import Any
 
 import boto3
 from moto.server import ThreadedMotoServer
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.yaml"
 STACK_NAME = "relaydesk"
 
 
@@ -24,22 +20,10 @@ def start_moto(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedMotoServ
 
 def provision(endpoint_url: str, parameters: dict[str, str] | None = None) -> dict[str, str]:
     """Create infra/template.yaml as a CloudFormation stack on the emulator; its outputs."""
+    from relaydesk.deploy import deploy_stack
+
     cloudformation = boto3.client("cloudformation", endpoint_url=endpoint_url)
-    cloudformation.create_stack(
-        StackName=STACK_NAME,
-        TemplateBody=TEMPLATE.read_text(encoding="utf-8"),
-        Parameters=[
-            {"ParameterKey": k, "ParameterValue": v} for k, v in (parameters or {}).items()
-        ],
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        stack: Any = cloudformation.describe_stacks(StackName=STACK_NAME)["Stacks"][0]
-        if stack["StackStatus"] == "CREATE_COMPLETE":
-            return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        if stack["StackStatus"].endswith("FAILED") or time.monotonic() > deadline:
-            raise RuntimeError(f"local stack not created: {stack['StackStatus']}")
-        time.sleep(0.1)
+    return deploy_stack(cloudformation, STACK_NAME, parameters or {})
 
 
 def reset(endpoint_url: str) -> None:
