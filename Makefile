@@ -45,6 +45,7 @@ test: lint unit integration e2e
 bench: $(STAMP)
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.timers
+	$(BIN)/python -m bench.flows
 
 secrets: $(STAMP)
 	$(BIN)/relaydesk secrets --stage $(STAGE)

@@ -12,6 +12,8 @@ STACK_NAME = "relaydesk"
 
 def start_moto(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedMotoServer, str]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
+    # The local stack needs no alarms; moto's CloudFormation skips them, noisily.
+    logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     bound_host, bound_port = server.get_host_and_port()
