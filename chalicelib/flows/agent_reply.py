@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 MAX_REFERENCES_HEADER = 10
 
 
-def new_message_id(store: StoreConfig, prefix: str = "") -> str:
-    return f"<{prefix}{uuid.uuid4().hex}@{store.support_address.partition('@')[2]}>"
+def new_message_id(store: StoreConfig) -> str:
+    return f"<{uuid.uuid4().hex}@{store.support_address.partition('@')[2]}>"
 
 
 def accept_agent_reply(
