@@ -46,6 +46,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.timers
 	$(BIN)/python -m bench.flows
+	$(BIN)/python -m bench.coldstart
+	$(BIN)/python -m bench.package_size
 
 secrets: $(STAMP)
 	$(BIN)/relaydesk secrets --stage $(STAGE)

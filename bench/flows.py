@@ -15,6 +15,7 @@ import base64
 import json
 import os
 import sys
+import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -101,6 +102,9 @@ class Meter:
 
 
 def main() -> int:
+    # moto's recorder writes where this says (by default a file in the working directory),
+    # read when moto is first imported.
+    os.environ["MOTO_RECORDER_FILEPATH"] = str(Path(tempfile.mkdtemp()) / "aws-calls.jsonl")
     sys.path.insert(0, str(ROOT))
     from relaydesk import emulator, sandbox
     from relaydesk.local_env import (

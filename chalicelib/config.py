@@ -84,6 +84,9 @@ class Stores:
                         f"phone_numbers: {number} is configured twice"
                     )
 
+    def all(self) -> list[StoreConfig]:
+        return list(self._by_id.values())
+
     def by_id(self, store_id: str) -> StoreConfig | None:
         return self._by_id.get(store_id)
 

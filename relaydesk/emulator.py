@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -13,7 +14,8 @@ STACK_NAME = "relaydesk"
 def start_moto(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedMotoServer, str]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
     # The local stack needs no alarms; moto's CloudFormation skips them, noisily.
-    logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Tried to parse AWS::", category=UserWarning)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     bound_host, bound_port = server.get_host_and_port()

@@ -18,7 +18,8 @@ import requests
 
 from tests.conftest import ROOT, free_port
 
-RELAYDESK = [sys.executable, "-m", "relaydesk.cli"]
+# The installed command, exactly as `make run` and the README use it.
+RELAYDESK = [str(Path(sys.executable).with_name("relaydesk"))]
 
 
 class Stack:
