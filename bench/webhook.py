@@ -14,6 +14,7 @@ Requests are counted with botocore's `before-send` event hook on every client th
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_URL = "http://127.0.0.1:8000"
-REQUESTS = int(os.environ.get("BENCH_REQUESTS", "500"))
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1000"))
 BATCH = 50
 
 
@@ -62,11 +63,14 @@ def main() -> int:
     import boto3
     from chalice.test import Client
     from twilio.request_validator import RequestValidator
+    from urllib3 import encode_multipart_formdata
 
     from app import app
     from chalicelib.composition import Container, container, reset_container
     from chalicelib.config import Settings
+    from chalicelib.domain import tokens
     from chalicelib.store.models import CustomerItem, MarkerItem, MessageItem, ThreadItem
+    from relaydesk.local_env import LOCAL_PARSE_PASSWORD
 
     validator = RequestValidator(LOCAL_TWILIO_AUTH_TOKEN)
     url = PUBLIC_URL + "/webhooks/twilio/messaging"
@@ -96,6 +100,47 @@ def main() -> int:
         elapsed = time.perf_counter() - start
         assert response.status_code == 200, response.body
         return elapsed
+
+    parse_auth = "Basic " + base64.b64encode(f"parse:{LOCAL_PARSE_PASSWORD}".encode()).decode()
+
+    def post_parse(client: Client, fields: dict[str, str]) -> float:
+        body, content_type = encode_multipart_formdata(fields)
+        headers = {"Content-Type": content_type, "Authorization": parse_auth}
+        start = time.perf_counter()
+        response = client.http.post("/webhooks/sendgrid/inbound", headers=headers, body=body)
+        elapsed = time.perf_counter() - start
+        assert response.status_code == 200, response.body
+        return elapsed
+
+    def email(client: Client, sender: str) -> float:
+        return post_parse(
+            client,
+            {
+                "headers": f"Message-ID: <{uuid.uuid4().hex}@customer.example>\n",
+                "from": sender,
+                "to": "support@demo.relaydesk.test",
+                "subject": "Order 1042",
+                "text": "Where is my parcel?\n\nThanks, Jana",
+            },
+        )
+
+    def agent_reply(client: Client, customer: str) -> float:
+        pointer = container().repository.customer("demo", customer)
+        assert pointer is not None
+        assert pointer.open_thread_id
+        address = tokens.reply_address(
+            container().reply_secret, "demo", pointer.open_thread_id, "reply.relaydesk.test"
+        )
+        return post_parse(
+            client,
+            {
+                "headers": f"Message-ID: <{uuid.uuid4().hex}@demo.relaydesk.test>\n",
+                "from": "alex@demo.relaydesk.test",
+                "to": address,
+                "subject": "Re: SMS",
+                "text": "It ships today.\n\nOn Mon, Demo Store wrote:\n> Where is my order?\n",
+            },
+        )
 
     # Floor: the same budget by hand, against the same emulator.
     dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
@@ -127,33 +172,27 @@ def main() -> int:
         for botocore_client in {id(x): x for x in clients}.values():
             botocore_client.meta.events.register("before-send", count)
 
-        def run(senders: list[str], body: str) -> tuple[list[float], Counter[str]]:
-            times: list[float] = []
-            counted: Counter[str] = Counter()
-            for sender in senders:
-                floor_times.append(floor_once())  # interleaved, so both see the same emulator
-                counts.clear()
-                times.append(post(client, sender, body))
-                counted.update(counts)
-            return times, counted
-
+        kinds: dict[str, Callable[[str], float]] = {
+            "SMS, new thread (acknowledged)": lambda who: post(client, who, "Where is it?"),
+            "SMS, follow-up (same thread)": lambda who: post(client, who, "Any news?"),
+            "agent reply (Inbound Parse)": lambda who: agent_reply(client, who),
+            "e-mail, new thread": lambda who: email(client, who.replace("+", "c") + "@x.test"),
+        }
+        times: dict[str, list[float]] = {kind: [] for kind in kinds}
+        counted: dict[str, Counter[str]] = {kind: Counter() for kind in kinds}
         customers = [f"+4207{n:08d}" for n in range(REQUESTS)]
-        new_times: list[float] = []
-        follow_times: list[float] = []
-        new_counts: Counter[str] = Counter()
-        follow_counts: Counter[str] = Counter()
         for first in range(0, REQUESTS, BATCH):
             # moto deep-copies the table on every transaction, so a growing table makes the
             # emulator, not our code, slower and slower: start each batch on a fresh one.
             emulator.reset(aws_url)
             emulator.provision(aws_url)
-            batch = customers[first : first + BATCH]
-            times, counted = run(batch, "Where is my order?")
-            new_times += times
-            new_counts += counted
-            times, counted = run(batch, "Any news?")
-            follow_times += times
-            follow_counts += counted
+            for kind, send in kinds.items():
+                for who in customers[first : first + BATCH]:
+                    if kind.startswith("SMS, new"):
+                        floor_times.append(floor_once())  # interleaved with the webhook
+                    counts.clear()
+                    times[kind].append(send(who))
+                    counted[kind].update(counts)
 
     sandbox_server.shutdown()
     moto_server.stop()
@@ -164,18 +203,15 @@ def main() -> int:
 
     floor50, floor99 = percentile(floor_times, 0.5), percentile(floor_times, 0.99)
     n = len(customers)
-    rows = [
-        ("new thread (acknowledged)", new_times, new_counts),
-        ("follow-up (same thread)", follow_times, follow_counts),
-    ]
-    print(f"# SMS webhook, {n} requests each, moto server over HTTP (fresh table every {BATCH})\n")
+    rows = [(kind, times[kind], counted[kind]) for kind in kinds]
+    print(f"# Webhooks, {n} requests each, moto server over HTTP (fresh table every {BATCH})\n")
     print("| case | p50 ms | p99 ms | p50 / floor | DynamoDB req/msg | SQS req/msg |")
     print("|---|---|---|---|---|---|")
-    for name, times, counted in rows:
-        p50, p99 = percentile(times, 0.5), percentile(times, 0.99)
+    for name, samples, by_service in rows:
+        p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
         print(
             f"| {name} | {p50 * 1e3:.1f} | {p99 * 1e3:.1f} | {p50 / floor50:.2f} | "
-            f"{counted['dynamodb'] / n:.2f} | {counted['sqs'] / n:.2f} |"
+            f"{by_service['dynamodb'] / n:.2f} | {by_service['sqs'] / n:.2f} |"
         )
     print(
         f"| floor: GetItem + TransactWriteItems + SendMessage by hand | {floor50 * 1e3:.1f} | "
