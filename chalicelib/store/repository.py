@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from typing import TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import (
@@ -105,6 +106,19 @@ def _fit(message: InboundMessage) -> tuple[str, bytes | None, str | None]:
     return body, raw, "; ".join(dropped) or None
 
 
+_Item = TypeVar("_Item", CustomerItem, ThreadItem, MessageItem)
+
+
+def _get(model: type[_Item], pk: str, sk: str) -> _Item | None:
+    """A consistent read of one item; None when absent, StorageError when DynamoDB fails."""
+    try:
+        return model.get(pk, sk, consistent_read=True)
+    except DoesNotExist:
+        return None
+    except PynamoDBException as exc:
+        raise StorageError(f"reading a {model.__name__} failed: {exc}") from exc
+
+
 def _conditional_failures(exc: TransactWriteError) -> list[bool]:
     reasons = exc.cancellation_reasons or []
     return [bool(r and r.code == "ConditionalCheckFailed") for r in reasons]
@@ -119,12 +133,7 @@ class Repository:
     # -- customers -------------------------------------------------------------------------
 
     def customer(self, store_id: str, address: str) -> CustomerItem | None:
-        try:
-            return CustomerItem.get(customer_pk(store_id, address), META, consistent_read=True)
-        except DoesNotExist:
-            return None
-        except PynamoDBException as exc:
-            raise StorageError(f"reading the customer failed: {exc}") from exc
+        return _get(CustomerItem, customer_pk(store_id, address), META)
 
     # -- inbound ---------------------------------------------------------------------------
 
@@ -245,12 +254,7 @@ class Repository:
     # -- threads ---------------------------------------------------------------------------
 
     def thread(self, store_id: str, thread_id: str) -> ThreadItem | None:
-        try:
-            return ThreadItem.get(thread_pk(store_id, thread_id), META, consistent_read=True)
-        except DoesNotExist:
-            return None
-        except PynamoDBException as exc:
-            raise StorageError(f"reading the thread failed: {exc}") from exc
+        return _get(ThreadItem, thread_pk(store_id, thread_id), META)
 
     def thread_for_message_ids(self, store_id: str, ids: Sequence[str]) -> str | None:
         """The thread of the first id (in the given order) that names a stored message."""
@@ -281,12 +285,7 @@ class Repository:
             raise StorageError(f"reading the messages failed: {exc}") from exc
 
     def message(self, store_id: str, thread_id: str, message_sk: str) -> MessageItem | None:
-        try:
-            return MessageItem.get(thread_pk(store_id, thread_id), message_sk, consistent_read=True)
-        except DoesNotExist:
-            return None
-        except PynamoDBException as exc:
-            raise StorageError(f"reading the message failed: {exc}") from exc
+        return _get(MessageItem, thread_pk(store_id, thread_id), message_sk)
 
     def mark_notified(self, messages: list[MessageItem], at: datetime) -> None:
         try:
