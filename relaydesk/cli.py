@@ -82,6 +82,16 @@ def latest_reply_address(sandbox_url: str, agent: str) -> str:
     raise SystemExit(f"no agent notification to {agent} in the outbox yet")
 
 
+def post_inbound_parse(app_url: str, fields: dict[str, str], password: str) -> requests.Response:
+    """A multipart post with HTTP Basic credentials, as SendGrid Inbound Parse sends it."""
+    return requests.post(
+        app_url.rstrip("/") + SENDGRID_PATH,
+        files={name: (None, value) for name, value in fields.items()},
+        auth=(LOCAL_PARSE_USER, password),
+        timeout=30,
+    )
+
+
 def send_agent_reply(
     *,
     app_url: str,
@@ -117,12 +127,7 @@ def send_agent_reply(
         "charsets": json.dumps({"text": "UTF-8", "from": "UTF-8", "to": "UTF-8"}),
         "SPF": "pass",
     }
-    return requests.post(
-        app_url.rstrip("/") + SENDGRID_PATH,
-        files={name: (None, value) for name, value in fields.items()},
-        auth=(LOCAL_PARSE_USER, password),
-        timeout=30,
-    )
+    return post_inbound_parse(app_url, fields, password)
 
 
 def send_customer_email(
@@ -148,12 +153,7 @@ def send_customer_email(
         "text": text,
         "envelope": json.dumps({"to": [to], "from": sender}),
     }
-    return requests.post(
-        app_url.rstrip("/") + SENDGRID_PATH,
-        files={name: (None, value) for name, value in fields.items()},
-        auth=(LOCAL_PARSE_USER, password),
-        timeout=30,
-    )
+    return post_inbound_parse(app_url, fields, password)
 
 
 def twiml_messages(xml: str) -> list[str]:

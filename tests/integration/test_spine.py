@@ -3,7 +3,6 @@ SMS/WhatsApp in -> acknowledged -> agents notified -> agent's e-mail reply relay
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import uuid
@@ -14,7 +13,6 @@ import boto3
 import requests
 from chalice.test import Client
 from twilio.request_validator import RequestValidator
-from urllib3 import encode_multipart_formdata
 
 from chalicelib.composition import Container
 from chalicelib.domain import tokens
@@ -23,9 +21,9 @@ from relaydesk.cli import twiml_messages
 from relaydesk.local_env import LOCAL_PARSE_PASSWORD, LOCAL_TWILIO_AUTH_TOKEN
 from relaydesk.workers import QueueWorker
 from tests.integration.conftest import PUBLIC_URL, FakeClock, drain, queue_depth, table_items
+from tests.integration.email_posts import post_form
 
 TWILIO_PATH = "/webhooks/twilio/messaging"
-PARSE_PATH = "/webhooks/sendgrid/inbound"
 CUSTOMER = "+420777123456"
 DEMO = "+15005550006"
 
@@ -73,13 +71,7 @@ def post_parse(
         "text": text,
         "envelope": json.dumps({"to": [to], "from": sender}),
     }
-    body, content_type = encode_multipart_formdata(fields)
-    auth = base64.b64encode(f"parse:{password}".encode()).decode()
-    return client.http.post(
-        PARSE_PATH,
-        headers={"Content-Type": content_type, "Authorization": f"Basic {auth}"},
-        body=body,
-    )
+    return post_form(client, fields, password)
 
 
 def ack_of(response: Any) -> str | None:
