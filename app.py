@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
@@ -12,10 +11,11 @@ from chalicelib import web
 from chalicelib.composition import container
 from chalicelib.flows.jobs import run_job
 from chalicelib.flows.timers import run_timer_batch
+from chalicelib.logs import configure_logging, correlation
 
 app = Chalice(app_name="relaydesk")
 app.api.binary_types.append("multipart/form-data")
-logging.getLogger("chalicelib").setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
 
 JOBS_QUEUE = os.environ.get("JOBS_QUEUE_NAME", "relaydesk-jobs")
 TIMERS_QUEUE = os.environ.get("TIMERS_QUEUE_NAME", "relaydesk-timers")
@@ -44,22 +44,40 @@ def health() -> dict[str, str]:
 )
 def twilio_messaging() -> Response:
     request = _request()
-    return web.twilio_messaging_webhook(
-        container(),
-        body=_body(request),
-        signature=request.headers.get("x-twilio-signature"),
-        resource_path=request.context.get("resourcePath", "/webhooks/twilio/messaging"),
-    )
+    with correlation(request.context.get("requestId")):
+        return web.twilio_messaging_webhook(
+            container(),
+            body=_body(request),
+            signature=request.headers.get("x-twilio-signature"),
+            resource_path=request.context.get("resourcePath", "/webhooks/twilio/messaging"),
+        )
+
+
+@app.route(
+    "/webhooks/twilio/status",
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+def twilio_status() -> Response:
+    request = _request()
+    with correlation(request.context.get("requestId")):
+        return web.twilio_status_webhook(
+            container(),
+            body=_body(request),
+            signature=request.headers.get("x-twilio-signature"),
+            resource_path=request.context.get("resourcePath", "/webhooks/twilio/status"),
+        )
 
 
 @app.route("/webhooks/sendgrid/inbound", methods=["POST"], content_types=["multipart/form-data"])
 def sendgrid_inbound() -> Response:
     request = _request()
-    return web.sendgrid_inbound_webhook(
-        container(),
-        body=_body(request),
-        headers=request.headers,
-    )
+    with correlation(request.context.get("requestId")):
+        return web.sendgrid_inbound_webhook(
+            container(),
+            body=_body(request),
+            headers=request.headers,
+        )
 
 
 # One job per invocation until partial-batch failure reporting is in place: a poison

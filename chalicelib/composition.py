@@ -16,6 +16,8 @@ from chalicelib.config import Secrets, Settings, Stores, load_stores
 from chalicelib.queues import JobQueue
 from chalicelib.store.repository import Repository
 
+STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -83,6 +85,7 @@ class Container:
             self.settings.twilio_account_sid,
             self.twilio_auth_token,
             http_client=sandbox_http_client(sandbox) if sandbox else None,
+            status_callback=f"{self.settings.public_base_url}{STATUS_CALLBACK_PATH}",
         )
 
     @cached_property

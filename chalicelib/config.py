@@ -11,7 +11,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -36,10 +36,38 @@ E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 ACK_PLACEHOLDERS = frozenset({"store", "deadline", "by_deadline", "opens"})
+MAX_RETENTION_DAYS = 36_500  # a century; a few zeros more would overflow datetime
+TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+WHATSAPP_TEMPLATE_PLACEHOLDERS = frozenset({"customer_name", "store", "agent", "reply"})
 
 
 class ConfigError(ValueError):
     """The store configuration or the settings are invalid; the message says where."""
+
+
+@dataclass(frozen=True)
+class Agent:
+    email: str
+    """Lower-cased."""
+    name: str
+    hours: BusinessCalendar | None = None
+    """When this agent is on duty (the store's timezone); None: whenever the store is open."""
+
+    def matches(self, who: str) -> bool:
+        """`#assign` names an agent by address, name, first name or mailbox name."""
+        who = who.strip().lower()
+        return who in (self.email, self.name.lower(), self.email.partition("@")[0]) or (
+            who == self.name.lower().split(" ")[0]
+        )
+
+
+@dataclass(frozen=True)
+class WhatsAppTemplate:
+    """An approved WhatsApp template (Twilio Content API), sent outside the 24-hour window."""
+
+    content_sid: str
+    variables: Mapping[str, str]
+    """Template variable -> our text, with {customer_name}, {store}, {agent}, {reply}."""
 
 
 @dataclass(frozen=True)
@@ -51,19 +79,33 @@ class StoreConfig:
     ack_templates: Mapping[str, str]
     """The store's own wording per language; built-in wording covers the rest."""
     ack_daily_cap: int
-    reopen_window_days: int
-    sla: SlaPolicy
-    """A reply to a thread closed longer ago than this starts a new, linked thread."""
     """At most this many acknowledgements per customer address per store-local day."""
+    reopen_window_days: int
+    """A reply to a thread closed longer ago than this starts a new, linked thread."""
+    sla: SlaPolicy
     locale: str
     phone_numbers: frozenset[str]
     """E.164 numbers; the same number serves WhatsApp as `whatsapp:<number>`."""
     support_address: str
     agents: frozenset[str]
     """Lower-cased agent e-mail addresses."""
+    team: tuple[Agent, ...] = ()
+    """The agents in configuration order: the round-robin order of assignment."""
+    notify_all: bool = False
+    """Every agent hears of every message, not only the thread's assignee."""
+    reply_templates: Mapping[str, str] = field(default_factory=dict)
+    """Saved replies an agent sends with `#template <name>`."""
+    survey: bool = False
+    """Ask the customer for a 1-5 rating when a thread is closed."""
+    whatsapp_template: WhatsAppTemplate | None = None
+    retention_days: int = 365
+    """A closed thread and its messages are deleted (DynamoDB TTL) this long after closing."""
 
     def is_agent(self, email: str) -> bool:
         return email.strip().lower() in self.agents
+
+    def agent(self, who: str) -> Agent | None:
+        return next((a for a in self.team if a.matches(who)), None)
 
 
 class Stores:
@@ -151,12 +193,25 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
         if not isinstance(number, str) or not E164.match(number):
             raise ConfigError(f"store {store_id!r}: phone_numbers: {number!r} is not E.164")
     support = _field(raw, store_id, "support_address", str)
-    agents = _field(raw, store_id, "agents", list)
-    for address in [support, *agents]:
-        if not isinstance(address, str) or not EMAIL.match(address):
-            raise ConfigError(f"store {store_id!r}: {address!r} is not an e-mail address")
-    if not agents:
-        raise ConfigError(f"store {store_id!r}: agents: at least one agent is required")
+    if not EMAIL.match(support):
+        raise ConfigError(f"store {store_id!r}: {support!r} is not an e-mail address")
+    team = _parse_agents(store_id, _field(raw, store_id, "agents", list), calendar.timezone)
+    notify = _field(raw, store_id, "notify", str, "assignee")
+    if notify not in ("assignee", "all"):
+        raise ConfigError(f"store {store_id!r}: notify: 'assignee' or 'all', got {notify!r}")
+    reply_templates = _field(raw, store_id, "reply_templates", dict, {})
+    for template_name, text in reply_templates.items():
+        if not TEMPLATE_NAME.match(template_name) or not isinstance(text, str) or not text.strip():
+            raise ConfigError(
+                f"store {store_id!r}: reply_templates: {template_name!r} needs a lower-case "
+                "name (letters, digits, - or _) and a non-empty text"
+            )
+    retention_days = _field(raw, store_id, "retention_days", int, 365)
+    if not 1 <= retention_days <= MAX_RETENTION_DAYS:
+        raise ConfigError(
+            f"store {store_id!r}: retention_days: 1 to {MAX_RETENTION_DAYS} days, "
+            f"got {retention_days}"
+        )
     return StoreConfig(
         store_id=store_id,
         name=name,
@@ -165,12 +220,69 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
         ack_templates=templates,
         ack_daily_cap=daily_cap,
         reopen_window_days=_field(raw, store_id, "reopen_window_days", int, 7),
+        retention_days=retention_days,
         sla=_parse_sla(store_id, _field(raw, store_id, "sla", dict, {}), first_response),
         locale=locale,
         phone_numbers=frozenset(numbers),
         support_address=support.lower(),
-        agents=frozenset(a.lower() for a in agents),
+        agents=frozenset(a.email for a in team),
+        team=team,
+        notify_all=notify == "all",
+        reply_templates=reply_templates,
+        survey=_field(raw, store_id, "survey", bool, False),
+        whatsapp_template=_parse_whatsapp_template(
+            store_id, _field(raw, store_id, "whatsapp_template", dict, {})
+        ),
     )
+
+
+def _parse_agents(store_id: str, raw: list[Any], timezone: str) -> tuple[Agent, ...]:
+    """Each agent: an address, or {"email", "name", "hours"} with their own duty hours."""
+    if not raw:
+        raise ConfigError(f"store {store_id!r}: agents: at least one agent is required")
+    team = []
+    for n, entry in enumerate(raw):
+        where = f"store {store_id!r}: agents[{n}]"
+        spec = {"email": entry} if isinstance(entry, str) else entry
+        if not isinstance(spec, dict) or set(spec) - {"email", "name", "hours"}:
+            raise ConfigError(f'{where}: an address or {{"email", "name", "hours"}}')
+        email, name = spec.get("email"), spec.get("name")
+        if not isinstance(email, str) or not EMAIL.match(email):
+            raise ConfigError(f"{where}: {email!r} is not an e-mail address")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise ConfigError(f"{where}: name: expected a non-empty string")
+        hours = None
+        if "hours" in spec:
+            try:
+                hours = BusinessCalendar.from_spec(timezone, spec["hours"], [])
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"{where}: hours: {exc}") from exc
+        email = email.lower()
+        team.append(Agent(email, (name or email.partition("@")[0]).strip(), hours))
+    if len({a.email for a in team}) != len(team):
+        raise ConfigError(f"store {store_id!r}: agents: an address is listed twice")
+    return tuple(team)
+
+
+def _parse_whatsapp_template(store_id: str, raw: Mapping[str, Any]) -> WhatsAppTemplate | None:
+    if not raw:
+        return None
+    where = f"store {store_id!r}: whatsapp_template"
+    sid, variables = raw.get("content_sid"), raw.get("variables", {})
+    if not isinstance(sid, str) or not re.fullmatch(r"HX[0-9a-fA-F]{32}", sid):
+        raise ConfigError(f"{where}.content_sid: a Twilio Content SID (HX + 32 hex), got {sid!r}")
+    if not isinstance(variables, dict):
+        raise ConfigError(f'{where}.variables: an object like {{"1": "{{customer_name}}"}}')
+    for key, value in variables.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}.variables[{key!r}]: expected a string")
+        try:
+            names = {n for _, n, _, _ in Formatter().parse(value) if n is not None}
+        except ValueError as exc:
+            raise ConfigError(f"{where}.variables[{key!r}]: {exc}") from exc
+        if unknown := names - WHATSAPP_TEMPLATE_PLACEHOLDERS:
+            raise ConfigError(f"{where}.variables[{key!r}]: unknown {sorted(unknown)}")
+    return WhatsAppTemplate(sid, dict(variables))
 
 
 def _check_ack_template(store_id: str, language: str, template: object) -> None:

@@ -15,12 +15,18 @@ class JobKind(StrEnum):
     NOTIFY_AGENTS = "notify_agents"
     DELIVER_REPLY = "deliver_reply"
     ACK_EMAIL = "ack_email"
+    REPORT_FAILURE = "report_failure"
+    """Twilio reported an answer undelivered: its author is told."""
+    NOTIFY_ASSIGNEE = "notify_assignee"
+    """A thread changed hands: its new assignee gets the whole conversation."""
 
 
 class TimerKind(StrEnum):
     REMINDER = "reminder"
     BREACH = "breach"
     ESCALATION = "escalation"
+    WAKE = "wake"
+    """A snoozed thread's time is up."""
 
 
 # SQS: DelaySeconds stops at 15 minutes, a message's visibility at 12 hours.
@@ -70,7 +76,8 @@ class Timer:
     step: int = 0
     """Escalation: which rung of the store's ladder."""
     family: str = "response"
-    """'response' (the next answer is owed) or 'resolution' (the thread's close is)."""
+    """'response' (the next answer is owed), 'resolution' (the thread's close is), or
+    'snooze' (the epoch is then the thread's snooze epoch)."""
 
     @property
     def key(self) -> str:

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 
 from chalice.app import Response
 
 from chalicelib.channels import sendgrid_email, twilio_messaging
 from chalicelib.composition import Container
-from chalicelib.domain.errors import RequestRejected, VerificationFailed
+from chalicelib.domain.errors import (
+    NotAuthenticated,
+    RequestRejected,
+    VerificationFailed,
+)
+from chalicelib.flows.delivery_status import record_status
 from chalicelib.flows.receive_email import route_email
 from chalicelib.flows.receive_inbound import receive_message
 from chalicelib.queues import QueueError
@@ -33,23 +39,109 @@ def _json(
     )
 
 
-def guarded(handler: Callable[[], Response]) -> Response:
+# Request size limits, checked before a byte is parsed. In production every request
+# comes through API Gateway (10 MB) into a synchronous Lambda invocation, whose whole
+# event must fit in 6 MB. Inbound Parse posts are a binary media type, so API Gateway
+# base64-encodes them into that event (4/3 of the body) beside the headers and request
+# context: no multipart body above ~4.5 MB can reach the function in AWS at all. The
+# same limit here makes the local stack (and any other front end) behave the same way,
+# and keeps a 128 MB function from parsing tens of megabytes.
+LAMBDA_EVENT_LIMIT = 6 * 1024 * 1024
+MAX_INBOUND_PARSE_BODY = (LAMBDA_EVENT_LIMIT - 256 * 1024) * 3 // 4
+# A Twilio messaging webhook is a few kilobytes: even a 4,096-character WhatsApp body of
+# 4-byte characters is under 50 KB percent-encoded, with ten media URLs and WhatsApp's
+# extra fields on top. 128 KiB is twice the worst genuine case; anything larger is not
+# Twilio, and is refused before its signature is computed over it.
+MAX_TWILIO_BODY = 128 * 1024
+
+_TWILIO_IDS = re.compile(rb"(?:^|&)(MessageSid|SmsSid|AccountSid)=([A-Za-z0-9]{1,64})(?=&|$)")
+_MESSAGE_ID = re.compile(rb"\nMessage-ID:[ \t]*(<[^<>\s]{1,200}>)", re.IGNORECASE)
+
+
+def _twilio_ids(body: bytes) -> dict[str, str]:
+    """Twilio's ids from an unparsed form body: a cheap scan, no decoding."""
+    return {name.decode(): value.decode() for name, value in _TWILIO_IDS.findall(body[:65536])}
+
+
+def _mail_ids(body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
+    """The mail's Message-ID (from the first 64 KiB, where SendGrid puts the headers) and
+    the API Gateway trace id, to find the post in SendGrid's activity and in our logs."""
+    found: dict[str, str] = {}
+    if match := _MESSAGE_ID.search(body[:65536]):
+        found["message_id"] = match.group(1).decode("ascii", errors="replace")
+    if trace := headers.get("x-amzn-trace-id"):
+        found["trace"] = trace[:100]
+    return found
+
+
+def _facts(facts: Mapping[str, str]) -> str:
+    return "".join(f" {name}={value}" for name, value in facts.items())
+
+
+def _too_large(route: str, size: int, limit: int, facts: Mapping[str, str]) -> Response:
+    log.warning(
+        "payload too large, refused unparsed: route=%s bytes=%d limit=%d%s",
+        route,
+        size,
+        limit,
+        _facts(facts),
+    )
+    return _json(
+        413,
+        {"error": f"the request body is {size} bytes; this webhook accepts at most {limit}"},
+    )
+
+
+def guarded(
+    handler: Callable[[], Response],
+    route: str = "",
+    facts: Mapping[str, str] | None = None,
+) -> Response:
+    """Run a webhook; refusals become 4xx, our infrastructure's failures 503.
+
+    `facts` are ids the handler learnt (provider ids, never addresses or text) that make a
+    log line traceable; the handler may add to them as it goes. A refused credential,
+    signature or sender is a security event, logged at WARNING.
+    """
+    facts = facts if facts is not None else {}
     try:
         return handler()
     except RequestRejected as exc:
-        log.info("request rejected: %s %s", exc.status, exc)
+        if isinstance(exc, NotAuthenticated | VerificationFailed):
+            log.warning(
+                "security: request refused: route=%s status=%s reason=%s%s",
+                route,
+                exc.status,
+                exc,
+                _facts(facts),
+            )
+        else:
+            log.info(
+                "request rejected: route=%s status=%s reason=%s%s",
+                route,
+                exc.status,
+                exc,
+                _facts(facts),
+            )
         headers = {"WWW-Authenticate": 'Basic realm="relaydesk"'} if exc.status == 401 else None
         return _json(exc.status, {"error": str(exc)}, headers)
     except (StorageError, QueueError) as exc:
-        log.error("infrastructure failure, the provider will retry: %s", exc)
+        log.error("infrastructure failure, the provider will retry: %s%s", exc, _facts(facts))
         return _json(503, {"error": "temporarily unavailable, please retry"})
 
 
 def twilio_messaging_webhook(
     c: Container, *, body: bytes, signature: str | None, resource_path: str
 ) -> Response:
+    facts: dict[str, str] = {}
+
     def handle() -> Response:
+        if len(body) > MAX_TWILIO_BODY:
+            return _too_large(resource_path, len(body), MAX_TWILIO_BODY, _twilio_ids(body))
         params = twilio_messaging.parse_form(body)
+        for name in ("MessageSid", "AccountSid"):
+            if value := (params.get(name) or [""])[0]:
+                facts[name] = value[:64]
         url = c.settings.public_base_url + resource_path
         if not twilio_messaging.signature_is_valid(c.twilio_auth_token, url, params, signature):
             raise VerificationFailed("X-Twilio-Signature is missing or does not match")
@@ -61,23 +153,52 @@ def twilio_messaging_webhook(
             headers={"Content-Type": "text/xml"},
         )
 
-    return guarded(handle)
+    return guarded(handle, resource_path, facts)
+
+
+INBOUND_PARSE_ROUTE = "/webhooks/sendgrid/inbound"
+
+
+def twilio_status_webhook(
+    c: Container, *, body: bytes, signature: str | None, resource_path: str
+) -> Response:
+    """Twilio's delivery status callbacks, verified like every other Twilio request."""
+
+    def handle() -> Response:
+        if len(body) > MAX_TWILIO_BODY:
+            return _too_large(resource_path, len(body), MAX_TWILIO_BODY, _twilio_ids(body))
+        params = twilio_messaging.parse_form(body)
+        url = c.settings.public_base_url + resource_path
+        if not twilio_messaging.signature_is_valid(c.twilio_auth_token, url, params, signature):
+            raise VerificationFailed("X-Twilio-Signature is missing or does not match")
+        outcome = record_status(c, twilio_messaging.to_status_update(params))
+        return _json(200, {"status": outcome})
+
+    return guarded(handle, resource_path)
 
 
 def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Response:
+    facts: dict[str, str] = {}
+
     def handle() -> Response:
+        # HTTP Basic first: it needs no parsing, and a 413 logged after it is SendGrid's
+        # own post (a customer's mail we could not take), worth following up.
         sendgrid_email.check_basic_auth(
             headers.get("authorization"), c.settings.inbound_parse_user, c.inbound_parse_password
         )
+        facts.update(_mail_ids(body, headers))
+        if len(body) > MAX_INBOUND_PARSE_BODY:
+            return _too_large(INBOUND_PARSE_ROUTE, len(body), MAX_INBOUND_PARSE_BODY, facts)
         if public_key := c.settings.sendgrid_parse_public_key:
             sendgrid_email.check_signature(
                 public_key,
                 body,
                 headers.get(sendgrid_email.SIGNATURE_HEADER),
                 headers.get(sendgrid_email.TIMESTAMP_HEADER),
+                now=c.clock(),
             )
         form = sendgrid_email.parse_form_data(headers.get("content-type"), body)
         outcome = route_email(c, sendgrid_email.to_inbound_email(form))
         return _json(200, {"status": outcome})
 
-    return guarded(handle)
+    return guarded(handle, INBOUND_PARSE_ROUTE, facts)

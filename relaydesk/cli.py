@@ -6,6 +6,8 @@ relaydesk simulate whatsapp --from +420777123456 "Hi"
 relaydesk simulate email --from jana@example.com --subject "Order 1042" "Where is it?"
 relaydesk simulate agent-reply "It ships today."  (replies to the latest notification)
 relaydesk outbox [--clear]                       what was sent through the sandbox
+relaydesk customer export demo +420777123456     all held about a customer, as JSON (GDPR)
+relaydesk customer erase demo +420777123456 --yes   erase it, keeping anonymous counts
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from relaydesk.local_env import (
     LOCAL_PARSE_PASSWORD,
     LOCAL_PARSE_USER,
     LOCAL_TWILIO_AUTH_TOKEN,
+    local_environment,
 )
 
 TWILIO_PATH = "/webhooks/twilio/messaging"
@@ -172,6 +175,60 @@ def _print_response(response: requests.Response) -> int:
     return 0 if response.ok else 1
 
 
+def customer_command(
+    action: str,
+    store_id: str,
+    address: str,
+    *,
+    endpoint_url: str | None,
+    stage: str | None,
+    yes: bool,
+) -> int:
+    """`relaydesk customer export|erase <store> <address>` (chalicelib/store/privacy.py).
+
+    Against AWS with the environment's credentials (`--stage` names the SSM prefix of the
+    reply-token secret, which keys the erased address's pseudonym); `--endpoint-url` for
+    the local stack, whose settings and secrets are fixed (relaydesk/local_env.py)."""
+    if endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+        for name, value in local_environment(
+            app_url="", aws_url=endpoint_url, sandbox_url=""
+        ).items():
+            os.environ.setdefault(name, value)
+    if stage and not os.environ.get("SECRETS_SSM_PREFIX"):
+        os.environ["SECRETS_SSM_PREFIX"] = f"/relaydesk/{stage}"
+    # Imported only now: the table's endpoint is read when the models are defined.
+    from chalicelib.config import ConfigError, Secrets, Settings, load_stores
+    from chalicelib.store import privacy
+    from chalicelib.store.repository import StorageError
+
+    try:
+        stores = load_stores(Settings.from_env().stores_file)
+        if stores.by_id(store_id) is None:
+            known = ", ".join(s.store_id for s in stores.all())
+            print(f"no store {store_id!r} is configured (known: {known})", file=sys.stderr)
+            return 2
+        if action == "export":
+            document = privacy.export_customer(store_id, address)
+            print(json.dumps(document, indent=2, ensure_ascii=False))
+            return 0
+        if not yes:
+            threads = privacy.find_threads(store_id, address)
+            print(
+                f"would erase {address} from store {store_id}: {len(threads)} thread(s) and "
+                "the customer's profile; run again with --yes to do it",
+                file=sys.stderr,
+            )
+            return 1
+        key = Secrets(os.environ).get("REPLY_TOKEN_SECRET").encode()
+        erasure = privacy.erase_customer(store_id, address, key=key)
+        print(json.dumps(vars(erasure), indent=2))
+        return 0
+    except (ConfigError, StorageError) as exc:
+        print(f"relaydesk customer {action}: {exc}", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="relaydesk", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -231,6 +288,20 @@ def main(argv: list[str] | None = None) -> int:
     outbox = commands.add_parser("outbox", help="print what the sandbox recorded")
     outbox.add_argument("--clear", action="store_true")
 
+    customer = commands.add_parser("customer", help="GDPR: export or erase a customer's data")
+    actions = customer.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("export", "print everything held about the customer as JSON"),
+        ("erase", "erase bodies and contact details, keep anonymous counts"),
+    ):
+        sub = actions.add_parser(action, help=text)
+        sub.add_argument("store", help="store id, e.g. demo")
+        sub.add_argument("address", help="phone number (SMS and WhatsApp) or e-mail address")
+        sub.add_argument("--endpoint-url", default=None, help="the local stack's emulator")
+        sub.add_argument("--stage", default=None, help="SSM prefix /relaydesk/<stage>")
+        if action == "erase":
+            sub.add_argument("--yes", action="store_true", help="really erase")
+
     args = parser.parse_args(argv)
     if args.command == "stack":
         from relaydesk.stack import run
@@ -251,6 +322,15 @@ def main(argv: list[str] | None = None) -> int:
         from relaydesk.packaging import package
 
         return package(Path(args.out), args.stage)
+    if args.command == "customer":
+        return customer_command(
+            args.action,
+            args.store,
+            args.address,
+            endpoint_url=args.endpoint_url,
+            stage=args.stage,
+            yes=getattr(args, "yes", False),
+        )
     if args.command == "outbox":
         if args.clear:
             requests.delete(f"{args.sandbox_url}/outbox", timeout=10).raise_for_status()

@@ -12,7 +12,13 @@ Routes:
     GET    /outbox[?provider=&to=&channel=]     DELETE /outbox
     POST   /sandbox/faults {"provider", "status", "count"}     DELETE /sandbox/faults
 
-Standard library only, so it runs anywhere the app's tests run.
+Twilio's status callbacks: given the auth token (`Sandbox(status_token=...)`, set by the
+local stack), a message sent with a `StatusCallback` URL is followed by Twilio-signed
+callbacks, `sent` then `delivered`, or `undelivered` (error 30003) for +15005550030.
+The signature is computed with twilio's own `RequestValidator`.
+
+Standard library only (and twilio's validator for callbacks), so it runs anywhere the app's
+tests run.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import logging
 import re
 import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +40,7 @@ from email.utils import format_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +56,11 @@ TWILIO_MAGIC_TO: Final[dict[str, tuple[int, str]]] = {
     "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
     "+15005550009": (21614, "'To' number {to} is not a valid mobile number"),
 }
+
+# Twilio calls back after the send has returned; so does the sandbox.
+CALLBACK_DELAY_SECONDS: Final = 0.5
+# Accepted, then reported undelivered by a status callback: the phone is out of reach.
+TWILIO_UNDELIVERED_TO: Final = "+15005550030"
 
 _TWILIO_MESSAGES_PATH = re.compile(
     rf"^/twilio/{TWILIO_API_VERSION}/Accounts/(?P<account>[^/]+)/Messages\.json$"
@@ -69,10 +81,12 @@ class _Fault:
 class Sandbox:
     """The recorded outbox and the pending injected faults, shared by all request threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, status_token: str | None = None) -> None:
         self._lock = threading.Lock()
         self._outbox: list[dict[str, Any]] = []
         self._faults: dict[str, _Fault] = {}
+        self.status_token = status_token
+        """Signs status callbacks as Twilio would; None: no callbacks are made."""
 
     def entries(
         self, *, provider: str | None = None, to: str | None = None, channel: str | None = None
@@ -265,12 +279,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
         to = (form.get("To") or [""])[0]
         text = (form.get("Body") or [""])[0]
         media = [url for url in form.get("MediaUrl", []) if url]
+        content_sid = (form.get("ContentSid") or [""])[0]
+        content_variables = (form.get("ContentVariables") or [""])[0]
+        callback = (form.get("StatusCallback") or [""])[0]
         problem: tuple[int, str] | None = None
         if not to:
             problem = (21604, "A 'To' phone number is required.")
         elif not sender:
             problem = (21603, "A 'From' phone number is required.")
-        elif not text and not media:
+        elif not text and not media and not content_sid:
             problem = (21602, "Message body is required.")
         else:
             magic = TWILIO_MAGIC_TO.get(to.removeprefix(WHATSAPP_PREFIX))
@@ -291,6 +308,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
                     "to": to,
                     "body": text,
                     "media_urls": media,
+                    "content_sid": content_sid or None,
+                    "content_variables": json.loads(content_variables)
+                    if content_variables
+                    else None,
+                    "status_callback": callback or None,
                     "subject": None,
                     "text": None,
                     "html": None,
@@ -301,6 +323,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 }
             ]
         )
+        token = self.server.sandbox.status_token
+        if callback and token:
+            threading.Thread(
+                target=_status_callbacks,
+                args=(callback, token, account_sid, sid, sender, to),
+                daemon=True,
+            ).start()
         uri = f"/{TWILIO_API_VERSION}/Accounts/{account_sid}/Messages/{sid}"
         self._send(
             HTTPStatus.CREATED,
@@ -529,6 +558,46 @@ def _validate_mail(mail: dict[str, Any]) -> list[tuple[str, str]]:
     return errors
 
 
+def _status_callbacks(
+    url: str, token: str, account_sid: str, sid: str, sender: str, to: str
+) -> None:
+    """What Twilio does after accepting a message: signed POSTs as its status changes."""
+    from urllib.request import Request, urlopen
+
+    from twilio.request_validator import RequestValidator
+
+    final = (
+        {"MessageStatus": "undelivered", "ErrorCode": "30003"}
+        if to.removeprefix(WHATSAPP_PREFIX) == TWILIO_UNDELIVERED_TO
+        else {"MessageStatus": "delivered"}
+    )
+    for status in ({"MessageStatus": "sent"}, final):
+        time.sleep(CALLBACK_DELAY_SECONDS)
+        params = {
+            "AccountSid": account_sid,
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "From": sender,
+            "To": to,
+            "ApiVersion": TWILIO_API_VERSION,
+            **status,
+        }
+        request = Request(  # noqa: S310 (the app's own URL, given by the app)
+            url,
+            data=urlencode(params).encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": RequestValidator(token).compute_signature(url, params),
+            },
+        )
+        try:
+            with urlopen(request, timeout=10) as response:  # noqa: S310
+                log.debug("status callback %s: HTTP %s", status, response.status)
+        except OSError as exc:
+            log.warning("status callback to %s failed: %s", url, exc)
+            return
+
+
 class SandboxServer(ThreadingHTTPServer):
     """A threading HTTP server that carries the `Sandbox` its handlers record into."""
 
@@ -551,9 +620,11 @@ def _base_url(server: SandboxServer) -> str:
     return f"http://{host!s}:{port}"
 
 
-def start_in_thread(host: str = "127.0.0.1", port: int = 0) -> tuple[SandboxServer, str]:
+def start_in_thread(
+    host: str = "127.0.0.1", port: int = 0, status_token: str | None = None
+) -> tuple[SandboxServer, str]:
     """Serve from a daemon thread, for tests; stop with `shutdown()` then `server_close()`."""
-    server = make_server(host, port)
+    server = make_server(host, port, Sandbox(status_token))
     # A short poll interval keeps `shutdown()` (a per-test teardown) from costing 0.5 s.
     thread = threading.Thread(
         target=server.serve_forever, args=(0.05,), name="relaydesk-sandbox", daemon=True

@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from relaydesk import emulator, sandbox
-from relaydesk.local_env import local_environment
+from relaydesk.local_env import LOCAL_TWILIO_AUTH_TOKEN, local_environment
 from relaydesk.workers import QueueWorker
 
 log = logging.getLogger("relaydesk.stack")
@@ -27,7 +27,9 @@ def run(
     ready: threading.Event | None = None,
 ) -> None:
     moto_server, aws_url = emulator.start_moto(host, aws_port)
-    sandbox_server, sandbox_url = sandbox.start_in_thread(host, sandbox_port)
+    sandbox_server, sandbox_url = sandbox.start_in_thread(
+        host, sandbox_port, status_token=LOCAL_TWILIO_AUTH_TOKEN
+    )
     app_url = f"http://{host}:{app_port}"
     os.environ.update(local_environment(app_url=app_url, aws_url=aws_url, sandbox_url=sandbox_url))
     outputs = emulator.provision(aws_url)

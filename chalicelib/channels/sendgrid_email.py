@@ -13,7 +13,9 @@ import hmac
 import json
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
@@ -50,11 +52,25 @@ def check_basic_auth(authorization: str | None, user: str, password: str) -> Non
 SIGNATURE_HEADER = "x-twilio-email-event-webhook-signature"
 TIMESTAMP_HEADER = "x-twilio-email-event-webhook-timestamp"
 
+# How far a signed post's timestamp may be from our clock. The signature covers the
+# timestamp, so a captured post cannot be re-dated: outside this window it is refused as
+# a replay. Five minutes (as Stripe and Slack use) absorbs clock skew and slow delivery;
+# SendGrid signs every delivery attempt afresh, so its own retries are not affected.
+# Inside the window a replay is harmless: mail is stored once per Message-ID.
+SIGNATURE_TOLERANCE = timedelta(minutes=5)
+
 
 def check_signature(
-    public_key: str, body: bytes, signature: str | None, timestamp: str | None
+    public_key: str,
+    body: bytes,
+    signature: str | None,
+    timestamp: str | None,
+    *,
+    now: datetime,
+    tolerance: timedelta = SIGNATURE_TOLERANCE,
 ) -> None:
-    """SendGrid's signed webhooks (a Parse security policy): ECDSA over timestamp + body.
+    """SendGrid's signed webhooks (a Parse security policy): ECDSA over timestamp + body,
+    and the timestamp no further than `tolerance` from `now` (a replay otherwise).
 
     The key is loaded by the SDK's own helper; the check is done on the raw bytes,
     because a multipart body with attachments need not be UTF-8.
@@ -73,6 +89,16 @@ def check_signature(
         )
     except (InvalidSignature, binascii.Error, ValueError) as exc:
         raise VerificationFailed("the SendGrid signature does not match") from exc
+    try:
+        signed_at = int(timestamp)
+    except ValueError as exc:
+        raise VerificationFailed("the SendGrid signature timestamp is not a Unix time") from exc
+    age = now.timestamp() - signed_at
+    if abs(age) > tolerance.total_seconds():
+        raise VerificationFailed(
+            f"the SendGrid signature timestamp is {age:+.0f} s from now, outside the "
+            f"{tolerance.total_seconds():.0f} s window: a replayed or delayed post"
+        )
 
 
 @dataclass(frozen=True)
@@ -112,6 +138,100 @@ def parse_form_data(content_type: str | None, body: bytes) -> FormData:
     return FormData(fields, tuple(files), raw_email)
 
 
+SPF_FAILURES = frozenset({"fail", "softfail"})
+_DKIM_RESULT = re.compile(r"@([^\s:,{}@]+)\s*:\s*([a-z]+)", re.IGNORECASE)
+
+
+def _aligned(domain: str, from_domain: str) -> bool:
+    """Relaxed alignment without a public-suffix list: the same domain, or one a
+    subdomain of the other (`mail.shop.example` speaks for `shop.example`)."""
+    if not domain or not from_domain:
+        return False
+    return (
+        domain == from_domain
+        or domain.endswith("." + from_domain)
+        or from_domain.endswith("." + domain)
+    )
+
+
+@dataclass(frozen=True)
+class SenderAuthentication:
+    """SendGrid's SPF and DKIM verdicts for a mail, read against its From domain.
+
+    Inbound Parse posts them (both modes) as `SPF`, one word for the envelope sender
+    (`pass`, `softfail`, `fail`, `neutral`, `none`, `temperror`, `permerror`), and `dkim`,
+    one result per signature (`{@shop.example : pass, @esp.example : fail}`, or `none`).
+    SPF speaks for the envelope sender's domain, DKIM for the signing domain: either
+    counts for From only when that domain is aligned with From's (as DMARC reads them).
+    """
+
+    reported: bool = False
+    """SendGrid posted an SPF or dkim verdict (it does unless the Parse setup is old)."""
+    spf: str = ""
+    spf_aligned: bool = False
+    """The envelope sender's domain is aligned with From's (an empty one never is)."""
+    dkim: tuple[tuple[str, str], ...] = ()
+    """(signing domain, result) per signature."""
+    from_domain: str = ""
+
+    @property
+    def authenticated(self) -> bool:
+        """An aligned SPF or DKIM pass: From's domain vouched for this mail."""
+        return (self.spf == "pass" and self.spf_aligned) or any(
+            result == "pass" and _aligned(domain, self.from_domain) for domain, result in self.dkim
+        )
+
+    @property
+    def failed(self) -> bool:
+        """SendGrid reported a failure and nothing authenticates From: SPF failed
+        (fail/softfail), an aligned DKIM signature failed, or the only passes are for
+        other domains (someone vouched for the mail, but not From's domain).
+
+        Not a failure: nothing reported, or only inconclusive verdicts (`none`,
+        `neutral`, temporary errors): the sender's domain publishes nothing to check.
+        """
+        if not self.reported or self.authenticated:
+            return False
+        aligned_dkim = [r for d, r in self.dkim if _aligned(d, self.from_domain)]
+        someone_else_passed = self.spf == "pass" or any(r == "pass" for _, r in self.dkim)
+        return (
+            self.spf in SPF_FAILURES
+            or any(r in ("fail", "permerror") for r in aligned_dkim)
+            or someone_else_passed
+        )
+
+    def summary(self) -> str:
+        """For logs: the verdicts and domains, never an address."""
+        dkim = ", ".join(f"{d}:{r}" for d, r in self.dkim) or "none"
+        aligned = "aligned" if self.spf_aligned else "unaligned"
+        return f"spf={self.spf or 'none'} ({aligned}) dkim={dkim} from-domain={self.from_domain}"
+
+
+def sender_authentication(
+    fields: Mapping[str, str], sender: str, envelope_from: str | None
+) -> SenderAuthentication:
+    """Read SendGrid's `SPF` and `dkim` fields against the From address `sender`."""
+    lowered = {name.lower(): value for name, value in fields.items()}
+    spf_field, dkim_field = lowered.get("spf", "").strip(), lowered.get("dkim", "").strip()
+    from_domain = sender.rpartition("@")[2].strip().lower() if "@" in sender else ""
+    envelope_domain = (
+        (envelope_from or "").strip().strip("<>").rpartition("@")[2].lower()
+        if "@" in (envelope_from or "")
+        else ""
+    )
+    dkim = tuple(
+        (domain.lower().rstrip("."), result.lower())
+        for domain, result in _DKIM_RESULT.findall(dkim_field)
+    )
+    return SenderAuthentication(
+        reported=bool(spf_field or dkim_field),
+        spf=(spf_field.split() or [""])[0].lower(),
+        spf_aligned=_aligned(envelope_domain, from_domain),
+        dkim=dkim,
+        from_domain=from_domain,
+    )
+
+
 @dataclass(frozen=True)
 class InboundEmail:
     sender: str
@@ -127,6 +247,8 @@ class InboundEmail:
     """Message-IDs this mail answers: In-Reply-To first, then References newest first."""
     attachments: tuple[Attachment, ...] = ()
     raw: bytes | None = None
+    authentication: SenderAuthentication = field(default_factory=SenderAuthentication)
+    """SendGrid's SPF/DKIM verdicts for From (not reported: neither passed nor failed)."""
 
     @property
     def reply_address(self) -> str:
@@ -213,6 +335,7 @@ def to_inbound_email(form: FormData) -> InboundEmail:
         raise MalformedRequest("the envelope field is not JSON") from exc
     envelope_to = envelope.get("to") if isinstance(envelope, dict) else None
     envelope_rcpts = [a for a in envelope_to if isinstance(a, str)] if envelope_to else []
+    envelope_from = envelope.get("from") if isinstance(envelope, dict) else None
 
     if form.raw_email is not None:
         message = message_from_bytes(form.raw_email, policy=policy.default)
@@ -259,6 +382,9 @@ def to_inbound_email(form: FormData) -> InboundEmail:
         references=tuple(dict.fromkeys(references)),
         attachments=attachments,
         raw=form.raw_email,
+        authentication=sender_authentication(
+            fields, sender, envelope_from if isinstance(envelope_from, str) else None
+        ),
     )
 
 

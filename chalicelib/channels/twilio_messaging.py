@@ -7,8 +7,10 @@ so that the webhook's cold start never pays for it.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -90,6 +92,40 @@ def to_inbound(params: Mapping[str, list[str]], received_at: datetime) -> Inboun
     )
 
 
+@dataclass(frozen=True)
+class StatusUpdate:
+    """Twilio's status callback for a message we sent."""
+
+    message_sid: str
+    status: str
+    store_address: str
+    """`From` of the message we sent: the store's number, which names the store."""
+    error_code: int | None
+
+
+# Twilio's outbound statuses, in the order a message moves through them.
+STATUS_ORDER = ("accepted", "queued", "sending", "sent", "delivered", "read")
+FAILED_STATUSES = frozenset({"failed", "undelivered", "canceled"})
+
+
+def to_status_update(params: Mapping[str, list[str]]) -> StatusUpdate:
+    missing = [n for n in ("MessageSid", "MessageStatus", "From") if not _single(params, n)]
+    if missing:
+        raise MalformedRequest(f"missing required field(s): {', '.join(missing)}")
+    status = _single(params, "MessageStatus").lower()
+    if status not in STATUS_ORDER and status not in FAILED_STATUSES:
+        raise MalformedRequest(f"MessageStatus {status!r} is not a Twilio message status")
+    code = _single(params, "ErrorCode")
+    if code and not code.isdigit():
+        raise MalformedRequest("ErrorCode must be a whole number")
+    return StatusUpdate(
+        message_sid=_single(params, "MessageSid"),
+        status=status,
+        store_address=_single(params, "From"),
+        error_code=int(code) if code else None,
+    )
+
+
 def twiml(reply: str | None) -> str:
     """The webhook's answer: the acknowledgement itself, or an empty response."""
     response = MessagingResponse()
@@ -122,10 +158,12 @@ class TwilioMessenger:
         account_sid: str,
         auth_token: str,
         http_client: TwilioHttpClient | None = None,
+        status_callback: str | None = None,
     ) -> None:
         self._account_sid = account_sid
         self._auth_token = auth_token
         self._http_client = http_client
+        self._status_callback = status_callback
         self._client: Any = None
 
     def _rest(self) -> Any:
@@ -137,12 +175,34 @@ class TwilioMessenger:
             )
         return self._client
 
-    def send(self, *, sender: str, to: str, body: str) -> str:
-        """Send one message and return Twilio's message SID."""
+    def send(
+        self,
+        *,
+        sender: str,
+        to: str,
+        body: str = "",
+        media_urls: Sequence[str] = (),
+        content_sid: str | None = None,
+        content_variables: Mapping[str, str] | None = None,
+    ) -> str:
+        """Send one message and return Twilio's message SID.
+
+        `content_sid`: an approved WhatsApp template (Content API) instead of free text,
+        the only kind of message WhatsApp allows outside the 24-hour window."""
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
+        params: dict[str, Any] = {"from_": sender, "to": to}
+        if content_sid:
+            params["content_sid"] = content_sid
+            params["content_variables"] = json.dumps(dict(content_variables or {}))
+        else:
+            params["body"] = body
+        if media_urls:
+            params["media_url"] = list(media_urls)
+        if self._status_callback:
+            params["status_callback"] = self._status_callback
         try:
-            message = self._rest().messages.create(from_=sender, to=to, body=body)
+            message = self._rest().messages.create(**params)
         except TwilioRestException as exc:
             permanent = exc.code in PERMANENT_ERROR_CODES or (
                 400 <= exc.status < 500 and exc.status != 429

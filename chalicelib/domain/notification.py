@@ -20,6 +20,17 @@ class TranscriptLine:
     """'name (type, size)' for each attachment; contents are not stored."""
     automatic: str | None = None
     dropped: str | None = None
+    kind: str = "message"
+    """'message', or an agent's internal 'note', or an 'event' (a change to the thread)."""
+    delivery: str | None = None
+    """Our answers: queued, sent, delivered, read, failed, undelivered."""
+
+
+COMMANDS_HINT = (
+    "Commands (one per line, above your answer): #note, #close, #reopen, #pending, "
+    "#assign <agent|me>, #priority low|normal|high|urgent, #snooze <2h|3d|monday|date>, "
+    "#template <name>, #tag <tags>."
+)
 
 
 def notification_subject(*, store_name: str, channel: str, customer: str, thread_id: str) -> str:
@@ -38,19 +49,25 @@ def notification_text(
     timezone: str,
     transcript: list[TranscriptLine],
     subject: str | None = None,
+    status: str = "open",
+    assignee: str | None = None,
+    headline: str | None = None,
 ) -> str:
     tz = ZoneInfo(timezone)
     channel_name = CHANNEL_NAMES.get(channel, channel)
     who = customer.removeprefix("whatsapp:") + (f" ({profile_name})" if profile_name else "")
-    lines = [f"{channel_name} from {who} to {store_name}."]
+    lines = [headline] if headline else []
+    lines.append(f"{channel_name} from {who} to {store_name}.")
     if subject:
         lines.append(f"Subject: {subject}")
+    lines.append(f"Status: {status}" + (f", assigned to {assignee}." if assignee else "."))
     if due_at is not None:
         lines.append(f"Answer due by {due_at.astimezone(tz):%a %d %b %H:%M} ({timezone}).")
     lines += [
         "",
         f"Reply to this e-mail to answer the customer by {channel_name}.",
         "Only your new text is sent; the quoted conversation and your signature are removed.",
+        COMMANDS_HINT,
         "",
         "--- Conversation ---",
     ]
@@ -58,9 +75,13 @@ def notification_text(
         stamp = line.at.astimezone(tz).strftime("%a %d %b %H:%M")
         author = line.author.removeprefix("whatsapp:")
         media = f" [{line.media_count} attachment(s)]" if line.media_count else ""
-        arrow = "" if line.inbound else "-> "
+        if line.kind == "event":
+            lines.append(f"[{stamp}] * {author}: {line.body}")
+            continue
+        arrow = {"note": "(internal note) ", "message": "" if line.inbound else "-> "}[line.kind]
         marker = f" [automatic: {line.automatic}]" if line.automatic else ""
-        lines.append(f"[{stamp}] {arrow}{author}{marker}: {line.body}{media}")
+        delivery = f" [{line.delivery}]" if line.delivery else ""
+        lines.append(f"[{stamp}] {arrow}{author}{marker}{delivery}: {line.body}{media}")
         lines.extend(f"    attachment: {a}" for a in line.attachments)
         if line.dropped:
             lines.append(f"    not stored: {line.dropped}")

@@ -1,21 +1,24 @@
-"""Flow 3: an answer goes to the customer: an agent's e-mailed reply, or our e-mail ack."""
+"""Flow 3a: an agent answers from their mailbox. Commands at the top of the reply change
+the thread (`#close`, `#assign sam`, ...); the rest goes to the customer, or, after
+`#note`, stays on the thread as an internal note. Every change is recorded with who made it.
+"""
 
 from __future__ import annotations
 
 import logging
-import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from chalicelib.channels.sendgrid_email import InboundEmail, OutgoingEmail
-from chalicelib.config import StoreConfig
-from chalicelib.domain.ack import acknowledgement, next_opening
+from chalicelib.config import Agent, StoreConfig
 from chalicelib.domain.automail import automatic_reason
-from chalicelib.domain.commands import UnknownCommand, split_commands
-from chalicelib.domain.errors import DeliveryError, MalformedRequest
-from chalicelib.domain.notification import delivery_failure_text
+from chalicelib.domain.commands import Command, CommandError, ParsedReply, help_text, parse_reply
+from chalicelib.domain.errors import MalformedRequest
 from chalicelib.domain.reply import visible_reply
 from chalicelib.domain.sla import NEXT_RESPONSE, deadline
-from chalicelib.flows.timers import schedule_timers
+from chalicelib.domain.snooze import snooze_until
+from chalicelib.flows.deliver import new_message_id, queue_survey
+from chalicelib.flows.timers import schedule_timers, schedule_wake
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import MessageItem, ThreadItem
 from chalicelib.store.repository import AlreadyRecorded
@@ -25,37 +28,154 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_REFERENCES_HEADER = 10
-
-
-def new_message_id(store: StoreConfig) -> str:
-    return f"<{uuid.uuid4().hex}@{store.support_address.partition('@')[2]}>"
-
 
 def accept_agent_reply(
     c: Container, store: StoreConfig, thread: ThreadItem, email: InboundEmail
 ) -> str:
-    """The sender is a verified agent of this thread's store: strip and queue the reply."""
+    """The sender is a verified agent of this thread's store: apply, record, queue."""
     if reason := automatic_reason(email.headers, email.sender):
         log.info("automatic mail to a reply address ignored: %s", reason)
         return "ignored"
+    agent = store.agent(email.sender)
+    assert agent is not None  # the caller checked store.is_agent
     try:
-        commands, text = split_commands(visible_reply(email.text))
-    except UnknownCommand as exc:
-        raise MalformedRequest(str(exc)) from exc
-    if not text and not commands:
+        reply = parse_reply(visible_reply(email.text))
+        resolved = _resolve(c, store, agent, reply)
+    except CommandError as exc:
+        _tell_agent(c, store, thread, agent, exc.problems)
+        return "rejected: " + "; ".join(exc.problems)
+    if not reply.text and not reply.commands:
         raise MalformedRequest("the reply has no new text above the quoted message")
-    outcome = _queue_answer(c, store, thread, email, text) if text else "updated"
-    if priority := commands.get("#priority"):
-        _set_priority(c, store, thread, priority)
-        outcome += f", priority {priority}"
-    if "#close" in commands:
-        c.repository.close_thread(thread, c.clock())
-        outcome += ", closed"
-    elif "#pending" in commands:
-        c.repository.pause_thread(thread, c.clock())
-        outcome += ", pending"
-    return outcome
+    answer = resolved.answer
+    outcome = []
+    if answer:
+        outcome.append(
+            _queue_answer(c, store, thread, email, agent, answer, survey=resolved.closes)
+        )
+    if not (reply.is_note or resolved.changes):
+        return ", ".join(outcome)
+    if not c.repository.claim(
+        store.store_id, f"{email.message_id}#commands", thread.thread_id, c.clock()
+    ):
+        return ", ".join([*outcome, "commands applied before"])
+    if reply.is_note:
+        _record(c, thread, agent, "note", reply.text)
+        outcome.append("note")
+    for command in resolved.changes:
+        outcome.append(_apply(c, store, thread, agent, command, resolved, answered=bool(answer)))
+    log.info("agent reply: store=%s thread=%s %s", store.store_id, thread.thread_id, outcome)
+    return ", ".join(outcome)
+
+
+class _Resolved:
+    """The reply's commands checked against this store: agents, templates, times."""
+
+    def __init__(self) -> None:
+        self.answer = ""
+        self.assignee: Agent | None = None
+        self.snooze_until: datetime | None = None
+        self.changes: list[Command] = []
+
+    @property
+    def closes(self) -> bool:
+        return any(command.name == "close" for command in self.changes)
+
+
+def _resolve(c: Container, store: StoreConfig, agent: Agent, reply: ParsedReply) -> _Resolved:
+    """Raises CommandError with every problem that needs this store to see."""
+    resolved, problems = _Resolved(), []
+    resolved.answer = "" if reply.is_note else reply.text
+    resolved.changes = [
+        cmd for cmd in reply.commands if cmd.name not in ("note", "template", "tag")
+    ]
+    if reply.tags:  # every #tag line at once
+        resolved.changes.append(Command("tag", ", ".join(reply.tags)))
+    if template := reply.get("template"):
+        saved = store.reply_templates.get(template.argument)
+        if saved is None:
+            names = ", ".join(sorted(store.reply_templates)) or "none are configured"
+            problems.append(f"#template {template.argument}: no such saved reply ({names})")
+        else:
+            resolved.answer = "\n\n".join(p for p in (saved.strip(), reply.text) if p)
+    if assign := reply.get("assign"):
+        resolved.assignee = (
+            agent if assign.argument.lower() == "me" else store.agent(assign.argument)
+        )
+        if resolved.assignee is None:
+            team = ", ".join(f"{a.name} <{a.email}>" for a in store.team)
+            problems.append(f"#assign {assign.argument}: not an agent of {store.name} ({team})")
+    if snooze := reply.get("snooze"):
+        try:
+            resolved.snooze_until = snooze_until(
+                snooze.argument, now=c.clock(), calendar=store.calendar
+            )
+        except ValueError as exc:
+            problems.append(f"#snooze: {exc}")
+    if problems:
+        raise CommandError(problems)
+    return resolved
+
+
+def _apply(
+    c: Container,
+    store: StoreConfig,
+    thread: ThreadItem,
+    agent: Agent,
+    command: Command,
+    resolved: _Resolved,
+    *,
+    answered: bool,
+) -> str:
+    """One command, then the event that records it; returns what happened, for the log."""
+    now = c.clock()
+    name = command.name
+    if name == "priority":
+        _set_priority(c, store, thread, command.argument)
+        said = f"priority set to {command.argument}"
+    elif name == "tag":
+        c.repository.add_tags(thread, command.argument.split(", "))
+        said = f"tagged {command.argument}"
+    elif name == "assign":
+        assignee = resolved.assignee
+        assert assignee is not None
+        c.repository.assign(thread, assignee.email)
+        said = f"assigned to {assignee.name} <{assignee.email}>"
+        if assignee.email != agent.email:
+            event = _record(c, thread, agent, "event", said)
+            c.jobs.send_all(
+                [Job(JobKind.NOTIFY_ASSIGNEE, store.store_id, thread.thread_id, event.sk)]
+            )
+            return said
+    elif name == "close":
+        c.repository.close_thread(thread, now)
+        said = "closed"
+        if not answered:  # with an answer, the survey follows the answer (deliver.py)
+            closed = c.repository.thread(store.store_id, thread.thread_id)
+            if closed is not None:
+                queue_survey(c, store, closed)
+    elif name == "pending":
+        c.repository.pause_thread(thread, now)
+        said = "pending: waiting on the customer"
+    elif name == "snooze":
+        until = resolved.snooze_until
+        assert until is not None
+        epoch = c.repository.snooze_thread(thread, until, now)
+        schedule_wake(c, store, thread, epoch, until)
+        said = f"snoozed until {until.isoformat(timespec='minutes')}"
+    else:  # reopen
+        c.repository.reopen_thread(thread, now)
+        reopened = c.repository.thread(store.store_id, thread.thread_id)
+        if reopened is not None:
+            schedule_timers(c, store, reopened)
+        said = "reopened"
+    _record(c, thread, agent, "event", said)
+    return said
+
+
+def _record(c: Container, thread: ThreadItem, agent: Agent, kind: str, text: str) -> MessageItem:
+    return c.repository.record_event(
+        thread, kind=kind, author=agent.email, author_name=agent.name, body=text, at=c.clock()
+    )
 
 
 def _set_priority(c: Container, store: StoreConfig, thread: ThreadItem, priority: str) -> None:
@@ -77,147 +197,49 @@ def _set_priority(c: Container, store: StoreConfig, thread: ThreadItem, priority
 
 
 def _queue_answer(
-    c: Container, store: StoreConfig, thread: ThreadItem, email: InboundEmail, text: str
+    c: Container,
+    store: StoreConfig,
+    thread: ThreadItem,
+    email: InboundEmail,
+    agent: Agent,
+    text: str,
+    *,
+    survey: bool,
 ) -> str:
     try:
         stored = c.repository.record_outbound(
             thread,
             provider_id=email.message_id,
-            author=email.sender,
-            author_name=email.sender_name or None,
+            author=agent.email,
+            author_name=email.sender_name or agent.name,
             body=text,
             at=c.clock(),
             email_message_id=new_message_id(store) if thread.channel == "email" else None,
+            survey_after=survey and store.survey,
         )
         message_sk, outcome = stored.sk, "queued"
     except AlreadyRecorded as duplicate:
         message_sk, outcome = duplicate.message_sk, "duplicate"
     c.jobs.send_all([Job(JobKind.DELIVER_REPLY, store.store_id, thread.thread_id, message_sk)])
-    log.info("agent reply %s: store=%s thread=%s", outcome, store.store_id, thread.thread_id)
     return outcome
 
 
-def deliver_agent_reply(c: Container, job: Job) -> None:
-    store = c.stores.by_id(job.store_id)
-    thread = c.repository.thread(job.store_id, job.thread_id) if store else None
-    message = c.repository.message(job.store_id, job.thread_id, job.message_sk) if thread else None
-    if store is None or thread is None or message is None:
-        log.warning("deliver job for an unknown reply dropped")
-        return
-    deliver(c, store, thread, message)
-
-
-def send_email_ack(c: Container, job: Job) -> None:
-    """The e-mail acknowledgement, threaded under the customer's mail (RFC 3834 marked)."""
-    store = c.stores.by_id(job.store_id)
-    thread = c.repository.thread(job.store_id, job.thread_id) if store else None
-    inbound = c.repository.message(job.store_id, job.thread_id, job.message_sk) if thread else None
-    if store is None or thread is None or inbound is None or thread.response_due_at is None:
-        log.warning("ack job for an unknown message dropped")
-        return
-    ack_id = f"<ack.{inbound.message_id}@{store.support_address.partition('@')[2]}>"
-    customer = c.repository.customer(store.store_id, thread.customer)
-    text = acknowledgement(
-        store_name=store.name,
-        deadline=thread.response_due_at,
-        opens=next_opening(store.calendar, inbound.created_at),
-        timezone=store.calendar.timezone,
-        language=(customer.language if customer else None) or store.locale,
-        now=inbound.created_at,
-        overrides=store.ack_templates,
-    )
-    try:
-        ack = c.repository.record_outbound(
-            thread,
-            provider_id=ack_id,
-            author=store.support_address,
-            body=text,
-            at=c.clock(),
-            email_message_id=ack_id,
-            automatic="acknowledgement",
-        )
-    except AlreadyRecorded as duplicate:
-        existing = c.repository.message(store.store_id, thread.thread_id, duplicate.message_sk)
-        if existing is None:
-            return
-        ack = existing
-    deliver(c, store, thread, ack)
-
-
-def deliver(c: Container, store: StoreConfig, thread: ThreadItem, message: MessageItem) -> None:
-    """Send a queued answer. A transient failure raises (SQS retries, then dead-letters);
-    a permanent one is recorded and, for a person's reply, reported to them by e-mail."""
-    if message.delivery_status != "queued":
-        return
-    try:
-        if thread.channel == "email":
-            provider_id = _send_email(c, store, thread, message)
-        else:
-            customer = c.repository.customer(store.store_id, thread.customer)
-            if customer is not None and customer.opted_out:
-                raise DeliveryError("the customer has opted out (STOP)", permanent=True)
-            provider_id = c.messenger.send(
-                sender=thread.store_address, to=thread.customer, body=message.body
-            )
-    except DeliveryError as exc:
-        if not exc.permanent:
-            raise
-        log.warning("answer undeliverable: thread=%s code=%s", thread.thread_id, exc.code)
-        c.repository.mark_failed(message, str(exc))
-        if not message.automatic:
-            _report_failure(c, store, thread, message, str(exc))
-        return
-    c.repository.mark_delivered(thread, message, provider_id=provider_id, at=c.clock())
-    log.info("answer delivered: store=%s thread=%s", store.store_id, thread.thread_id)
-
-
-def _send_email(c: Container, store: StoreConfig, thread: ThreadItem, message: MessageItem) -> str:
-    """An e-mail that threads in the customer's client: Re: subject, In-Reply-To their
-    latest mail, References the chain, our own Message-ID."""
-    history = c.repository.messages(store.store_id, thread.thread_id)
-    earlier = [m for m in history if m.email_message_id and m.sk != message.sk]
-    message_id = message.email_message_id or new_message_id(store)
-    headers = {"Message-ID": message_id}
-    latest_customer = next(
-        (m.email_message_id for m in reversed(earlier) if m.direction == "in"), None
-    )
-    if latest_customer:
-        headers["In-Reply-To"] = latest_customer
-    if earlier:
-        chain = [m.email_message_id for m in earlier if m.email_message_id]
-        headers["References"] = " ".join(chain[-MAX_REFERENCES_HEADER:])
-    if message.automatic:
-        headers["Auto-Submitted"] = "auto-replied"
-    subject = thread.subject or ""
-    if not subject.lower().startswith("re:"):
-        subject = f"Re: {subject}".strip()
-    c.mailer.send(
-        OutgoingEmail(
-            from_email=store.support_address,
-            from_name=f"{message.author_name} ({store.name})"
-            if message.author_name
-            else store.name,
-            to=(thread.customer,),
-            subject=subject,
-            text=message.body,
-            headers=headers,
-        )
-    )
-    return message_id
-
-
-def _report_failure(
-    c: Container, store: StoreConfig, thread: ThreadItem, message: MessageItem, reason: str
+def _tell_agent(
+    c: Container, store: StoreConfig, thread: ThreadItem, agent: Agent, problems: tuple[str, ...]
 ) -> None:
+    """A wrong command: nothing reaches the customer, and the agent learns why at once."""
+    listed = "\n".join(f"- {p}" for p in problems)
     c.mailer.send(
         OutgoingEmail(
             from_email=store.support_address,
             from_name=f"{store.name} (relaydesk)",
-            to=(message.author,),
-            subject=f"Not delivered: your reply to {thread.customer.removeprefix('whatsapp:')}",
-            text=delivery_failure_text(
-                customer=thread.customer, channel=thread.channel, reason=reason, body=message.body
+            to=(agent.email,),
+            subject=f"Not sent: your reply to {thread.customer.removeprefix('whatsapp:')}",
+            text=(
+                "Nothing was sent to the customer and the thread was not changed, because:\n"
+                f"{listed}\n\nFix the command and reply to the original notification again.\n\n"
+                f"{help_text()}"
             ),
-            headers={"Auto-Submitted": "auto-generated"},
+            headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"},
         )
     )

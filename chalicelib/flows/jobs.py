@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.flows.agent_reply import deliver_agent_reply, send_email_ack
-from chalicelib.flows.notify_agents import notify_agents
+from chalicelib.flows.deliver import deliver_job, send_email_ack
+from chalicelib.flows.delivery_status import report_failure_job
+from chalicelib.flows.notify_agents import notify_agents, notify_assignee
+from chalicelib.logs import correlation, job_correlation_id
 from chalicelib.queues import Job, JobKind
 
 if TYPE_CHECKING:
@@ -13,11 +15,18 @@ if TYPE_CHECKING:
 
 
 def run_job(c: Container, body: str) -> None:
-    """Raises on failure, so that SQS redelivers the job and finally dead-letters it."""
+    """Raises on failure, so that SQS redelivers the job and finally dead-letters it.
+
+    Logs under the id of the message the job is about (chalicelib/logs.py)."""
     job = Job.decode(body)
-    if job.kind is JobKind.NOTIFY_AGENTS:
-        notify_agents(c, job)
-    elif job.kind is JobKind.DELIVER_REPLY:
-        deliver_agent_reply(c, job)
-    elif job.kind is JobKind.ACK_EMAIL:
-        send_email_ack(c, job)
+    with correlation(job_correlation_id(job.message_sk)):
+        if job.kind is JobKind.NOTIFY_AGENTS:
+            notify_agents(c, job)
+        elif job.kind is JobKind.DELIVER_REPLY:
+            deliver_job(c, job)
+        elif job.kind is JobKind.REPORT_FAILURE:
+            report_failure_job(c, job)
+        elif job.kind is JobKind.NOTIFY_ASSIGNEE:
+            notify_assignee(c, job)
+        elif job.kind is JobKind.ACK_EMAIL:
+            send_email_ack(c, job)

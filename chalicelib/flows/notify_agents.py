@@ -1,11 +1,18 @@
-"""Flow 2 (SQS job): tell the store's agents that a customer is waiting."""
+"""Flow 2 (SQS jobs): tell the store's agents that a customer is waiting.
+
+A new thread is assigned round-robin among the agents on duty; its notifications go to
+the assignee (or to everyone when the store says `"notify": "all"`). A reassignment sends
+the new assignee the whole conversation.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from chalicelib.channels.sendgrid_email import OutgoingEmail
+from chalicelib.config import StoreConfig
 from chalicelib.domain import tokens
 from chalicelib.domain.notification import (
     TranscriptLine,
@@ -14,6 +21,7 @@ from chalicelib.domain.notification import (
 )
 from chalicelib.flows.timers import schedule_timers
 from chalicelib.queues import Job
+from chalicelib.store.models import MessageItem, ThreadItem
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container
@@ -32,27 +40,70 @@ def notify_agents(c: Container, job: Job) -> None:
     pending = [m for m in messages if m.direction == "in" and m.notified_at is None]
     if not pending:
         return
-    transcript = [
-        TranscriptLine(
-            at=m.created_at,
-            author=m.author,
-            inbound=m.direction == "in",
-            body=m.body,
-            media_count=len(m.media_urls or []),
-            attachments=tuple(
-                f"{a['filename']} ({a['content_type']}, {a['size']} bytes)"
-                for a in (m.attachments or [])
-            ),
-            automatic=m.automatic,
-            dropped=m.dropped,
+    if thread.assignee is None:
+        thread = _assign_round_robin(c, store, thread)
+    _send(c, store, thread, messages, recipients(store, thread))
+    c.repository.mark_notified(pending, c.clock())
+    schedule_timers(c, store, thread)
+    log.info("agents notified: store=%s thread=%s", store.store_id, thread.thread_id)
+
+
+def notify_assignee(c: Container, job: Job) -> None:
+    """The thread's new assignee gets the conversation so far, whoever heard of it before."""
+    store = c.stores.by_id(job.store_id)
+    thread = c.repository.thread(job.store_id, job.thread_id) if store else None
+    if store is None or thread is None or thread.assignee is None:
+        log.warning("assignee notification dropped: thread %s", job.thread_id)
+        return
+    messages = c.repository.messages(store.store_id, thread.thread_id)
+    _send(c, store, thread, messages, (thread.assignee,), headline="Assigned to you.")
+
+
+def notify_about(c: Container, store: StoreConfig, thread: ThreadItem, headline: str) -> None:
+    """Tell whoever follows the thread that something happened to it, with the history."""
+    messages = c.repository.messages(store.store_id, thread.thread_id)
+    _send(c, store, thread, messages, recipients(store, thread), headline=headline)
+
+
+def recipients(store: StoreConfig, thread: ThreadItem) -> tuple[str, ...]:
+    """Who hears about this thread: its assignee, or every agent."""
+    if thread.assignee and not store.notify_all:
+        return (thread.assignee,)
+    return tuple(sorted(store.agents))
+
+
+def _assign_round_robin(c: Container, store: StoreConfig, thread: ThreadItem) -> ThreadItem:
+    """The next agent on duty in turn (everyone takes turns when nobody is on duty)."""
+    now = c.clock()
+    on_duty = [a for a in store.team if (a.hours or store.calendar).is_open(now)]
+    team = on_duty or list(store.team)
+    agent = team[(c.repository.next_assignment(store.store_id) - 1) % len(team)]
+    if c.repository.assign(thread, agent.email, only_if_unassigned=True):
+        c.repository.record_event(
+            thread,
+            kind="event",
+            author=store.support_address,
+            author_name="relaydesk",
+            body=f"assigned to {agent.name} <{agent.email}> (round-robin)",
+            at=now,
         )
-        for m in messages
-    ]
+    return c.repository.thread(store.store_id, thread.thread_id) or thread
+
+
+def _send(
+    c: Container,
+    store: StoreConfig,
+    thread: ThreadItem,
+    messages: Sequence[MessageItem],
+    to: tuple[str, ...],
+    headline: str | None = None,
+) -> None:
+    assignee = store.agent(thread.assignee) if thread.assignee else None
     c.mailer.send(
         OutgoingEmail(
             from_email=store.support_address,
             from_name=f"{store.name} (relaydesk)",
-            to=tuple(sorted(store.agents)),
+            to=to,
             subject=notification_subject(
                 store_name=store.name,
                 channel=thread.channel,
@@ -66,8 +117,11 @@ def notify_agents(c: Container, job: Job) -> None:
                 profile_name=thread.profile_name,
                 due_at=thread.response_due_at if thread.awaiting == "agent" else None,
                 timezone=store.calendar.timezone,
-                transcript=transcript,
+                transcript=[transcript_line(m) for m in messages],
                 subject=thread.subject,
+                status=thread.status,
+                assignee=assignee.name if assignee else None,
+                headline=headline,
             ),
             reply_to=tokens.reply_address(
                 c.reply_secret, store.store_id, thread.thread_id, c.settings.reply_domain
@@ -75,6 +129,21 @@ def notify_agents(c: Container, job: Job) -> None:
             headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
         )
     )
-    c.repository.mark_notified(pending, c.clock())
-    schedule_timers(c, store, thread)
-    log.info("agents notified: store=%s thread=%s", store.store_id, thread.thread_id)
+
+
+def transcript_line(m: MessageItem) -> TranscriptLine:
+    return TranscriptLine(
+        at=m.created_at,
+        author=m.author_name if m.direction in ("note", "event") and m.author_name else m.author,
+        inbound=m.direction == "in",
+        body=m.body,
+        media_count=len(m.media_urls or []),
+        attachments=tuple(
+            f"{a['filename']} ({a['content_type']}, {a['size']} bytes)"
+            for a in (m.attachments or [])
+        ),
+        automatic=m.automatic,
+        dropped=m.dropped,
+        kind=m.direction if m.direction in ("note", "event") else "message",
+        delivery=m.provider_status or m.delivery_status if m.direction == "out" else None,
+    )

@@ -49,6 +49,14 @@ def route_email(c: Container, email: InboundEmail) -> str:
         if store is None or thread is None:
             raise VerificationFailed("the reply address names no thread of ours")
         if store.is_agent(email.sender):
+            if email.authentication.failed:
+                # A From header is free text: without its domain's SPF/DKIM, anyone who
+                # saw a reply address could post as the agent. Only when SendGrid reported
+                # a failure: a domain that publishes nothing cannot be judged either way.
+                raise VerificationFailed(
+                    "the sender's domain failed SPF/DKIM as SendGrid reported them: "
+                    + email.authentication.summary()
+                )
             return accept_agent_reply(c, store, thread, email)
         if thread.channel == "email" and email.sender == thread.customer:
             return receive_customer_email(c, store, email, joined=thread)
@@ -70,6 +78,20 @@ def receive_customer_email(
         or email.sender.endswith("@" + c.settings.reply_domain)
     ):
         automatic = "sent from one of our own addresses"
+    unauthenticated = automatic is None and email.authentication.failed
+    if unauthenticated:
+        # Stored and shown to the agents, but never acknowledged. Customer mail is not
+        # refused for SPF/DKIM alone (forwarders, mailing lists and misconfigured small
+        # domains fail them every day, and a lost customer is worse than spam in the
+        # queue), but an automatic answer to a From that its own domain disowns would
+        # let anyone aim our acknowledgements at a victim's address (backscatter).
+        automatic = "sender not authenticated (SPF/DKIM failed), not acknowledged"
+        log.warning(
+            "security: customer mail from an unauthenticated sender stored without "
+            "acknowledgement: store=%s %s",
+            store.store_id,
+            email.authentication.summary(),
+        )
     if joined is None:
         thread_id = c.repository.thread_for_message_ids(store.store_id, email.references)
         joined = c.repository.thread(store.store_id, thread_id) if thread_id else None
@@ -108,6 +130,8 @@ def receive_customer_email(
     )
     if stored.plan is None:
         return "duplicate"
+    if unauthenticated:
+        return "stored-unauthenticated"
     if automatic:
         log.info("automatic mail stored, not acknowledged: %s", automatic)
         return "stored-automatic"

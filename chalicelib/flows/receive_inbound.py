@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from chalicelib.domain.errors import UnknownDestination
 from chalicelib.domain.language import choose_language
 from chalicelib.domain.messages import Channel, InboundMessage, opt_keyword
 from chalicelib.domain.sla import FIRST_RESPONSE, NEXT_RESPONSE, deadline
+from chalicelib.domain.survey import parse_rating
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import CustomerItem
 from chalicelib.store.repository import (
@@ -47,12 +48,14 @@ def plan_inbound(
     answered_before: bool = False,
     priority: str | None = None,
     previous_thread_id: str | None = None,
+    reopening: bool = False,
 ) -> InboundPlan:
     """Which thread, what is promised, and whether to acknowledge: decided, not yet stored.
 
     `thread_id` is the thread the message joins (None: a new one); `pending_due` the
     promise already running on it, which a follow-up keeps rather than restarts;
-    `answered_before`: we have answered on that thread, so a new promise is a next response.
+    `answered_before`: we have answered on that thread, so a new promise is a next response;
+    `reopening`: the thread was closed, and the message opens it again.
     """
     now = message.received_at
     keyword = opt_keyword(message.body) if message.channel is not Channel.EMAIL else None
@@ -64,7 +67,7 @@ def plan_inbound(
     due = pending_due or deadline(store.calendar, now, target)
     resolution_due = (
         deadline(store.calendar, now, targets.resolution)
-        if thread_id is None and targets.resolution
+        if (thread_id is None or reopening) and targets.resolution
         else None
     )
     today = now.astimezone(ZoneInfo(store.calendar.timezone)).date().isoformat()
@@ -74,7 +77,7 @@ def plan_inbound(
         and message.automatic is None
         and acks_today < store.ack_daily_cap
         and should_acknowledge(
-            new_thread=thread_id is None,
+            new_thread=thread_id is None or reopening,
             opted_out=opted_out,
             last_ack_at=customer.last_ack_at if customer else None,
             now=now,
@@ -108,9 +111,21 @@ def plan_inbound(
 @dataclass(frozen=True)
 class Stored:
     plan: InboundPlan | None
-    """None for a redelivery: nothing new was stored or decided."""
+    """None for a redelivery or a rating: nothing new was decided."""
     thread_id: str
     message_sk: str
+    rating: int | None = None
+
+
+def _survey_answer(
+    customer: CustomerItem | None, message: InboundMessage, thread_id: str | None
+) -> int | None:
+    """The customer's own reply, on the thread we asked about, that is only a rating."""
+    if customer is None or thread_id is None or customer.survey_thread_id != thread_id:
+        return None
+    if message.automatic is not None:
+        return None
+    return parse_rating(message.body)
 
 
 def store_inbound(
@@ -130,12 +145,24 @@ def store_inbound(
     `follow_pointer`: join the customer's open thread (SMS/WhatsApp, where a conversation
     is simply the customer's messages); e-mail threads by its headers instead.
     """
+    window = timedelta(days=store.reopen_window_days)
     for _ in range(MAX_ATTEMPTS):
         customer = c.repository.customer(store.store_id, message.sender)
+        reopening = False
         if follow_pointer and customer is not None and customer.open_thread_id:
-            thread_id, pending_due = customer.open_thread_id, customer.due_at
-            answered_before = bool(customer.responded)
-            priority = customer.priority
+            closed_at = customer.closed_at
+            if closed_at is not None and message.received_at - closed_at > window:
+                previous_thread_id = customer.open_thread_id
+            else:
+                thread_id, pending_due = customer.open_thread_id, customer.due_at
+                answered_before = bool(customer.responded)
+                priority = customer.priority
+                reopening = closed_at is not None
+        elif thread_id is not None and customer is not None:
+            reopening = customer.open_thread_id == thread_id and customer.closed_at is not None
+        if (rating := _survey_answer(customer, message, thread_id)) is not None:
+            assert thread_id is not None
+            return _record_rating(c, store, message, thread_id, rating)
         plan = plan_inbound(
             store,
             customer,
@@ -145,6 +172,7 @@ def store_inbound(
             answered_before=answered_before,
             priority=priority,
             previous_thread_id=previous_thread_id,
+            reopening=reopening,
         )
         try:
             item = c.repository.record_inbound(store.store_id, message, plan, customer)
@@ -180,6 +208,17 @@ def store_inbound(
     raise StorageError(
         "the customer's thread kept changing; giving up so that the provider retries"
     )
+
+
+def _record_rating(
+    c: Container, store: StoreConfig, message: InboundMessage, thread_id: str, rating: int
+) -> Stored:
+    try:
+        item = c.repository.record_rating(store.store_id, message, thread_id, rating)
+    except AlreadyRecorded as duplicate:
+        return Stored(None, duplicate.thread_id, duplicate.message_sk)
+    log.info("survey answered: store=%s thread=%s rating=%s", store.store_id, thread_id, rating)
+    return Stored(None, thread_id, item.sk, rating=rating)
 
 
 def receive_message(c: Container, message: InboundMessage) -> str | None:

@@ -31,6 +31,7 @@ from chalicelib.domain.sla import (
     deadline,
     minutes_left,
 )
+from chalicelib.logs import correlation
 from chalicelib.queues import Timer, TimerKind
 from chalicelib.store.models import ThreadItem
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RESPONSE, RESOLUTION = "response", "resolution"
+RESPONSE, RESOLUTION, SNOOZE = "response", "resolution", "snooze"
 
 
 def _promises(
@@ -95,6 +96,36 @@ def schedule_timers(c: Container, store: StoreConfig, thread: ThreadItem) -> Non
         log.info("timers scheduled: thread=%s %s count=%s", thread.thread_id, key, len(timers))
 
 
+def schedule_wake(
+    c: Container, store: StoreConfig, thread: ThreadItem, epoch: int, until: datetime
+) -> None:
+    """A snoozed thread wakes at `until`, unless something wakes it earlier."""
+    timer = Timer(TimerKind.WAKE, store.store_id, thread.thread_id, epoch, until, family=SNOOZE)
+    c.timers.send_all([timer], now=c.clock())
+
+
+def _wake(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) -> None:
+    """The snooze is over: the thread is open again and its assignee hears of it."""
+    if not c.repository.wake_thread(thread, timer.epoch, c.clock()):
+        return  # the customer wrote, or an agent reopened, closed or snoozed it again
+    c.repository.record_event(
+        thread,
+        kind="event",
+        author=store.support_address,
+        author_name="relaydesk",
+        body="snooze over: open again",
+        at=c.clock(),
+    )
+    woken = c.repository.thread(store.store_id, thread.thread_id)
+    if woken is None:
+        return
+    schedule_timers(c, store, woken)
+    from chalicelib.flows.notify_agents import notify_about
+
+    notify_about(c, store, woken, headline="Snooze over: this conversation is open again.")
+    log.info("thread woke: thread=%s", thread.thread_id)
+
+
 def _resume(c: Container, store: StoreConfig, thread: ThreadItem) -> None:
     """A pending thread heard from its customer: the resolution clock runs on."""
     target = store.sla.targets_for(thread.channel, thread.priority).resolution
@@ -114,6 +145,9 @@ def fire_timer(c: Container, timer: Timer) -> int | None:
     store = c.stores.by_id(timer.store_id)
     thread = c.repository.thread(timer.store_id, timer.thread_id) if store else None
     if store is None or thread is None:
+        return None
+    if timer.kind is TimerKind.WAKE:
+        _wake(c, store, thread, timer)
         return None
     if timer.key in (thread.fired_timers or set()) or not any(
         family == timer.family and epoch == timer.epoch
@@ -141,11 +175,11 @@ def _act(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) -> 
     )
     if timer.kind is TimerKind.REMINDER:
         subject = f"[{store.name}] Reminder: {what} due {local_due}: {channel} from {who}"
-        recipients = tuple(sorted(store.agents))
+        recipients = _agents_for(store, thread)
     elif timer.kind is TimerKind.BREACH:
         label = "Resolution overdue" if resolution else "Overdue"
         subject = f"[{store.name}] {label} since {local_due}: {channel} from {who}"
-        recipients = tuple(sorted(store.agents))
+        recipients = _agents_for(store, thread)
     else:
         step = store.sla.escalations[timer.step]
         if step.sms:
@@ -181,17 +215,25 @@ def _act(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) -> 
     )
 
 
+def _agents_for(store: StoreConfig, thread: ThreadItem) -> tuple[str, ...]:
+    if thread.assignee and not store.notify_all:
+        return (thread.assignee,)
+    return tuple(sorted(store.agents))
+
+
 def run_timer_batch(c: Container, records: list[dict[str, Any]]) -> dict[str, Any]:
     """The timers queue's handler body: partial-batch failure reporting, so that held and
     failed timers stay on the queue while the others are deleted."""
     failures = []
     for record in records:
-        try:
-            wait = fire_timer(c, Timer.decode(record["body"]))
-            if wait is not None:
-                c.timers.hold(record["receiptHandle"], wait)
+        # A timer logs under its SQS message id: the same across the deliveries that hold it.
+        with correlation(record.get("messageId")):
+            try:
+                wait = fire_timer(c, Timer.decode(record["body"]))
+                if wait is not None:
+                    c.timers.hold(record["receiptHandle"], wait)
+                    failures.append(record["messageId"])
+            except Exception:
+                log.exception("timer failed; it will be retried: %s", record.get("messageId"))
                 failures.append(record["messageId"])
-        except Exception:
-            log.exception("timer failed; it will be retried: %s", record.get("messageId"))
-            failures.append(record["messageId"])
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}

@@ -33,6 +33,10 @@ def customer_pk(store_id: str, address: str) -> str:
     return f"{store_id}#CUSTOMER#{address}"
 
 
+def store_pk(store_id: str) -> str:
+    return f"{store_id}#STORE"
+
+
 def marker_pk(store_id: str, provider_id: str) -> str:
     return f"{store_id}#PROVIDER#{provider_id}"
 
@@ -106,6 +110,21 @@ class ThreadItem(_Item):
     """`epoch:kind:step` of every timer that acted: each acts at most once."""
     previous_thread_id = UnicodeAttribute(null=True)
     """A reply to a thread closed too long ago starts this one, linked to the old."""
+    assignee = UnicodeAttribute(null=True)
+    """The agent who owns the thread (round-robin on arrival, or `#assign`)."""
+    tags = UnicodeSetAttribute(null=True)
+    last_inbound_at = UTCDateTimeAttribute(null=True)
+    """The customer's latest message: WhatsApp allows free text for 24 hours after it."""
+    snoozed_until = UTCDateTimeAttribute(null=True)
+    snooze_epoch = NumberAttribute(default=0)
+    """Bumped by every snooze, so that only the latest snooze's wake-up timer acts."""
+    survey_sent_at = UTCDateTimeAttribute(null=True)
+    rating = NumberAttribute(null=True)
+    """The customer's 1-5 answer to the satisfaction survey."""
+    rated_at = UTCDateTimeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+    """DynamoDB TTL (epoch seconds): set when the thread closes, for the store's
+    `retention_days`; removed when it reopens (store/privacy.py)."""
 
 
 class MessageItem(_Item):
@@ -113,7 +132,8 @@ class MessageItem(_Item):
 
     message_id = UnicodeAttribute()
     direction = UnicodeAttribute()
-    """'in' from the customer, 'out' to the customer."""
+    """'in' from the customer, 'out' to the customer, 'note' an agent's internal note,
+    'event' a change to the thread (who did what)."""
     author = UnicodeAttribute()
     body = UnicodeAttribute(default="")
     media_urls = ListAttribute(of=UnicodeAttribute, default=list)
@@ -122,7 +142,13 @@ class MessageItem(_Item):
     wa_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     delivery_status = UnicodeAttribute(null=True)
-    """Outbound only: 'queued', 'sent' or 'failed'."""
+    """Outbound only: 'queued', 'sent', 'delivered', 'read', 'failed' or 'undelivered'."""
+    provider_status = UnicodeAttribute(null=True)
+    """Twilio's status callbacks: 'sending', 'sent', 'delivered', 'read', or a failure."""
+    survey_after = BooleanAttribute(default=False)
+    """This answer closed the thread: the satisfaction survey follows once it is sent."""
+    parts_sent = NumberAttribute(default=0)
+    """A long SMS goes out in parts; a retry resumes after the parts already sent."""
     delivery_error = UnicodeAttribute(null=True)
     outbound_provider_id = UnicodeAttribute(null=True)
     notified_at = UTCDateTimeAttribute(null=True)
@@ -138,6 +164,8 @@ class MessageItem(_Item):
     """What could not be stored (said plainly, never silently truncated)."""
     automatic = UnicodeAttribute(null=True)
     """Why this was machine-written: an auto-reply we received, or our own acknowledgement."""
+    expires_at = NumberAttribute(null=True)
+    """DynamoDB TTL: the thread's, copied to each of its messages (store/privacy.py)."""
 
 
 class CustomerItem(_Item):
@@ -162,7 +190,18 @@ class CustomerItem(_Item):
     """The store-local date of `ack_count`: the per-address daily cap resets with it."""
     ack_count = NumberAttribute(default=0)
     last_message_at = UTCDateTimeAttribute(null=True)
+    closed_at = UTCDateTimeAttribute(null=True)
+    """The open thread was closed: a message within the reopen window reopens it."""
+    survey_thread_id = UnicodeAttribute(null=True)
+    """We asked for a rating on this thread; the customer's next message may be it."""
     version = VersionAttribute()
+
+
+class StoreItem(_Item):
+    """Per-store counters."""
+
+    assignments = NumberAttribute(default=0)
+    """How many threads were assigned: the round-robin's position."""
 
 
 class MarkerItem(_Item):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import TypeVar
 from pynamodb.connection import Connection
 from pynamodb.exceptions import (
     DoesNotExist,
+    PutError,
     PynamoDBException,
     TransactWriteError,
     UpdateError,
@@ -27,11 +29,13 @@ from chalicelib.store.models import (
     CustomerItem,
     MarkerItem,
     MessageItem,
+    StoreItem,
     ThreadItem,
     customer_pk,
     dynamodb_host,
     marker_pk,
     region,
+    store_pk,
     thread_pk,
 )
 
@@ -42,6 +46,9 @@ MARKER_LIFETIME = timedelta(days=400)
 MAX_BODY_CHARS = 100_000
 MAX_REFERENCES = 20
 MAX_RAW_BYTES = 250_000
+# Twilio's statuses after it accepted a message, in order; and the ones that mean failure.
+PROVIDER_PROGRESS = ("sending", "sent", "delivered", "read")
+PROVIDER_FAILURES = ("failed", "undelivered", "canceled")
 
 
 class StorageError(Exception):
@@ -182,6 +189,8 @@ class Repository:
             customer.responded = False
             customer.priority = None
         customer.open_thread_id = plan.thread_id
+        customer.closed_at = None
+        customer.survey_thread_id = None
         customer.last_message_at = now
         customer.opted_out = plan.opted_out
         customer.due_at = plan.due_at
@@ -209,6 +218,7 @@ class Repository:
                         response_target=plan.response_target,
                         resolution_due_at=plan.resolution_due_at,
                         promise_started_at=now,
+                        last_inbound_at=now,
                         message_count=1,
                         profile_name=message.profile_name,
                         subject=message.subject,
@@ -233,8 +243,15 @@ class Repository:
                             ThreadItem.awaiting.set("agent"),
                             ThreadItem.status.set("open"),
                             ThreadItem.closed_at.remove(),
+                            ThreadItem.snoozed_until.remove(),
+                            ThreadItem.last_inbound_at.set(now),
                             ThreadItem.message_count.add(1),
                             ThreadItem.response_due_at.set(plan.due_at),
+                            *(
+                                [ThreadItem.resolution_due_at.set(plan.resolution_due_at)]
+                                if plan.resolution_due_at
+                                else []
+                            ),
                         ],
                         condition=ThreadItem.pk.exists(),
                     )
@@ -307,6 +324,7 @@ class Repository:
         author_name: str | None = None,
         email_message_id: str | None = None,
         automatic: str | None = None,
+        survey_after: bool = False,
     ) -> MessageItem:
         """Queue an answer, once per `provider_id` however often it is posted.
 
@@ -336,6 +354,7 @@ class Repository:
             author_name=author_name,
             email_message_id=email_message_id,
             automatic=automatic,
+            survey_after=survey_after,
         )
         try:
             with TransactWrite(connection=self.connection) as tx:
@@ -392,12 +411,14 @@ class Repository:
         )
 
     def close_thread(self, thread: ThreadItem, at: datetime) -> None:
-        """Closed: no promise runs; the customer's next SMS/WhatsApp starts a new thread."""
+        """Closed: no promise runs; the customer's next message reopens it within the
+        store's reopen window, and starts a new, linked thread after it."""
         try:
             thread.update(
                 actions=[
                     ThreadItem.status.set("closed"),
                     ThreadItem.closed_at.set(at),
+                    ThreadItem.snoozed_until.remove(),
                     ThreadItem.updated_at.set(at),
                     ThreadItem.sla_epoch.add(1),
                     ThreadItem.resolution_epoch.add(1),
@@ -406,8 +427,257 @@ class Repository:
         except PynamoDBException as exc:
             raise StorageError(f"closing the thread failed: {exc}") from exc
         self._update_pointer_of(
-            thread, [CustomerItem.open_thread_id.remove(), CustomerItem.due_at.remove()]
+            thread, [CustomerItem.closed_at.set(at), CustomerItem.due_at.remove()]
         )
+
+    def reopen_thread(self, thread: ThreadItem, at: datetime) -> None:
+        """An agent's `#reopen`: open again. A closed thread's resolution promise was
+        settled when it closed and does not run again; a pending or snoozed thread's
+        resolution clock runs on (the timers resume it)."""
+        actions: list[Action] = [
+            ThreadItem.status.set("open"),
+            ThreadItem.updated_at.set(at),
+            ThreadItem.snoozed_until.remove(),
+            ThreadItem.resolution_epoch.add(1),
+        ]
+        if thread.status == "closed":
+            actions += [ThreadItem.closed_at.remove(), ThreadItem.resolution_due_at.remove()]
+        try:
+            thread.update(actions=actions)
+        except PynamoDBException as exc:
+            raise StorageError(f"reopening the thread failed: {exc}") from exc
+        self._update_pointer_of(thread, [CustomerItem.closed_at.remove()])
+
+    def snooze_thread(self, thread: ThreadItem, until: datetime, at: datetime) -> int:
+        """Snoozed until `until`: like pending, no clock runs; returns the snooze's epoch,
+        which its wake-up timer carries."""
+        actions: list[Action] = [
+            ThreadItem.status.set("snoozed"),
+            ThreadItem.snoozed_until.set(until),
+            ThreadItem.snooze_epoch.add(1),
+            ThreadItem.awaiting.set("customer"),
+            ThreadItem.updated_at.set(at),
+            ThreadItem.sla_epoch.add(1),
+            ThreadItem.resolution_epoch.add(1),
+        ]
+        if thread.paused_at is None:
+            actions.append(ThreadItem.paused_at.set(at))
+        try:
+            thread.update(actions=actions)
+        except PynamoDBException as exc:
+            raise StorageError(f"snoozing the thread failed: {exc}") from exc
+        self._update_pointer_of(thread, [CustomerItem.due_at.remove()])
+        return int(thread.snooze_epoch)
+
+    def wake_thread(self, thread: ThreadItem, epoch: int, at: datetime) -> bool:
+        """The snooze is over, unless the customer, an agent or a later snooze changed it."""
+        try:
+            thread.update(
+                actions=[
+                    ThreadItem.status.set("open"),
+                    ThreadItem.snoozed_until.remove(),
+                    ThreadItem.updated_at.set(at),
+                ],
+                condition=(ThreadItem.status == "snoozed") & (ThreadItem.snooze_epoch == epoch),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise StorageError(f"waking the thread failed: {exc}") from exc
+        return True
+
+    def survey_sent(self, thread: ThreadItem, at: datetime) -> None:
+        """The customer's next message on this thread may be their rating."""
+        try:
+            thread.update(actions=[ThreadItem.survey_sent_at.set(at)])
+        except PynamoDBException as exc:
+            raise StorageError(f"recording the survey failed: {exc}") from exc
+        self._update_pointer_of(thread, [CustomerItem.survey_thread_id.set(thread.thread_id)])
+
+    def record_rating(
+        self, store_id: str, message: InboundMessage, thread_id: str, rating: int
+    ) -> MessageItem:
+        """The customer's answer to the survey: kept on the closed thread, once, as its rating."""
+        now = message.received_at
+        message_id = message_id_for(store_id, message.provider_id)
+        pk = thread_pk(store_id, thread_id)
+        item = MessageItem(
+            pk,
+            message_sort_key(now, message_id),
+            message_id=message_id,
+            direction="in",
+            author=message.sender,
+            body=message.body[:MAX_BODY_CHARS],
+            provider_id=message.provider_id,
+            created_at=now,
+            email_message_id=message.provider_id if message.subject is not None else None,
+            automatic="survey rating",
+        )
+        marker = MarkerItem(
+            marker_pk(store_id, message.provider_id),
+            META,
+            thread_id=thread_id,
+            message_sk=item.sk,
+            expires_at=int((now + MARKER_LIFETIME).timestamp()),
+        )
+        try:
+            with TransactWrite(connection=self.connection) as tx:
+                tx.save(marker, condition=MarkerItem.pk.does_not_exist())
+                tx.save(item)
+                tx.update(
+                    ThreadItem(pk, META),
+                    actions=[ThreadItem.rating.set(rating), ThreadItem.rated_at.set(now)],
+                    condition=ThreadItem.pk.exists(),
+                )
+                tx.update(
+                    CustomerItem(customer_pk(store_id, message.sender), META),
+                    actions=[CustomerItem.survey_thread_id.remove()],
+                    condition=CustomerItem.pk.exists(),
+                    add_version_condition=False,
+                )
+        except TransactWriteError as exc:
+            failed = _conditional_failures(exc)
+            if failed and failed[0]:
+                existing = MarkerItem.get(marker.pk, META)
+                raise AlreadyRecorded(existing.thread_id, existing.message_sk) from exc
+            raise StorageError(f"recording the rating failed: {exc}") from exc
+        except PynamoDBException as exc:
+            raise StorageError(f"recording the rating failed: {exc}") from exc
+        return item
+
+    # -- the agents' side ------------------------------------------------------------------
+
+    def next_assignment(self, store_id: str) -> int:
+        """A counter per store: the round-robin's turn (1, 2, 3, ...)."""
+        counter = StoreItem(store_pk(store_id), META)
+        try:
+            counter.update(actions=[StoreItem.assignments.add(1)])
+        except PynamoDBException as exc:
+            raise StorageError(f"counting assignments failed: {exc}") from exc
+        return int(counter.assignments)
+
+    def assign(self, thread: ThreadItem, agent: str, *, only_if_unassigned: bool = False) -> bool:
+        """False when `only_if_unassigned` and someone else assigned it first."""
+        condition = ThreadItem.assignee.does_not_exist() if only_if_unassigned else None
+        try:
+            thread.update(actions=[ThreadItem.assignee.set(agent)], condition=condition)
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise StorageError(f"assigning the thread failed: {exc}") from exc
+        return True
+
+    def add_tags(self, thread: ThreadItem, tags: Sequence[str]) -> None:
+        try:
+            thread.update(actions=[ThreadItem.tags.add(set(tags))])
+        except PynamoDBException as exc:
+            raise StorageError(f"tagging the thread failed: {exc}") from exc
+
+    def record_event(
+        self,
+        thread: ThreadItem,
+        *,
+        kind: str,
+        author: str,
+        body: str,
+        at: datetime,
+        author_name: str | None = None,
+    ) -> MessageItem:
+        """A change ('event') or an internal note ('note') on the thread, with who made it."""
+        message_id = secrets.token_hex(8)
+        item = MessageItem(
+            thread.pk,
+            message_sort_key(max(at, thread.updated_at), message_id),
+            message_id=message_id,
+            direction=kind,
+            author=author,
+            author_name=author_name,
+            body=body[:MAX_BODY_CHARS],
+            created_at=at,
+        )
+        try:
+            item.save()
+        except PynamoDBException as exc:
+            raise StorageError(f"recording the {kind} failed: {exc}") from exc
+        return item
+
+    def claim(self, store_id: str, key: str, thread_id: str, at: datetime) -> bool:
+        """True the first time `key` is claimed in this store: once-only side effects."""
+        marker = MarkerItem(
+            marker_pk(store_id, key),
+            META,
+            thread_id=thread_id,
+            message_sk="",
+            expires_at=int((at + MARKER_LIFETIME).timestamp()),
+        )
+        try:
+            marker.save(condition=MarkerItem.pk.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise StorageError(f"recording {key} failed: {exc}") from exc
+        return True
+
+    # -- delivery --------------------------------------------------------------------------
+
+    def part_sent(self, thread: ThreadItem, message: MessageItem, part: int, sid: str) -> None:
+        """Part `part` (1-based) went out as Twilio message `sid`: a retry resumes after it,
+        and Twilio's status callbacks for `sid` find this message."""
+        marker = MarkerItem(
+            marker_pk(thread.store_id, sid),
+            META,
+            thread_id=thread.thread_id,
+            message_sk=message.sk,
+            expires_at=int((message.created_at + MARKER_LIFETIME).timestamp()),
+        )
+        try:
+            with TransactWrite(connection=self.connection) as tx:
+                tx.save(marker)
+                tx.update(message, actions=[MessageItem.parts_sent.set(part)])
+        except PynamoDBException as exc:
+            raise StorageError(f"recording a sent part failed: {exc}") from exc
+        message.parts_sent = part
+
+    def message_for_provider_id(
+        self, store_id: str, provider_id: str
+    ) -> tuple[str, MessageItem] | None:
+        """(thread id, message) of the message a provider knows by `provider_id`."""
+        try:
+            marker = MarkerItem.get(marker_pk(store_id, provider_id), META, consistent_read=True)
+        except DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise StorageError(f"reading a marker failed: {exc}") from exc
+        message = self.message(store_id, marker.thread_id, marker.message_sk)
+        return (marker.thread_id, message) if message else None
+
+    def record_provider_status(
+        self, message: MessageItem, status: str, error: str | None, *, failed: bool
+    ) -> bool:
+        """Twilio's latest word on a message; statuses only move forward, and a failure is
+        recorded once. True when this call recorded a failure (so it is reported once)."""
+        actions: list[Action] = [MessageItem.provider_status.set(status)]
+        if error:
+            actions.append(MessageItem.delivery_error.set(error))
+        if failed:
+            condition = (
+                MessageItem.provider_status.does_not_exist()
+                | ~MessageItem.provider_status.is_in(*PROVIDER_FAILURES)
+            )
+        else:
+            earlier = PROVIDER_PROGRESS[: PROVIDER_PROGRESS.index(status)]
+            condition = MessageItem.provider_status.does_not_exist() | (
+                MessageItem.provider_status.is_in(*earlier)
+                if earlier
+                else MessageItem.pk.does_not_exist()
+            )
+        try:
+            message.update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise StorageError(f"recording the delivery status failed: {exc}") from exc
+        return failed
 
     def set_priority(
         self, thread: ThreadItem, priority: str, response_due: datetime | None

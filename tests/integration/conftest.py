@@ -142,3 +142,10 @@ def queue_depth(worker: QueueWorker) -> int:
 def table_items() -> list[dict[str, Any]]:
     table = boto3.resource("dynamodb").Table("relaydesk")
     return list(table.scan()["Items"])
+
+
+def conversation(container: Container, thread_id: str, store: str = "demo") -> list[Any]:
+    """What the customer and the store said to each other: no notes, no events."""
+    return [
+        m for m in container.repository.messages(store, thread_id) if m.direction in ("in", "out")
+    ]

@@ -12,7 +12,7 @@ from chalice.test import Client
 from chalicelib.composition import Container
 from relaydesk import sandbox
 from relaydesk.workers import QueueWorker
-from tests.integration.conftest import FakeClock, drain, table_items
+from tests.integration.conftest import FakeClock, conversation, drain, table_items
 from tests.integration.email_posts import post_parsed, post_raw
 
 SUPPORT = "support@demo.relaydesk.test"
@@ -90,7 +90,7 @@ def test_replies_join_their_thread_and_new_subjects_start_new_ones(
     [original] = [
         t for t in threads(container) if t["subject"] == "Order 1042" and t["message_count"] == 2
     ]
-    bodies = [m.body for m in container.repository.messages("demo", original["thread_id"])]
+    bodies = [m.body for m in conversation(container, original["thread_id"])]
     assert bodies == ["Where is it?", ACK, "Any news?"]
 
 
@@ -200,7 +200,8 @@ def test_a_redelivered_mail_is_stored_and_acknowledged_once(
     assert status_of(first_mail(client)) == "duplicate"
     drain(worker)
     assert len(acks_to(outbox)) == 1
-    assert len([i for i in table_items() if i["sk"].startswith("MSG#")]) == 2  # mail + ack
+    said = [i for i in table_items() if i["sk"].startswith("MSG#") and i["direction"] != "event"]
+    assert len(said) == 2  # mail + ack
 
 
 def test_raw_mode_keeps_charset_attachments_and_the_original(
@@ -302,8 +303,15 @@ def test_close_then_reply_reopens_within_the_window_and_links_a_new_thread_after
         message_id="<bad@demo.test>",
         text="#frobnicate\nhi",
     )
-    assert unknown.status_code == 400
-    assert "#frobnicate" in json.loads(unknown.body)["error"]
+    # A wrong command changes nothing and sends nothing to the customer; the agent is told.
+    assert unknown.status_code == 200
+    assert "#frobnicate" in status_of(unknown)
+    [told] = [
+        m for m in outbox.entries(to="alex@demo.relaydesk.test") if "Not sent" in m["subject"]
+    ]
+    assert "#frobnicate" in told["text"]
+    assert "#assign" in told["text"]
+    assert not [m for m in table_items() if m.get("body") == "hi"]
 
 
 def test_a_customer_writing_to_the_threads_reply_address_joins_it(

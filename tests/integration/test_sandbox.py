@@ -111,6 +111,9 @@ def sms_entry(to: str, body: str, sid: str) -> dict[str, Any]:
         "to": to,
         "body": body,
         "media_urls": [],
+        "content_sid": None,
+        "content_variables": None,
+        "status_callback": None,
         "subject": None,
         "text": None,
         "html": None,
@@ -229,6 +232,9 @@ def test_twilio_whatsapp_with_media_and_no_body(base: str, twilio: Any) -> None:
         "channel": "whatsapp",
         "from": "whatsapp:" + SHOP_NUMBER,
         "to": "whatsapp:" + CUSTOMER,
+        "content_sid": None,
+        "content_variables": None,
+        "status_callback": None,
         "subject": None,
         "text": None,
         "html": None,
@@ -813,3 +819,78 @@ def test_main_reports_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["--port", str(port)]) == 1
 
     assert f"127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_a_whatsapp_template_is_accepted_without_a_body_and_recorded(
+    base: str, twilio: Any
+) -> None:
+    twilio.messages.create(
+        from_="whatsapp:" + SHOP_NUMBER,
+        to="whatsapp:" + CUSTOMER,
+        content_sid="HX" + "0" * 32,
+        content_variables=json.dumps({"1": "Jana"}),
+    )
+    [entry] = outbox(base)
+    assert (entry["body"], entry["content_sid"], entry["content_variables"]) == (
+        "",
+        "HX" + "0" * 32,
+        {"1": "Jana"},
+    )
+
+
+def test_status_callbacks_are_signed_like_twilios_and_report_the_magic_failure() -> None:
+    """With the auth token, the sandbox calls the StatusCallback URL as Twilio would."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qsl
+
+    from twilio.request_validator import RequestValidator
+
+    received: list[tuple[dict[str, str], bool]] = []
+    done = threading.Event()
+    port = 0
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers["Content-Length"])
+            params = dict(parse_qsl(self.rfile.read(length).decode()))
+            url = f"http://127.0.0.1:{port}{self.path}"
+            valid = RequestValidator(AUTH_TOKEN).validate(
+                url, params, self.headers["X-Twilio-Signature"]
+            )
+            received.append((params, bool(valid)))
+            self.send_response(204)
+            self.end_headers()
+            if len(received) == 4:
+                done.set()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    port = int(receiver.server_address[1])
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    callback = f"http://127.0.0.1:{port}/status"
+    running, sandbox_base = start_in_thread(status_token=AUTH_TOKEN)
+    try:
+        client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=sandbox_http_client(sandbox_base))
+        ok = client.messages.create(
+            from_=SHOP_NUMBER, to=CUSTOMER, body="hi", status_callback=callback
+        )
+        lost = client.messages.create(
+            from_=SHOP_NUMBER, to="+15005550030", body="hi", status_callback=callback
+        )
+        assert done.wait(10), received
+    finally:
+        running.shutdown()
+        running.server_close()
+        receiver.shutdown()
+    assert all(valid for _, valid in received)
+    by_sid: dict[str, list[tuple[str, str | None]]] = {}
+    for params, _ in received:
+        by_sid.setdefault(params["MessageSid"], []).append(
+            (params["MessageStatus"], params.get("ErrorCode"))
+        )
+    assert by_sid == {
+        ok.sid: [("sent", None), ("delivered", None)],
+        lost.sid: [("sent", None), ("undelivered", "30003")],
+    }

@@ -20,7 +20,14 @@ from relaydesk import sandbox
 from relaydesk.cli import twiml_messages
 from relaydesk.local_env import LOCAL_PARSE_PASSWORD, LOCAL_TWILIO_AUTH_TOKEN
 from relaydesk.workers import QueueWorker
-from tests.integration.conftest import PUBLIC_URL, FakeClock, drain, queue_depth, table_items
+from tests.integration.conftest import (
+    PUBLIC_URL,
+    FakeClock,
+    conversation,
+    drain,
+    queue_depth,
+    table_items,
+)
 from tests.integration.email_posts import post_form
 
 TWILIO_PATH = "/webhooks/twilio/messaging"
@@ -120,7 +127,8 @@ def test_redelivery_stores_once_and_acknowledges_at_most_once(
     thread = thread_of(container)
     assert len(container.repository.messages("demo", thread.thread_id)) == 1
     drain(worker)
-    assert len(outbox.entries(provider="sendgrid")) == 2  # one per agent, not per delivery
+    # One notification, to the thread's assignee: not one per delivery.
+    assert [m["to"] for m in outbox.entries(provider="sendgrid")] == ["alex@demo.relaydesk.test"]
 
 
 def test_follow_ups_join_the_thread_and_respect_the_ack_cooldown(
@@ -170,10 +178,11 @@ def test_agents_are_notified_once_with_a_signed_reply_address(
 ) -> None:
     post_twilio(client, extra={"NumMedia": "1", "MediaUrl0": "https://api.twilio.com/m/1"})
     assert drain(worker) == 1
-    mails = outbox.entries(provider="sendgrid")
-    assert sorted(m["to"] for m in mails) == ["alex@demo.relaydesk.test", "sam@demo.relaydesk.test"]
+    [mail] = outbox.entries(provider="sendgrid")
+    assert mail["to"] == "alex@demo.relaydesk.test"  # the round-robin's first assignee
     thread = thread_of(container)
-    mail = mails[0]
+    assert thread.assignee == "alex@demo.relaydesk.test"
+    assert "Status: open, assigned to alex." in mail["text"]
     assert mail["from"] == "support@demo.relaydesk.test"
     assert mail["subject"] == f"[Demo Store] SMS from {CUSTOMER} (#{thread.thread_id[:6]})"
     assert "+420777123456: Where is my order? [1 attachment(s)]" in mail["text"]
@@ -186,10 +195,10 @@ def test_agents_are_notified_once_with_a_signed_reply_address(
     from chalicelib.flows.jobs import run_job
     from chalicelib.queues import Job, JobKind
 
-    message = container.repository.messages("demo", thread.thread_id)[0]
+    message = conversation(container, thread.thread_id)[0]
     assert message.notified_at is not None
     run_job(container, Job(JobKind.NOTIFY_AGENTS, "demo", thread.thread_id, message.sk).encode())
-    assert len(outbox.entries(provider="sendgrid")) == 2
+    assert len(outbox.entries(provider="sendgrid")) == 1
 
 
 def test_agent_reply_reaches_the_customer_by_sms_and_stops_the_clock(
@@ -244,8 +253,8 @@ def test_whatsapp_round_trip_uses_the_whatsapp_addresses(
     assert ack is not None
     assert "Monday 12:30" in ack
     drain(worker)
-    stored = container.repository.messages(
-        "demo", thread_of(container, customer=f"whatsapp:{CUSTOMER}").thread_id
+    stored = conversation(
+        container, thread_of(container, customer=f"whatsapp:{CUSTOMER}").thread_id
     )
     assert [(m.profile_name, m.wa_id) for m in stored] == [("Jana", "420777123456")]
     assert outbox.entries(provider="sendgrid")[0]["subject"].startswith(
@@ -419,7 +428,7 @@ def test_stores_are_isolated(
     assert response.status_code == 403
 
 
-def test_after_close_the_next_sms_starts_a_new_acknowledged_thread(
+def test_after_close_an_sms_reopens_within_the_window_and_starts_a_linked_thread_after(
     client: Client,
     container: Container,
     worker: QueueWorker,
@@ -429,14 +438,23 @@ def test_after_close_the_next_sms_starts_a_new_acknowledged_thread(
     post_twilio(client)
     drain(worker)
     first = thread_of(container)
-    response = post_parse(
-        client, sender="alex@demo.relaydesk.test", to=reply_to_of(outbox), text="#close"
-    )
-    assert json.loads(response.body) == {"status": "updated, closed"}
+    reply_to = reply_to_of(outbox)
+    response = post_parse(client, sender="alex@demo.relaydesk.test", to=reply_to, text="#close")
+    assert json.loads(response.body) == {"status": "closed"}
     assert container.repository.thread("demo", first.thread_id).status == "closed"  # type: ignore[union-attr]
     clock.advance(minutes=5)
+    # Within the store's reopen window (7 days) the same thread opens again, with a new promise.
+    assert ack_of(post_twilio(client, body="One more question")) is not None
+    reopened = thread_of(container)
+    assert (reopened.thread_id, reopened.status) == (first.thread_id, "open")
+    assert reopened.closed_at is None
+    drain(worker)
+    post_parse(client, sender="alex@demo.relaydesk.test", to=reply_to, text="#close")
+    clock.advance(days=8)
     assert ack_of(post_twilio(client, body="New question")) is not None
-    assert thread_of(container).thread_id != first.thread_id
+    second = thread_of(container)
+    assert second.thread_id != first.thread_id
+    assert second.previous_thread_id == first.thread_id
 
 
 def test_the_acknowledgement_speaks_the_customers_language_and_keeps_to_it(

@@ -50,7 +50,20 @@ def test_the_shipped_and_test_configurations_load() -> None:
         ({"first_response_minutes": True}, "'shop': first_response_minutes"),
         ({"phone_numbers": ["0777"]}, "'shop': phone_numbers: '0777'"),
         ({"agents": []}, "'shop': agents"),
-        ({"agents": ["not-an-address"]}, "'shop': 'not-an-address'"),
+        ({"agents": ["not-an-address"]}, r"'shop': agents\[0\]: 'not-an-address'"),
+        ({"agents": ["a@shop.test", "A@shop.test"]}, "an address is listed twice"),
+        ({"agents": [{"email": "a@shop.test", "role": "x"}]}, r"agents\[0\]: an address or"),
+        ({"agents": [{"email": "a@shop.test", "hours": {"xyz": []}}]}, r"agents\[0\]: hours"),
+        ({"support_address": "nope"}, "'shop': 'nope' is not an e-mail address"),
+        ({"notify": "some"}, "notify: 'assignee' or 'all'"),
+        ({"reply_templates": {"Bad Name": "x"}}, "reply_templates: 'Bad Name'"),
+        ({"reply_templates": {"ok": " "}}, "reply_templates: 'ok'"),
+        ({"survey": "yes"}, "survey: expected bool"),
+        ({"whatsapp_template": {"content_sid": "HX1"}}, "whatsapp_template.content_sid"),
+        (
+            {"whatsapp_template": {"content_sid": "HX" + "a" * 32, "variables": {"1": "{x}"}}},
+            r"whatsapp_template.variables\['1'\]: unknown \['x'\]",
+        ),
         ({"ack_template": "no deadline"}, r"'shop': ack_templates\['en'\]: must state"),
         ({"ack_templates": {"cs": "{deadline} {other}"}}, r"ack_templates\['cs'\]: unknown"),
         ({"ack_templates": {"de": "{deadline"}}, r"ack_templates\['de'\]"),
@@ -59,6 +72,35 @@ def test_the_shipped_and_test_configurations_load() -> None:
 def test_invalid_store_names_the_store_and_field(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_store({**VALID, **change})
+
+
+def test_agents_may_have_names_and_duty_hours_and_are_found_by_any_of_their_names() -> None:
+    store = parse_store(
+        {
+            **VALID,
+            "agents": [
+                "a@shop.test",
+                {"email": "Kim@Shop.Test", "name": "Kim Novak", "hours": {"sat": ["10:00-14:00"]}},
+            ],
+            "notify": "all",
+            "reply_templates": {"shipping": "Ships in 2 days."},
+            "survey": True,
+            "whatsapp_template": {"content_sid": "HX" + "a" * 32, "variables": {"1": "{reply}"}},
+        }
+    )
+    assert [(a.email, a.name, a.hours is not None) for a in store.team] == [
+        ("a@shop.test", "a", False),
+        ("kim@shop.test", "Kim Novak", True),
+    ]
+    assert store.agents == {"a@shop.test", "kim@shop.test"}
+    for name in ("kim", "KIM NOVAK", "kim@shop.test", "Kim"):
+        assert store.agent(name) == store.team[1], name
+    assert store.agent("novak") is None
+    assert (store.notify_all, store.survey) == (True, True)
+    assert store.whatsapp_template is not None
+    assert store.whatsapp_template.variables == {"1": "{reply}"}
+    assert parse_store(VALID).notify_all is False
+    assert parse_store(VALID).whatsapp_template is None
 
 
 def test_a_number_may_belong_to_one_store_only(tmp_path: Path) -> None:

@@ -2,16 +2,21 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from chalicelib.channels.sendgrid_email import (
     FormData,
+    SenderAuthentication,
     check_basic_auth,
     check_signature,
     html_to_text,
     parse_form_data,
+    sender_authentication,
     to_inbound_email,
 )
 from chalicelib.domain.errors import MalformedRequest, NotAuthenticated, VerificationFailed
@@ -118,25 +123,139 @@ def test_not_multipart_is_rejected() -> None:
         parse_form_data("multipart/form-data", b"")
 
 
-def test_signed_webhook_verification_with_sendgrid_key_format() -> None:
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+SIGNED_AT = datetime(2026, 11, 18, 21, 46, 40, tzinfo=UTC)  # Unix time 1795038400
 
+
+def signing_key() -> tuple[ec.EllipticCurvePrivateKey, str]:
     private = ec.generate_private_key(ec.SECP256R1())
     der = private.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    public_key = base64.b64encode(der).decode()  # what SendGrid's policy API returns
-    body, timestamp = b"--b\r\nbinary \xff body\r\n--b--\r\n", "1795000000"
-    signature = base64.b64encode(
-        private.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-    ).decode()
-    check_signature(public_key, body, signature, timestamp)
+    return private, base64.b64encode(der).decode()  # what SendGrid's policy API returns
+
+
+def sign(private: ec.EllipticCurvePrivateKey, timestamp: str, body: bytes) -> str:
+    signature = private.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+    return base64.b64encode(signature).decode()
+
+
+def test_signed_webhook_verification_with_sendgrid_key_format() -> None:
+    private, public_key = signing_key()
+    body, timestamp = b"--b\r\nbinary \xff body\r\n--b--\r\n", str(int(SIGNED_AT.timestamp()))
+    signature = sign(private, timestamp, body)
+    check_signature(public_key, body, signature, timestamp, now=SIGNED_AT)
     for bad_body, bad_sig, bad_ts in [
         (body + b"x", signature, timestamp),
-        (body, signature, "1795000001"),
+        (body, signature, str(int(timestamp) + 1)),
         (body, None, timestamp),
         (body, "not-base64!", timestamp),
     ]:
         with pytest.raises(VerificationFailed):
-            check_signature(public_key, bad_body, bad_sig, bad_ts)
+            check_signature(public_key, bad_body, bad_sig, bad_ts, now=SIGNED_AT)
+
+
+@pytest.mark.parametrize(
+    ("offset", "accepted"),
+    [
+        (timedelta(0), True),
+        (timedelta(minutes=4, seconds=59), True),
+        (-timedelta(minutes=4, seconds=59), True),  # our clock behind the signer's
+        (timedelta(minutes=5, seconds=1), False),  # a replay, or a post held too long
+        (-timedelta(minutes=5, seconds=1), False),
+        (timedelta(days=2), False),
+    ],
+)
+def test_a_signature_is_good_only_near_its_timestamp(offset: timedelta, accepted: bool) -> None:
+    private, public_key = signing_key()
+    body, timestamp = b"--b\r\nx\r\n--b--\r\n", str(int(SIGNED_AT.timestamp()))
+    signature = sign(private, timestamp, body)
+    if accepted:
+        check_signature(public_key, body, signature, timestamp, now=SIGNED_AT + offset)
+    else:
+        with pytest.raises(VerificationFailed, match="replayed or delayed"):
+            check_signature(public_key, body, signature, timestamp, now=SIGNED_AT + offset)
+
+
+def test_a_signed_timestamp_that_is_not_a_unix_time_is_refused() -> None:
+    private, public_key = signing_key()
+    body = b"x"
+    for timestamp in ["2026-11-18T21:46:40Z", "1795038400.5", "soon"]:
+        with pytest.raises(VerificationFailed, match="Unix time"):
+            check_signature(
+                public_key, body, sign(private, timestamp, body), timestamp, now=SIGNED_AT
+            )
+
+
+def auth(
+    spf: str | None, dkim: str | None, sender: str = "alex@shop.example", envelope: str = ""
+) -> SenderAuthentication:
+    """The verdicts as SendGrid posts them; the envelope sender is From unless given."""
+    fields = {name: value for name, value in (("SPF", spf), ("dkim", dkim)) if value is not None}
+    return sender_authentication(fields, sender, envelope or sender)
+
+
+@pytest.mark.parametrize(
+    ("spf", "dkim", "envelope", "authenticated", "failed"),
+    [
+        # Nothing reported (an old Parse setup, a hand-made post): no verdict either way.
+        (None, None, "", False, False),
+        # SendGrid's own formats: one signature, several, none.
+        ("pass", "{@shop.example : pass}", "", True, False),
+        ("softfail", "{@shop.example : pass}", "", True, False),  # forwarded, DKIM intact
+        ("fail", "{@mail.shop.example : pass, @esp.example : fail}", "", True, False),
+        ("pass", "none", "", True, False),  # SPF for the aligned envelope sender
+        ("pass", "none", "bounce@mail.shop.example", True, False),  # a subdomain aligns
+        # Failures: SPF fail/softfail with no DKIM for From's domain.
+        ("softfail", "none", "", False, True),
+        ("fail", None, "", False, True),
+        ("Fail", "{@shop.example : fail}", "", False, True),
+        ("none", "{@shop.example : fail}", "", False, True),  # From's own signature broke
+        # Someone else vouched, not From's domain: the forged-From pattern.
+        ("pass", "none", "mallory@evil.example", False, True),
+        ("none", "{@evil.example : pass}", "", False, True),
+        ("pass", "{@evil.example : pass}", "bounces@evil.example", False, True),
+        # Inconclusive: the domain publishes nothing; judged neither way.
+        ("none", "none", "", False, False),
+        ("neutral", "", "", False, False),
+        ("temperror", "{@shop.example : temperror}", "", False, False),
+    ],
+)
+def test_sendgrid_spf_and_dkim_verdicts_are_read_against_the_from_domain(
+    spf: str | None, dkim: str | None, envelope: str, authenticated: bool, failed: bool
+) -> None:
+    verdict = auth(spf, dkim, envelope=envelope)
+    assert (verdict.authenticated, verdict.failed) == (authenticated, failed), verdict
+    assert "alex" not in verdict.summary()  # domains and verdicts only, never an address
+
+
+def test_spf_pass_for_an_empty_envelope_sender_does_not_vouch_for_from() -> None:
+    """A null sender (MAIL FROM:<>) is checked on HELO: the sending host, not From."""
+    verdict = sender_authentication({"SPF": "pass"}, "alex@shop.example", "")
+    assert verdict.failed
+    assert not verdict.authenticated
+
+
+def test_both_parse_modes_carry_the_verdicts_to_the_inbound_email() -> None:
+    envelope = json.dumps({"to": ["support@shop.example"], "from": "jana@customer.example"})
+    parsed = to_inbound_email(
+        FormData(
+            {
+                "from": "Jana <jana@customer.example>",
+                "to": "support@shop.example",
+                "SPF": "softfail",
+                "dkim": "none",
+                "envelope": envelope,
+            }
+        )
+    )
+    assert parsed.authentication.failed
+    raw = to_inbound_email(
+        FormData(
+            {"SPF": "pass", "dkim": "{@customer.example : pass}", "envelope": envelope},
+            raw_email=b"From: jana@customer.example\r\nTo: support@shop.example\r\n\r\nhi",
+        )
+    )
+    assert raw.authentication.authenticated
+    assert not to_inbound_email(
+        FormData({"from": "a@b.test", "to": "c@d.test"})
+    ).authentication.reported
