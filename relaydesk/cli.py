@@ -76,13 +76,15 @@ def send_message(
     )
 
 
-def latest_reply_address(sandbox_url: str, agent: str) -> str:
+def latest_notification(sandbox_url: str, agent: str | None) -> tuple[str, str]:
+    """(agent, reply address) of the latest notification, to `agent` or to anyone:
+    threads are assigned round-robin, so the latest may have gone to another agent."""
     outbox = requests.get(f"{sandbox_url}/outbox", params={"provider": "sendgrid"}, timeout=10)
     outbox.raise_for_status()
     for entry in reversed(outbox.json()):
-        if entry.get("to") == agent and entry.get("reply_to"):
-            return str(entry["reply_to"])
-    raise SystemExit(f"no agent notification to {agent} in the outbox yet")
+        if entry.get("reply_to") and agent in (None, entry.get("to")):
+            return str(entry["to"]), str(entry["reply_to"])
+    raise SystemExit(f"no agent notification to {agent or 'any agent'} in the outbox yet")
 
 
 def post_inbound_parse(app_url: str, fields: dict[str, str], password: str) -> requests.Response:
@@ -262,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     email.add_argument("--in-reply-to", default=None, help="Message-ID this mail answers")
     email.add_argument("text")
     reply = kinds.add_parser("agent-reply", help="an agent's e-mail reply via Inbound Parse")
-    reply.add_argument("--from", dest="sender", default=DEMO_AGENT)
+    reply.add_argument(
+        "--from", dest="sender", default=None, help="agent (default: the latest one notified)"
+    )
     reply.add_argument(
         "--to", default=None, help="reply+<token>@... address (default: latest notification's)"
     )
@@ -363,9 +367,12 @@ def main(argv: list[str] | None = None) -> int:
                 in_reply_to=args.in_reply_to,
             )
         )
-    to = args.to or latest_reply_address(args.sandbox_url, args.sender)
+    if args.to:
+        sender, to = args.sender or DEMO_AGENT, args.to
+    else:
+        sender, to = latest_notification(args.sandbox_url, args.sender)
     result: Any = send_agent_reply(
-        app_url=args.app_url, sender=args.sender, to=to, text=args.text, quoted=args.quote
+        app_url=args.app_url, sender=sender, to=to, text=args.text, quoted=args.quote
     )
     return _print_response(result)
 

@@ -3,26 +3,41 @@
 1. `relaydesk secrets --stage prod` puts the four secrets in SSM Parameter Store as
    SecureString under /relaydesk/<stage>/ (prompting for each; the reply-token key is
    generated when left empty).
-2. `relaydesk deploy --stage prod` deploys infra/template.yaml (table, queues, dead-letter
-   queues, alarms), runs `chalice deploy` with the resource names from its outputs,
-   switches on ReportBatchItemFailures for the timers' event source (Chalice has no
-   switch for it), and prints the URLs to paste into Twilio and SendGrid.
-`--dry-run` deploys nothing to the Lambda side and prints what it would run; with
-`--endpoint-url` the infra step runs against an emulator (moto), as the tests do.
+2. `relaydesk deploy --stage prod`:
+   - deploys infra/template.yaml as the stack `relaydesk-<stage>-data` (table, queues,
+     dead-letter queues, alarms, and the bucket the Lambda packages go to);
+   - builds the package as `relaydesk package` does (relaydesk/packaging.py: `chalice
+     package`, the slim layer, bytecode, ReportBatchItemFailures for the timers' event
+     source, the functions' names) into build/deploy/<stage>/;
+   - uploads the two zips to the bucket, keyed by their SHA-256, and points the template
+     at them (build/deploy/<stage>/deployed.json);
+   - deploys that template as the stack `relaydesk-<stage>-app` through a CloudFormation
+     change set (the SAM transform needs one), checks the timers' event source, and
+     prints the URLs to paste into Twilio and SendGrid.
+   Plain `chalice deploy` is not used: it would upload the full dependency layer, with
+   the boto3 stack the runtime already has and without bytecode, and could not switch on
+   ReportBatchItemFailures.
+`--dry-run` does everything up to the app stack, then creates its change set, prints the
+changes it holds and deletes it; with `--endpoint-url` all of it runs against an emulator
+(moto), as the tests do (moto creates change sets of a SAM template but cannot execute them).
 """
 
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import secrets
-import subprocess
+import shutil
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.yaml"
+from relaydesk.packaging import PROJECT_ROOT, Package, build, digest
+
+TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
+BUILD_ROOT = PROJECT_ROOT / "build" / "deploy"
+TEMPLATE_BODY_LIMIT = 51_200  # bytes, CloudFormation's limit for TemplateBody
 SECRET_NAMES = (
     "TWILIO_AUTH_TOKEN",
     "SENDGRID_API_KEY",
@@ -107,6 +122,130 @@ def secrets_command(stage: str, endpoint_url: str | None) -> int:
     return 0
 
 
+def upload_package(s3: Any, bucket: str, stage: str, built: Package) -> dict[str, str]:
+    """Put each zip in the bucket under its SHA-256 (not again if it is there: the build
+    is reproducible); the template's relative URI (`./deployment.zip`) -> its `s3://` URI."""
+    uris = {}
+    for archive in built.zips:
+        key = f"{stage}/{digest(archive)}/{archive.name}"
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+        except s3.exceptions.ClientError:
+            s3.upload_file(str(archive), bucket, key)
+        uris[f"./{archive.name}"] = f"s3://{bucket}/{key}"
+    return uris
+
+
+def point_at_uploads(template: dict[str, Any], uris: dict[str, str]) -> int:
+    """Replace the local `CodeUri`/`ContentUri` of every function and layer with the
+    uploaded zip's URI; how many were replaced (a missing upload is an error)."""
+    replaced = 0
+    for logical_id, resource in template.get("Resources", {}).items():
+        properties = resource.get("Properties", {})
+        for field in ("CodeUri", "ContentUri"):
+            if field in properties:
+                local = properties[field]
+                if local not in uris:
+                    raise ValueError(f"{logical_id}.{field}: {local} was not uploaded")
+                properties[field] = uris[local]
+                replaced += 1
+    return replaced
+
+
+def deploy_change_set(
+    cloudformation: Any,
+    name: str,
+    template: dict[str, Any],
+    *,
+    execute: bool = True,
+    poll_seconds: float | None = None,
+) -> tuple[dict[str, str], list[str]]:
+    """Deploy `template` as the stack `name` through a change set, as `aws cloudformation
+    deploy` does (the SAM transform needs one); (its outputs, its changes as "Action Type
+    Resource" lines). Nothing to change is not an error. With execute=False the change set
+    is described, then deleted (with the empty stack a first one creates): a dry run."""
+    poll = poll_seconds
+    if poll is None:
+        poll = 5 if "amazonaws.com" in str(cloudformation.meta.endpoint_url) else 0.1
+    status = _status(cloudformation, name)
+    if status == "ROLLBACK_COMPLETE" and execute:  # a first deploy failed: start over
+        cloudformation.delete_stack(StackName=name)
+        while (status := _status(cloudformation, name)) not in (None, "DELETE_COMPLETE"):
+            if status == "DELETE_FAILED":
+                raise RuntimeError(f"stack {name}: DELETE_FAILED, see its events")
+            time.sleep(poll)
+    new = status in (None, "REVIEW_IN_PROGRESS", "DELETE_COMPLETE")
+    change_set = f"relaydesk-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    body = json.dumps(template, separators=(",", ":"))
+    if len(body) > TEMPLATE_BODY_LIMIT:
+        raise ValueError(
+            f"the template is {len(body)} bytes, over CloudFormation's {TEMPLATE_BODY_LIMIT} "
+            "for an inline template"
+        )
+    cloudformation.create_change_set(
+        StackName=name,
+        ChangeSetName=change_set,
+        ChangeSetType="CREATE" if new else "UPDATE",
+        TemplateBody=body,
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    deadline = time.monotonic() + 10 * 60
+    while True:
+        described = cloudformation.describe_change_set(StackName=name, ChangeSetName=change_set)
+        if described["Status"] in ("CREATE_COMPLETE", "FAILED"):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"change set {change_set} of {name}: {described['Status']}")
+        time.sleep(poll)
+    changes = [
+        " ".join(
+            str(part)
+            for part in (
+                change["ResourceChange"].get("Action", ""),
+                change["ResourceChange"].get("ResourceType", ""),
+                change["ResourceChange"].get("PhysicalResourceId")
+                or change["ResourceChange"].get("LogicalResourceId", ""),
+            )
+        )
+        for change in described.get("Changes", [])
+    ]
+    if described["Status"] == "FAILED":
+        reason = described.get("StatusReason", "")
+        cloudformation.delete_change_set(StackName=name, ChangeSetName=change_set)
+        if new:  # creating the change set created an empty stack to hold it
+            cloudformation.delete_stack(StackName=name)
+        if "didn't contain changes" in reason or "No updates are to be performed" in reason:
+            return (_outputs(cloudformation, name) if not new else {}), []
+        raise RuntimeError(f"change set {change_set} of {name} failed: {reason}")
+    if not execute:
+        cloudformation.delete_change_set(StackName=name, ChangeSetName=change_set)
+        if new:
+            cloudformation.delete_stack(StackName=name)
+        return {}, changes
+    cloudformation.execute_change_set(StackName=name, ChangeSetName=change_set)
+    deadline = time.monotonic() + 30 * 60
+    while True:
+        stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+        status = stack["StackStatus"]
+        if status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            return _outputs(cloudformation, name), changes
+        if status.endswith(("FAILED", "ROLLBACK_COMPLETE")) or time.monotonic() > deadline:
+            raise RuntimeError(f"stack {name}: {status} {stack.get('StackStatusReason', '')}")
+        time.sleep(poll)
+
+
+def _status(cloudformation: Any, name: str) -> str | None:
+    try:
+        return str(cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
+    except cloudformation.exceptions.ClientError:
+        return None
+
+
+def _outputs(cloudformation: Any, name: str) -> dict[str, str]:
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
 def deploy_command(stage: str, alarm_email: str, endpoint_url: str | None, dry_run: bool) -> int:
     import boto3
 
@@ -116,28 +255,46 @@ def deploy_command(stage: str, alarm_email: str, endpoint_url: str | None, dry_r
     )
     print(
         f"infra: table {outputs['TableName']}, queues {outputs['JobsQueueUrl']}, "
-        f"{outputs['TimersQueueUrl']}"
+        f"{outputs['TimersQueueUrl']}, packages in s3://{outputs['DeploymentBucketName']}"
     )
+    # app.py names the queues its SQS handlers listen to from these, when chalice imports it.
     environment = {
         **os.environ,
         "TABLE_NAME": outputs["TableName"],
         "JOBS_QUEUE_NAME": outputs["JobsQueueUrl"].rsplit("/", 1)[-1],
         "TIMERS_QUEUE_NAME": outputs["TimersQueueUrl"].rsplit("/", 1)[-1],
     }
-    chalice = [str(Path(sys.executable).with_name("chalice")), "deploy", "--stage", stage]
-    if dry_run:
-        print("dry run: would run", " ".join(chalice), "and enable ReportBatchItemFailures")
-        return 0
-    subprocess.run(chalice, check=True, env=environment)  # noqa: S603 - chalice, from this venv
-    changed = enable_timer_batch_failures(boto3.client("lambda", endpoint_url=endpoint_url), stage)
-    print(f"timers: ReportBatchItemFailures enabled ({changed} event source(s) changed)")
-    url = (
-        subprocess.run(  # noqa: S603 - chalice, from this venv
-            [chalice[0], "url", "--stage", stage], check=True, capture_output=True, text=True
-        )
-        .stdout.strip()
-        .rstrip("/")
+    out = BUILD_ROOT / stage
+    shutil.rmtree(out, ignore_errors=True)
+    built = build(out, stage, environment)
+    template = json.loads(built.template.read_text())
+    uris = upload_package(
+        boto3.client("s3", endpoint_url=endpoint_url),
+        outputs["DeploymentBucketName"],
+        stage,
+        built,
     )
+    point_at_uploads(template, uris)
+    deployed = built.directory / "deployed.json"
+    deployed.write_text(json.dumps(template, indent=2))
+    for uri in uris.values():
+        print(f"package: {uri}")
+    name = f"relaydesk-{stage}-app"
+    app_outputs, changes = deploy_change_set(cloudformation, name, template, execute=not dry_run)
+    if dry_run:
+        print(f"dry run: would deploy {deployed} as the stack {name}:")
+        for change in changes or ["(no changes)"]:
+            print(f"  {change}")
+        return 0
+    for change in changes or ["no changes"]:
+        print(f"app: {change}")
+    # The template already asks for it; this checks that the deployed event source has it.
+    changed = enable_timer_batch_failures(boto3.client("lambda", endpoint_url=endpoint_url), stage)
+    print(
+        "timers: ReportBatchItemFailures on"
+        + (f" (had to switch it on for {changed} event source(s))" if changed else "")
+    )
+    url = app_outputs["EndpointURL"].rstrip("/")
     print(f"""
 Twilio (Messaging > the number > "A message comes in", HTTP POST):
   {url}/webhooks/twilio/messaging

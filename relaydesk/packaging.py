@@ -1,22 +1,58 @@
 """`relaydesk package OUT`: `chalice package`, then what Chalice has no switch for.
 
-The timers handler reports partial batch failures (held and failed timers stay on the
-queue); Lambda honours that only when the event source has
-`FunctionResponseTypes: [ReportBatchItemFailures]`. Deploy the patched template
-(`aws cloudformation deploy --template-file OUT/sam.json ...`), not `chalice deploy`.
+What `build` does after `chalice package --stage S OUT` (and what `make deploy` ships):
+
+1. `OUT/sam.json`: the timers handler reports partial batch failures (held and failed timers
+   stay on the queue); Lambda honours that only when the event source has
+   `FunctionResponseTypes: [ReportBatchItemFailures]`, so that is switched on. Each function
+   gets the name `chalice deploy` would give it (`relaydesk-<stage>`, `relaydesk-<stage>-on_job`,
+   `relaydesk-<stage>-on_timer`), which the alarms in infra/template.yaml watch.
+2. `OUT/layer-deployment.zip` leaves out what the Lambda Python runtime already provides
+   (boto3 and what it needs) and Babel locale data for languages we never write in.
+3. Both zips get bytecode: for every module, `__pycache__/<name>.cpython-311.pyc`, compiled
+   by this interpreter (which must be the runtime's Python: chalice picks the runtime from
+   it) as an *unchecked-hash* pyc (PEP 552). Lambda's /var/task and /opt are read-only, so
+   without shipped bytecode every cold start compiles every module it imports, and never
+   keeps the result. Timestamp pycs would not help: a pyc records its source's mtime and
+   size, and zip entries carry their own dates (chalice writes 1980-01-01) and only to two
+   seconds, so the interpreter would find them stale and compile anyway. An unchecked-hash
+   pyc is used without looking at the source at all, which is right for an archive that
+   cannot change once deployed. Code objects name the file where Lambda will find it
+   (/var/task/..., /opt/python/...), so tracebacks read as on Lambda. The sources stay
+   in the zips (tracebacks show their lines). Twilio's REST domains other than `api`
+   (`Client.messages` lives there; the others load only when touched, which the app never
+   does) are left as source: their bytecode would add some 5 MB to the zip for nothing.
+4. The zips together must stay under the project's budget (BUDGET_BYTES, compressed).
+
+Deploy the result with `relaydesk deploy` (CloudFormation, see relaydesk/deploy.py), or by
+hand: upload the zips, point `CodeUri`/`ContentUri` at them, deploy `sam.json`.
 """
 
 from __future__ import annotations
 
+import compileall
+import hashlib
+import importlib.util
 import json
+import py_compile
+import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 BATCH_FAILURE_QUEUES = ("relaydesk-timers",)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+BUDGET_BYTES = 30 * MB  # both zips, compressed: the project's target (issue #8)
+# Where Lambda unpacks each zip: the function's code, and the layers.
+TASK_ROOT = "/var/task"
+LAYER_ROOT = "/opt"
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the date chalice gives every entry
 
 
 def enable_batch_item_failures(template: dict[str, Any], queues: tuple[str, ...]) -> int:
@@ -33,6 +69,27 @@ def enable_batch_item_failures(template: dict[str, Any], queues: tuple[str, ...]
                 event["Properties"]["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
                 changed += 1
     return changed
+
+
+def name_functions(template: dict[str, Any], app_name: str, stage: str) -> dict[str, str]:
+    """Give each function the name `chalice deploy` gives it; {logical id: name}."""
+    names = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        handler = properties["Handler"].rsplit(".", 1)[-1]
+        name = f"{app_name}-{stage}" if handler == "app" else f"{app_name}-{stage}-{handler}"
+        properties["FunctionName"] = names[logical_id] = name
+    return names
+
+
+def runtimes(template: dict[str, Any]) -> set[str]:
+    return {
+        resource["Properties"]["Runtime"]
+        for resource in template.get("Resources", {}).values()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    }
 
 
 SITE = "python/lib/python3.11/site-packages/"
@@ -79,6 +136,82 @@ def slim_layer(layer: Path, languages: frozenset[str]) -> tuple[int, int]:
     return before, layer.stat().st_size
 
 
+def source_only(name: str) -> bool:
+    """Modules shipped without bytecode: twilio's REST domains the app never loads."""
+    prefix = SITE + "twilio/rest/"
+    if not name.startswith(prefix):
+        return False
+    domain, _, rest = name[len(prefix) :].partition("/")
+    return bool(rest) and domain != "api"
+
+
+def _stale_bytecode(name: str) -> bool:
+    return name.endswith((".pyc", ".pyo")) or "/__pycache__/" in f"/{name}"
+
+
+@dataclass(frozen=True)
+class Bytecode:
+    compiled: int  # modules that got a pyc
+    source_only: int  # modules left as source on purpose
+    failed: list[str]  # modules this Python cannot compile (left as source)
+    before: int  # zip bytes
+    after: int
+
+
+def add_bytecode(
+    archive: Path,
+    root: str,
+    *,
+    skip: Callable[[str], bool] = source_only,
+    workers: int = 0,
+) -> Bytecode:
+    """Rewrite `archive` with an unchecked-hash pyc next to every module (PEP 3147 layout,
+    this interpreter's cache tag), code objects naming `root`/<entry> as their file.
+    Bytecode already in the zip (timestamp pycs from a developer's tree) is replaced."""
+    before = archive.stat().st_size
+    with tempfile.TemporaryDirectory(prefix="relaydesk-bytecode-") as tmp:
+        tree = Path(tmp) / "tree"
+        with zipfile.ZipFile(archive) as source:
+            entries = [i for i in source.infolist() if not _stale_bytecode(i.filename)]
+            modules = [i.filename for i in entries if i.filename.endswith(".py")]
+            wanted = [name for name in modules if not skip(name)]
+            for name in wanted:
+                source.extract(name, tree)
+            compileall.compile_dir(
+                tree,
+                ddir=root,
+                quiet=2,
+                workers=workers,
+                optimize=0,  # Lambda runs python without -O: `<name>.cpython-3xx.pyc`
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            )
+            pycs: dict[str, Path] = {}
+            failed = []
+            for name in wanted:
+                pyc = Path(importlib.util.cache_from_source(str(tree / name), optimization=""))
+                if pyc.exists():
+                    pycs[pyc.relative_to(tree).as_posix()] = pyc
+                else:
+                    failed.append(name)
+            rewritten = Path(tmp) / archive.name
+            with zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as target:
+                for info in entries:
+                    target.writestr(info, source.read(info))
+                for name, pyc in sorted(pycs.items()):
+                    info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+                    info.external_attr = 0o100644 << 16  # a regular file, rw-r--r--
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    target.writestr(info, pyc.read_bytes())
+        shutil.move(rewritten, archive)
+    return Bytecode(
+        compiled=len(pycs),
+        source_only=len(modules) - len(wanted),
+        failed=failed,
+        before=before,
+        after=archive.stat().st_size,
+    )
+
+
 def written_languages() -> frozenset[str]:
     """The built-in acknowledgement languages and every store's own template languages."""
     from chalicelib.config import DEFAULT_STORES_FILE, load_stores
@@ -91,11 +224,45 @@ def written_languages() -> frozenset[str]:
     )
 
 
-def package(out: Path, stage: str = "dev") -> int:
+@dataclass(frozen=True)
+class Package:
+    directory: Path
+    template: Path  # sam.json
+    function_zip: Path  # deployment.zip, the code of every function
+    layer_zip: Path | None  # layer-deployment.zip, the dependencies
+    function_names: dict[str, str]  # logical id -> FunctionName
+
+    @property
+    def zips(self) -> list[Path]:
+        return [self.function_zip] + ([self.layer_zip] if self.layer_zip else [])
+
+    @property
+    def size(self) -> int:
+        return sum(z.stat().st_size for z in self.zips)
+
+
+def app_name() -> str:
+    config = json.loads((PROJECT_ROOT / ".chalice" / "config.json").read_text())
+    return str(config["app_name"])
+
+
+def build(
+    out: Path,
+    stage: str = "dev",
+    environment: Mapping[str, str] | None = None,
+    log: Callable[[str], None] = print,
+) -> Package:
+    """`chalice package` into `out`, then steps 1-4 of this module's docstring.
+
+    `environment` is the environment `chalice package` runs in: app.py reads the queue
+    names from it when Chalice imports the app to find its handlers."""
     chalice = Path(sys.executable).with_name("chalice")
     out = out.resolve()
     subprocess.run(  # noqa: S603 - chalice, from this venv, in the project it packages
-        [str(chalice), "package", "--stage", stage, str(out)], check=True, cwd=PROJECT_ROOT
+        [str(chalice), "package", "--stage", stage, str(out)],
+        check=True,
+        cwd=PROJECT_ROOT,
+        env=dict(environment) if environment is not None else None,
     )
     sam = out / "sam.json"
     template = json.loads(sam.read_text())
@@ -104,13 +271,54 @@ def package(out: Path, stage: str = "dev") -> int:
         raise SystemExit(
             f"expected {len(BATCH_FAILURE_QUEUES)} timer event source(s), found {changed}"
         )
+    names = name_functions(template, app_name(), stage)
     sam.write_text(json.dumps(template, indent=2))
-    print(f"{sam}: ReportBatchItemFailures enabled for {', '.join(BATCH_FAILURE_QUEUES)}")
-    layer = out / "layer-deployment.zip"
-    if layer.exists():
+    log(f"{sam}: ReportBatchItemFailures enabled for {', '.join(BATCH_FAILURE_QUEUES)}")
+
+    runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if runtimes(template) != {runtime}:
+        raise SystemExit(
+            f"the functions run {', '.join(sorted(runtimes(template)))} but this is {runtime}: "
+            "its bytecode would be ignored there; package with the runtime's Python"
+        )
+
+    layer = out / "layer-deployment.zip" if (out / "layer-deployment.zip").exists() else None
+    if layer:
         before, after = slim_layer(layer, written_languages())
-        print(
-            f"{layer}: {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB (runtime-provided boto3 "
+        log(
+            f"{layer}: {before / MB:.1f} MB -> {after / MB:.1f} MB (runtime-provided boto3 "
             "stack and unused Babel locales left out)"
         )
+    function = out / "deployment.zip"
+    for archive, root in ((function, TASK_ROOT), (layer, LAYER_ROOT)):
+        if archive is None:
+            continue
+        result = add_bytecode(archive, root)
+        log(
+            f"{archive}: {result.before / MB:.1f} MB -> {result.after / MB:.1f} MB with "
+            f"unchecked-hash bytecode for {result.compiled} modules ({result.source_only} "
+            f"left as source on purpose"
+            + (f", {len(result.failed)} not compilable" if result.failed else "")
+            + ")"
+        )
+    built = Package(out, sam, function, layer, names)
+    if built.size >= BUDGET_BYTES:
+        raise SystemExit(
+            f"the zips are {built.size / MB:.1f} MB together, over the "
+            f"{BUDGET_BYTES / MB:.0f} MB budget: see bench/package_size.py for what is in them"
+        )
+    log(f"{out}: {built.size / MB:.1f} MB to upload (budget {BUDGET_BYTES / MB:.0f} MB)")
+    return built
+
+
+def package(out: Path, stage: str = "dev") -> int:
+    build(out, stage)
     return 0
+
+
+def digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()

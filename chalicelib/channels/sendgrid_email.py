@@ -326,6 +326,22 @@ def html_to_text(html: str) -> str:
     return "\n".join(line for line in lines if line).strip()
 
 
+def _header_values(message: EmailMessage) -> dict[str, str]:
+    """Each header's first value, decoded; a header the policy cannot parse keeps its raw
+    text. Parsed one by one: `message.items()` parses them all at once, and the standard
+    library's header parser raises on malformed input (`Message-ID: <>` is an IndexError,
+    found by tests/reliability), which would sink the whole mail for one bad header."""
+    headers: dict[str, str] = {}
+    for name, raw in message.raw_items():
+        if name in headers:
+            continue
+        try:
+            headers[name] = str(message.policy.header_fetch_parse(name, raw))
+        except Exception:  # any parser failure: keep the raw text instead
+            headers[name] = " ".join(str(raw).split())
+    return headers
+
+
 def to_inbound_email(form: FormData) -> InboundEmail:
     """Both Inbound Parse modes: parsed fields, or the raw MIME message in `email`."""
     fields = form.fields
@@ -347,12 +363,7 @@ def to_inbound_email(form: FormData) -> InboundEmail:
         assert isinstance(message, EmailMessage)
         text = fields.get("text") or html_to_text(fields.get("html", ""))
         attachments = form.files
-    headers: dict[str, str] = {}
-    for name, value in message.items():
-        try:
-            headers.setdefault(name, str(value))
-        except (ValueError, IndexError):  # a header the policy cannot parse: keep it raw
-            headers.setdefault(name, "")
+    headers = _header_values(message)
     from_header = fields.get("from") if form.raw_email is None else None
     sender_name, sender = parseaddr(from_header or headers.get("From", ""))
     sender = sender.lower() if "@" in sender else ""

@@ -9,6 +9,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from chalicelib import logs
 from chalicelib.channels.sendgrid_email import InboundEmail, OutgoingEmail
 from chalicelib.config import Agent, StoreConfig
 from chalicelib.domain.automail import automatic_reason
@@ -20,6 +21,7 @@ from chalicelib.domain.snooze import snooze_until
 from chalicelib.flows.deliver import new_message_id, queue_survey
 from chalicelib.flows.timers import schedule_timers, schedule_wake
 from chalicelib.queues import Job, JobKind
+from chalicelib.store import privacy
 from chalicelib.store.models import MessageItem, ThreadItem
 from chalicelib.store.repository import AlreadyRecorded
 
@@ -33,6 +35,7 @@ def accept_agent_reply(
     c: Container, store: StoreConfig, thread: ThreadItem, email: InboundEmail
 ) -> str:
     """The sender is a verified agent of this thread's store: apply, record, queue."""
+    logs.bind_message(store.store_id, email.message_id)
     if reason := automatic_reason(email.headers, email.sender):
         log.info("automatic mail to a reply address ignored: %s", reason)
         return "ignored"
@@ -164,11 +167,15 @@ def _apply(
         said = f"snoozed until {until.isoformat(timespec='minutes')}"
     else:  # reopen
         c.repository.reopen_thread(thread, now)
+        if thread.status == "closed":
+            privacy.keep_thread(store.store_id, thread.thread_id)
         reopened = c.repository.thread(store.store_id, thread.thread_id)
         if reopened is not None:
             schedule_timers(c, store, reopened)
         said = "reopened"
     _record(c, thread, agent, "event", said)
+    if name == "close":  # after the last item the close adds: each gets the expiry
+        privacy.expire_closed_thread(store.store_id, thread.thread_id, now, store.retention_days)
     return said
 
 

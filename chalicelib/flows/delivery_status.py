@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from chalicelib import logs
 from chalicelib.channels.twilio_messaging import FAILED_STATUSES, StatusUpdate
 from chalicelib.domain.errors import UnknownDestination
 from chalicelib.flows.deliver import report_failure
@@ -40,6 +41,7 @@ def record_status(c: Container, update: StatusUpdate) -> str:
         log.info("status for a message we did not record: %s", update.message_sid)
         return "unknown message"
     thread_id, message = found
+    logs.set_correlation_id(message.message_id)
     failed = update.status in FAILED_STATUSES
     error = None
     if failed:

@@ -10,6 +10,7 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from chalicelib import logs
 from chalicelib.channels.sendgrid_email import InboundEmail
 from chalicelib.config import StoreConfig
 from chalicelib.domain import tokens
@@ -72,6 +73,7 @@ def receive_customer_email(
 ) -> str:
     """Store a customer's mail on the thread it answers, or a new thread; acknowledge it
     (in a job) unless a machine wrote it or we did."""
+    logs.bind_message(store.store_id, email.message_id)
     automatic = automatic_reason(email.headers, email.sender)
     if automatic is None and (
         c.stores.is_own_address(email.sender)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from chalicelib import logs
 from chalicelib.config import StoreConfig
 from chalicelib.domain.ack import (
     BUILTIN_LANGUAGES,
@@ -22,6 +23,7 @@ from chalicelib.domain.messages import Channel, InboundMessage, opt_keyword
 from chalicelib.domain.sla import FIRST_RESPONSE, NEXT_RESPONSE, deadline
 from chalicelib.domain.survey import parse_rating
 from chalicelib.queues import Job, JobKind
+from chalicelib.store import privacy
 from chalicelib.store.models import CustomerItem
 from chalicelib.store.repository import (
     AlreadyRecorded,
@@ -193,6 +195,8 @@ def store_inbound(
                 ]
             )
             return Stored(None, duplicate.thread_id, duplicate.message_sk)
+        if reopening:  # a closed thread is kept again: its retention no longer runs
+            privacy.keep_thread(store.store_id, plan.thread_id)
         jobs = [Job(JobKind.NOTIFY_AGENTS, store.store_id, plan.thread_id, item.sk)]
         if plan.acknowledged_at and message.channel is Channel.EMAIL:
             jobs.append(Job(JobKind.ACK_EMAIL, store.store_id, plan.thread_id, item.sk))
@@ -218,6 +222,11 @@ def _record_rating(
     except AlreadyRecorded as duplicate:
         return Stored(None, duplicate.thread_id, duplicate.message_sk)
     log.info("survey answered: store=%s thread=%s rating=%s", store.store_id, thread_id, rating)
+    thread = c.repository.thread(store.store_id, thread_id)
+    if thread is not None and thread.closed_at is not None:  # the rating expires with it
+        privacy.expire_closed_thread(
+            store.store_id, thread_id, thread.closed_at, store.retention_days
+        )
     return Stored(None, thread_id, item.sk, rating=rating)
 
 
@@ -226,6 +235,7 @@ def receive_message(c: Container, message: InboundMessage) -> str | None:
     store = c.stores.by_number(message.recipient)
     if store is None:
         raise UnknownDestination("no store is configured for the number this message was sent to")
+    logs.bind_message(store.store_id, message.provider_id)
     stored = store_inbound(c, store, message, follow_pointer=True)
     if stored.plan is None or stored.plan.acknowledged_at is None:
         return None

@@ -351,6 +351,7 @@ class Repository:
             provider_id=provider_id,
             created_at=at,
             delivery_status="queued",
+            expires_at=thread.expires_at,
             author_name=author_name,
             email_message_id=email_message_id,
             automatic=automatic,
@@ -594,6 +595,7 @@ class Repository:
             author_name=author_name,
             body=body[:MAX_BODY_CHARS],
             created_at=at,
+            expires_at=thread.expires_at,
         )
         try:
             item.save()

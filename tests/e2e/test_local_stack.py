@@ -111,7 +111,8 @@ def test_sms_ack_agent_email_reply_and_sms_back(stack: Stack) -> None:
     assert "will reply by" in sent.stdout
 
     notices = wait_for(lambda: stack.outbox(provider="sendgrid"), "the agent e-mail")
-    assert {n["to"] for n in notices} == {"alex@demo.relaydesk.test", "sam@demo.relaydesk.test"}
+    # The stack's first thread: assigned round-robin to the first agent, who alone is told.
+    assert [n["to"] for n in notices] == ["alex@demo.relaydesk.test"]
     assert "Where is my order #1042?" in notices[0]["text"]
     assert notices[0]["reply_to"].startswith("reply+demo.")
 
@@ -191,6 +192,37 @@ def test_demo_fast_reminder_and_breach_happen_in_real_time(stack: Stack) -> None
     breached_after = time.monotonic() - started
     assert 45 < reminded_after < breached_after
     assert breached_after > 100
+
+
+def test_commands_delivery_reports_and_the_survey_through_the_stack(stack: Stack) -> None:
+    """The sandbox accepts messages to +15005550030 and then reports them undelivered by
+    a signed status callback, as Twilio does when a phone is out of reach."""
+    customer = "+15005550030"
+    sent = stack.cli("simulate", "sms", "--from", customer, "Is my parcel lost?")
+    assert "acknowledgement:" in sent.stdout, sent.stdout + sent.stderr
+    [notice] = wait_for(
+        lambda: [n for n in stack.outbox(provider="sendgrid") if "parcel lost" in n["text"]],
+        "the notification",
+    )
+    agent = notice["to"]
+    replied = stack.cli("simulate", "agent-reply", "#tag courier\nWe are asking the courier.")
+    assert '"status": "queued, tagged courier"' in replied.stdout, replied.stdout + replied.stderr
+    [report] = wait_for(
+        lambda: [m for m in stack.outbox(to=agent) if m["subject"].startswith("Not delivered")],
+        "the report of the undelivered answer (from Twilio's status callback)",
+    )
+    assert "We are asking the courier." in report["text"]
+    assert "30003" in report["text"]
+
+    closed = stack.cli("simulate", "agent-reply", "--from", agent, "#close")
+    assert '"status": "closed"' in closed.stdout, closed.stdout + closed.stderr
+    [survey] = wait_for(
+        lambda: [t for t in stack.outbox(to=customer) if "5" in t["body"]], "the survey"
+    )
+    assert "Demo Store" in survey["body"]
+    rated = stack.cli("simulate", "sms", "--from", customer, "5")
+    assert "HTTP 200" in rated.stdout
+    assert "acknowledgement: (none)" in rated.stdout  # a rating, not a new conversation
 
 
 def test_unsigned_webhook_is_refused(stack: Stack) -> None:

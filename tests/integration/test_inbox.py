@@ -6,6 +6,7 @@ and the provider sandbox. The `corner` store (tests/fixtures/stores.json) has th
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -527,3 +528,35 @@ def test_status_callbacks_are_verified_and_checked(client: Client, container: Co
     assert response.status_code == 400
     assert "MessageStatus" in json.loads(response.body)["error"]
     assert status_of(post_status(client, sid="SMnot-ours", status="delivered")) == "unknown message"
+
+
+def test_a_closed_thread_expires_after_the_retention_and_a_reopened_one_is_kept(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+) -> None:
+    reply_to = new_thread(client, worker, outbox)
+    post_parse(client, sender=KIM, to=reply_to, text="#close\nDone!")
+    drain(worker)  # the answer, then the survey
+    thread = thread_of(container)
+    retention = container.stores.by_id("corner").retention_days  # type: ignore[union-attr]
+    expected = int((thread.closed_at + timedelta(days=retention)).timestamp())
+    items = container.repository.messages("corner", thread.thread_id)
+    assert thread.expires_at == expected
+    assert {m.expires_at for m in items} == {expected}
+    assert any(m.automatic == "survey" for m in items)  # queued after the close, expires too
+    clock.advance(minutes=5)
+    post_twilio(client, to=CORNER, body="3")  # the rating
+    assert {m.expires_at for m in container.repository.messages("corner", thread.thread_id)} == {
+        expected
+    }
+    clock.advance(minutes=5)
+    post_twilio(client, to=CORNER, body="Wait, one more question")  # reopens: kept again
+    reopened = thread_of(container)
+    assert reopened.status == "open"
+    assert reopened.expires_at is None
+    assert {m.expires_at for m in container.repository.messages("corner", thread.thread_id)} == {
+        None
+    }
