@@ -80,6 +80,9 @@ class StoreConfig:
     """The store's own wording per language; built-in wording covers the rest."""
     ack_daily_cap: int
     """At most this many acknowledgements per customer address per store-local day."""
+    auto_replies_per_hour: int
+    """At most this many acknowledgements per hour from the whole store, whoever writes:
+    many senders cannot turn relaydesk into an SMS cannon (SMS pumping)."""
     reopen_window_days: int
     """A reply to a thread closed longer ago than this starts a new, linked thread."""
     sla: SlaPolicy
@@ -182,6 +185,9 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
     daily_cap = _field(raw, store_id, "ack_daily_cap", int, 3)
     if daily_cap < 0:
         raise ConfigError(f"store {store_id!r}: ack_daily_cap: must not be negative")
+    hourly_cap = _field(raw, store_id, "auto_replies_per_hour", int, 100)
+    if hourly_cap < 0:
+        raise ConfigError(f"store {store_id!r}: auto_replies_per_hour: must not be negative")
     locale = _field(raw, store_id, "locale", str, "en")
     templates = dict(_field(raw, store_id, "ack_templates", dict, {}))
     if "ack_template" in raw:  # the single template of earlier configurations
@@ -219,6 +225,7 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
         ack_cooldown_minutes=cooldown,
         ack_templates=templates,
         ack_daily_cap=daily_cap,
+        auto_replies_per_hour=hourly_cap,
         reopen_window_days=_field(raw, store_id, "reopen_window_days", int, 7),
         retention_days=retention_days,
         sla=_parse_sla(store_id, _field(raw, store_id, "sla", dict, {}), first_response),

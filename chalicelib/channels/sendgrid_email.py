@@ -93,11 +93,16 @@ def check_signature(
         signed_at = int(timestamp)
     except ValueError as exc:
         raise VerificationFailed("the SendGrid signature timestamp is not a Unix time") from exc
-    age = now.timestamp() - signed_at
-    if abs(age) > tolerance.total_seconds():
+    age, window = now.timestamp() - signed_at, tolerance.total_seconds()
+    if age > window:
         raise VerificationFailed(
-            f"the SendGrid signature timestamp is {age:+.0f} s from now, outside the "
-            f"{tolerance.total_seconds():.0f} s window: a replayed or delayed post"
+            f"the SendGrid signature is {age:.0f} s old, more than the {window:.0f} s "
+            "allowed: a replayed or delayed post"
+        )
+    if -age > window:
+        raise VerificationFailed(
+            f"the SendGrid signature is dated {-age:.0f} s ahead of our clock, more than "
+            f"the {window:.0f} s allowed"
         )
 
 
@@ -350,7 +355,13 @@ def to_inbound_email(form: FormData) -> InboundEmail:
     except json.JSONDecodeError as exc:
         raise MalformedRequest("the envelope field is not JSON") from exc
     envelope_to = envelope.get("to") if isinstance(envelope, dict) else None
-    envelope_rcpts = [a for a in envelope_to if isinstance(a, str)] if envelope_to else []
+    if isinstance(envelope_to, str):
+        envelope_to = [envelope_to]
+    # Only a list of strings is an envelope: `{"to": 1}` once answered 500 (found by
+    # tests/reliability).
+    envelope_rcpts = (
+        [a for a in envelope_to if isinstance(a, str)] if isinstance(envelope_to, list) else []
+    )
     envelope_from = envelope.get("from") if isinstance(envelope, dict) else None
 
     if form.raw_email is not None:

@@ -30,6 +30,7 @@ from chalicelib.store.repository import (
     ConcurrentChange,
     InboundPlan,
     StorageError,
+    StoreCapReached,
 )
 
 if TYPE_CHECKING:
@@ -51,13 +52,15 @@ def plan_inbound(
     priority: str | None = None,
     previous_thread_id: str | None = None,
     reopening: bool = False,
+    store_capped: bool = False,
 ) -> InboundPlan:
     """Which thread, what is promised, and whether to acknowledge: decided, not yet stored.
 
     `thread_id` is the thread the message joins (None: a new one); `pending_due` the
     promise already running on it, which a follow-up keeps rather than restarts;
     `answered_before`: we have answered on that thread, so a new promise is a next response;
-    `reopening`: the thread was closed, and the message opens it again.
+    `reopening`: the thread was closed, and the message opens it again;
+    `store_capped`: the store sent all the automatic messages it may this hour.
     """
     now = message.received_at
     keyword = opt_keyword(message.body) if message.channel is not Channel.EMAIL else None
@@ -76,6 +79,7 @@ def plan_inbound(
     acks_today = int(customer.ack_count) if customer and customer.ack_day == today else 0
     acknowledge = (
         keyword is None
+        and not store_capped
         and message.automatic is None
         and acks_today < store.ack_daily_cap
         and should_acknowledge(
@@ -107,6 +111,7 @@ def plan_inbound(
         language=language,
         response_target=target_name,
         resolution_due_at=resolution_due,
+        store_hourly_cap=store.auto_replies_per_hour,
     )
 
 
@@ -148,7 +153,8 @@ def store_inbound(
     is simply the customer's messages); e-mail threads by its headers instead.
     """
     window = timedelta(days=store.reopen_window_days)
-    for _ in range(MAX_ATTEMPTS):
+    store_capped = False
+    for _ in range(MAX_ATTEMPTS + 1):  # one more: a capped store's retry is not a conflict
         customer = c.repository.customer(store.store_id, message.sender)
         reopening = False
         if follow_pointer and customer is not None and customer.open_thread_id:
@@ -175,10 +181,18 @@ def store_inbound(
             priority=priority,
             previous_thread_id=previous_thread_id,
             reopening=reopening,
+            store_capped=store_capped,
         )
         try:
             item = c.repository.record_inbound(store.store_id, message, plan, customer)
         except ConcurrentChange:
+            continue
+        except StoreCapReached:
+            # Stored all the same, on the next attempt; only the acknowledgement is dropped.
+            log.warning(
+                "store's hourly cap on automatic messages reached: store=%s", store.store_id
+            )
+            store_capped = True
             continue
         except AlreadyRecorded as duplicate:
             # Stored before, but the earlier attempt may have failed before queueing.

@@ -204,6 +204,14 @@ class StoreItem(_Item):
     """How many threads were assigned: the round-robin's position."""
 
 
+class CounterItem(_Item):
+    """How many automatic messages a store sent in one hour: the store-wide cap that stops
+    relaydesk from being used to send SMS en masse (SMS pumping)."""
+
+    sent = NumberAttribute(default=0)
+    expires_at = NumberAttribute()
+
+
 class MarkerItem(_Item):
     """A provider's message id, seen once: what makes redelivery harmless."""
 

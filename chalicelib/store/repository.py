@@ -26,6 +26,7 @@ from chalicelib.domain.messages import InboundMessage
 from chalicelib.store.models import (
     MESSAGE_PREFIX,
     META,
+    CounterItem,
     CustomerItem,
     MarkerItem,
     MessageItem,
@@ -64,6 +65,10 @@ class AlreadyRecorded(Exception):
         self.message_sk = message_sk
 
 
+class StoreCapReached(Exception):
+    """The store sent as many automatic messages this hour as it allows."""
+
+
 class ConcurrentChange(Exception):
     """Another request changed the customer's pointer between our read and our write."""
 
@@ -86,6 +91,16 @@ class InboundPlan:
     response_target: str = "first_response"
     resolution_due_at: datetime | None = None
     """A new deadline starts (rather than a follow-up while one runs): new SLA epoch."""
+    store_hourly_cap: int | None = None
+    """With an acknowledgement: the store's cap on automatic messages per hour."""
+
+
+# record_inbound's transaction: marker, message, thread, customer, then the store's counter.
+COUNTER_INDEX = 4
+
+
+def _hourly_counter(store_id: str, at: datetime) -> CounterItem:
+    return CounterItem(store_pk(store_id), f"AUTO#{at.astimezone(UTC):%Y%m%dT%H}")
 
 
 def message_sort_key(at: datetime, message_id: str) -> str:
@@ -256,11 +271,23 @@ class Repository:
                         condition=ThreadItem.pk.exists(),
                     )
                 tx.save(customer)
+                if plan.acknowledged_at and plan.store_hourly_cap is not None:
+                    tx.update(
+                        _hourly_counter(store_id, now),
+                        actions=[
+                            CounterItem.sent.add(1),
+                            CounterItem.expires_at.set(int((now + timedelta(days=2)).timestamp())),
+                        ],
+                        condition=CounterItem.sent.does_not_exist()
+                        | (CounterItem.sent < plan.store_hourly_cap),
+                    )
         except TransactWriteError as exc:
             failed = _conditional_failures(exc)
             if failed and failed[0]:
                 existing = MarkerItem.get(marker.pk, META)
                 raise AlreadyRecorded(existing.thread_id, existing.message_sk) from exc
+            if len(failed) > COUNTER_INDEX and failed[COUNTER_INDEX] and not any(failed[:-1]):
+                raise StoreCapReached(store_id) from exc
             if any(failed):
                 raise ConcurrentChange(str(exc)) from exc
             raise StorageError(f"recording the message failed: {exc}") from exc

@@ -560,3 +560,22 @@ def test_a_closed_thread_expires_after_the_retention_and_a_reopened_one_is_kept(
     assert {m.expires_at for m in container.repository.messages("corner", thread.thread_id)} == {
         None
     }
+
+
+# -- abuse -----------------------------------------------------------------------------------
+
+
+def test_a_store_wide_hourly_cap_stops_acknowledgements_but_every_message_is_stored(
+    client: Client, container: Container, worker: QueueWorker, clock: FakeClock
+) -> None:
+    """Many senders (SMS pumping) cannot make the store send more than its hourly cap
+    (`auto_replies_per_hour`: 5 for the corner shop); their messages are all kept."""
+    senders = [f"+4207770001{n:02d}" for n in range(7)]
+    acks = [ack_of(post_twilio(client, sender=s, to=CORNER, body="hi")) for s in senders]
+    assert [a is not None for a in acks] == [True] * 5 + [False] * 2
+    for sender in senders:
+        thread = thread_of(container, sender)
+        assert [m.body for m in conversation(container, thread.thread_id, "corner")] == ["hi"]
+    drain(worker)  # the agents hear of every one of them
+    clock.advance(hours=1)
+    assert ack_of(post_twilio(client, sender="+420777000200", to=CORNER, body="hi")) is not None

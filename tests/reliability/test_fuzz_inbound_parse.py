@@ -475,6 +475,8 @@ def raw_messages(draw: st.DrawFn, seeds: Seeds) -> bytes:
             message.add_attachment(
                 payload, maintype="application", subtype="octet-stream", filename=filename
             )
+    if message.is_multipart():
+        message.set_boundary("=_relaydesk_fuzz")  # else the email package draws a random one
     try:
         raw = message.as_bytes()
     except Exception:  # the email package cannot serialise what it accepted: not our input

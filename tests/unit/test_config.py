@@ -56,6 +56,7 @@ def test_the_shipped_and_test_configurations_load() -> None:
         ({"agents": [{"email": "a@shop.test", "hours": {"xyz": []}}]}, r"agents\[0\]: hours"),
         ({"support_address": "nope"}, "'shop': 'nope' is not an e-mail address"),
         ({"notify": "some"}, "notify: 'assignee' or 'all'"),
+        ({"auto_replies_per_hour": -1}, "auto_replies_per_hour: must not be negative"),
         ({"reply_templates": {"Bad Name": "x"}}, "reply_templates: 'Bad Name'"),
         ({"reply_templates": {"ok": " "}}, "reply_templates: 'ok'"),
         ({"survey": "yes"}, "survey: expected bool"),

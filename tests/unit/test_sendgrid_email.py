@@ -172,7 +172,7 @@ def test_a_signature_is_good_only_near_its_timestamp(offset: timedelta, accepted
     if accepted:
         check_signature(public_key, body, signature, timestamp, now=SIGNED_AT + offset)
     else:
-        with pytest.raises(VerificationFailed, match="replayed or delayed"):
+        with pytest.raises(VerificationFailed, match=r"s old, more than|s ahead of our clock"):
             check_signature(public_key, body, signature, timestamp, now=SIGNED_AT + offset)
 
 
