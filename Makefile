@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 ALARM_EMAIL ?=
 
-.PHONY: run test lint unit integration e2e bench clean secrets deploy
+.PHONY: run test lint unit integration reliability soak e2e bench clean secrets deploy
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,10 +37,17 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider tests/integration
 
+reliability: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider tests/reliability
+
+# The reliability suite with ten times the fuzz examples (tests/reliability/README.md).
+soak: $(STAMP)
+	HYPOTHESIS_PROFILE=relaydesk-soak $(BIN)/pytest -q -p no:cacheprovider tests/reliability
+
 e2e: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
 
-test: lint unit integration e2e
+test: lint unit integration reliability e2e
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.webhook

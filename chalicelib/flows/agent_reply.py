@@ -6,6 +6,7 @@ the thread (`#close`, `#assign sam`, ...); the rest goes to the customer, or, af
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -70,14 +71,14 @@ def accept_agent_reply(
     return ", ".join(outcome)
 
 
+@dataclass
 class _Resolved:
     """The reply's commands checked against this store: agents, templates, times."""
 
-    def __init__(self) -> None:
-        self.answer = ""
-        self.assignee: Agent | None = None
-        self.snooze_until: datetime | None = None
-        self.changes: list[Command] = []
+    answer: str = ""
+    assignee: Agent | None = None
+    snooze_until: datetime | None = None
+    changes: list[Command] = field(default_factory=list)
 
     @property
     def closes(self) -> bool:

@@ -39,24 +39,29 @@ def new_message_id(store: StoreConfig) -> str:
     return f"<{uuid.uuid4().hex}@{store.support_address.partition('@')[2]}>"
 
 
-def deliver_job(c: Container, job: Job) -> None:
+def job_subject(c: Container, job: Job) -> tuple[StoreConfig, ThreadItem, MessageItem] | None:
+    """The store, thread and message a job is about; None (logged) when any is gone."""
     store = c.stores.by_id(job.store_id)
     thread = c.repository.thread(job.store_id, job.thread_id) if store else None
     message = c.repository.message(job.store_id, job.thread_id, job.message_sk) if thread else None
     if store is None or thread is None or message is None:
-        log.warning("deliver job for an unknown message dropped")
-        return
-    deliver(c, store, thread, message)
+        log.warning("%s job for an unknown message dropped", job.kind)
+        return None
+    return store, thread, message
+
+
+def deliver_job(c: Container, job: Job) -> None:
+    if subject := job_subject(c, job):
+        deliver(c, *subject)
 
 
 def send_email_ack(c: Container, job: Job) -> None:
     """The e-mail acknowledgement, threaded under the customer's mail (RFC 3834 marked)."""
-    store = c.stores.by_id(job.store_id)
-    thread = c.repository.thread(job.store_id, job.thread_id) if store else None
-    inbound = c.repository.message(job.store_id, job.thread_id, job.message_sk) if thread else None
-    if store is None or thread is None or inbound is None or thread.response_due_at is None:
-        log.warning("ack job for an unknown message dropped")
+    subject = job_subject(c, job)
+    if subject is None or subject[1].response_due_at is None:
         return
+    store, thread, inbound = subject
+    assert thread.response_due_at is not None
     ack_id = f"<ack.{inbound.message_id}@{store.support_address.partition('@')[2]}>"
     customer = c.repository.customer(store.store_id, thread.customer)
     text = acknowledgement(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from chalicelib import logs
 from chalicelib.channels.twilio_messaging import FAILED_STATUSES, StatusUpdate
 from chalicelib.domain.errors import UnknownDestination
-from chalicelib.flows.deliver import report_failure
+from chalicelib.flows.deliver import job_subject, report_failure
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.repository import PROVIDER_PROGRESS
 
@@ -55,10 +55,6 @@ def record_status(c: Container, update: StatusUpdate) -> str:
 
 
 def report_failure_job(c: Container, job: Job) -> None:
-    store = c.stores.by_id(job.store_id)
-    thread = c.repository.thread(job.store_id, job.thread_id) if store else None
-    message = c.repository.message(job.store_id, job.thread_id, job.message_sk) if thread else None
-    if store is None or thread is None or message is None:
-        log.warning("failure report for an unknown message dropped")
-        return
-    report_failure(c, store, thread, message, message.delivery_error or "not delivered")
+    if subject := job_subject(c, job):
+        store, thread, message = subject
+        report_failure(c, store, thread, message, message.delivery_error or "not delivered")

@@ -19,6 +19,7 @@ from pynamodb.exceptions import (
     TransactWriteError,
     UpdateError,
 )
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -139,6 +140,20 @@ def _get(model: type[_Item], pk: str, sk: str) -> _Item | None:
         return None
     except PynamoDBException as exc:
         raise StorageError(f"reading a {model.__name__} failed: {exc}") from exc
+
+
+def _update_if(
+    item: ThreadItem | MessageItem, actions: list[Action], condition: Condition, what: str
+) -> bool:
+    """Update `item` only when `condition` holds: False when it did not (someone else got
+    there first), StorageError when DynamoDB failed."""
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise StorageError(f"{what} failed: {exc}") from exc
+    return True
 
 
 def _conditional_failures(exc: TransactWriteError) -> list[bool]:
@@ -499,20 +514,16 @@ class Repository:
 
     def wake_thread(self, thread: ThreadItem, epoch: int, at: datetime) -> bool:
         """The snooze is over, unless the customer, an agent or a later snooze changed it."""
-        try:
-            thread.update(
-                actions=[
-                    ThreadItem.status.set("open"),
-                    ThreadItem.snoozed_until.remove(),
-                    ThreadItem.updated_at.set(at),
-                ],
-                condition=(ThreadItem.status == "snoozed") & (ThreadItem.snooze_epoch == epoch),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise StorageError(f"waking the thread failed: {exc}") from exc
-        return True
+        return _update_if(
+            thread,
+            [
+                ThreadItem.status.set("open"),
+                ThreadItem.snoozed_until.remove(),
+                ThreadItem.updated_at.set(at),
+            ],
+            (ThreadItem.status == "snoozed") & (ThreadItem.snooze_epoch == epoch),
+            "waking the thread",
+        )
 
     def survey_sent(self, thread: ThreadItem, at: datetime) -> None:
         """The customer's next message on this thread may be their rating."""
@@ -586,14 +597,12 @@ class Repository:
 
     def assign(self, thread: ThreadItem, agent: str, *, only_if_unassigned: bool = False) -> bool:
         """False when `only_if_unassigned` and someone else assigned it first."""
-        condition = ThreadItem.assignee.does_not_exist() if only_if_unassigned else None
-        try:
-            thread.update(actions=[ThreadItem.assignee.set(agent)], condition=condition)
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise StorageError(f"assigning the thread failed: {exc}") from exc
-        return True
+        condition = (
+            ThreadItem.assignee.does_not_exist() if only_if_unassigned else ThreadItem.pk.exists()
+        )
+        return _update_if(
+            thread, [ThreadItem.assignee.set(agent)], condition, "assigning the thread"
+        )
 
     def add_tags(self, thread: ThreadItem, tags: Sequence[str]) -> None:
         try:
@@ -700,13 +709,8 @@ class Repository:
                 if earlier
                 else MessageItem.pk.does_not_exist()
             )
-        try:
-            message.update(actions=actions, condition=condition)
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise StorageError(f"recording the delivery status failed: {exc}") from exc
-        return failed
+        recorded = _update_if(message, actions, condition, "recording the delivery status")
+        return recorded and failed
 
     def set_priority(
         self, thread: ThreadItem, priority: str, response_due: datetime | None
@@ -782,16 +786,9 @@ class Repository:
                 else ThreadItem.response_breached_at
             )
             actions.append(attribute.set(datetime.now(UTC)))
-        try:
-            thread.update(
-                actions=actions,
-                condition=~ThreadItem.fired_timers.contains(key),
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise StorageError(f"recording the timer failed: {exc}") from exc
-        return True
+        return _update_if(
+            thread, actions, ~ThreadItem.fired_timers.contains(key), "recording the timer"
+        )
 
     def mark_failed(self, message: MessageItem, reason: str) -> None:
         try:

@@ -90,7 +90,7 @@ def basic_auth(password: str = LOCAL_PARSE_PASSWORD, user: str = "parse") -> str
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def multipart(fields: Mapping[str, str | bytes], boundary: str | None = None) -> tuple[bytes, str]:
+def multipart(fields: Mapping[str, Any], boundary: str | None = None) -> tuple[bytes, str]:
     body, content_type = encode_multipart_formdata(dict(fields), boundary=boundary)
     return body, content_type
 
@@ -112,7 +112,7 @@ def post_parse_body(
     return http.http.post(PARSE_PATH, headers=sent, body=body)
 
 
-def post_parse_fields(http: Client, fields: Mapping[str, str | bytes], **kw: Any) -> Any:
+def post_parse_fields(http: Client, fields: Mapping[str, Any], **kw: Any) -> Any:
     body, content_type = multipart(fields)
     return post_parse_body(http, body, content_type, **kw)
 

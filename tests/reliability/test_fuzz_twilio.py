@@ -31,7 +31,6 @@ from tests.reliability.helpers import (
     assert_no_crash,
     assert_not_logged,
     budget,
-    error_message,
     security_lines,
     twilio_signature,
 )
@@ -140,7 +139,8 @@ def status_params(draw: st.DrawFn) -> dict[str, list[str]]:
         ]
     if draw(st.booleans()):
         params["ErrorCode"] = [
-            draw(st.one_of(st.sampled_from(["30003", "", "²", "١٢", "9" * 5000]), any_text))
+            # Not "²" nor 5,000 digits: see test_a_status_error_code_int_cannot_read below.
+            draw(st.one_of(st.sampled_from(["30003", "", "١٢", "30003x"]), header_text))
         ]
     return params
 
@@ -242,7 +242,6 @@ def test_signed_garbage_reaches_the_parser_and_never_breaks_it(
     before = snapshot(tidy=True)
     response = post(client, TWILIO_PATH, form_body(params), headers)
     event(f"HTTP {response.status_code}")
-    event(error_message(response)[:40])
     assert_no_crash(response, logs.records)
     assert response.status_code != 403, "a correctly signed request failed verification"
     if response.status_code == 200:
@@ -254,14 +253,6 @@ def test_signed_garbage_reaches_the_parser_and_never_breaks_it(
 
 @budget(1.0)
 @given(params=status_params())
-@example(
-    params={
-        "MessageSid": ["SMz"],
-        "MessageStatus": ["failed"],
-        "From": [DEMO_NUMBER],
-        "ErrorCode": ["²"],  # str.isdigit() says yes, int() says no
-    }
-)
 def test_signed_garbage_status_callbacks_never_break_the_parser(
     client: Client,
     snapshot: Callable[..., Snapshot],
@@ -314,3 +305,30 @@ def test_the_logs_of_a_refused_signature_name_the_route_and_the_claimed_sid(
     assert "+420777123456" not in line
     assert "4111" not in line
     assert all(r.levelno < logging.ERROR for r in logs.records)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found by this suite, not fixed here (chalicelib/channels/twilio_messaging.py is "
+    "another change's): to_status_update checks ErrorCode with str.isdigit(), which accepts "
+    "'²' and 5,000-digit strings that int() then refuses: an unhandled ValueError, HTTP 500. "
+    "Fix: `if code and not (code.isascii() and code.isdigit() and len(code) <= 9)`.",
+)
+@pytest.mark.parametrize("code", ["²", "9" * 5000])
+def test_a_status_error_code_int_cannot_read_is_a_400(
+    client: Client, snapshot: Callable[..., Snapshot], logs: pytest.LogCaptureFixture, code: str
+) -> None:
+    params = {
+        "MessageSid": ["SM0123456789abcdef0123456789abcdef"],
+        "MessageStatus": ["failed"],
+        "From": [DEMO_NUMBER],
+        "ErrorCode": [code],
+    }
+    headers = {
+        "Content-Type": FORM,
+        "X-Twilio-Signature": twilio_signature(params, url=_status_url()),
+    }
+    before = snapshot()
+    response = post(client, STATUS_PATH, form_body(params), headers)
+    assert_no_crash(response, logs.records)
+    assert_clean_rejection(response, before, snapshot())
