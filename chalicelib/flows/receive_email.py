@@ -130,6 +130,8 @@ def receive_customer_email(
         priority=joined.priority if joined else None,
         previous_thread_id=previous,
     )
+    if stored.rating is not None:
+        return f"rated {stored.rating}"
     if stored.plan is None:
         return "duplicate"
     if unauthenticated:

@@ -18,6 +18,7 @@ from relaydesk import sandbox
 from relaydesk.local_env import LOCAL_TWILIO_AUTH_TOKEN
 from relaydesk.workers import QueueWorker
 from tests.integration.conftest import PUBLIC_URL, FakeClock, conversation, drain
+from tests.integration.email_posts import post_parsed
 from tests.integration.test_spine import ack_of, post_parse, post_twilio
 from tests.integration.test_timers import tick
 
@@ -579,3 +580,40 @@ def test_a_store_wide_hourly_cap_stops_acknowledgements_but_every_message_is_sto
     drain(worker)  # the agents hear of every one of them
     clock.advance(hours=1)
     assert ack_of(post_twilio(client, sender="+420777000200", to=CORNER, body="hi")) is not None
+
+
+def test_an_email_customer_rates_by_replying_to_the_survey_mail(
+    client: Client, container: Container, worker: QueueWorker, outbox: sandbox.Sandbox
+) -> None:
+    customer = "jana@customer.test"
+    post_parsed(
+        client,
+        sender=customer,
+        to="help@corner.test",
+        subject="Order 77",
+        text="Where is it?",
+        message_id="<o77@customer.test>",
+    )
+    drain(worker)
+    reply_to = [m for m in outbox.entries(provider="sendgrid") if m["reply_to"]][-1]["reply_to"]
+    post_parse(client, sender=KIM, to=reply_to, text="#close")
+    drain(worker)
+    [survey] = [m for m in outbox.entries(to=customer) if "5" in m["text"]]
+    assert survey["subject"] == "Re: Order 77"
+    assert survey["headers"]["Auto-Submitted"] == "auto-replied"
+    answer = post_parsed(
+        client,
+        sender=customer,
+        to="help@corner.test",
+        subject="Re: Order 77",
+        text="4\n\nOn Fri, Corner Shop wrote:\n> How did we do?",
+        message_id="<rating@customer.test>",
+        headers=f"In-Reply-To: {survey['headers']['Message-ID']}\n",
+    )
+    assert status_of(answer) == "rated 4"
+    pointer = container.repository.customer("corner", customer)
+    assert pointer is not None
+    assert pointer.open_thread_id
+    thread = container.repository.thread("corner", pointer.open_thread_id)
+    assert thread is not None
+    assert (thread.status, thread.rating) == ("closed", 4)
