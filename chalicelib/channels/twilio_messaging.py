@@ -116,8 +116,8 @@ def to_status_update(params: Mapping[str, list[str]]) -> StatusUpdate:
     if status not in STATUS_ORDER and status not in FAILED_STATUSES:
         raise MalformedRequest(f"MessageStatus {status!r} is not a Twilio message status")
     code = _single(params, "ErrorCode")
-    if code and not code.isdigit():
-        raise MalformedRequest("ErrorCode must be a whole number")
+    if code and not (code.isascii() and code.isdigit() and len(code) <= 9):
+        raise MalformedRequest("ErrorCode must be a whole number of at most 9 digits")
     return StatusUpdate(
         message_sid=_single(params, "MessageSid"),
         status=status,
