@@ -88,8 +88,8 @@ def on_job(event: SQSEvent) -> None:
         run_job(container(), record.body)
 
 
-# Returns batchItemFailures: deploy with infra/package.py, which turns on
-# ReportBatchItemFailures for this event source (Chalice has no switch for it).
+# Returns batchItemFailures: `relaydesk package` / `make deploy` (relaydesk/packaging.py)
+# turn on ReportBatchItemFailures for this event source (Chalice has no switch for it).
 @app.on_sqs_message(queue=TIMERS_QUEUE, batch_size=10)
 def on_timer(event: SQSEvent) -> dict[str, Any]:
     return run_timer_batch(container(), event.to_dict()["Records"])
