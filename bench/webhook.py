@@ -41,6 +41,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -138,7 +139,6 @@ def fresh_state(aws_url: str) -> dict[str, str]:
 def measure(aws_url: str) -> str:
     outputs = fresh_state(aws_url)
 
-    import boto3
     from chalice.test import Client
     from twilio.request_validator import RequestValidator
     from urllib3 import encode_multipart_formdata
@@ -153,12 +153,19 @@ def measure(aws_url: str) -> str:
     validator = RequestValidator(LOCAL_TWILIO_AUTH_TOKEN)
     url = PUBLIC_URL + "/webhooks/twilio/messaging"
     counts: Counter[str] = Counter()
+    captured: list[tuple[Any, Any]] = []
+    """(HTTP session, prepared request) of every AWS request since `reset()`."""
 
-    def count(request: Any, **_: Any) -> None:
+    def reset() -> None:
+        counts.clear()
+        captured.clear()
+
+    def record(session: Any, request: Any, **_: Any) -> None:
         target = request.headers.get("X-Amz-Target", b"")
         target = target.decode() if isinstance(target, bytes) else target
         service = "sqs" if "AmazonSQS" in target or "sqs" in request.url else "dynamodb"
         counts[service] += 1
+        captured.append((session, request))
 
     def post(client: Client, sender: str, body: str) -> float:
         params = {
@@ -209,6 +216,7 @@ def measure(aws_url: str) -> str:
         address = tokens.reply_address(
             container().reply_secret, "demo", pointer.open_thread_id, "reply.relaydesk.test"
         )
+        reset()  # the lookup above is the bench's, not the webhook's
         return post_parse(
             client,
             {
@@ -220,8 +228,11 @@ def measure(aws_url: str) -> str:
             },
         )
 
-    # Floor: the same budget by hand, against the same emulator.
-    dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+    # Floor: the same budget by hand, against the same emulator, through the app's own
+    # DynamoDB and SQS clients (set below): same configuration, same connection pools,
+    # and no second copy of botocore's models and endpoint tables in this process.
+    dynamodb: Any = None
+    sqs: Any = None
     table, queue_url = outputs["TableName"], outputs["JobsQueueUrl"]
 
     def floor_once(_: str) -> float:
@@ -245,9 +256,11 @@ def measure(aws_url: str) -> str:
             m._get_connection().connection.client
             for m in (ThreadItem, MessageItem, CustomerItem, MarkerItem)
         ]
-        clients += [c.repository.connection.client, c.jobs._client]
+        dynamodb, sqs = c.repository.connection.client, c.jobs._client
+        clients += [dynamodb, sqs]
         for botocore_client in {id(x): x for x in clients}.values():
-            botocore_client.meta.events.register("before-send", count)
+            session = botocore_client._endpoint.http_session
+            botocore_client.meta.events.register("before-send", partial(record, session))
 
         kinds: dict[str, Callable[[str], float]] = {
             FLOOR: floor_once,
@@ -257,6 +270,7 @@ def measure(aws_url: str) -> str:
             "e-mail, new thread": lambda who: email(client, who.replace("+", "c") + "@x.test"),
         }
         times: dict[str, list[float]] = {kind: [] for kind in kinds}
+        replayed: dict[str, list[float]] = {kind: [] for kind in kinds}
         counted: dict[str, Counter[str]] = {kind: Counter() for kind in kinds}
         queues = [queue_url, outputs["TimersQueueUrl"]]
         for send in kinds.values():  # each kind once, for its lazy imports
@@ -266,10 +280,20 @@ def measure(aws_url: str) -> str:
         for n, who in enumerate(customers):
             if n % STATE_EVERY == 0 and n:
                 fresh_state(aws_url)
+            requests: dict[str, list[tuple[Any, Any]]] = {}
             for kind, send in kinds.items():
-                counts.clear()
+                reset()
                 times[kind].append(send(who))
                 counted[kind].update(counts)
+                requests[kind] = list(captured)
+            forget(dynamodb, table, sqs, queues)
+            # The replay floor: the very requests each webhook made, byte for byte, sent
+            # again through the same HTTP sessions against the same emulator state.
+            for kind, sent in requests.items():
+                start = time.perf_counter()
+                for http_session, request in sent:
+                    http_session.send(request).content  # noqa: B018 - read, as botocore does
+                replayed[kind].append(time.perf_counter() - start)
             forget(dynamodb, table, sqs, queues)
 
     floor50 = percentile(times[FLOOR], 0.5)
@@ -277,19 +301,18 @@ def measure(aws_url: str) -> str:
     lines = [
         f"# Webhooks, {n} requests each, moto server over HTTP in its own process "
         f"(fresh emulator state every {STATE_EVERY} customers)\n",
-        "| case | p50 ms | p99 ms | p50 / floor | DynamoDB req/msg | SQS req/msg |",
-        "|---|---|---|---|---|---|",
+        "| case | p50 ms | p99 ms | p50 / floor | replay p50 ms | p50 / replay "
+        "| DynamoDB req/msg | SQS req/msg |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for kind in [*list(times)[1:], FLOOR]:
-        samples = times[kind]
+        samples, by_service = times[kind], counted[kind]
         p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
-        if kind == FLOOR:
-            requests = "2 | 1"
-        else:
-            by_service = counted[kind]
-            requests = f"{by_service['dynamodb'] / n:.2f} | {by_service['sqs'] / n:.2f}"
+        replay = percentile(replayed[kind], 0.5) if kind != FLOOR else p50
         lines.append(
-            f"| {kind} | {p50 * 1e3:.1f} | {p99 * 1e3:.1f} | {p50 / floor50:.2f} | {requests} |"
+            f"| {kind} | {p50 * 1e3:.1f} | {p99 * 1e3:.1f} | {p50 / floor50:.2f} | "
+            f"{replay * 1e3:.1f} | {p50 / replay:.2f} | "
+            f"{by_service['dynamodb'] / n:.2f} | {by_service['sqs'] / n:.2f} |"
         )
     return "\n".join(lines)
 

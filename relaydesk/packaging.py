@@ -30,9 +30,7 @@ hand: upload the zips, point `CodeUri`/`ContentUri` at them, deploy `sam.json`.
 
 from __future__ import annotations
 
-import compileall
 import hashlib
-import importlib.util
 import json
 import py_compile
 import shutil
@@ -41,6 +39,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +52,7 @@ BUDGET_BYTES = 30 * MB  # both zips, compressed: the project's target (issue #8)
 TASK_ROOT = "/var/task"
 LAYER_ROOT = "/opt"
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the date chalice gives every entry
+CACHE_TAG = sys.implementation.cache_tag  # cpython-311: the runtime's, checked in build()
 
 
 def enable_batch_item_failures(template: dict[str, Any], queues: tuple[str, ...]) -> int:
@@ -149,6 +149,24 @@ def _stale_bytecode(name: str) -> bool:
     return name.endswith((".pyc", ".pyo")) or "/__pycache__/" in f"/{name}"
 
 
+def _compile(job: tuple[str, str, str]) -> bool:
+    """One module to an unchecked-hash pyc at an explicit path (whatever
+    PYTHONPYCACHEPREFIX says), naming `dfile` as its file; whether it compiled."""
+    source, cfile, dfile = job
+    try:
+        py_compile.compile(
+            source,
+            cfile=cfile,
+            dfile=dfile,
+            doraise=True,
+            optimize=0,  # Lambda runs python without -O: `<name>.cpython-3xx.pyc`
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+    except py_compile.PyCompileError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Bytecode:
     compiled: int  # modules that got a pyc
@@ -175,24 +193,24 @@ def add_bytecode(
             entries = [i for i in source.infolist() if not _stale_bytecode(i.filename)]
             modules = [i.filename for i in entries if i.filename.endswith(".py")]
             wanted = [name for name in modules if not skip(name)]
+            jobs = []
             for name in wanted:
                 source.extract(name, tree)
-            compileall.compile_dir(
-                tree,
-                ddir=root,
-                quiet=2,
-                workers=workers,
-                optimize=0,  # Lambda runs python without -O: `<name>.cpython-3xx.pyc`
-                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            )
-            pycs: dict[str, Path] = {}
-            failed = []
-            for name in wanted:
-                pyc = Path(importlib.util.cache_from_source(str(tree / name), optimization=""))
-                if pyc.exists():
-                    pycs[pyc.relative_to(tree).as_posix()] = pyc
-                else:
-                    failed.append(name)
+                folder, _, leaf = name.rpartition("/")
+                cached = f"__pycache__/{leaf.removesuffix('.py')}.{CACHE_TAG}.pyc"
+                cached = f"{folder}/{cached}" if folder else cached
+                jobs.append((str(tree / name), str(tree / cached), f"{root}/{name}"))
+            if workers == 1:
+                done = list(map(_compile, jobs))
+            else:
+                with ProcessPoolExecutor(max_workers=workers or None) as pool:
+                    done = list(pool.map(_compile, jobs, chunksize=64))
+            pycs = {
+                Path(cfile).relative_to(tree).as_posix(): Path(cfile)
+                for (_, cfile, _), ok in zip(jobs, done, strict=True)
+                if ok
+            }
+            failed = [name for name, ok in zip(wanted, done, strict=True) if not ok]
             rewritten = Path(tmp) / archive.name
             with zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as target:
                 for info in entries:
