@@ -42,7 +42,7 @@ reliability: $(STAMP)
 
 # The reliability suite with ten times the fuzz examples (tests/reliability/README.md).
 soak: $(STAMP)
-	HYPOTHESIS_PROFILE=relaydesk-soak $(BIN)/pytest -q -p no:cacheprovider tests/reliability
+	HYPOTHESIS_PROFILE=relaydesk-soak RELAYDESK_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider tests/reliability
 
 e2e: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider tests/e2e

@@ -218,6 +218,13 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
             f"store {store_id!r}: retention_days: 1 to {MAX_RETENTION_DAYS} days, "
             f"got {retention_days}"
         )
+    reopen_window = _field(raw, store_id, "reopen_window_days", int, 7)
+    if not 0 <= reopen_window < retention_days:
+        # A reply inside the window must find its thread: retention outlives the window.
+        raise ConfigError(
+            f"store {store_id!r}: reopen_window_days: 0 up to retention_days "
+            f"({retention_days}) exclusive, got {reopen_window}"
+        )
     return StoreConfig(
         store_id=store_id,
         name=name,
@@ -226,7 +233,7 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
         ack_templates=templates,
         ack_daily_cap=daily_cap,
         auto_replies_per_hour=hourly_cap,
-        reopen_window_days=_field(raw, store_id, "reopen_window_days", int, 7),
+        reopen_window_days=reopen_window,
         retention_days=retention_days,
         sla=_parse_sla(store_id, _field(raw, store_id, "sla", dict, {}), first_response),
         locale=locale,

@@ -55,6 +55,7 @@ MAX_INBOUND_PARSE_BODY = (LAMBDA_EVENT_LIMIT - 256 * 1024) * 3 // 4
 MAX_TWILIO_BODY = 128 * 1024
 
 _TWILIO_IDS = re.compile(rb"(?:^|&)(MessageSid|SmsSid|AccountSid)=([A-Za-z0-9]{1,64})(?=&|$)")
+_SID = re.compile(r"[A-Za-z0-9]{1,64}")
 _MESSAGE_ID = re.compile(rb"\nMessage-ID:[ \t]*(<[^<>\s]{1,200}>)", re.IGNORECASE)
 
 
@@ -141,7 +142,8 @@ def twilio_messaging_webhook(
         params = twilio_messaging.parse_form(body)
         for name in ("MessageSid", "AccountSid"):
             if value := (params.get(name) or [""])[0]:
-                facts[name] = value[:64]
+                # Unverified: logged only in Twilio's own alphabet, never as sent.
+                facts[name] = value if _SID.fullmatch(value) else "(malformed)"
         url = c.settings.public_base_url + resource_path
         if not twilio_messaging.signature_is_valid(c.twilio_auth_token, url, params, signature):
             raise VerificationFailed("X-Twilio-Signature is missing or does not match")

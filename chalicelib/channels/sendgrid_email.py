@@ -421,6 +421,9 @@ class OutgoingEmail:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+SEND_TIMEOUT_SECONDS = 10
+
+
 class SendGridMailer:
     """Sends e-mail through SendGrid's v3 API; vendor errors become `DeliveryError`."""
 
@@ -435,6 +438,9 @@ class SendGridMailer:
 
             kwargs = {"host": self._host} if self._host else {}
             self._client = SendGridAPIClient(self._api_key, **kwargs)
+            # python-http-client waits for ever by default: a SendGrid that never answers
+            # would hold the job until Lambda's timeout (tests/reliability/README.md, B9).
+            self._client.client.timeout = SEND_TIMEOUT_SECONDS
         return self._client
 
     def send(self, mail: OutgoingEmail) -> None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WHATSAPP_PREFIX = "whatsapp:"
+SEND_TIMEOUT_SECONDS = 10
 
 # Twilio error codes that no retry can fix: the recipient opted out, cannot receive
 # this channel, or the address is invalid; 63016 is WhatsApp's closed 24-hour window.
@@ -147,7 +148,7 @@ def sandbox_http_client(base_url: str) -> TwilioHttpClient:
             path = urlsplit(url).path
             return super().request(method, f"{base_url.rstrip('/')}/twilio{path}", *args, **kwargs)
 
-    return SandboxHttpClient(timeout=10)
+    return SandboxHttpClient(timeout=SEND_TIMEOUT_SECONDS)
 
 
 class TwilioMessenger:
@@ -168,11 +169,13 @@ class TwilioMessenger:
 
     def _rest(self) -> Any:
         if self._client is None:
+            from twilio.http.http_client import TwilioHttpClient
             from twilio.rest import Client
 
-            self._client = Client(
-                self._account_sid, self._auth_token, http_client=self._http_client
-            )
+            # The SDK waits for ever by default: a Twilio that never answers would hold
+            # the job until Lambda's timeout instead of failing it for SQS to retry.
+            http_client = self._http_client or TwilioHttpClient(timeout=SEND_TIMEOUT_SECONDS)
+            self._client = Client(self._account_sid, self._auth_token, http_client=http_client)
         return self._client
 
     def send(

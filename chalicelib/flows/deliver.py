@@ -126,6 +126,11 @@ def _record_automatic(
 def deliver(c: Container, store: StoreConfig, thread: ThreadItem, message: MessageItem) -> None:
     """Send a queued answer. A transient failure raises (SQS retries, then dead-letters);
     a permanent one is recorded and, for a person's reply, reported to them by e-mail."""
+    if message.delivery_status == "failed" and message.delivery_error:
+        # Failed before, and the report may have failed with it: report (once) now.
+        if not message.automatic and message.failure_reported_at is None:
+            report_failure(c, store, thread, message, message.delivery_error)
+        return
     if message.delivery_status != "queued":
         return
     try:
@@ -255,7 +260,8 @@ def _send_email(c: Container, store: StoreConfig, thread: ThreadItem, message: M
 def report_failure(
     c: Container, store: StoreConfig, thread: ThreadItem, message: MessageItem, reason: str
 ) -> None:
-    """Tell the agent who wrote the answer that it did not reach the customer, and why."""
+    """Tell the agent who wrote the answer that it did not reach the customer, and why;
+    recorded, so that a retried job tells them once."""
     c.mailer.send(
         OutgoingEmail(
             from_email=store.support_address,
@@ -271,3 +277,4 @@ def report_failure(
             headers={"Auto-Submitted": "auto-generated"},
         )
     )
+    c.repository.failure_reported(message, c.clock())

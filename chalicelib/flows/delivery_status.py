@@ -55,6 +55,6 @@ def record_status(c: Container, update: StatusUpdate) -> str:
 
 
 def report_failure_job(c: Container, job: Job) -> None:
-    if subject := job_subject(c, job):
+    if (subject := job_subject(c, job)) and subject[2].failure_reported_at is None:
         store, thread, message = subject
         report_failure(c, store, thread, message, message.delivery_error or "not delivered")

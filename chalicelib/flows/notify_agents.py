@@ -39,6 +39,8 @@ def notify_agents(c: Container, job: Job) -> None:
     messages = c.repository.messages(store.store_id, thread.thread_id)
     pending = [m for m in messages if m.direction == "in" and m.notified_at is None]
     if not pending:
+        # Notified before, maybe by a run that died before the timers were queued.
+        schedule_timers(c, store, thread)
         return
     if thread.assignee is None:
         thread = _assign_round_robin(c, store, thread)

@@ -31,6 +31,7 @@ from chalicelib.store.repository import (
     InboundPlan,
     StorageError,
     StoreCapReached,
+    ThreadGone,
 )
 
 if TYPE_CHECKING:
@@ -154,12 +155,15 @@ def store_inbound(
     """
     window = timedelta(days=store.reopen_window_days)
     store_capped = False
+    expired: str | None = None
     for _ in range(MAX_ATTEMPTS + 1):  # one more: a capped store's retry is not a conflict
         customer = c.repository.customer(store.store_id, message.sender)
         reopening = False
         if follow_pointer and customer is not None and customer.open_thread_id:
             closed_at = customer.closed_at
-            if closed_at is not None and message.received_at - closed_at > window:
+            if customer.open_thread_id == expired:
+                thread_id, previous_thread_id = None, expired
+            elif closed_at is not None and message.received_at - closed_at > window:
                 previous_thread_id = customer.open_thread_id
             else:
                 thread_id, pending_due = customer.open_thread_id, customer.due_at
@@ -195,20 +199,15 @@ def store_inbound(
             store_capped = True
             continue
         except AlreadyRecorded as duplicate:
-            # Stored before, but the earlier attempt may have failed before queueing.
-            # Jobs are idempotent, so queueing the notification again is always safe.
             log.info("redelivered message: store=%s", store.store_id)
-            c.jobs.send_all(
-                [
-                    Job(
-                        JobKind.NOTIFY_AGENTS,
-                        store.store_id,
-                        duplicate.thread_id,
-                        duplicate.message_sk,
-                    )
-                ]
-            )
+            _finish_redelivery(c, store, duplicate)
             return Stored(None, duplicate.thread_id, duplicate.message_sk)
+        except ThreadGone:
+            # Expired by the store's retention while the pointer still named it.
+            expired = thread_id
+            previous_thread_id, thread_id, pending_due = thread_id, None, None
+            answered_before, priority = False, None
+            continue
         if reopening:  # a closed thread is kept again: its retention no longer runs
             privacy.keep_thread(store.store_id, plan.thread_id)
         jobs = [Job(JobKind.NOTIFY_AGENTS, store.store_id, plan.thread_id, item.sk)]
@@ -226,6 +225,21 @@ def store_inbound(
     raise StorageError(
         "the customer's thread kept changing; giving up so that the provider retries"
     )
+
+
+def _finish_redelivery(c: Container, store: StoreConfig, duplicate: AlreadyRecorded) -> None:
+    """Stored before, but the first attempt may have failed before its follow-ups: queue
+    them again (the jobs are idempotent) and keep a reopened thread from expiring."""
+    jobs = [Job(JobKind.NOTIFY_AGENTS, store.store_id, duplicate.thread_id, duplicate.message_sk)]
+    stored = c.repository.message(store.store_id, duplicate.thread_id, duplicate.message_sk)
+    if stored is not None and stored.acknowledge and stored.subject is not None:
+        jobs.append(
+            Job(JobKind.ACK_EMAIL, store.store_id, duplicate.thread_id, duplicate.message_sk)
+        )
+    c.jobs.send_all(jobs)
+    thread = c.repository.thread(store.store_id, duplicate.thread_id)
+    if thread is not None and thread.status != "closed" and thread.expires_at is not None:
+        privacy.keep_thread(store.store_id, duplicate.thread_id)
 
 
 def _record_rating(

@@ -164,6 +164,10 @@ class MessageItem(_Item):
     """What could not be stored (said plainly, never silently truncated)."""
     automatic = UnicodeAttribute(null=True)
     """Why this was machine-written: an auto-reply we received, or our own acknowledgement."""
+    acknowledge = BooleanAttribute(default=False)
+    """Inbound: we decided to acknowledge it (a redelivered e-mail re-queues its ack job)."""
+    failure_reported_at = UTCDateTimeAttribute(null=True)
+    """Outbound: when its author was told it could not be delivered."""
     expires_at = NumberAttribute(null=True)
     """DynamoDB TTL: the thread's, copied to each of its messages (store/privacy.py)."""
 

@@ -66,6 +66,10 @@ class AlreadyRecorded(Exception):
         self.message_sk = message_sk
 
 
+class ThreadGone(Exception):
+    """The thread a follow-up joins no longer exists (the store's retention expired it)."""
+
+
 class StoreCapReached(Exception):
     """The store sent as many automatic messages this hour as it allows."""
 
@@ -156,6 +160,15 @@ def _update_if(
     return True
 
 
+def _already_recorded(marker_key: str) -> AlreadyRecorded:
+    """The marker that refused our write, read consistently: it was just written."""
+    try:
+        existing = MarkerItem.get(marker_key, META, consistent_read=True)
+    except PynamoDBException as exc:  # DoesNotExist included: it expired in between
+        raise StorageError(f"reading the marker of a redelivery failed: {exc}") from exc
+    return AlreadyRecorded(existing.thread_id, existing.message_sk)
+
+
 def _conditional_failures(exc: TransactWriteError) -> list[bool]:
     reasons = exc.cancellation_reasons or []
     return [bool(r and r.code == "ConditionalCheckFailed") for r in reasons]
@@ -212,6 +225,7 @@ class Repository:
             raw_email=raw,
             dropped=dropped,
             automatic=message.automatic,
+            acknowledge=plan.acknowledged_at is not None,
         )
         if customer is None:
             customer = CustomerItem(customer_pk(store_id, message.sender), META)
@@ -299,11 +313,14 @@ class Repository:
         except TransactWriteError as exc:
             failed = _conditional_failures(exc)
             if failed and failed[0]:
-                existing = MarkerItem.get(marker.pk, META)
-                raise AlreadyRecorded(existing.thread_id, existing.message_sk) from exc
+                raise _already_recorded(marker.pk) from exc
             if len(failed) > COUNTER_INDEX and failed[COUNTER_INDEX] and not any(failed[:-1]):
                 raise StoreCapReached(store_id) from exc
             if any(failed):
+                # Which item's condition failed is not reliably reported (the emulator
+                # blames the customer when the thread is missing): look.
+                if not plan.new_thread and self.thread(store_id, plan.thread_id) is None:
+                    raise ThreadGone(plan.thread_id) from exc
                 raise ConcurrentChange(str(exc)) from exc
             raise StorageError(f"recording the message failed: {exc}") from exc
         except PynamoDBException as exc:
@@ -416,8 +433,7 @@ class Repository:
         except TransactWriteError as exc:
             failed = _conditional_failures(exc)
             if failed and failed[0]:
-                existing = MarkerItem.get(marker.pk, META)
-                raise AlreadyRecorded(existing.thread_id, existing.message_sk) from exc
+                raise _already_recorded(marker.pk) from exc
             raise StorageError(f"recording the reply failed: {exc}") from exc
         except PynamoDBException as exc:
             raise StorageError(f"recording the reply failed: {exc}") from exc
@@ -577,8 +593,7 @@ class Repository:
         except TransactWriteError as exc:
             failed = _conditional_failures(exc)
             if failed and failed[0]:
-                existing = MarkerItem.get(marker.pk, META)
-                raise AlreadyRecorded(existing.thread_id, existing.message_sk) from exc
+                raise _already_recorded(marker.pk) from exc
             raise StorageError(f"recording the rating failed: {exc}") from exc
         except PynamoDBException as exc:
             raise StorageError(f"recording the rating failed: {exc}") from exc
@@ -789,6 +804,12 @@ class Repository:
         return _update_if(
             thread, actions, ~ThreadItem.fired_timers.contains(key), "recording the timer"
         )
+
+    def failure_reported(self, message: MessageItem, at: datetime) -> None:
+        try:
+            message.update(actions=[MessageItem.failure_reported_at.set(at)])
+        except PynamoDBException as exc:
+            raise StorageError(f"recording the failure report failed: {exc}") from exc
 
     def mark_failed(self, message: MessageItem, reason: str) -> None:
         try:

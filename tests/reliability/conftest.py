@@ -36,7 +36,7 @@ from tests.reliability.helpers import (
 
 settings.register_profile(
     "relaydesk",
-    max_examples=50,
+    max_examples=40,
     deadline=None,  # every example is several HTTP round trips to the emulator
     database=None,
     print_blob=True,
@@ -48,7 +48,7 @@ settings.register_profile(
         HealthCheck.data_too_large,
     ],
 )
-settings.register_profile("relaydesk-soak", settings.get_profile("relaydesk"), max_examples=500)
+settings.register_profile("relaydesk-soak", settings.get_profile("relaydesk"), max_examples=400)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "relaydesk"))
 
 # pytest finds fixtures by name in a conftest's namespace: the integration suite's own,

@@ -142,8 +142,12 @@ def status_params(draw: st.DrawFn) -> dict[str, list[str]]:
         ]
     if draw(st.booleans()):
         params["ErrorCode"] = [
-            # Not "²" nor 5,000 digits: see test_a_status_error_code_int_cannot_read below.
-            draw(st.one_of(st.sampled_from(["30003", "", "١٢", "30003x"]), header_text))
+            draw(
+                st.one_of(
+                    st.sampled_from(["30003", "", "١٢", "²", "9" * 5000, "30003x", "-1"]),
+                    header_text,
+                )
+            )
         ]
     return params
 

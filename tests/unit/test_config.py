@@ -57,6 +57,7 @@ def test_the_shipped_and_test_configurations_load() -> None:
         ({"support_address": "nope"}, "'shop': 'nope' is not an e-mail address"),
         ({"notify": "some"}, "notify: 'assignee' or 'all'"),
         ({"auto_replies_per_hour": -1}, "auto_replies_per_hour: must not be negative"),
+        ({"retention_days": 7, "reopen_window_days": 7}, "reopen_window_days: 0 up to"),
         ({"reply_templates": {"Bad Name": "x"}}, "reply_templates: 'Bad Name'"),
         ({"reply_templates": {"ok": " "}}, "reply_templates: 'ok'"),
         ({"survey": "yes"}, "survey: expected bool"),
