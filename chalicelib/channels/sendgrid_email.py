@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
-from email.message import EmailMessage
-from email.utils import getaddresses, parseaddr
+from email.message import EmailMessage, Message
+from email.utils import collapse_rfc2231_value, getaddresses, parseaddr
 from typing import Any
 
 from chalicelib.domain.errors import (
@@ -114,6 +114,13 @@ class FormData:
     """"Send Raw" mode: the whole MIME message, byte for byte."""
 
 
+def _header_text(value: object) -> str | None:
+    """A header parameter as text (an RFC 2231 value collapsed)."""
+    if isinstance(value, tuple):
+        value = collapse_rfc2231_value(value)
+    return value if isinstance(value, str) else None
+
+
 def parse_form_data(content_type: str | None, body: bytes) -> FormData:
     """A multipart/form-data post: text fields, attachment metadata, the raw message."""
     if not content_type or not content_type.lower().startswith("multipart/form-data"):
@@ -123,18 +130,30 @@ def parse_form_data(content_type: str | None, body: bytes) -> FormData:
     if len(body) > MAX_POST_BYTES:
         raise MalformedRequest("the post is larger than 30 MB")
     envelope = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode() + body
-    document = message_from_bytes(envelope, policy=policy.HTTP)
+    # compat32 first: form-data part headers are plain ASCII almost always, and the modern
+    # policy's header registry costs ~2 ms a post (bench/RESULTS.md). Raw UTF-8 in a part's
+    # headers (an attachment's name) needs the modern policy to decode it: parse again.
+    document = message_from_bytes(envelope, policy=policy.compat32)
+    if document.is_multipart() and any(
+        not value.isascii()
+        for part in document.get_payload()
+        if isinstance(part, Message)
+        for _, value in part.raw_items()
+    ):
+        document = message_from_bytes(envelope, policy=policy.HTTP)
     if not document.is_multipart() or document.defects:
         raise MalformedRequest("the multipart/form-data body could not be parsed")
     fields: dict[str, str] = {}
     files: list[Attachment] = []
     raw_email: bytes | None = None
-    for part in document.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        if not isinstance(name, str) or not isinstance(payload, bytes):
+    for part in document.get_payload():
+        if not isinstance(part, Message):
             continue
-        if filename := part.get_filename():
+        name = _header_text(part.get_param("name", header="content-disposition"))
+        payload = part.get_payload(decode=True)
+        if not name or not isinstance(payload, bytes):
+            continue
+        if filename := _header_text(part.get_filename()):
             files.append(Attachment(filename, part.get_content_type(), len(payload)))
         elif name == "email":
             raw_email = payload

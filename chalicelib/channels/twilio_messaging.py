@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 WHATSAPP_PREFIX = "whatsapp:"
 SEND_TIMEOUT_SECONDS = 10
+MAX_MEDIA = 10
 
 # Twilio error codes that no retry can fix: the recipient opted out, cannot receive
 # this channel, or the address is invalid; 63016 is WhatsApp's closed 24-hour window.
@@ -77,8 +78,9 @@ def to_inbound(params: Mapping[str, list[str]], received_at: datetime) -> Inboun
         num_media = int(_single(params, "NumMedia") or "0")
     except ValueError as exc:
         raise MalformedRequest("NumMedia must be a whole number") from exc
+    # Twilio sends at most 10 media; a larger NumMedia must not cost a loop per unit.
     media = tuple(
-        _single(params, f"MediaUrl{i}") for i in range(num_media) if _single(params, f"MediaUrl{i}")
+        url for i in range(min(num_media, MAX_MEDIA)) if (url := _single(params, f"MediaUrl{i}"))
     )
     return InboundMessage(
         channel=Channel.WHATSAPP if sender.startswith(WHATSAPP_PREFIX) else Channel.SMS,

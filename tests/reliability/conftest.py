@@ -63,10 +63,12 @@ sandbox_url = integration.sandbox_url
 worker = integration.worker
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def moto_url() -> Iterator[str]:
     """The emulator on the fixed test port. When tests/integration ran first in the same
-    session its server is still there, and a second one could not bind: reuse it."""
+    session its (session-scoped) server is still there, and a second one could not bind:
+    reuse it. Ours stops after this package, so that tests/integration can start its own
+    when it runs later."""
     import requests
 
     url = os.environ["AWS_ENDPOINT_URL"]

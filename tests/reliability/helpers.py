@@ -26,7 +26,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def budget(share: float) -> Callable[[F], F]:
-    """This test's examples: `share` of the profile's max_examples (40 in `make test`, 400 in `make soak`)."""
+    """This test's examples: `share` of the profile's max_examples (40 in `make test`,
+    400 in `make soak`)."""
     decorator: Callable[[F], F] = settings(
         max_examples=max(1, round(settings().max_examples * share))
     )

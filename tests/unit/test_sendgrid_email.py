@@ -259,3 +259,28 @@ def test_both_parse_modes_carry_the_verdicts_to_the_inbound_email() -> None:
     assert not to_inbound_email(
         FormData({"from": "a@b.test", "to": "c@d.test"})
     ).authentication.reported
+
+
+def test_form_data_names_in_raw_utf8_and_rfc2231_are_decoded() -> None:
+    """SendGrid sends attachment names as raw UTF-8; RFC 2231 is decoded too."""
+    boundary = "xYzZY"
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="text"\r\n\r\n'
+        "Dobrý den\r\n"
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="attachment1"; filename="Jiří.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+        "PNG\r\n"
+        f"--{boundary}\r\n"
+        "Content-Disposition: form-data; name=\"attachment2\"; filename*=UTF-8''%C5%BEluv.txt\r\n"
+        "Content-Type: text/plain\r\n\r\n"
+        "abc\r\n"
+        f"--{boundary}--\r\n"
+    ).encode()
+    form = parse_form_data(f"multipart/form-data; boundary={boundary}", body)
+    assert form.fields == {"text": "Dobrý den"}
+    assert [(a.filename, a.content_type, a.size) for a in form.files] == [
+        ("Jiří.png", "image/png", 3),
+        ("žluv.txt", "text/plain", 3),
+    ]

@@ -141,3 +141,15 @@ def test_undecodable_form_is_malformed() -> None:
 def test_twiml_carries_the_acknowledgement_or_nothing() -> None:
     assert "<Message>Thanks &amp; see you</Message>" in twiml("Thanks & see you")
     assert twiml(None).endswith("<Response />")
+
+
+def test_a_huge_num_media_costs_no_more_than_twilios_ten() -> None:
+    params = {
+        "MessageSid": ["SM1"],
+        "From": ["+420777123456"],
+        "To": ["+15005550006"],
+        "NumMedia": ["999999999"],
+        **{f"MediaUrl{i}": [f"https://api.twilio.com/m/{i}"] for i in range(12)},
+    }
+    message = to_inbound(params, NOW)
+    assert message.media_urls == tuple(f"https://api.twilio.com/m/{i}" for i in range(10))
