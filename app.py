@@ -85,7 +85,8 @@ def sendgrid_inbound() -> Response:
 @app.on_sqs_message(queue=JOBS_QUEUE, batch_size=1)
 def on_job(event: SQSEvent) -> None:
     for record in event:
-        run_job(container(), record.body)
+        attributes = record.to_dict().get("attributes", {})
+        run_job(container(), record.body, int(attributes.get("ApproximateReceiveCount", 1)))
 
 
 # Returns batchItemFailures: `relaydesk package` / `make deploy` (relaydesk/packaging.py)

@@ -50,12 +50,12 @@ def job_subject(c: Container, job: Job) -> tuple[StoreConfig, ThreadItem, Messag
     return store, thread, message
 
 
-def deliver_job(c: Container, job: Job) -> None:
+def deliver_job(c: Container, job: Job, *, redelivered: bool = False) -> None:
     if subject := job_subject(c, job):
-        deliver(c, *subject)
+        deliver(c, *subject, redelivered=redelivered)
 
 
-def send_email_ack(c: Container, job: Job) -> None:
+def send_email_ack(c: Container, job: Job, *, redelivered: bool = False) -> None:
     """The e-mail acknowledgement, threaded under the customer's mail (RFC 3834 marked)."""
     subject = job_subject(c, job)
     if subject is None or subject[1].response_due_at is None:
@@ -75,7 +75,7 @@ def send_email_ack(c: Container, job: Job) -> None:
     )
     ack = _record_automatic(c, thread, ack_id, text, "acknowledgement", email_message_id=ack_id)
     if ack is not None:
-        deliver(c, store, thread, ack)
+        deliver(c, store, thread, ack, redelivered=redelivered)
 
 
 def queue_survey(c: Container, store: StoreConfig, thread: ThreadItem) -> None:
@@ -123,15 +123,28 @@ def _record_automatic(
         return c.repository.message(store.store_id, thread.thread_id, duplicate.message_sk)
 
 
-def deliver(c: Container, store: StoreConfig, thread: ThreadItem, message: MessageItem) -> None:
+def deliver(
+    c: Container,
+    store: StoreConfig,
+    thread: ThreadItem,
+    message: MessageItem,
+    *,
+    redelivered: bool = False,
+) -> None:
     """Send a queued answer. A transient failure raises (SQS retries, then dead-letters);
-    a permanent one is recorded and, for a person's reply, reported to them by e-mail."""
+    a permanent one is recorded and, for a person's reply, reported to them by e-mail.
+
+    Sending is claimed first, so that two jobs for one answer running at once send it
+    once; a redelivered job takes over a claim whose holder died."""
     if message.delivery_status == "failed" and message.delivery_error:
         # Failed before, and the report may have failed with it: report (once) now.
         if not message.automatic and message.failure_reported_at is None:
             report_failure(c, store, thread, message, message.delivery_error)
         return
-    if message.delivery_status != "queued":
+    if message.delivery_status not in ("queued", "sending"):
+        return
+    if not c.repository.claim_sending(message, take_over=redelivered):
+        log.info("answer being sent by a twin job: thread=%s", thread.thread_id)
         return
     try:
         if thread.channel == "email":
@@ -140,6 +153,7 @@ def deliver(c: Container, store: StoreConfig, thread: ThreadItem, message: Messa
             provider_id = _send_text(c, store, thread, message)
     except DeliveryError as exc:
         if not exc.permanent:
+            c.repository.release_sending(message)  # the retry may claim it at once
             raise
         log.warning("answer undeliverable: thread=%s code=%s", thread.thread_id, exc.code)
         c.repository.mark_failed(message, str(exc))

@@ -14,19 +14,23 @@ if TYPE_CHECKING:
     from chalicelib.composition import Container
 
 
-def run_job(c: Container, body: str) -> None:
+def run_job(c: Container, body: str, receive_count: int = 1) -> None:
     """Raises on failure, so that SQS redelivers the job and finally dead-letters it.
 
+    `receive_count` > 1: SQS redelivers a job whose earlier run failed or died, so that
+    run holds nothing any more; a first delivery found work claimed by a twin running at
+    the same moment (SQS delivers at least once) and leaves it to the twin.
     Logs under the id of the message the job is about (chalicelib/logs.py)."""
     job = Job.decode(body)
+    redelivered = receive_count > 1
     with correlation(job_correlation_id(job.message_sk)):
         if job.kind is JobKind.NOTIFY_AGENTS:
-            notify_agents(c, job)
+            notify_agents(c, job, redelivered=redelivered)
         elif job.kind is JobKind.DELIVER_REPLY:
-            deliver_job(c, job)
+            deliver_job(c, job, redelivered=redelivered)
         elif job.kind is JobKind.REPORT_FAILURE:
             report_failure_job(c, job)
         elif job.kind is JobKind.NOTIFY_ASSIGNEE:
             notify_assignee(c, job)
         elif job.kind is JobKind.ACK_EMAIL:
-            send_email_ack(c, job)
+            send_email_ack(c, job, redelivered=redelivered)

@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def notify_agents(c: Container, job: Job) -> None:
-    """Idempotent: messages already notified are not notified again."""
+def notify_agents(c: Container, job: Job, *, redelivered: bool = False) -> None:
+    """Idempotent: messages already notified are not notified again, and of two runs at
+    the same moment (SQS delivers at least once) one notifies; a redelivery of a run that
+    died takes over."""
     store = c.stores.by_id(job.store_id)
     thread = c.repository.thread(job.store_id, job.thread_id) if store else None
     if store is None or thread is None:
@@ -41,6 +43,12 @@ def notify_agents(c: Container, job: Job) -> None:
     if not pending:
         # Notified before, maybe by a run that died before the timers were queued.
         schedule_timers(c, store, thread)
+        return
+    claim = f"notify#{pending[-1].sk}"
+    if not c.repository.claim(store.store_id, claim, thread.thread_id, c.clock()) and not (
+        redelivered
+    ):
+        log.info("notification being sent by a twin job: thread=%s", thread.thread_id)
         return
     if thread.assignee is None:
         thread = _assign_round_robin(c, store, thread)

@@ -142,7 +142,7 @@ class MessageItem(_Item):
     wa_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     delivery_status = UnicodeAttribute(null=True)
-    """Outbound only: 'queued', 'sent', 'delivered', 'read', 'failed' or 'undelivered'."""
+    """Outbound only: 'queued', 'sending' (claimed by a job), 'sent' or 'failed'."""
     provider_status = UnicodeAttribute(null=True)
     """Twilio's status callbacks: 'sending', 'sent', 'delivered', 'read', or a failure."""
     survey_after = BooleanAttribute(default=False)

@@ -805,6 +805,25 @@ class Repository:
             thread, actions, ~ThreadItem.fired_timers.contains(key), "recording the timer"
         )
 
+    def claim_sending(self, message: MessageItem, *, take_over: bool) -> bool:
+        """Queued -> sending, once: False when another job holds the send (unless
+        `take_over`: that job died, and SQS handed its work to this one)."""
+        condition = MessageItem.delivery_status == "queued"
+        if take_over:
+            condition = condition | (MessageItem.delivery_status == "sending")
+        return _update_if(
+            message, [MessageItem.delivery_status.set("sending")], condition, "claiming a send"
+        )
+
+    def release_sending(self, message: MessageItem) -> None:
+        """A transient failure: queued again, for the retry."""
+        _update_if(
+            message,
+            [MessageItem.delivery_status.set("queued")],
+            MessageItem.delivery_status == "sending",
+            "releasing a send",
+        )
+
     def failure_reported(self, message: MessageItem, at: datetime) -> None:
         try:
             message.update(actions=[MessageItem.failure_reported_at.set(at)])

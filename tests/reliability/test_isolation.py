@@ -246,6 +246,8 @@ REPOSITORY_CALLS: dict[str, Call] = {
     ),
     "mark_failed": lambda r, w: r.mark_failed(w["message"], "no"),
     "failure_reported": lambda r, w: r.failure_reported(w["message"], w["now"]),
+    "claim_sending": lambda r, w: r.claim_sending(w["message"], take_over=True),
+    "release_sending": lambda r, w: r.release_sending(w["message"]),
     "part_sent": lambda r, w: r.part_sent(w["thread"], w["message"], 1, ONLY_B_KEYS[2]),
     "record_provider_status": lambda r, w: r.record_provider_status(
         w["message"], "delivered", None, failed=False

@@ -254,9 +254,9 @@ def _run_jobs_at_once(env: Env) -> None:
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
-@faults.bug("B7", "two concurrent deliveries of one answer both send it")
 def test_one_answer_delivered_twice_at_once_is_sent_once(env: Env) -> None:
-    """The agent's reply was posted twice (SendGrid retried), so its delivery job is on
+    """B7 (fixed: the send is claimed). The agent's reply was posted twice (SendGrid
+    retried), so its delivery job is on
     the queue twice, and two Lambdas run them at the same time. Both read the answer as
     still queued before either sends (pause_after makes that interleaving certain)."""
     reply_to = _thread_with_reply_address(env)
@@ -270,9 +270,9 @@ def test_one_answer_delivered_twice_at_once_is_sent_once(env: Env) -> None:
     assert [m["body"] for m in env.outbox.entries(provider="twilio")] == ["Once."]
 
 
-@faults.bug("B8", "two concurrent runs of one notification job both notify")
 def test_one_notification_job_run_twice_at_once_notifies_once(env: Env) -> None:
-    """A redelivered webhook queues the notification again; SQS may also deliver one
+    """B8 (fixed: the notification is claimed). A redelivered webhook queues the
+    notification again; SQS may also deliver one
     message twice. Two Lambdas that both read the message as not yet notified both mail."""
     for _ in range(2):
         assert post_twilio(env.client, sid="SMtwice", sender="+420777555001").status_code == 200
