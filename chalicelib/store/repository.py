@@ -146,6 +146,14 @@ def _get(model: type[_Item], pk: str, sk: str) -> _Item | None:
         raise StorageError(f"reading a {model.__name__} failed: {exc}") from exc
 
 
+def _update(item: ThreadItem | MessageItem | StoreItem, actions: list[Action], what: str) -> None:
+    """Update `item`; StorageError (the provider retries) when DynamoDB fails."""
+    try:
+        item.update(actions=actions)
+    except PynamoDBException as exc:
+        raise StorageError(f"{what} failed: {exc}") from exc
+
+
 def _update_if(
     item: ThreadItem | MessageItem, actions: list[Action], condition: Condition, what: str
 ) -> bool:
@@ -501,10 +509,7 @@ class Repository:
         ]
         if thread.status == "closed":
             actions += [ThreadItem.closed_at.remove(), ThreadItem.resolution_due_at.remove()]
-        try:
-            thread.update(actions=actions)
-        except PynamoDBException as exc:
-            raise StorageError(f"reopening the thread failed: {exc}") from exc
+        _update(thread, actions, "reopening the thread")
         self._update_pointer_of(thread, [CustomerItem.closed_at.remove()])
 
     def snooze_thread(self, thread: ThreadItem, until: datetime, at: datetime) -> int:
@@ -521,10 +526,7 @@ class Repository:
         ]
         if thread.paused_at is None:
             actions.append(ThreadItem.paused_at.set(at))
-        try:
-            thread.update(actions=actions)
-        except PynamoDBException as exc:
-            raise StorageError(f"snoozing the thread failed: {exc}") from exc
+        _update(thread, actions, "snoozing the thread")
         self._update_pointer_of(thread, [CustomerItem.due_at.remove()])
         return int(thread.snooze_epoch)
 
@@ -543,10 +545,7 @@ class Repository:
 
     def survey_sent(self, thread: ThreadItem, at: datetime) -> None:
         """The customer's next message on this thread may be their rating."""
-        try:
-            thread.update(actions=[ThreadItem.survey_sent_at.set(at)])
-        except PynamoDBException as exc:
-            raise StorageError(f"recording the survey failed: {exc}") from exc
+        _update(thread, [ThreadItem.survey_sent_at.set(at)], "recording the survey")
         self._update_pointer_of(thread, [CustomerItem.survey_thread_id.set(thread.thread_id)])
 
     def record_rating(
@@ -604,10 +603,7 @@ class Repository:
     def next_assignment(self, store_id: str) -> int:
         """A counter per store: the round-robin's turn (1, 2, 3, ...)."""
         counter = StoreItem(store_pk(store_id), META)
-        try:
-            counter.update(actions=[StoreItem.assignments.add(1)])
-        except PynamoDBException as exc:
-            raise StorageError(f"counting assignments failed: {exc}") from exc
+        _update(counter, [StoreItem.assignments.add(1)], "counting assignments")
         return int(counter.assignments)
 
     def assign(self, thread: ThreadItem, agent: str, *, only_if_unassigned: bool = False) -> bool:
@@ -620,10 +616,7 @@ class Repository:
         )
 
     def add_tags(self, thread: ThreadItem, tags: Sequence[str]) -> None:
-        try:
-            thread.update(actions=[ThreadItem.tags.add(set(tags))])
-        except PynamoDBException as exc:
-            raise StorageError(f"tagging the thread failed: {exc}") from exc
+        _update(thread, [ThreadItem.tags.add(set(tags))], "tagging the thread")
 
     def record_event(
         self,
@@ -734,10 +727,7 @@ class Repository:
         actions: list[Action] = [ThreadItem.priority.set(priority)]
         if response_due is not None:
             actions += [ThreadItem.response_due_at.set(response_due), ThreadItem.sla_epoch.add(1)]
-        try:
-            thread.update(actions=actions)
-        except PynamoDBException as exc:
-            raise StorageError(f"setting the priority failed: {exc}") from exc
+        _update(thread, actions, "setting the priority")
         pointer: list[Action] = [CustomerItem.priority.set(priority)]
         if response_due is not None:
             pointer.append(CustomerItem.due_at.set(response_due))
@@ -766,10 +756,7 @@ class Repository:
         actions: list[Action] = [ThreadItem.paused_at.remove(), ThreadItem.resolution_epoch.add(1)]
         if due is not None:
             actions.append(ThreadItem.resolution_due_at.set(due))
-        try:
-            thread.update(actions=actions)
-        except PynamoDBException as exc:
-            raise StorageError(f"resuming the thread failed: {exc}") from exc
+        _update(thread, actions, "resuming the thread")
 
     def _update_pointer_of(self, thread: ThreadItem, actions: list[Action]) -> None:
         """Change the customer's pointer only while it still points at this thread."""
@@ -785,10 +772,7 @@ class Repository:
                 raise StorageError(f"updating the customer failed: {exc}") from exc
 
     def timers_scheduled(self, thread: ThreadItem, key: str) -> None:
-        try:
-            thread.update(actions=[ThreadItem.scheduled_timers.add({key})])
-        except PynamoDBException as exc:
-            raise StorageError(f"recording the timers failed: {exc}") from exc
+        _update(thread, [ThreadItem.scheduled_timers.add({key})], "recording the timers")
 
     def timer_fired(self, thread: ThreadItem, key: str, *, breached: bool = False) -> bool:
         """Record that a timer acted (and, for a breach, when the promise was broken);
@@ -825,10 +809,7 @@ class Repository:
         )
 
     def failure_reported(self, message: MessageItem, at: datetime) -> None:
-        try:
-            message.update(actions=[MessageItem.failure_reported_at.set(at)])
-        except PynamoDBException as exc:
-            raise StorageError(f"recording the failure report failed: {exc}") from exc
+        _update(message, [MessageItem.failure_reported_at.set(at)], "recording the failure report")
 
     def mark_failed(self, message: MessageItem, reason: str) -> None:
         try:
