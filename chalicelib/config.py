@@ -110,6 +110,12 @@ class StoreConfig:
     def agent(self, who: str) -> Agent | None:
         return next((a for a in self.team if a.matches(who)), None)
 
+    def followers(self, assignee: str | None) -> tuple[str, ...]:
+        """Who hears about a thread: its assignee, or every agent."""
+        if assignee and not self.notify_all:
+            return (assignee,)
+        return tuple(sorted(self.agents))
+
 
 class Stores:
     """All stores of this deployment, indexed by the addresses customers write to."""

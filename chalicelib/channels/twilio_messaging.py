@@ -19,7 +19,12 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from chalicelib.domain.errors import DeliveryError, MalformedRequest
-from chalicelib.domain.messages import Channel, InboundMessage
+from chalicelib.domain.messages import (
+    DELIVERY_FAILURES,
+    DELIVERY_PROGRESS,
+    Channel,
+    InboundMessage,
+)
 
 if TYPE_CHECKING:
     from twilio.http.http_client import TwilioHttpClient
@@ -106,9 +111,8 @@ class StatusUpdate:
     error_code: int | None
 
 
-# Twilio's outbound statuses, in the order a message moves through them.
-STATUS_ORDER = ("accepted", "queued", "sending", "sent", "delivered", "read")
-FAILED_STATUSES = frozenset({"failed", "undelivered", "canceled"})
+# Before Twilio sends: nothing we did not know.
+ACCEPTED_STATUSES = ("accepted", "queued")
 
 
 def to_status_update(params: Mapping[str, list[str]]) -> StatusUpdate:
@@ -116,7 +120,7 @@ def to_status_update(params: Mapping[str, list[str]]) -> StatusUpdate:
     if missing:
         raise MalformedRequest(f"missing required field(s): {', '.join(missing)}")
     status = _single(params, "MessageStatus").lower()
-    if status not in STATUS_ORDER and status not in FAILED_STATUSES:
+    if status not in (*ACCEPTED_STATUSES, *DELIVERY_PROGRESS, *DELIVERY_FAILURES):
         raise MalformedRequest(f"MessageStatus {status!r} is not a Twilio message status")
     code = _single(params, "ErrorCode")
     if code and not (code.isascii() and code.isdigit() and len(code) <= 9):

@@ -49,6 +49,12 @@ OPT_OUT_KEYWORDS = frozenset(
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES", "OPTIN"})
 
 
+# Twilio's statuses for a message it accepted, in the order it moves through them; and
+# the ones that mean it will not arrive.
+DELIVERY_PROGRESS = ("sending", "sent", "delivered", "read")
+DELIVERY_FAILURES = ("failed", "undelivered", "canceled")
+
+
 def opt_keyword(body: str) -> str | None:
     """'out' or 'in' when the whole message is an opt-out/opt-in keyword."""
     word = body.strip().strip(".!").upper()

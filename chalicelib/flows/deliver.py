@@ -58,10 +58,11 @@ def deliver_job(c: Container, job: Job, *, redelivered: bool = False) -> None:
 def send_email_ack(c: Container, job: Job, *, redelivered: bool = False) -> None:
     """The e-mail acknowledgement, threaded under the customer's mail (RFC 3834 marked)."""
     subject = job_subject(c, job)
-    if subject is None or subject[1].response_due_at is None:
+    if subject is None:
         return
     store, thread, inbound = subject
-    assert thread.response_due_at is not None
+    if thread.response_due_at is None:
+        return
     ack_id = f"<ack.{inbound.message_id}@{store.support_address.partition('@')[2]}>"
     customer = c.repository.customer(store.store_id, thread.customer)
     text = acknowledgement(

@@ -7,11 +7,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from chalicelib import logs
-from chalicelib.channels.twilio_messaging import FAILED_STATUSES, StatusUpdate
+from chalicelib.channels.twilio_messaging import StatusUpdate
 from chalicelib.domain.errors import UnknownDestination
+from chalicelib.domain.messages import DELIVERY_FAILURES, DELIVERY_PROGRESS
 from chalicelib.flows.deliver import job_subject, report_failure
 from chalicelib.queues import Job, JobKind
-from chalicelib.store.repository import PROVIDER_PROGRESS
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container
@@ -34,7 +34,7 @@ def record_status(c: Container, update: StatusUpdate) -> str:
     store = c.stores.by_number(update.store_address)
     if store is None:
         raise UnknownDestination("no store sends from the number in From")
-    if update.status not in PROVIDER_PROGRESS and update.status not in FAILED_STATUSES:
+    if update.status not in DELIVERY_PROGRESS and update.status not in DELIVERY_FAILURES:
         return "ignored"  # accepted/queued: nothing we did not know
     found = c.repository.message_for_provider_id(store.store_id, update.message_sid)
     if found is None:
@@ -42,12 +42,12 @@ def record_status(c: Container, update: StatusUpdate) -> str:
         return "unknown message"
     thread_id, message = found
     logs.set_correlation_id(message.message_id)
-    failed = update.status in FAILED_STATUSES
+    failed = update.status in DELIVERY_FAILURES
     error = None
     if failed:
         meaning = ERROR_MEANINGS.get(update.error_code or 0, "see Twilio's error reference")
         error = f"Twilio reports the message {update.status} (error {update.error_code}: {meaning})"
-        if message.provider_status not in FAILED_STATUSES and not message.automatic:
+        if message.provider_status not in DELIVERY_FAILURES and not message.automatic:
             # Queued before recording: at worst a retry reports twice, never zero times.
             c.jobs.send_all([Job(JobKind.REPORT_FAILURE, store.store_id, thread_id, message.sk)])
     recorded = c.repository.record_provider_status(message, update.status, error, failed=failed)

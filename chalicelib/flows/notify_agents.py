@@ -52,7 +52,7 @@ def notify_agents(c: Container, job: Job, *, redelivered: bool = False) -> None:
         return
     if thread.assignee is None:
         thread = _assign_round_robin(c, store, thread)
-    _send(c, store, thread, messages, recipients(store, thread))
+    _send(c, store, thread, messages, store.followers(thread.assignee))
     c.repository.mark_notified(pending, c.clock())
     schedule_timers(c, store, thread)
     log.info("agents notified: store=%s thread=%s", store.store_id, thread.thread_id)
@@ -72,14 +72,7 @@ def notify_assignee(c: Container, job: Job) -> None:
 def notify_about(c: Container, store: StoreConfig, thread: ThreadItem, headline: str) -> None:
     """Tell whoever follows the thread that something happened to it, with the history."""
     messages = c.repository.messages(store.store_id, thread.thread_id)
-    _send(c, store, thread, messages, recipients(store, thread), headline=headline)
-
-
-def recipients(store: StoreConfig, thread: ThreadItem) -> tuple[str, ...]:
-    """Who hears about this thread: its assignee, or every agent."""
-    if thread.assignee and not store.notify_all:
-        return (thread.assignee,)
-    return tuple(sorted(store.agents))
+    _send(c, store, thread, messages, store.followers(thread.assignee), headline=headline)
 
 
 def _assign_round_robin(c: Container, store: StoreConfig, thread: ThreadItem) -> ThreadItem:

@@ -175,11 +175,11 @@ def _act(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) -> 
     )
     if timer.kind is TimerKind.REMINDER:
         subject = f"[{store.name}] Reminder: {what} due {local_due}: {channel} from {who}"
-        recipients = _agents_for(store, thread)
+        recipients = store.followers(thread.assignee)
     elif timer.kind is TimerKind.BREACH:
         label = "Resolution overdue" if resolution else "Overdue"
         subject = f"[{store.name}] {label} since {local_due}: {channel} from {who}"
-        recipients = _agents_for(store, thread)
+        recipients = store.followers(thread.assignee)
     else:
         step = store.sla.escalations[timer.step]
         if step.sms:
@@ -213,12 +213,6 @@ def _act(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) -> 
             headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
         )
     )
-
-
-def _agents_for(store: StoreConfig, thread: ThreadItem) -> tuple[str, ...]:
-    if thread.assignee and not store.notify_all:
-        return (thread.assignee,)
-    return tuple(sorted(store.agents))
 
 
 def run_timer_batch(c: Container, records: list[dict[str, Any]]) -> dict[str, Any]:

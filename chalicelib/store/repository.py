@@ -23,7 +23,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.messages import InboundMessage
+from chalicelib.domain.messages import DELIVERY_FAILURES, DELIVERY_PROGRESS, InboundMessage
 from chalicelib.store.models import (
     MESSAGE_PREFIX,
     META,
@@ -48,9 +48,6 @@ MARKER_LIFETIME = timedelta(days=400)
 MAX_BODY_CHARS = 100_000
 MAX_REFERENCES = 20
 MAX_RAW_BYTES = 250_000
-# Twilio's statuses after it accepted a message, in order; and the ones that mean failure.
-PROVIDER_PROGRESS = ("sending", "sent", "delivered", "read")
-PROVIDER_FAILURES = ("failed", "undelivered", "canceled")
 
 
 class StorageError(Exception):
@@ -708,10 +705,10 @@ class Repository:
         if failed:
             condition = (
                 MessageItem.provider_status.does_not_exist()
-                | ~MessageItem.provider_status.is_in(*PROVIDER_FAILURES)
+                | ~MessageItem.provider_status.is_in(*DELIVERY_FAILURES)
             )
         else:
-            earlier = PROVIDER_PROGRESS[: PROVIDER_PROGRESS.index(status)]
+            earlier = DELIVERY_PROGRESS[: DELIVERY_PROGRESS.index(status)]
             condition = MessageItem.provider_status.does_not_exist() | (
                 MessageItem.provider_status.is_in(*earlier)
                 if earlier
