@@ -56,13 +56,7 @@ class Container:
     def timers(self) -> JobQueue:
         import boto3
 
-        max_delay, max_visibility = self.settings.timer_max_seconds
-        return JobQueue(
-            boto3.client("sqs"),
-            queue_name=self.settings.timers_queue_name,
-            max_delay=max_delay,
-            max_visibility=max_visibility,
-        )
+        return JobQueue(boto3.client("sqs"), queue_name=self.settings.timers_queue_name)
 
     @cached_property
     def reply_secret(self) -> bytes:

@@ -485,12 +485,6 @@ class Settings:
         return self._get("TIMERS_QUEUE_NAME", "relaydesk-timers")
 
     @cached_property
-    def timer_max_seconds(self) -> tuple[int, int]:
-        """SQS's limits (15-minute delay, 12-hour visibility); tests lower them."""
-        delay = int(self.environ.get("TIMER_MAX_DELAY_SECONDS", "900"))
-        return delay, int(self.environ.get("TIMER_MAX_VISIBILITY_SECONDS", "43200"))
-
-    @cached_property
     def jobs_queue_url(self) -> str | None:
         return self.environ.get("JOBS_QUEUE_URL") or None
 

@@ -4,6 +4,7 @@ re-read state, so a duplicate or late delivery is harmless."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -32,6 +33,9 @@ class TimerKind(StrEnum):
 # SQS: DelaySeconds stops at 15 minutes, a message's visibility at 12 hours.
 MAX_DELAY_SECONDS = 15 * 60
 MAX_VISIBILITY_SECONDS = 12 * 60 * 60
+HOLD_MARGIN_SECONDS = 15 * 60
+"""Between SQS's receipt of a timer and our ChangeMessageVisibility: Lambda's batching
+window, the handler's run before it, clock skew; Lambda's own 15-minute maximum bounds it."""
 
 
 class QueueError(Exception):
@@ -115,14 +119,10 @@ class JobQueue:
         *,
         queue_name: str,
         queue_url: str | None = None,
-        max_delay: int = MAX_DELAY_SECONDS,
-        max_visibility: int = MAX_VISIBILITY_SECONDS,
     ) -> None:
         self._client = client
         self._queue_name = queue_name
         self._queue_url = queue_url
-        self._max_delay = max_delay
-        self._max_visibility = max_visibility
 
     def url(self) -> str:
         if self._queue_url is None:
@@ -145,7 +145,7 @@ class JobQueue:
             entry: dict[str, Any] = {"Id": str(i), "MessageBody": item.encode()}
             if isinstance(item, Timer) and now is not None:
                 wait = int((item.due_at - now).total_seconds())
-                entry["DelaySeconds"] = max(0, min(wait, self._max_delay))
+                entry["DelaySeconds"] = max(0, min(wait, MAX_DELAY_SECONDS))
             entries.append(entry)
         try:
             if len(entries) == 1:
@@ -158,16 +158,36 @@ class JobQueue:
         if response.get("Failed"):
             raise QueueError(f"SQS refused message(s): {response['Failed']}")
 
-    def hold(self, receipt_handle: str, seconds: int) -> int:
-        """Keep a received message invisible for up to 12 hours more: how a long timer
-        waits with one request per 12 hours instead of one per 15 minutes."""
+    def wait_longer(
+        self, receipt_handle: str, timer: Timer, *, sent_at: datetime | None, now: datetime
+    ) -> bool:
+        """Keep an early timer waiting: True when this message is held (leave it on the
+        queue), False when a fresh copy carries the wait on (delete this one).
+
+        SQS caps a message's total visibility at 12 hours from its receipt and refuses
+        anything beyond. We count the allowance from the send instead (never later than the
+        receipt, so always within SQS's rule, and within moto's, which counts from the send),
+        less a margin for the time between the receipt and this call. When the allowance is
+        spent, the timer is sent again: each message is received about twice at most, so a
+        wait of any length (a 14-day snooze) leaves the queue's maxReceiveCount to failures.
+        """
+        wait = math.ceil((timer.due_at - now).total_seconds())
+        allowance = 0
+        if sent_at is not None:
+            age = (now - sent_at).total_seconds()
+            allowance = int(MAX_VISIBILITY_SECONDS - HOLD_MARGIN_SECONDS - age)
+        if allowance >= min(wait, MAX_DELAY_SECONDS):
+            self._change_visibility(receipt_handle, min(wait, allowance))
+            return True
+        self.send_all([timer], now=now)
+        return False
+
+    def _change_visibility(self, receipt_handle: str, seconds: int) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        seconds = max(0, min(seconds, self._max_visibility))
         try:
             self._client.change_message_visibility(
                 QueueUrl=self.url(), ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
             )
         except (BotoCoreError, ClientError) as exc:
             raise QueueError(f"cannot hold the timer: {exc}") from exc
-        return seconds

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from chalicelib.domain.calendar import BusinessCalendar
 
 MAX_SNOOZE = timedelta(days=14)
-"""Timers are bridged on SQS with a bounded number of 12-hour holds; longer waits would
-dead-letter."""
+"""A thread put away for longer than two weeks is forgotten more often than it is woken:
+close it instead (a customer's reply reopens it). Timers themselves can wait longer."""
 
 _HINT = (
     "use a duration such as 30m, 4h, 2d or 1w, 'tomorrow', a weekday such as 'monday', "

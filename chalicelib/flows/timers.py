@@ -6,16 +6,16 @@ is `sla_epoch`) and the *resolution* promise (the thread's close, paused while p
 its epoch is `resolution_epoch`).
 
 SQS delays stop at 15 minutes. A timer that arrives early is held invisible for the rest
-of its wait (`ChangeMessageVisibility`, at most 12 hours a step) and reported as a batch
-item failure so that Lambda keeps it: one request per 12 hours of waiting, not one per
-15 minutes.
+of its wait (`ChangeMessageVisibility`, within SQS's 12 hours) and reported as a batch
+item failure so that Lambda keeps it; once a message's 12 hours are spent, a fresh copy
+carries the wait on (`JobQueue.wait_longer`). A few requests per 12 hours of waiting,
+not one per 15 minutes, and no limit on how long a timer waits.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -137,29 +137,34 @@ def _resume(c: Container, store: StoreConfig, thread: ThreadItem) -> None:
     c.repository.resume_resolution(thread, new_due)
 
 
-def fire_timer(c: Container, timer: Timer) -> int | None:
-    """Seconds still to wait, or None when the timer is done (acted or not needed)."""
-    wait = (timer.due_at - c.clock()).total_seconds()
-    if wait > 0:
-        return math.ceil(wait)
+def _sent_at(record: dict[str, Any]) -> datetime | None:
+    """When SQS took this message (Lambda's `SentTimestamp`, epoch milliseconds)."""
+    sent = record.get("attributes", {}).get("SentTimestamp")
+    return datetime.fromtimestamp(int(sent) / 1000, UTC) if sent else None
+
+
+def fire_timer(c: Container, timer: Timer) -> bool:
+    """Act on a due timer; True when it is still early (it must wait longer)."""
+    if timer.due_at > c.clock():
+        return True
     store = c.stores.by_id(timer.store_id)
     thread = c.repository.thread(timer.store_id, timer.thread_id) if store else None
     if store is None or thread is None:
-        return None
+        return False
     if timer.kind is TimerKind.WAKE:
         _wake(c, store, thread, timer)
-        return None
+        return False
     if timer.key in (thread.fired_timers or set()) or not any(
         family == timer.family and epoch == timer.epoch
         for family, epoch, *_ in _promises(store, thread)
     ):
-        return None  # the promise was kept, restarted, paused or closed: nothing to say
+        return False  # the promise was kept, restarted, paused or closed: nothing to say
     _act(c, store, thread, timer)
     breached = timer.kind is TimerKind.BREACH
     if c.repository.timer_fired(thread, timer.key, breached=breached) and breached:
         metrics.sla_breach(store_id=store.store_id, promise=timer.family, at=c.clock())
     log.info("timer fired: thread=%s %s", thread.thread_id, timer.key)
-    return None
+    return False
 
 
 def _act(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) -> None:
@@ -223,9 +228,10 @@ def run_timer_batch(c: Container, records: list[dict[str, Any]]) -> dict[str, An
         # A timer logs under its SQS message id: the same across the deliveries that hold it.
         with correlation(record.get("messageId")):
             try:
-                wait = fire_timer(c, Timer.decode(record["body"]))
-                if wait is not None:
-                    c.timers.hold(record["receiptHandle"], wait)
+                timer = Timer.decode(record["body"])
+                if fire_timer(c, timer) and c.timers.wait_longer(
+                    record["receiptHandle"], timer, sent_at=_sent_at(record), now=c.clock()
+                ):
                     failures.append(record["messageId"])
             except Exception:
                 log.exception("timer failed; it will be retried: %s", record.get("messageId"))

@@ -72,8 +72,12 @@ def aws(moto_url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock(moto_url: str) -> Iterator[FakeClock]:
+    """The app's clock, and the emulated SQS's: delays and holds keep SQS's real limits and
+    pass when the test moves the clock."""
+    fake = FakeClock()
+    with emulator.sqs_follows(fake):
+        yield fake
 
 
 @pytest.fixture
@@ -84,9 +88,6 @@ def container(aws: dict[str, str], sandbox_url: str, clock: FakeClock) -> Iterat
             app_url=PUBLIC_URL, aws_url=os.environ["AWS_ENDPOINT_URL"], sandbox_url=sandbox_url
         ),
         "STORES_FILE": str(TEST_STORES),
-        # Timers wait on the fake clock: SQS must not delay or hide them in real time.
-        "TIMER_MAX_DELAY_SECONDS": "0",
-        "TIMER_MAX_VISIBILITY_SECONDS": "0",
     }
     built = Container(Settings(environ), clock=clock)
     reset_container(built)
@@ -129,14 +130,19 @@ def drain(worker: QueueWorker, rounds: int = 10) -> int:
     return done
 
 
+DEPTH = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+)
+
+
 def queue_depth(worker: QueueWorker) -> int:
+    """Every message on the queue: visible, in flight (held) or still delayed."""
     attributes: Any = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=worker.queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        QueueUrl=worker.queue_url, AttributeNames=list(DEPTH)
     )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(
-        attributes["ApproximateNumberOfMessagesNotVisible"]
-    )
+    return sum(int(attributes[name]) for name in DEPTH)
 
 
 def table_items() -> list[dict[str, Any]]:

@@ -127,12 +127,13 @@ def test_a_timer_delivered_twice_acts_once_and_garbage_stays_for_the_dead_letter
     post_twilio(client)
     drain(worker)
     sqs = boto3.client("sqs")
+    clock.advance(minutes=15)  # the timers' DelaySeconds are over: they can be received
     held = sqs.receive_message(QueueUrl=aws["TimersQueueUrl"], MaxNumberOfMessages=10)
     breach = next(m["Body"] for m in held["Messages"] if '"breach"' in m["Body"])
     sqs.send_message(QueueUrl=aws["TimersQueueUrl"], MessageBody=breach)  # a duplicate
     sqs.send_message(QueueUrl=aws["TimersQueueUrl"], MessageBody="not a timer")
     outbox.clear()
-    clock.advance(days=2, hours=20, minutes=10)  # past the breach, before the escalation
+    clock.advance(days=2, hours=19, minutes=55)  # past the breach, before the escalation
     tick(timer_worker)
     overdue = [s for s in subjects(outbox, AGENTS[0]) if "Overdue" in s]
     assert len(overdue) == 1

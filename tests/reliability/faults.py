@@ -611,8 +611,8 @@ def env(
     from app import on_timer
 
     # A timer reported as a batch item failure stays invisible for the queue's visibility
-    # timeout (180 s) before SQS delivers it again. Timers run on the fake clock here, so
-    # that wait is over at once, as it is for held timers (TIMER_MAX_VISIBILITY_SECONDS=0).
+    # timeout (180 s) before SQS delivers it again. The fault tests retry without moving
+    # the clock, so that wait is over at once here; held timers wait on the clock.
     boto3.client("sqs").set_queue_attributes(
         QueueUrl=aws["TimersQueueUrl"], Attributes={"VisibilityTimeout": "0"}
     )
