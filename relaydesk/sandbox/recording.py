@@ -1,0 +1,79 @@
+"""The sandbox's memory: what the providers accepted (the outbox) and the faults to inject.
+
+One `Sandbox` is shared by every request thread of a server, so every method takes the lock
+and hands out copies.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass
+
+from relaydesk.sandbox.base import Entry
+from relaydesk.sandbox.registry import PROVIDERS
+
+
+@dataclass
+class _Fault:
+    status: int
+    remaining: int
+
+
+class Sandbox:
+    """The recorded outbox and the pending injected faults, shared by all request threads."""
+
+    def __init__(self, status_token: str | None = None) -> None:
+        self._lock = threading.Lock()
+        self._outbox: list[Entry] = []
+        self._faults: dict[str, _Fault] = {}
+        self.status_token = status_token
+        """Signs status callbacks as Twilio would; None: no callbacks are made."""
+
+    def entries(
+        self, *, provider: str | None = None, to: str | None = None, channel: str | None = None
+    ) -> list[Entry]:
+        """Copies of the recorded entries in arrival order, so callers cannot alter the record."""
+        wanted = {"provider": provider, "to": to, "channel": channel}
+        with self._lock:
+            return [
+                copy.deepcopy(entry)
+                for entry in self._outbox
+                if all(value is None or entry.get(key) == value for key, value in wanted.items())
+            ]
+
+    def record(self, entries: list[Entry]) -> None:
+        """Append entries together, so one email's recipients are never interleaved."""
+        with self._lock:
+            self._outbox.extend(copy.deepcopy(entries))
+
+    def clear(self) -> None:
+        """Forget the outbox (not the faults), as `DELETE /outbox` does."""
+        with self._lock:
+            self._outbox.clear()
+
+    def set_fault(self, provider: str, status: int, count: int) -> None:
+        """Make the next `count` requests to `provider` fail with `status`; replaces any old one."""
+        if provider not in PROVIDERS:
+            raise ValueError(f"provider must be one of {', '.join(PROVIDERS)}")
+        with self._lock:
+            self._faults[provider] = _Fault(status=status, remaining=count)
+
+    def clear_faults(self, provider: str | None = None) -> None:
+        """Drop pending faults, for one provider or all."""
+        with self._lock:
+            if provider is None:
+                self._faults.clear()
+            else:
+                self._faults.pop(provider, None)
+
+    def take_fault(self, provider: str) -> int | None:
+        """Consume one pending fault atomically; the HTTP status to fail with, or None."""
+        with self._lock:
+            fault = self._faults.get(provider)
+            if fault is None:
+                return None
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                del self._faults[provider]
+            return fault.status

@@ -1,0 +1,18 @@
+"""The emulated providers, in the order the router tries them.
+
+Adding a provider (Shopify, WooCommerce, Meta, ...) is one module and one entry here: the
+router, fault injection and `--help` all read this tuple.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from relaydesk.sandbox.base import Provider
+from relaydesk.sandbox.sendgrid import SendGrid
+from relaydesk.sandbox.twilio import Twilio
+
+REGISTRY: Final[tuple[Provider, ...]] = (Twilio(), SendGrid())
+
+PROVIDERS: Final = tuple(provider.name for provider in REGISTRY)
+"""Their names: what an outbox entry's `provider` and an injected fault may say."""
