@@ -19,6 +19,7 @@ from string import Formatter
 from typing import Any
 
 from chalicelib.domain.calendar import BusinessCalendar
+from chalicelib.domain.messages import contact_of
 from chalicelib.domain.sla import (
     FIRST_RESPONSE,
     NEXT_RESPONSE,
@@ -148,7 +149,7 @@ class Stores:
         return address.lower() in self._by_address
 
     def by_number(self, address: str) -> StoreConfig | None:
-        return self._by_number.get(address.removeprefix("whatsapp:"))
+        return self._by_number.get(contact_of(address))
 
 
 def _field(raw: Mapping[str, Any], store: str, name: str, kind: type, default: Any = ...) -> Any:

@@ -22,6 +22,7 @@ from chalicelib.domain.errors import DeliveryError, MalformedRequest
 from chalicelib.domain.messages import (
     DELIVERY_FAILURES,
     DELIVERY_PROGRESS,
+    WHATSAPP_PREFIX,
     Channel,
     InboundMessage,
 )
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WHATSAPP_PREFIX = "whatsapp:"
 SEND_TIMEOUT_SECONDS = 10
 MAX_MEDIA = 10
 

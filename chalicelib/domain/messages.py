@@ -13,6 +13,15 @@ class Channel(StrEnum):
     EMAIL = "email"
 
 
+WHATSAPP_PREFIX = "whatsapp:"
+"""Twilio's WhatsApp addresses are the number behind this prefix."""
+
+
+def contact_of(address: str) -> str:
+    """A customer's number or address as a person reads it (no 'whatsapp:' prefix)."""
+    return address.removeprefix(WHATSAPP_PREFIX)
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from chalicelib.domain.messages import contact_of
+
 CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "email": "e-mail"}
 
 
@@ -35,7 +37,7 @@ COMMANDS_HINT = (
 
 def notification_subject(*, store_name: str, channel: str, customer: str, thread_id: str) -> str:
     """Stable per thread, so that mail clients keep one conversation together."""
-    who = customer.removeprefix("whatsapp:")
+    who = contact_of(customer)
     return f"[{store_name}] {CHANNEL_NAMES.get(channel, channel)} from {who} (#{thread_id[:6]})"
 
 
@@ -55,7 +57,7 @@ def notification_text(
 ) -> str:
     tz = ZoneInfo(timezone)
     channel_name = CHANNEL_NAMES.get(channel, channel)
-    who = customer.removeprefix("whatsapp:") + (f" ({profile_name})" if profile_name else "")
+    who = contact_of(customer) + (f" ({profile_name})" if profile_name else "")
     lines = [headline] if headline else []
     lines.append(f"{channel_name} from {who} to {store_name}.")
     if subject:
@@ -73,7 +75,7 @@ def notification_text(
     ]
     for line in transcript:
         stamp = line.at.astimezone(tz).strftime("%a %d %b %H:%M")
-        author = line.author.removeprefix("whatsapp:")
+        author = contact_of(line.author)
         media = f" [{line.media_count} attachment(s)]" if line.media_count else ""
         if line.kind == "event":
             lines.append(f"[{stamp}] * {author}: {line.body}")
@@ -91,7 +93,7 @@ def notification_text(
 def delivery_failure_text(*, customer: str, channel: str, reason: str, body: str) -> str:
     channel_name = CHANNEL_NAMES.get(channel, channel)
     return (
-        f"Your reply could not be delivered to {customer.removeprefix('whatsapp:')} "
+        f"Your reply could not be delivered to {contact_of(customer)} "
         f"by {channel_name}, and it will not be retried.\n"
         f"Reason: {reason}\n\nYour reply was:\n{body}\n"
     )

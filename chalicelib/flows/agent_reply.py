@@ -11,16 +11,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from chalicelib import logs
-from chalicelib.channels.sendgrid_email import InboundEmail, OutgoingEmail
+from chalicelib.channels.sendgrid_email import InboundEmail
 from chalicelib.config import Agent, StoreConfig
 from chalicelib.domain.automail import automatic_reason
 from chalicelib.domain.commands import Command, CommandError, ParsedReply, help_text, parse_reply
 from chalicelib.domain.errors import MalformedRequest
+from chalicelib.domain.messages import contact_of
 from chalicelib.domain.reply import visible_reply
 from chalicelib.domain.sla import NEXT_RESPONSE, deadline
 from chalicelib.domain.snooze import snooze_until
+from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.flows.deliver import new_message_id, queue_survey
-from chalicelib.flows.timers import schedule_timers, schedule_wake
+from chalicelib.flows.promises import schedule_timers, schedule_wake
 from chalicelib.queues import Job, JobKind
 from chalicelib.store import privacy
 from chalicelib.store.models import MessageItem, ThreadItem
@@ -237,17 +239,10 @@ def _tell_agent(
 ) -> None:
     """A wrong command: nothing reaches the customer, and the agent learns why at once."""
     listed = "\n".join(f"- {p}" for p in problems)
-    c.mailer.send(
-        OutgoingEmail(
-            from_email=store.support_address,
-            from_name=f"{store.name} (relaydesk)",
-            to=(agent.email,),
-            subject=f"Not sent: your reply to {thread.customer.removeprefix('whatsapp:')}",
-            text=(
-                "Nothing was sent to the customer and the thread was not changed, because:\n"
-                f"{listed}\n\nFix the command and reply to the original notification again.\n\n"
-                f"{help_text()}"
-            ),
-            headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"},
-        )
+    text = (
+        "Nothing was sent to the customer and the thread was not changed, because:\n"
+        f"{listed}\n\nFix the command and reply to the original notification again.\n\n"
+        f"{help_text()}"
     )
+    subject = f"Not sent: your reply to {contact_of(thread.customer)}"
+    mail_staff(c, store, (agent.email,), subject, text, auto_submitted="auto-replied")

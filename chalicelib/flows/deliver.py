@@ -18,9 +18,11 @@ from chalicelib.channels.sendgrid_email import OutgoingEmail
 from chalicelib.config import StoreConfig
 from chalicelib.domain.ack import acknowledgement, next_opening
 from chalicelib.domain.errors import DeliveryError
+from chalicelib.domain.messages import contact_of
 from chalicelib.domain.notification import delivery_failure_text
 from chalicelib.domain.outbound import extract_media_urls, split_message
 from chalicelib.domain.survey import survey_text
+from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import MessageItem, ThreadItem
 from chalicelib.store.repository import AlreadyRecorded
@@ -277,19 +279,9 @@ def report_failure(
 ) -> None:
     """Tell the agent who wrote the answer that it did not reach the customer, and why;
     recorded, so that a retried job tells them once."""
-    c.mailer.send(
-        OutgoingEmail(
-            from_email=store.support_address,
-            from_name=f"{store.name} (relaydesk)",
-            to=(message.author,),
-            subject=f"Not delivered: your reply to {thread.customer.removeprefix('whatsapp:')}",
-            text=delivery_failure_text(
-                customer=thread.customer,
-                channel=thread.channel,
-                reason=reason,
-                body=message.body,
-            ),
-            headers={"Auto-Submitted": "auto-generated"},
-        )
+    text = delivery_failure_text(
+        customer=thread.customer, channel=thread.channel, reason=reason, body=message.body
     )
+    subject = f"Not delivered: your reply to {contact_of(thread.customer)}"
+    mail_staff(c, store, (message.author,), subject, text)
     c.repository.failure_reported(message, c.clock())

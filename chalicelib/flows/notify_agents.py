@@ -11,15 +11,14 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from chalicelib.channels.sendgrid_email import OutgoingEmail
 from chalicelib.config import StoreConfig
-from chalicelib.domain import tokens
 from chalicelib.domain.notification import (
     TranscriptLine,
     notification_subject,
     notification_text,
 )
-from chalicelib.flows.timers import schedule_timers
+from chalicelib.flows.agent_mail import mail_staff
+from chalicelib.flows.promises import schedule_timers
 from chalicelib.queues import Job
 from chalicelib.store.models import MessageItem, ThreadItem
 
@@ -102,36 +101,26 @@ def _send(
     headline: str | None = None,
 ) -> None:
     assignee = store.agent(thread.assignee) if thread.assignee else None
-    c.mailer.send(
-        OutgoingEmail(
-            from_email=store.support_address,
-            from_name=f"{store.name} (relaydesk)",
-            to=to,
-            subject=notification_subject(
-                store_name=store.name,
-                channel=thread.channel,
-                customer=thread.customer,
-                thread_id=thread.thread_id,
-            ),
-            text=notification_text(
-                store_name=store.name,
-                channel=thread.channel,
-                customer=thread.customer,
-                profile_name=thread.profile_name,
-                due_at=thread.response_due_at if thread.awaiting == "agent" else None,
-                timezone=store.calendar.timezone,
-                transcript=[transcript_line(m) for m in messages],
-                subject=thread.subject,
-                status=thread.status,
-                assignee=assignee.name if assignee else None,
-                headline=headline,
-            ),
-            reply_to=tokens.reply_address(
-                c.reply_secret, store.store_id, thread.thread_id, c.settings.reply_domain
-            ),
-            headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
-        )
+    subject = notification_subject(
+        store_name=store.name,
+        channel=thread.channel,
+        customer=thread.customer,
+        thread_id=thread.thread_id,
     )
+    text = notification_text(
+        store_name=store.name,
+        channel=thread.channel,
+        customer=thread.customer,
+        profile_name=thread.profile_name,
+        due_at=thread.response_due_at if thread.awaiting == "agent" else None,
+        timezone=store.calendar.timezone,
+        transcript=[transcript_line(m) for m in messages],
+        subject=thread.subject,
+        status=thread.status,
+        assignee=assignee.name if assignee else None,
+        headline=headline,
+    )
+    mail_staff(c, store, to, subject, text, thread_id=thread.thread_id)
 
 
 def transcript_line(m: MessageItem) -> TranscriptLine:

@@ -1,9 +1,7 @@
-"""Flow 4: SLA timers. Scheduled when a promise starts; each re-reads the thread when it
-fires and acts only if that promise is still running and still unkept.
-
-Two families: the *response* promise (the next answer: first or next response; its epoch
-is `sla_epoch`) and the *resolution* promise (the thread's close, paused while pending;
-its epoch is `resolution_epoch`).
+"""Flow 4: SLA timers fire. Each re-reads the thread when it is due and acts only if its
+promise is still running and still unkept: a reminder or breach to the assignee, the
+escalation ladder after it, a snoozed thread's wake-up. (They are queued in
+`flows/promises.py`.)
 
 SQS delays stop at 15 minutes. A timer that arrives early is held invisible for the rest
 of its wait (`ChangeMessageVisibility`, within SQS's 12 hours) and reported as a batch
@@ -17,20 +15,13 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from chalicelib import metrics
-from chalicelib.channels.sendgrid_email import OutgoingEmail
 from chalicelib.config import StoreConfig
-from chalicelib.domain import tokens
-from chalicelib.domain.notification import CHANNEL_NAMES
-from chalicelib.domain.sla import (
-    NEXT_RESPONSE,
-    Target,
-    checkpoints,
-    deadline,
-    minutes_left,
-)
+from chalicelib.domain.alerts import AlertKind, Promise, alert_subject, alert_text, escalation_sms
+from chalicelib.flows.agent_mail import mail_staff
+from chalicelib.flows.notify_agents import notify_about
+from chalicelib.flows.promises import RESOLUTION, running_promises, schedule_timers
 from chalicelib.logs import correlation
 from chalicelib.queues import Timer, TimerKind
 from chalicelib.store.models import ThreadItem
@@ -39,69 +30,6 @@ if TYPE_CHECKING:
     from chalicelib.composition import Container
 
 log = logging.getLogger(__name__)
-
-RESPONSE, RESOLUTION, SNOOZE = "response", "resolution", "snooze"
-
-
-def _promises(
-    store: StoreConfig, thread: ThreadItem
-) -> list[tuple[str, int, datetime, datetime, Target]]:
-    """(family, epoch, started, due, target) of each promise running on the thread."""
-    targets = store.sla.targets_for(thread.channel, thread.priority)
-    running = []
-    due, started = thread.response_due_at, thread.promise_started_at
-    if thread.awaiting == "agent" and thread.status == "open" and due and started:
-        target = (
-            targets.next_response
-            if thread.response_target == NEXT_RESPONSE
-            else targets.first_response
-        )
-        running.append((RESPONSE, int(thread.sla_epoch), started, due, target))
-    resolution_due = thread.resolution_due_at
-    if targets.resolution and resolution_due and thread.status == "open" and not thread.paused_at:
-        running.append(
-            (
-                RESOLUTION,
-                int(thread.resolution_epoch),
-                thread.created_at,
-                resolution_due,
-                targets.resolution,
-            )
-        )
-    return running
-
-
-def schedule_timers(c: Container, store: StoreConfig, thread: ThreadItem) -> None:
-    """Queue the timers of each running promise, once per promise (idempotent)."""
-    if thread.status == "open" and thread.paused_at is not None:
-        _resume(c, store, thread)
-        refreshed = c.repository.thread(store.store_id, thread.thread_id)
-        if refreshed is None:
-            return
-        thread = refreshed
-    scheduled = thread.scheduled_timers or set()
-    for family, epoch, started, due, target in _promises(store, thread):
-        key = f"{family}:{epoch}"
-        if key in scheduled:
-            continue
-        points = checkpoints(
-            store.calendar, store.sla, started_at=started, due_at=due, target=target
-        )
-        timers = [
-            Timer(TimerKind(p.kind), store.store_id, thread.thread_id, epoch, p.at, p.step, family)
-            for p in points
-        ]
-        c.timers.send_all(timers, now=c.clock())
-        c.repository.timers_scheduled(thread, key)
-        log.info("timers scheduled: thread=%s %s count=%s", thread.thread_id, key, len(timers))
-
-
-def schedule_wake(
-    c: Container, store: StoreConfig, thread: ThreadItem, epoch: int, until: datetime
-) -> None:
-    """A snoozed thread wakes at `until`, unless something wakes it earlier."""
-    timer = Timer(TimerKind.WAKE, store.store_id, thread.thread_id, epoch, until, family=SNOOZE)
-    c.timers.send_all([timer], now=c.clock())
 
 
 def _wake(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) -> None:
@@ -120,21 +48,8 @@ def _wake(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) ->
     if woken is None:
         return
     schedule_timers(c, store, woken)
-    from chalicelib.flows.notify_agents import notify_about
-
     notify_about(c, store, woken, headline="Snooze over: this conversation is open again.")
     log.info("thread woke: thread=%s", thread.thread_id)
-
-
-def _resume(c: Container, store: StoreConfig, thread: ThreadItem) -> None:
-    """A pending thread heard from its customer: the resolution clock runs on."""
-    target = store.sla.targets_for(thread.channel, thread.priority).resolution
-    due = thread.resolution_due_at
-    new_due = None
-    if target and due and thread.paused_at:
-        left = minutes_left(store.calendar, thread.paused_at, due, target)
-        new_due = deadline(store.calendar, thread.updated_at, Target(left, target.business_hours))
-    c.repository.resume_resolution(thread, new_due)
 
 
 def _sent_at(record: dict[str, Any]) -> datetime | None:
@@ -156,7 +71,7 @@ def fire_timer(c: Container, timer: Timer) -> bool:
         return False
     if timer.key in (thread.fired_timers or set()) or not any(
         family == timer.family and epoch == timer.epoch
-        for family, epoch, *_ in _promises(store, thread)
+        for family, epoch, *_ in running_promises(store, thread)
     ):
         return False  # the promise was kept, restarted, paused or closed: nothing to say
     _act(c, store, thread, timer)
@@ -171,20 +86,19 @@ def _act(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) -> 
     resolution = timer.family == RESOLUTION
     due = thread.resolution_due_at if resolution else thread.response_due_at
     assert due is not None
-    local_due = due.astimezone(ZoneInfo(store.calendar.timezone)).strftime("%a %d %b %H:%M")
-    who = thread.customer.removeprefix("whatsapp:")
-    channel = CHANNEL_NAMES.get(thread.channel, thread.channel)
-    what = "resolution" if resolution else "answer"
-    reply_to = tokens.reply_address(
-        c.reply_secret, store.store_id, thread.thread_id, c.settings.reply_domain
+    promise = Promise(
+        store_name=store.name,
+        channel=thread.channel,
+        customer=thread.customer,
+        due_at=due,
+        timezone=store.calendar.timezone,
+        resolution=resolution,
     )
+    kind: AlertKind = "escalation"
     if timer.kind is TimerKind.REMINDER:
-        subject = f"[{store.name}] Reminder: {what} due {local_due}: {channel} from {who}"
-        recipients = store.followers(thread.assignee)
+        kind, recipients = "reminder", store.followers(thread.assignee)
     elif timer.kind is TimerKind.BREACH:
-        label = "Resolution overdue" if resolution else "Overdue"
-        subject = f"[{store.name}] {label} since {local_due}: {channel} from {who}"
-        recipients = store.followers(thread.assignee)
+        kind, recipients = "breach", store.followers(thread.assignee)
     else:
         step = store.sla.escalations[timer.step]
         if step.sms:
@@ -192,32 +106,12 @@ def _act(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) -> 
             if sender is None:
                 log.error("escalation by SMS needs a store number: store=%s", store.store_id)
                 return
-            c.messenger.send(
-                sender=sender,
-                to=step.sms,
-                body=f"[{store.name}] {channel} from {who}: {what} overdue since {local_due}.",
-            )
+            c.messenger.send(sender=sender, to=step.sms, body=escalation_sms(promise))
             return
         assert step.email is not None
-        subject = (
-            f"[{store.name}] Escalation: {channel} from {who}, {what} overdue since {local_due}"
-        )
         recipients = (step.email,)
-    text = (
-        f"{subject}\n\nThe customer was promised an {what} by {local_due} "
-        f"({store.calendar.timezone}). Reply to this e-mail to answer them by {channel}.\n"
-    )
-    c.mailer.send(
-        OutgoingEmail(
-            from_email=store.support_address,
-            from_name=f"{store.name} (relaydesk)",
-            to=recipients,
-            subject=subject,
-            text=text,
-            reply_to=reply_to,
-            headers={"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"},
-        )
-    )
+    subject, text = alert_subject(kind, promise), alert_text(kind, promise)
+    mail_staff(c, store, recipients, subject, text, thread_id=thread.thread_id)
 
 
 def run_timer_batch(c: Container, records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from pynamodb.exceptions import PynamoDBException, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
+from chalicelib.domain.messages import contact_of
 from chalicelib.logs import mask
 from chalicelib.store.models import (
     MESSAGE_PREFIX,
@@ -71,7 +72,7 @@ def address_forms(address: str) -> list[str]:
     value = address.strip()
     if "@" in value:
         return [value.lower()]
-    number = _SEPARATORS.sub("", value.removeprefix("whatsapp:"))
+    number = _SEPARATORS.sub("", contact_of(value))
     if _PHONE.match(number):
         return [number, f"whatsapp:{number}"]
     return [value]
