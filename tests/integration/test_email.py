@@ -144,6 +144,7 @@ def test_machine_mail_is_stored_and_marked_but_never_answered(
         "<ooo@x>": "X-Autoreply: yes\n",
         "<list@x>": "List-Id: <news.shop.test>\n",
         "<bulk@x>": "Precedence: bulk\n",
+        "<loop@x>": "X-Loop: helpdesk@other-shop.test\n",
     }
     for message_id, header in cases.items():
         response = first_mail(client, message_id=message_id, headers=header, subject=message_id)
@@ -175,8 +176,29 @@ def test_machine_mail_is_stored_and_marked_but_never_answered(
             "x-autoreply header",
             "list-id header",
             "Precedence: bulk",
+            "x-loop header",
             "sent from one of our own addresses",
         ]
+    )
+
+
+def test_mail_from_an_unattended_mailbox_reaches_the_agents_and_gets_no_answer(
+    client: Client, container: Container, worker: QueueWorker, outbox: sandbox.Sandbox
+) -> None:
+    """A carrier's noreply@ writes about a lost parcel: the agents must see it; an
+    acknowledgement would only bounce, or answer a robot that answers back."""
+    senders = ["noreply@carrier.test", "No-Reply@shop-platform.test", "postmaster@isp.test"]
+    for n, sender in enumerate(senders):
+        response = first_mail(
+            client, message_id=f"<unattended{n}@x>", sender=sender, subject=f"Parcel {n}"
+        )
+        assert status_of(response) == "stored-automatic"
+    drain(worker)
+    assert [acks_to(outbox, s.lower()) for s in senders] == [[], [], []]
+    notices = [m["subject"] for m in outbox.entries(to="alex@demo.relaydesk.test")]
+    notices += [m["subject"] for m in outbox.entries(to="sam@demo.relaydesk.test")]
+    assert sorted(s.split(" from ")[1].split(" (")[0] for s in notices) == sorted(
+        s.lower() for s in senders
     )
 
 

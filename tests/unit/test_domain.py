@@ -53,6 +53,12 @@ def test_acknowledge_new_threads_and_after_the_cooldown_only() -> None:
         ({"Content-Type": "multipart/report; report-type=delivery-status"}, "a@b.test", "report"),
         ({}, "MAILER-DAEMON@b.test", "mail system"),
         ({}, "", "mail system"),
+        ({"X-Loop": "helpdesk@shop.example"}, "a@b.test", "x-loop"),
+        *(
+            ({}, f"{local}@shop.example", f"{local.lower()}@")
+            for local in ("noreply", "No-Reply", "no.reply", "postmaster", "abuse", "root")
+        ),
+        ({}, "noreply+orders@shop.example", "noreply@"),
     ],
 )
 def test_machine_mail_is_recognised(headers: dict[str, str], sender: str, reason: str) -> None:
@@ -63,6 +69,12 @@ def test_machine_mail_is_recognised(headers: dict[str, str], sender: str, reason
 
 def test_a_person_mail_is_not_automatic() -> None:
     assert automatic_reason({"Auto-Submitted": "no", "Precedence": "normal"}, "a@b.test") is None
+    assert automatic_reason({}, "noreplyjana@b.test") is None  # a person's own name
+
+
+def test_a_store_names_its_own_unattended_senders() -> None:
+    assert automatic_reason({}, "alerts@carrier.example", ("alerts",)) is not None
+    assert automatic_reason({}, "noreply@b.test", ("alerts",)) is None  # the list replaces
 
 
 def test_reply_stripping_removes_quote_and_signature() -> None:
