@@ -1,31 +1,65 @@
 """CloudWatch metrics in Embedded Metric Format: one JSON line on stdout, which Lambda's
-log stream turns into a metric. No API call, no client, nothing to fail."""
+log stream turns into a metric. No API call, no client, nothing to fail.
+
+Each metric is published twice: without dimensions (what the alarms in infra/template.yaml
+watch: an alarm sees only the exact dimension set it names) and by its one dimension (which
+store, which route: for the person who looks after the alarm fired).
+`tests/unit/test_alarms.py` checks every alarm against `PUBLISHED`.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 
 NAMESPACE = "relaydesk"
 
 
-def sla_breach(*, store_id: str, promise: str, at: datetime) -> None:
-    """One broken promise; the SlaBreach alarm in infra/template.yaml watches the sum."""
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    dimension: str
+
+    @property
+    def dimension_sets(self) -> tuple[tuple[str, ...], ...]:
+        return ((), (self.dimension,))
+
+
+SLA_BREACHES = Metric("SlaBreaches", "Store")
+"""A promise to a customer broken (a breach timer fired on an unkept promise)."""
+WEBHOOK_FAILURES = Metric("WebhookFailures", "Route")
+"""A webhook answered 5xx: our side failed and the provider must retry (Chalice turns an
+exception into a 500 response, so Lambda's own Errors metric never counts these)."""
+PUBLISHED = (SLA_BREACHES, WEBHOOK_FAILURES)
+
+
+def emit(metric: Metric, value: str, at: datetime, **context: str) -> None:
+    """One count of `metric` for `value` of its dimension; `context` is logged beside it
+    (ids only: no customer text or address)."""
     record = {
         "_aws": {
             "Timestamp": int(at.timestamp() * 1000),
             "CloudWatchMetrics": [
                 {
                     "Namespace": NAMESPACE,
-                    "Dimensions": [["Store"]],
-                    "Metrics": [{"Name": "SlaBreaches", "Unit": "Count"}],
+                    "Dimensions": [list(s) for s in metric.dimension_sets],
+                    "Metrics": [{"Name": metric.name, "Unit": "Count"}],
                 }
             ],
         },
-        "Store": store_id,
-        "Promise": promise,
-        "SlaBreaches": 1,
+        **context,
+        metric.dimension: value,
+        metric.name: 1,
     }
     sys.stdout.write(json.dumps(record) + "\n")
     sys.stdout.flush()
+
+
+def sla_breach(*, store_id: str, promise: str, at: datetime) -> None:
+    emit(SLA_BREACHES, store_id, at, Promise=promise)
+
+
+def webhook_failure(*, route: str, at: datetime) -> None:
+    emit(WEBHOOK_FAILURES, route, at)

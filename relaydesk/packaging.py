@@ -6,7 +6,8 @@ What `build` does after `chalice package --stage S OUT` (and what `make deploy` 
    stay on the queue); Lambda honours that only when the event source has
    `FunctionResponseTypes: [ReportBatchItemFailures]`, so that is switched on. Each function
    gets the name `chalice deploy` would give it (`relaydesk-<stage>`, `relaydesk-<stage>-on_job`,
-   `relaydesk-<stage>-on_timer`), which the alarms in infra/template.yaml watch.
+   `relaydesk-<stage>-on_timer`), and the REST API is named `relaydesk-<stage>`: the alarms
+   in infra/template.yaml watch them by these names.
 2. `OUT/layer-deployment.zip` leaves out what the Lambda Python runtime already provides
    (boto3 and what it needs) and Babel locale data for languages we never write in.
 3. Both zips get bytecode: for every module, `__pycache__/<name>.cpython-311.pyc`, compiled
@@ -82,6 +83,16 @@ def name_functions(template: dict[str, Any], app_name: str, stage: str) -> dict[
         name = f"{app_name}-{stage}" if handler == "app" else f"{app_name}-{stage}-{handler}"
         properties["FunctionName"] = names[logical_id] = name
     return names
+
+
+def name_api(template: dict[str, Any], app_name: str, stage: str) -> str:
+    """Name the REST API `<app>-<stage>` (SAM would use the stack's name): the API Gateway
+    alarms in infra/template.yaml find its metrics by this ApiName."""
+    name = f"{app_name}-{stage}"
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Api":
+            resource.setdefault("Properties", {})["Name"] = name
+    return name
 
 
 def runtimes(template: dict[str, Any]) -> set[str]:
@@ -290,6 +301,7 @@ def build(
             f"expected {len(BATCH_FAILURE_QUEUES)} timer event source(s), found {changed}"
         )
     names = name_functions(template, app_name(), stage)
+    name_api(template, app_name(), stage)
     sam.write_text(json.dumps(template, indent=2))
     log(f"{sam}: ReportBatchItemFailures enabled for {', '.join(BATCH_FAILURE_QUEUES)}")
 

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import boto3
+import pytest
 import requests
 from chalice.test import Client
 from twilio.request_validator import RequestValidator
@@ -468,3 +469,19 @@ def test_the_acknowledgement_speaks_the_customers_language_and_keeps_to_it(
     later = ack_of(post_twilio(client, body="ok"))  # too short to tell: the known language
     assert later is not None
     assert later.startswith("Děkujeme")
+
+
+def test_a_webhook_our_side_cannot_serve_is_503_and_counted_for_the_alarm(
+    capsys: pytest.CaptureFixture[str], client: Client, container: Container
+) -> None:
+    """The table is gone (a botched deploy, a region outage): Twilio must hear 503, and
+    the WebhookFailures metric (no dimensions: what its alarm watches) must count it."""
+    capsys.readouterr()
+    boto3.client("dynamodb").delete_table(TableName="relaydesk")
+    response = post_twilio(client)
+    assert response.status_code == 503
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
+    assert [(m["Route"], m["WebhookFailures"]) for m in emitted] == [
+        ("/webhooks/twilio/messaging", 1)
+    ]
+    assert emitted[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[], ["Route"]]

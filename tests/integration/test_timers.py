@@ -8,11 +8,13 @@ import json
 
 import boto3
 import pytest
+from cfnlint.decode.cfn_yaml import load
 from chalice.test import Client
 
 from chalicelib.composition import Container
 from relaydesk import sandbox
 from relaydesk.workers import QueueWorker
+from tests.conftest import ROOT
 from tests.integration.conftest import FakeClock, drain, queue_depth
 from tests.integration.test_spine import post_parse, post_twilio, reply_to_of
 
@@ -143,6 +145,21 @@ def test_a_timer_delivered_twice_acts_once_and_garbage_stays_for_the_dead_letter
         ("demo", "response", 1)
     ]
     assert emitted[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "relaydesk"
+    # CloudWatch makes one metric of each dimension set (EMF specification); the alarm in
+    # infra/template.yaml sees only the one that matches its own dimensions exactly.
+    alarm = load(str(ROOT / "infra" / "template.yaml"))["Resources"]["SlaBreachAlarm"]
+    wanted = (
+        alarm["Properties"]["Namespace"],
+        alarm["Properties"]["MetricName"],
+        tuple(d["Name"] for d in alarm["Properties"].get("Dimensions", [])),
+    )
+    extracted = {
+        (directive["Namespace"], metric["Name"], tuple(dimension_set))
+        for directive in emitted[0]["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+        for dimension_set in directive["Dimensions"]
+    }
+    assert wanted in extracted
     assert queue_depth(timer_worker) >= 1  # the garbage is kept until it dead-letters
 
 
