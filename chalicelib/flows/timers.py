@@ -74,9 +74,18 @@ def fire_timer(c: Container, timer: Timer) -> bool:
         for family, epoch, *_ in running_promises(store, thread)
     ):
         return False  # the promise was kept, restarted, paused or closed: nothing to say
-    _act(c, store, thread, timer)
     breached = timer.kind is TimerKind.BREACH
-    if c.repository.timer_fired(thread, timer.key, breached=breached) and breached:
+    # Claimed, then acted: of two deliveries at once (SQS is at-least-once) one alerts.
+    # A failure on the way (the claim's own answer lost included) releases the claim, so
+    # that the retry alerts; only a Lambda killed between the two loses that one alert.
+    try:
+        if not c.repository.timer_fired(thread, timer.key, breached=breached):
+            return False
+        _act(c, store, thread, timer)
+    except Exception:
+        c.repository.timer_unfired(thread, timer.key)
+        raise
+    if breached:
         metrics.sla_breach(store_id=store.store_id, promise=timer.family, at=c.clock())
     log.info("timer fired: thread=%s %s", thread.thread_id, timer.key)
     return False

@@ -772,8 +772,8 @@ class Repository:
         _update(thread, [ThreadItem.scheduled_timers.add({key})], "recording the timers")
 
     def timer_fired(self, thread: ThreadItem, key: str, *, breached: bool = False) -> bool:
-        """Record that a timer acted (and, for a breach, when the promise was broken);
-        False if another delivery of it already had."""
+        """Claim a timer before it acts (and, for a breach, record when the promise was
+        broken); False if another delivery of it already has."""
         actions: list[Action] = [ThreadItem.fired_timers.add({key})]
         if breached:
             attribute = (
@@ -785,6 +785,10 @@ class Repository:
         return _update_if(
             thread, actions, ~ThreadItem.fired_timers.contains(key), "recording the timer"
         )
+
+    def timer_unfired(self, thread: ThreadItem, key: str) -> None:
+        """The timer claimed but could not act (a provider failed): its retry may act."""
+        _update(thread, [ThreadItem.fired_timers.delete({key})], "releasing the timer")
 
     def claim_sending(self, message: MessageItem, *, take_over: bool) -> bool:
         """Queued -> sending, once: False when another job holds the send (unless

@@ -260,6 +260,7 @@ REPOSITORY_CALLS: dict[str, Call] = {
     "set_priority": lambda r, w: r.set_priority(w["thread"], "urgent", w["now"]),
     "timers_scheduled": lambda r, w: r.timers_scheduled(w["thread"], "response:9"),
     "timer_fired": lambda r, w: r.timer_fired(w["thread"], "response:9:reminder:0"),
+    "timer_unfired": lambda r, w: r.timer_unfired(w["thread"], "response:9:reminder:0"),
     "pause_thread": lambda r, w: r.pause_thread(w["thread"], w["now"]),
     "resume_resolution": lambda r, w: r.resume_resolution(w["thread"], w["now"]),
     "snooze_thread": lambda r, w: r.snooze_thread(w["thread"], w["now"], w["now"]),

@@ -281,6 +281,33 @@ def test_one_notification_job_run_twice_at_once_notifies_once(env: Env) -> None:
     assert len(notifications(env, "+420777555001")) == 1
 
 
+def test_one_timer_delivered_twice_at_once_alerts_once(env: Env) -> None:
+    """B10 (fixed: the timer is claimed before it acts). SQS is at-least-once: a breach
+    timer reaches two Lambdas at the same time, and both read the thread as not yet
+    alerted before either records it (pause_after makes that interleaving certain)."""
+    from chalicelib.flows.timers import run_timer_batch
+
+    assert post_twilio(env.client, sender="+420777555002").status_code == 200
+    env.drain()  # notified; reminder, breach and escalations queued
+    env.clock.advance(days=2, hours=20, minutes=10)  # Monday 12:40 Prague: past the breach
+    sqs = boto3.client("sqs")
+    received = sqs.receive_message(
+        QueueUrl=env.aws["TimersQueueUrl"], MaxNumberOfMessages=10, AttributeNames=["All"]
+    )["Messages"]
+    [breach] = [m for m in received if '"breach"' in m["Body"]]
+    record = {
+        "receiptHandle": breach["ReceiptHandle"],
+        "body": breach["Body"],
+        "attributes": breach["Attributes"],
+    }
+    env.outbox.clear()
+    pause_after(env.monkeypatch, env.container.repository, "thread", parties=2)
+    at_once(2, lambda i: [run_timer_batch(env.container, [{**record, "messageId": f"m{i}"}])])
+    assert [m["subject"].split(" since ")[0] for m in env.outbox.entries()] == [
+        "[Demo Store] Overdue"
+    ]
+
+
 # -- a burst -------------------------------------------------------------------------------
 
 CUSTOMERS, PER_CUSTOMER = (200, 5) if SOAK else (25, 4)
