@@ -80,9 +80,15 @@ def sendgrid_inbound() -> Response:
         )
 
 
+# The pollers share the account's Lambda concurrency with the webhooks, and a webhook
+# throttled is a message lost (Twilio does not retry): however deep a backlog, at most
+# JOBS_CONCURRENCY + TIMERS_CONCURRENCY Lambdas work on the queues (README, "Limits").
+JOBS_CONCURRENCY, TIMERS_CONCURRENCY = 5, 2  # SQS event sources take 2 to 1000
+
+
 # One job per invocation until partial-batch failure reporting is in place: a poison
 # job must not drag its batch-mates into the dead-letter queue.
-@app.on_sqs_message(queue=JOBS_QUEUE, batch_size=1)
+@app.on_sqs_message(queue=JOBS_QUEUE, batch_size=1, maximum_concurrency=JOBS_CONCURRENCY)
 def on_job(event: SQSEvent) -> None:
     for record in event:
         attributes = record.to_dict().get("attributes", {})
@@ -91,6 +97,6 @@ def on_job(event: SQSEvent) -> None:
 
 # Returns batchItemFailures: `relaydesk package` / `make deploy` (relaydesk/packaging.py)
 # turn on ReportBatchItemFailures for this event source (Chalice has no switch for it).
-@app.on_sqs_message(queue=TIMERS_QUEUE, batch_size=10)
+@app.on_sqs_message(queue=TIMERS_QUEUE, batch_size=10, maximum_concurrency=TIMERS_CONCURRENCY)
 def on_timer(event: SQSEvent) -> dict[str, Any]:
     return run_timer_batch(container(), event.to_dict()["Records"])

@@ -1,0 +1,32 @@
+"""Limits the deployment must respect (issue #12, part 5), read from the app and its config:
+the queue pollers cannot take the webhooks' Lambda concurrency."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import ROOT
+
+# Importing the app imports botocore, whose vendored urllib3 probes for IPv6 with a socket
+# (refused here, and caught by urllib3).
+pytestmark = pytest.mark.filterwarnings("ignore:A test tried to use socket.socket")
+
+NEW_ACCOUNT_CONCURRENCY = 10
+"""What AWS grants a new account until the store asks for more (README, "Limits")."""
+
+
+def test_every_poller_is_capped_and_together_they_leave_webhooks_room_in_a_new_account() -> None:
+    from app import app
+
+    caps = {source.name: source.maximum_concurrency for source in app.event_sources}
+    assert set(caps) == {"on_job", "on_timer"}
+    assert all(cap is not None and cap >= 2 for cap in caps.values())  # SQS's minimum
+    assert sum(cap or 0 for cap in caps.values()) <= NEW_ACCOUNT_CONCURRENCY - 3
+
+
+def test_production_reserves_concurrency_for_the_webhooks() -> None:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    reserved = config["stages"]["prod"]["lambda_functions"]["api_handler"]["reserved_concurrency"]
+    assert reserved >= 50
