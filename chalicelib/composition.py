@@ -17,6 +17,12 @@ from chalicelib.queues import JobQueue
 from chalicelib.store.repository import Repository
 
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
+SQS_CLIENT_LIMITS: dict[str, Any] = {
+    "connect_timeout": 1,
+    "read_timeout": 3,
+    "retries": {"mode": "standard", "total_max_attempts": 3},
+}
+"""At most about 3 x 4 s with backoff: inside Twilio's 15 s, after the DynamoDB write."""
 
 
 def utc_now() -> datetime:
@@ -43,20 +49,25 @@ class Container:
         return Repository()
 
     @cached_property
-    def jobs(self) -> JobQueue:
+    def sqs(self) -> Any:
+        """One client for both queues, with timeouts that fit a webhook's budget (Twilio
+        waits 15 s): boto3's own are 60 s, a stall that would outlive the request."""
         import boto3
+        from botocore.config import Config
 
+        return boto3.client("sqs", config=Config(**SQS_CLIENT_LIMITS))
+
+    @cached_property
+    def jobs(self) -> JobQueue:
         return JobQueue(
-            boto3.client("sqs"),
+            self.sqs,
             queue_name=self.settings.jobs_queue_name,
             queue_url=self.settings.jobs_queue_url,
         )
 
     @cached_property
     def timers(self) -> JobQueue:
-        import boto3
-
-        return JobQueue(boto3.client("sqs"), queue_name=self.settings.timers_queue_name)
+        return JobQueue(self.sqs, queue_name=self.settings.timers_queue_name)
 
     @cached_property
     def reply_secret(self) -> bytes:

@@ -180,7 +180,7 @@ def dynamodb_clients(container: Container) -> list[Any]:
 
 
 def sqs_clients(container: Container) -> list[Any]:
-    return [container.jobs._client, container.timers._client]
+    return [container.sqs]  # both queues share it
 
 
 @contextlib.contextmanager

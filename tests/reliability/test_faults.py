@@ -719,3 +719,7 @@ def test_provider_clients_have_a_timeout_in_production(env: Env) -> None:
     assert twilio_timeout is not None
     assert sendgrid_timeout is not None
     assert max(twilio_timeout, sendgrid_timeout) <= 15
+    # SQS too (boto3's default is 60 s): a stalled send after the inbound write must fail
+    # while Twilio still waits for the webhook's answer.
+    sqs = production.sqs.meta.config
+    assert (sqs.connect_timeout + sqs.read_timeout) * sqs.retries["total_max_attempts"] <= 15
