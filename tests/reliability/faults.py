@@ -269,6 +269,8 @@ class Crash(RuntimeError):
 class Wrapped:
     calls: int = 0
     crashed: int = 0
+    met: int = 0
+    """`pause_after`: callers that reached the barrier together (the race really ran)."""
 
 
 def crash_after(
@@ -297,7 +299,8 @@ def pause_after(
     monkeypatch: pytest.MonkeyPatch, target: object, name: str, parties: int, timeout: float = 3
 ) -> Wrapped:
     """Every call of `target.name` does its real work, then waits until `parties` calls
-    have got that far (or `timeout` passed): concurrent callers all read before any acts."""
+    have got that far (or `timeout` passed): concurrent callers all read before any acts.
+    A race test must assert `met == parties`: a barrier that timed out proves nothing."""
     real = getattr(target, name)
     record = Wrapped()
     barrier = threading.Barrier(parties, timeout=timeout)
@@ -307,6 +310,7 @@ def pause_after(
         record.calls += 1
         with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait()
+            record.met += 1
         return result
 
     monkeypatch.setattr(target, name, wrapper)

@@ -265,8 +265,9 @@ def test_one_answer_delivered_twice_at_once_is_sent_once(env: Env) -> None:
             env.client, sender=ALEX, to=reply_to, text="Once.", message_id="<d@x>"
         )
         assert response.status_code == 200
-    pause_after(env.monkeypatch, env.container.repository, "message", parties=2)
+    race = pause_after(env.monkeypatch, env.container.repository, "message", parties=2)
     _run_jobs_at_once(env)
+    assert race.met == 2  # both read the answer as queued before either sent it
     assert [m["body"] for m in env.outbox.entries(provider="twilio")] == ["Once."]
 
 
@@ -276,8 +277,9 @@ def test_one_notification_job_run_twice_at_once_notifies_once(env: Env) -> None:
     message twice. Two Lambdas that both read the message as not yet notified both mail."""
     for _ in range(2):
         assert post_twilio(env.client, sid="SMtwice", sender="+420777555001").status_code == 200
-    pause_after(env.monkeypatch, env.container.repository, "messages", parties=2)
+    race = pause_after(env.monkeypatch, env.container.repository, "messages", parties=2)
     _run_jobs_at_once(env)
+    assert race.met == 2  # both read the message as not yet notified
     assert len(notifications(env, "+420777555001")) == 1
 
 
@@ -301,8 +303,9 @@ def test_one_timer_delivered_twice_at_once_alerts_once(env: Env) -> None:
         "attributes": breach["Attributes"],
     }
     env.outbox.clear()
-    pause_after(env.monkeypatch, env.container.repository, "thread", parties=2)
+    race = pause_after(env.monkeypatch, env.container.repository, "thread", parties=2)
     at_once(2, lambda i: [run_timer_batch(env.container, [{**record, "messageId": f"m{i}"}])])
+    assert race.met == 2  # both read the thread as not yet alerted
     assert [m["subject"].split(" since ")[0] for m in env.outbox.entries()] == [
         "[Demo Store] Overdue"
     ]
