@@ -37,6 +37,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from chalicelib.domain.messages import message_id_for
+
 LOGGER = "chalicelib"
 """The package logger configure_logging sets up; every module logs under it."""
 
@@ -68,8 +70,6 @@ def set_correlation_id(value: str) -> None:
 
 def bind_message(store_id: str, provider_id: str) -> str:
     """From here on, log under the message's id (see the module's docstring); the id."""
-    from chalicelib.store.repository import message_id_for  # loaded by then on every path
-
     value = message_id_for(store_id, provider_id)
     set_correlation_id(value)
     return value

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+
+
+def message_id_for(store_id: str, provider_id: str) -> str:
+    """A stable id: the same provider message always gets the same id (stored with the
+    message, and the correlation id its log lines carry)."""
+    return hashlib.sha256(f"{store_id}\0{provider_id}".encode()).hexdigest()[:16]
 
 
 class Channel(StrEnum):

@@ -19,7 +19,7 @@ from chalice.test import Client
 from chalicelib import logs
 from chalicelib.composition import Container
 from chalicelib.domain import tokens
-from chalicelib.store.repository import message_id_for
+from chalicelib.domain.messages import message_id_for
 from relaydesk.workers import QueueWorker
 from tests.integration.conftest import FakeClock, drain
 from tests.integration.email_posts import post_parsed

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib import logs
-from chalicelib.store.repository import message_id_for
+from chalicelib.domain.messages import message_id_for
 
 
 @pytest.fixture
