@@ -46,7 +46,7 @@ class Container:
 
     @cached_property
     def repository(self) -> Repository:
-        return Repository()
+        return Repository(clock=self.clock)
 
     @cached_property
     def sqs(self) -> Any:

@@ -20,11 +20,11 @@ from chalicelib.domain.messages import contact_of
 from chalicelib.domain.reply import visible_reply
 from chalicelib.domain.sla import NEXT_RESPONSE, deadline
 from chalicelib.domain.snooze import snooze_until
+from chalicelib.domain.thread import Awaiting, ThreadStatus
 from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.flows.deliver import new_message_id, queue_survey
 from chalicelib.flows.promises import schedule_timers, schedule_wake
 from chalicelib.queues import Job, JobKind
-from chalicelib.store import privacy
 from chalicelib.store.models import MessageItem, ThreadItem
 from chalicelib.store.repository import AlreadyRecorded
 
@@ -170,15 +170,17 @@ def _apply(
         said = f"snoozed until {until.isoformat(timespec='minutes')}"
     else:  # reopen
         c.repository.reopen_thread(thread, now)
-        if thread.status == "closed":
-            privacy.keep_thread(store.store_id, thread.thread_id)
+        if thread.status == ThreadStatus.CLOSED:
+            c.repository.keep_thread(store.store_id, thread.thread_id)
         reopened = c.repository.thread(store.store_id, thread.thread_id)
         if reopened is not None:
             schedule_timers(c, store, reopened)
         said = "reopened"
     _record(c, thread, agent, "event", said)
     if name == "close":  # after the last item the close adds: each gets the expiry
-        privacy.expire_closed_thread(store.store_id, thread.thread_id, now, store.retention_days)
+        c.repository.expire_closed_thread(
+            store.store_id, thread.thread_id, now, store.retention_days
+        )
     return said
 
 
@@ -192,7 +194,11 @@ def _set_priority(c: Container, store: StoreConfig, thread: ThreadItem, priority
     """Re-plan the running response promise with the priority's target, from its start."""
     due = None
     started = thread.promise_started_at
-    if thread.awaiting == "agent" and thread.status == "open" and started is not None:
+    if (
+        thread.awaiting == Awaiting.AGENT
+        and thread.status == ThreadStatus.OPEN
+        and started is not None
+    ):
         targets = store.sla.targets_for(thread.channel, priority)
         target = (
             targets.next_response

@@ -22,6 +22,7 @@ from chalicelib.domain.messages import contact_of
 from chalicelib.domain.notification import delivery_failure_text
 from chalicelib.domain.outbound import extract_media_urls, split_message
 from chalicelib.domain.survey import survey_text
+from chalicelib.domain.thread import ThreadStatus
 from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import MessageItem, ThreadItem
@@ -167,7 +168,7 @@ def deliver(
     log.info("answer delivered: store=%s thread=%s", store.store_id, thread.thread_id)
     if message.survey_after:
         refreshed = c.repository.thread(store.store_id, thread.thread_id)
-        if refreshed is not None and refreshed.status == "closed":
+        if refreshed is not None and refreshed.status == ThreadStatus.CLOSED:
             queue_survey(c, store, refreshed)
 
 

@@ -17,6 +17,7 @@ from chalicelib.domain.notification import (
     notification_subject,
     notification_text,
 )
+from chalicelib.domain.thread import Awaiting
 from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.flows.promises import schedule_timers
 from chalicelib.queues import Job
@@ -112,7 +113,7 @@ def _send(
         channel=thread.channel,
         customer=thread.customer,
         profile_name=thread.profile_name,
-        due_at=thread.response_due_at if thread.awaiting == "agent" else None,
+        due_at=thread.response_due_at if thread.awaiting == Awaiting.AGENT else None,
         timezone=store.calendar.timezone,
         transcript=[transcript_line(m) for m in messages],
         subject=thread.subject,

@@ -20,6 +20,7 @@ from chalicelib.domain.sla import (
     deadline,
     minutes_left,
 )
+from chalicelib.domain.thread import Awaiting, ThreadStatus
 from chalicelib.queues import Timer, TimerKind
 from chalicelib.store.models import ThreadItem
 
@@ -38,7 +39,7 @@ def running_promises(
     targets = store.sla.targets_for(thread.channel, thread.priority)
     running = []
     due, started = thread.response_due_at, thread.promise_started_at
-    if thread.awaiting == "agent" and thread.status == "open" and due and started:
+    if thread.awaiting == Awaiting.AGENT and thread.status == ThreadStatus.OPEN and due and started:
         target = (
             targets.next_response
             if thread.response_target == NEXT_RESPONSE
@@ -46,7 +47,12 @@ def running_promises(
         )
         running.append((RESPONSE, int(thread.sla_epoch), started, due, target))
     resolution_due = thread.resolution_due_at
-    if targets.resolution and resolution_due and thread.status == "open" and not thread.paused_at:
+    if (
+        targets.resolution
+        and resolution_due
+        and thread.status == ThreadStatus.OPEN
+        and not thread.paused_at
+    ):
         running.append(
             (
                 RESOLUTION,
@@ -61,7 +67,7 @@ def running_promises(
 
 def schedule_timers(c: Container, store: StoreConfig, thread: ThreadItem) -> None:
     """Queue the timers of each running promise, once per promise (idempotent)."""
-    if thread.status == "open" and thread.paused_at is not None:
+    if thread.status == ThreadStatus.OPEN and thread.paused_at is not None:
         _resume(c, store, thread)
         refreshed = c.repository.thread(store.store_id, thread.thread_id)
         if refreshed is None:

@@ -18,6 +18,7 @@ from chalicelib.domain.automail import automatic_reason
 from chalicelib.domain.errors import MalformedRequest, UnknownDestination, VerificationFailed
 from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.domain.reply import visible_reply
+from chalicelib.domain.thread import Awaiting
 from chalicelib.flows.agent_reply import accept_agent_reply
 from chalicelib.flows.receive_inbound import store_inbound
 from chalicelib.store.models import ThreadItem
@@ -119,7 +120,7 @@ def receive_customer_email(
         automatic=automatic,
         raw=email.raw,
     )
-    pending = joined.response_due_at if joined and joined.awaiting == "agent" else None
+    pending = joined.response_due_at if joined and joined.awaiting == Awaiting.AGENT else None
     stored = store_inbound(
         c,
         store,

@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from chalicelib import logs
 from chalicelib.config import StoreConfig
-from chalicelib.domain.ack import (
-    BUILTIN_LANGUAGES,
-    acknowledgement,
-    next_opening,
-    should_acknowledge,
-)
+from chalicelib.domain.ack import acknowledgement, next_opening
 from chalicelib.domain.errors import UnknownDestination
-from chalicelib.domain.language import choose_language
-from chalicelib.domain.messages import Channel, InboundMessage, opt_keyword
-from chalicelib.domain.sla import FIRST_RESPONSE, NEXT_RESPONSE, deadline
+from chalicelib.domain.inbound import CustomerSnapshot, InboundPlan, plan_inbound
+from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.domain.survey import parse_rating
+from chalicelib.domain.thread import ThreadStatus
 from chalicelib.queues import Job, JobKind
-from chalicelib.store import privacy
-from chalicelib.store.models import CustomerItem
+from chalicelib.store import customers
 from chalicelib.store.repository import (
     AlreadyRecorded,
     ConcurrentChange,
-    InboundPlan,
     StorageError,
     StoreCapReached,
     ThreadGone,
@@ -42,80 +33,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 
 
-def plan_inbound(
-    store: StoreConfig,
-    customer: CustomerItem | None,
-    message: InboundMessage,
-    *,
-    thread_id: str | None,
-    pending_due: datetime | None,
-    answered_before: bool = False,
-    priority: str | None = None,
-    previous_thread_id: str | None = None,
-    reopening: bool = False,
-    store_capped: bool = False,
-) -> InboundPlan:
-    """Which thread, what is promised, and whether to acknowledge: decided, not yet stored.
-
-    `thread_id` is the thread the message joins (None: a new one); `pending_due` the
-    promise already running on it, which a follow-up keeps rather than restarts;
-    `answered_before`: we have answered on that thread, so a new promise is a next response;
-    `reopening`: the thread was closed, and the message opens it again;
-    `store_capped`: the store sent all the automatic messages it may this hour.
-    """
-    now = message.received_at
-    keyword = opt_keyword(message.body) if message.channel is not Channel.EMAIL else None
-    opted_out = (keyword == "out") if keyword else bool(customer and customer.opted_out)
-    targets = store.sla.targets_for(message.channel.value, priority)
-    next_response = thread_id is not None and answered_before
-    target_name = NEXT_RESPONSE if next_response else FIRST_RESPONSE
-    target = targets.next_response if next_response else targets.first_response
-    due = pending_due or deadline(store.calendar, now, target)
-    resolution_due = (
-        deadline(store.calendar, now, targets.resolution)
-        if (thread_id is None or reopening) and targets.resolution
-        else None
-    )
-    today = now.astimezone(ZoneInfo(store.calendar.timezone)).date().isoformat()
-    acks_today = int(customer.ack_count) if customer and customer.ack_day == today else 0
-    acknowledge = (
-        keyword is None
-        and not store_capped
-        and message.automatic is None
-        and acks_today < store.ack_daily_cap
-        and should_acknowledge(
-            new_thread=thread_id is None or reopening,
-            opted_out=opted_out,
-            last_ack_at=customer.last_ack_at if customer else None,
-            now=now,
-            cooldown_minutes=store.ack_cooldown_minutes,
-        )
-    )
-    language = None
-    if acknowledge:
-        language = choose_language(
-            previous=customer.language if customer else None,
-            text=message.body,
-            default=store.locale,
-            supported=BUILTIN_LANGUAGES | store.ack_templates.keys(),
-        )
-    return InboundPlan(
-        thread_id=thread_id or secrets.token_hex(8),
-        new_thread=thread_id is None,
-        due_at=due,
-        acknowledged_at=now if acknowledge else None,
-        opted_out=opted_out,
-        ack_day=today,
-        ack_count=acks_today + 1 if acknowledge else acks_today,
-        previous_thread_id=previous_thread_id,
-        new_promise=pending_due is None,
-        language=language,
-        response_target=target_name,
-        resolution_due_at=resolution_due,
-        store_hourly_cap=store.auto_replies_per_hour,
-    )
-
-
 @dataclass(frozen=True)
 class Stored:
     plan: InboundPlan | None
@@ -126,7 +43,7 @@ class Stored:
 
 
 def _survey_answer(
-    customer: CustomerItem | None, message: InboundMessage, thread_id: str | None
+    customer: CustomerSnapshot | None, message: InboundMessage, thread_id: str | None
 ) -> int | None:
     """The customer's own reply, on the thread we asked about, that is only a rating."""
     if customer is None or thread_id is None or customer.survey_thread_id != thread_id:
@@ -157,7 +74,8 @@ def store_inbound(
     store_capped = False
     expired: str | None = None
     for _ in range(MAX_ATTEMPTS + 1):  # one more: a capped store's retry is not a conflict
-        customer = c.repository.customer(store.store_id, message.sender)
+        pointer = c.repository.customer(store.store_id, message.sender)
+        customer = customers.snapshot(pointer)
         reopening = False
         if follow_pointer and customer is not None and customer.open_thread_id:
             closed_at = customer.closed_at
@@ -188,7 +106,7 @@ def store_inbound(
             store_capped=store_capped,
         )
         try:
-            item = c.repository.record_inbound(store.store_id, message, plan, customer)
+            stored = c.repository.record_inbound(store.store_id, message, plan, pointer)
         except ConcurrentChange:
             continue
         except StoreCapReached:
@@ -209,10 +127,10 @@ def store_inbound(
             answered_before, priority = False, None
             continue
         if reopening:  # a closed thread is kept again: its retention no longer runs
-            privacy.keep_thread(store.store_id, plan.thread_id)
-        jobs = [Job(JobKind.NOTIFY_AGENTS, store.store_id, plan.thread_id, item.sk)]
+            c.repository.keep_thread(store.store_id, plan.thread_id)
+        jobs = [Job(JobKind.NOTIFY_AGENTS, store.store_id, plan.thread_id, stored.sk)]
         if plan.acknowledged_at and message.channel is Channel.EMAIL:
-            jobs.append(Job(JobKind.ACK_EMAIL, store.store_id, plan.thread_id, item.sk))
+            jobs.append(Job(JobKind.ACK_EMAIL, store.store_id, plan.thread_id, stored.sk))
         c.jobs.send_all(jobs)
         log.info(
             "inbound message stored: store=%s thread=%s new=%s ack=%s",
@@ -221,7 +139,7 @@ def store_inbound(
             plan.new_thread,
             plan.acknowledged_at is not None,
         )
-        return Stored(plan, plan.thread_id, item.sk)
+        return Stored(plan, plan.thread_id, stored.sk)
     raise StorageError(
         "the customer's thread kept changing; giving up so that the provider retries"
     )
@@ -238,8 +156,12 @@ def _finish_redelivery(c: Container, store: StoreConfig, duplicate: AlreadyRecor
         )
     c.jobs.send_all(jobs)
     thread = c.repository.thread(store.store_id, duplicate.thread_id)
-    if thread is not None and thread.status != "closed" and thread.expires_at is not None:
-        privacy.keep_thread(store.store_id, duplicate.thread_id)
+    if (
+        thread is not None
+        and thread.status != ThreadStatus.CLOSED
+        and thread.expires_at is not None
+    ):
+        c.repository.keep_thread(store.store_id, duplicate.thread_id)
 
 
 def _record_rating(
@@ -252,7 +174,7 @@ def _record_rating(
     log.info("survey answered: store=%s thread=%s rating=%s", store.store_id, thread_id, rating)
     thread = c.repository.thread(store.store_id, thread_id)
     if thread is not None and thread.closed_at is not None:  # the rating expires with it
-        privacy.expire_closed_thread(
+        c.repository.expire_closed_thread(
             store.store_id, thread_id, thread.closed_at, store.retention_days
         )
     return Stored(None, thread_id, item.sk, rating=rating)

@@ -7,6 +7,7 @@ store's items. Keys are built only by the functions below.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -39,6 +40,11 @@ def store_pk(store_id: str) -> str:
 
 def marker_pk(store_id: str, provider_id: str) -> str:
     return f"{store_id}#PROVIDER#{provider_id}"
+
+
+def message_sort_key(at: datetime, message_id: str) -> str:
+    """Messages sort by time under their thread."""
+    return f"{MESSAGE_PREFIX}{at.strftime('%Y%m%dT%H%M%S.%fZ')}#{message_id}"
 
 
 def table_name() -> str:

@@ -1,5 +1,5 @@
 """Privacy: export or erase what relaydesk holds about one customer (GDPR articles 15, 17
-and 20), and the retention TTL that deletes a closed thread with its messages.
+and 20). (The retention TTL that deletes a closed thread is in store/retention.py.)
 
 Finding a customer's threads. The table has only `pk`/`sk` and no index: a thread lives
 under `<store>#THREAD#<thread id>`, and its customer is an attribute. These admin commands
@@ -38,17 +38,20 @@ import re
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException, UpdateError
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
+from chalicelib.domain import thread as life
 from chalicelib.domain.messages import contact_of
 from chalicelib.logs import mask
+from chalicelib.store._dynamo import update_existing
+from chalicelib.store.errors import StorageError
+from chalicelib.store.messages import all_messages
 from chalicelib.store.models import (
-    MESSAGE_PREFIX,
     META,
     CustomerItem,
     MarkerItem,
@@ -58,7 +61,7 @@ from chalicelib.store.models import (
     marker_pk,
     thread_pk,
 )
-from chalicelib.store.repository import StorageError
+from chalicelib.store.threads import snapshot, transition_actions
 
 PSEUDONYM_PREFIX = "erased:"
 _PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -102,20 +105,6 @@ def find_threads(store_id: str, address: str) -> list[ThreadItem]:
     except PynamoDBException as exc:
         raise StorageError(f"finding the customer's threads failed: {exc}") from exc
     return sorted(threads, key=lambda t: (t.created_at, t.thread_id))
-
-
-def _messages(store_id: str, thread_id: str) -> list[MessageItem]:
-    """Every message of a thread, oldest first (all pages)."""
-    try:
-        return list(
-            MessageItem.query(
-                thread_pk(store_id, thread_id),
-                MessageItem.sk.startswith(MESSAGE_PREFIX),
-                consistent_read=True,
-            )
-        )
-    except PynamoDBException as exc:
-        raise StorageError(f"reading the thread's messages failed: {exc}") from exc
 
 
 def _markers(store_id: str, thread_ids: Sequence[str]) -> list[MarkerItem]:
@@ -180,7 +169,7 @@ def export_customer(store_id: str, address: str) -> dict[str, Any]:
         "threads": [
             {
                 **_plain(thread),
-                "messages": [_plain(m) for m in _messages(store_id, thread.thread_id)],
+                "messages": [_plain(m) for m in all_messages(store_id, thread.thread_id)],
             }
             for thread in threads
         ],
@@ -200,19 +189,6 @@ class Erasure:
     messages: int
     markers: int
     customers: int
-
-
-def _update_existing(item: ThreadItem | MessageItem, actions: list[Action], what: str) -> bool:
-    """Update unless the item is gone (TTL, or another run); never recreate it."""
-    try:
-        item.update(actions=actions, condition=type(item).pk.exists())
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise StorageError(f"{what} failed: {exc}") from exc
-    except PynamoDBException as exc:
-        raise StorageError(f"{what} failed: {exc}") from exc
-    return True
 
 
 def _scrub(text: str, forms: Sequence[str], stand_in: str) -> str:
@@ -252,7 +228,7 @@ def _erase_message(
         actions.append(
             MessageItem.delivery_error.set(_scrub(message.delivery_error, forms, stand_in))
         )
-    return _update_existing(message, actions, "erasing a message")
+    return update_existing(message, actions, "erasing a message")
 
 
 def _erase_thread(thread: ThreadItem, stand_in: str, now: datetime) -> bool:
@@ -260,15 +236,9 @@ def _erase_thread(thread: ThreadItem, stand_in: str, now: datetime) -> bool:
         ThreadItem.customer.set(stand_in),
         ThreadItem.profile_name.remove(),
         ThreadItem.subject.remove(),
+        *transition_actions(life.erased(snapshot(thread), now)),
     ]
-    if thread.status != "closed":
-        actions += [
-            ThreadItem.status.set("closed"),
-            ThreadItem.closed_at.set(now),
-            ThreadItem.sla_epoch.add(1),
-            ThreadItem.resolution_epoch.add(1),
-        ]
-    return _update_existing(thread, actions, "erasing a thread")
+    return update_existing(thread, actions, "erasing a thread")
 
 
 def erase_customer(
@@ -285,7 +255,7 @@ def erase_customer(
     threads = find_threads(store_id, address)
     messages = 0
     for thread in threads:
-        for message in _messages(store_id, thread.thread_id):
+        for message in all_messages(store_id, thread.thread_id):
             messages += _erase_message(message, key, store_id, forms, stand_in, now)
     markers = _markers(store_id, [t.thread_id for t in threads])
     try:
@@ -307,62 +277,4 @@ def erase_customer(
         messages=messages,
         markers=len(markers),
         customers=len(customers),
-    )
-
-
-# -- retention -----------------------------------------------------------------------------
-
-
-def expires_at(closed_at: datetime, retention_days: int) -> int:
-    """The TTL value (epoch seconds) of a thread closed at `closed_at`."""
-    return int((closed_at + timedelta(days=retention_days)).timestamp())
-
-
-def _set_messages_ttl(store_id: str, thread_id: str, value: int | None) -> int:
-    attribute = MessageItem.expires_at
-    action = attribute.remove() if value is None else attribute.set(value)
-    return sum(
-        _update_existing(m, [action], "setting the expiry") for m in _messages(store_id, thread_id)
-    )
-
-
-def expire_closed_thread(
-    store_id: str, thread_id: str, closed_at: datetime, retention_days: int
-) -> bool:
-    """Let DynamoDB's TTL delete the thread and all its messages `retention_days` after
-    `closed_at` (the `closed_at` the close recorded). Idempotent. False, and nothing set,
-    when the thread is gone or no longer closed (it was reopened meanwhile).
-
-    Costs one write per item: DynamoDB's TTL works item by item. The messages go first
-    and the thread last, on the condition that it is still closed; if a reopen got in
-    between, the messages' TTL is taken back. Call it again after adding an item to a
-    closed thread (a rating, a note): new items do not inherit the TTL."""
-    value = expires_at(closed_at, retention_days)
-    _set_messages_ttl(store_id, thread_id, value)
-    thread = ThreadItem(thread_pk(store_id, thread_id), META)
-    try:
-        thread.update(
-            actions=[ThreadItem.expires_at.set(value)],
-            condition=ThreadItem.pk.exists() & (ThreadItem.status == "closed"),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise StorageError(f"setting the thread's expiry failed: {exc}") from exc
-        _set_messages_ttl(store_id, thread_id, None)
-        return False
-    except PynamoDBException as exc:
-        raise StorageError(f"setting the thread's expiry failed: {exc}") from exc
-    return True
-
-
-def keep_thread(store_id: str, thread_id: str) -> None:
-    """The thread was reopened: take the TTL off it and all its messages. Idempotent.
-
-    A keep cut short leaves TTLs a whole retention period away: calling it again (the
-    reopen's retry) finishes it long before any of them comes due."""
-    _set_messages_ttl(store_id, thread_id, None)
-    _update_existing(
-        ThreadItem(thread_pk(store_id, thread_id), META),
-        [ThreadItem.expires_at.remove()],
-        "keeping the thread",
     )

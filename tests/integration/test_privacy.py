@@ -255,30 +255,31 @@ def test_a_closed_thread_and_its_messages_expire_after_the_retention_and_a_reope
     client: Client, container: Container, worker: QueueWorker, clock: FakeClock
 ) -> None:
     converse(client, container, worker)
+    repository = container.repository
     [thread] = [t for t in privacy.find_threads("demo", PHONE) if t.channel == "sms"]
-    assert not privacy.expire_closed_thread("demo", thread.thread_id, clock(), 30)  # open
+    assert not repository.expire_closed_thread("demo", thread.thread_id, clock(), 30)  # open
     assert set(ttl_of("demo", thread.thread_id)) == {None}
 
-    container.repository.close_thread(thread, clock())
-    closed = container.repository.thread("demo", thread.thread_id)
+    repository.close_thread(thread, clock())
+    closed = repository.thread("demo", thread.thread_id)
     assert closed is not None
     assert closed.closed_at is not None
-    assert privacy.expire_closed_thread("demo", thread.thread_id, closed.closed_at, 30)
+    assert repository.expire_closed_thread("demo", thread.thread_id, closed.closed_at, 30)
     expected = int((closed.closed_at + timedelta(days=30)).timestamp())
     ttls = ttl_of("demo", thread.thread_id)
     assert len(ttls) >= 3
     assert ttls == [expected] * len(ttls)
-    assert privacy.expire_closed_thread("demo", thread.thread_id, closed.closed_at, 30)  # again
+    assert repository.expire_closed_thread("demo", thread.thread_id, closed.closed_at, 30)  # again
     others = [i for i in table_items() if i["pk"] != thread_pk("demo", thread.thread_id)]
     # Markers and the store's hourly counters expire on their own schedule.
     kept = [i for i in others if "#PROVIDER#" not in i["pk"] and not i["pk"].endswith("#STORE")]
     assert kept
     assert not any("expires_at" in i for i in kept)
 
-    privacy.keep_thread("demo", thread.thread_id)
+    repository.keep_thread("demo", thread.thread_id)
     assert set(ttl_of("demo", thread.thread_id)) == {None}
-    privacy.keep_thread("demo", thread.thread_id)  # idempotent
-    assert not privacy.expire_closed_thread("demo", "no-such-thread", clock(), 30)
+    repository.keep_thread("demo", thread.thread_id)  # idempotent
+    assert not repository.expire_closed_thread("demo", "no-such-thread", clock(), 30)
     assert ttl_of("demo", "no-such-thread") == []  # nothing created
 
 

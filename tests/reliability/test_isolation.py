@@ -32,9 +32,9 @@ from hypothesis import strategies as st
 
 from chalicelib.config import STORE_ID
 from chalicelib.domain import tokens
+from chalicelib.domain.inbound import plan_inbound
 from chalicelib.domain.messages import Channel, InboundMessage
-from chalicelib.flows.receive_inbound import plan_inbound
-from chalicelib.store import models, privacy
+from chalicelib.store import customers, models, privacy
 from chalicelib.store.repository import AlreadyRecorded, Repository
 from relaydesk.cli import twiml_messages
 from tests.integration.conftest import PUBLIC_URL
@@ -205,7 +205,13 @@ def _inbound(w: dict[str, Any], provider_id: str, body: str = "More") -> Inbound
 def _record_inbound(r: Repository, w: dict[str, Any]) -> Any:
     message = _inbound(w, ONLY_B_SID)  # a provider id acme has: new to demo
     customer = r.customer(A, CUSTOMER)
-    plan = plan_inbound(w["store"], customer, message, thread_id=w["thread_id"], pending_due=None)
+    plan = plan_inbound(
+        w["store"],
+        customers.snapshot(customer),
+        message,
+        thread_id=w["thread_id"],
+        pending_due=None,
+    )
     return r.record_inbound(A, message, plan, customer)
 
 
@@ -268,6 +274,8 @@ REPOSITORY_CALLS: dict[str, Call] = {
     "close_thread": lambda r, w: r.close_thread(w["thread"], w["now"]),
     "reopen_thread": lambda r, w: r.reopen_thread(w["thread"], w["now"]),
     "survey_sent": lambda r, w: r.survey_sent(w["thread"], w["now"]),
+    "expire_closed_thread": lambda r, w: r.expire_closed_thread(A, w["thread_id"], w["now"], 30),
+    "keep_thread": lambda r, w: r.keep_thread(A, w["thread_id"]),
 }
 
 STORE_SCOPED_ITEMS = {"ThreadItem", "MessageItem", "list[MessageItem]"}
@@ -308,7 +316,7 @@ def test_every_repository_method_stays_in_its_store(env: Env) -> None:
         assert acme_items() == before, f"Repository.{name} changed acme's items"
 
 
-PRIVACY_PURE = {"address_forms", "expires_at"}
+PRIVACY_PURE = {"address_forms"}
 """Functions of store/privacy.py that touch no storage."""
 
 
@@ -323,10 +331,9 @@ def test_every_privacy_function_takes_the_store(env: Env) -> None:
             continue
         assert "store_id" in inspect.signature(function).parameters, name
     checked = {"pseudonym", "find_threads", "export_customer", "erase_customer"}
-    checked |= {"expire_closed_thread", "keep_thread"}
     assert set(functions) - PRIVACY_PURE == checked, "add an isolation check below"
 
-    world = _seed(env)
+    _seed(env)
     before = acme_items()
     key = env.container.reply_secret
     assert privacy.pseudonym(key, A, CUSTOMER) != privacy.pseudonym(key, B, CUSTOMER)
@@ -336,8 +343,6 @@ def test_every_privacy_function_takes_the_store(env: Env) -> None:
     assert exported["threads"]
     assert "ACME:" not in str(exported)
     assert privacy.export_customer(A, ONLY_B_CUSTOMER)["threads"] == []
-    privacy.expire_closed_thread(A, world["thread_id"], env.clock.now, 30)
-    privacy.keep_thread(A, world["thread_id"])
     erased = privacy.erase_customer(A, CUSTOMER, key=key)
     assert erased.threads == 1
     assert acme_items() == before

@@ -1,0 +1,236 @@
+"""The inbound transaction: one customer message stored with its marker (once only), its
+thread and the customer's pointer, all or nothing; and a survey rating, the same way."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime, timedelta
+
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.inbound import InboundPlan
+from chalicelib.domain.messages import InboundMessage, message_id_for
+from chalicelib.store import _dynamo
+from chalicelib.store.errors import ConcurrentChange, StorageError, StoreCapReached, ThreadGone
+from chalicelib.store.markers import already_recorded, marker
+from chalicelib.store.messages import MAX_BODY_CHARS
+from chalicelib.store.models import (
+    META,
+    CounterItem,
+    CustomerItem,
+    MarkerItem,
+    MessageItem,
+    ThreadItem,
+    customer_pk,
+    message_sort_key,
+    store_pk,
+    thread_pk,
+)
+from chalicelib.store.threads import transition_actions
+
+MAX_RAW_BYTES = 250_000
+
+
+def _hourly_counter(store_id: str, at: datetime) -> CounterItem:
+    return CounterItem(store_pk(store_id), f"AUTO#{at.astimezone(UTC):%Y%m%dT%H}")
+
+
+def _fit(message: InboundMessage) -> tuple[str, bytes | None, str | None]:
+    """Body and compressed original that fit in one item, and what was dropped."""
+    dropped = []
+    body = message.body
+    if len(body) > MAX_BODY_CHARS:
+        dropped.append(f"text after {MAX_BODY_CHARS} of {len(body)} characters")
+        body = body[:MAX_BODY_CHARS]
+    raw = zlib.compress(message.raw, 6) if message.raw else None
+    if raw is not None and len(raw) > MAX_RAW_BYTES:
+        dropped.append(f"the original message ({len(message.raw or b'')} bytes)")
+        raw = None
+    if message.attachments:
+        dropped.append("attachment contents (names, types and sizes are kept)")
+    return body, raw, "; ".join(dropped) or None
+
+
+def _message_item(store_id: str, message: InboundMessage, plan: InboundPlan) -> MessageItem:
+    now = message.received_at
+    message_id = message_id_for(store_id, message.provider_id)
+    body, raw, dropped = _fit(message)
+    return MessageItem(
+        thread_pk(store_id, plan.thread_id),
+        message_sort_key(now, message_id),
+        message_id=message_id,
+        direction="in",
+        author=message.sender,
+        body=body,
+        media_urls=list(message.media_urls),
+        provider_id=message.provider_id,
+        profile_name=message.profile_name,
+        wa_id=message.wa_id,
+        created_at=now,
+        subject=message.subject,
+        email_message_id=message.provider_id if message.subject is not None else None,
+        attachments=[vars(a) for a in message.attachments] or None,
+        raw_email=raw,
+        dropped=dropped,
+        automatic=message.automatic,
+        acknowledge=plan.acknowledged_at is not None,
+    )
+
+
+def _new_thread(store_id: str, message: InboundMessage, plan: InboundPlan) -> ThreadItem:
+    now = message.received_at
+    return ThreadItem(
+        thread_pk(store_id, plan.thread_id),
+        META,
+        store_id=store_id,
+        thread_id=plan.thread_id,
+        channel=message.channel.value,
+        customer=message.sender,
+        store_address=message.recipient,
+        created_at=now,
+        updated_at=now,
+        response_due_at=plan.due_at,
+        response_target=plan.response_target,
+        resolution_due_at=plan.resolution_due_at,
+        promise_started_at=now,
+        last_inbound_at=now,
+        message_count=1,
+        profile_name=message.profile_name,
+        subject=message.subject,
+        previous_thread_id=plan.previous_thread_id,
+    )
+
+
+def _pointer(
+    store_id: str, message: InboundMessage, plan: InboundPlan, customer: CustomerItem | None
+) -> CustomerItem:
+    """The customer's item, now pointing at the plan's thread."""
+    if customer is None:
+        customer = CustomerItem(customer_pk(store_id, message.sender), META)
+    if plan.new_thread:
+        customer.responded = False
+        customer.priority = None
+    customer.open_thread_id = plan.thread_id
+    customer.closed_at = None
+    customer.survey_thread_id = None
+    customer.last_message_at = message.received_at
+    customer.opted_out = plan.opted_out
+    customer.due_at = plan.due_at
+    if plan.acknowledged_at:
+        customer.last_ack_at = plan.acknowledged_at
+        customer.ack_day = plan.ack_day
+        customer.ack_count = plan.ack_count
+        customer.language = plan.language
+    return customer
+
+
+class InboundStore(_dynamo.Table):
+    def record_inbound(
+        self,
+        store_id: str,
+        message: InboundMessage,
+        plan: InboundPlan,
+        customer: CustomerItem | None,
+    ) -> MessageItem:
+        """One transaction: marker (once only), message, thread, customer pointer, and the
+        store's hourly counter when it acknowledges. A failed condition names its part."""
+        now = message.received_at
+        item = _message_item(store_id, message, plan)
+        once = marker(store_id, message.provider_id, plan.thread_id, item.sk, now)
+        pointer = _pointer(store_id, message, plan, customer)
+        parts: list[str] = []
+        try:
+            with TransactWrite(connection=self.connection) as tx:
+                tx.save(once, condition=MarkerItem.pk.does_not_exist())
+                parts.append("marker")
+                tx.save(item)
+                parts.append("message")
+                if plan.new_thread:
+                    tx.save(
+                        _new_thread(store_id, message, plan),
+                        condition=ThreadItem.pk.does_not_exist(),
+                    )
+                else:
+                    tx.update(
+                        ThreadItem(item.pk, META),
+                        actions=[
+                            *transition_actions(plan.follow_up(now)),
+                            ThreadItem.last_inbound_at.set(now),
+                            ThreadItem.message_count.add(1),
+                        ],
+                        condition=ThreadItem.pk.exists(),
+                    )
+                parts.append("thread")
+                tx.save(pointer)
+                parts.append("customer")
+                if plan.acknowledged_at and plan.store_hourly_cap is not None:
+                    tx.update(
+                        _hourly_counter(store_id, now),
+                        actions=[
+                            CounterItem.sent.add(1),
+                            CounterItem.expires_at.set(int((now + timedelta(days=2)).timestamp())),
+                        ],
+                        condition=CounterItem.sent.does_not_exist()
+                        | (CounterItem.sent < plan.store_hourly_cap),
+                    )
+                    parts.append("counter")
+        except TransactWriteError as exc:
+            failed = _dynamo.failed_parts(exc, parts)
+            if "marker" in failed:
+                raise already_recorded(once.pk) from exc
+            if failed == {"counter"}:
+                raise StoreCapReached(store_id) from exc
+            if failed:
+                # Which item's condition failed is not reliably reported (the emulator
+                # blames the customer when the thread is missing): look.
+                if not plan.new_thread and _dynamo.get(ThreadItem, item.pk, META) is None:
+                    raise ThreadGone(plan.thread_id) from exc
+                raise ConcurrentChange(str(exc)) from exc
+            raise StorageError(f"recording the message failed: {exc}") from exc
+        except PynamoDBException as exc:
+            raise StorageError(f"recording the message failed: {exc}") from exc
+        return item
+
+    def record_rating(
+        self, store_id: str, message: InboundMessage, thread_id: str, rating: int
+    ) -> MessageItem:
+        """The customer's answer to the survey: kept on the closed thread, once, as its rating."""
+        now = message.received_at
+        message_id = message_id_for(store_id, message.provider_id)
+        pk = thread_pk(store_id, thread_id)
+        item = MessageItem(
+            pk,
+            message_sort_key(now, message_id),
+            message_id=message_id,
+            direction="in",
+            author=message.sender,
+            body=message.body[:MAX_BODY_CHARS],
+            provider_id=message.provider_id,
+            created_at=now,
+            email_message_id=message.provider_id if message.subject is not None else None,
+            automatic="survey rating",
+        )
+        once = marker(store_id, message.provider_id, thread_id, item.sk, now)
+        try:
+            with TransactWrite(connection=self.connection) as tx:
+                tx.save(once, condition=MarkerItem.pk.does_not_exist())
+                tx.save(item)
+                tx.update(
+                    ThreadItem(pk, META),
+                    actions=[ThreadItem.rating.set(rating), ThreadItem.rated_at.set(now)],
+                    condition=ThreadItem.pk.exists(),
+                )
+                tx.update(
+                    CustomerItem(customer_pk(store_id, message.sender), META),
+                    actions=[CustomerItem.survey_thread_id.remove()],
+                    condition=CustomerItem.pk.exists(),
+                    add_version_condition=False,
+                )
+        except TransactWriteError as exc:
+            if "marker" in _dynamo.failed_parts(exc, ["marker"]):
+                raise already_recorded(once.pk) from exc
+            raise StorageError(f"recording the rating failed: {exc}") from exc
+        except PynamoDBException as exc:
+            raise StorageError(f"recording the rating failed: {exc}") from exc
+        return item

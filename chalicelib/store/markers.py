@@ -1,0 +1,79 @@
+"""Markers: a provider's message id (or any once-only key) seen once in a store. They make
+redelivery harmless, thread e-mail replies (In-Reply-To names a stored Message-ID), let
+Twilio's status callbacks find their message, and claim once-only side effects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException
+
+from chalicelib.store import _dynamo
+from chalicelib.store.errors import AlreadyRecorded, StorageError
+from chalicelib.store.models import META, MarkerItem, MessageItem, marker_pk, thread_pk
+
+# Markers also thread e-mail replies, so they live far longer than any provider's retry
+# window.
+MARKER_LIFETIME = timedelta(days=400)
+MAX_REFERENCES = 20
+
+
+def marker(store_id: str, key: str, thread_id: str, message_sk: str, at: datetime) -> MarkerItem:
+    """The marker of `key`, pointing at a message (or at none: `message_sk` empty)."""
+    return MarkerItem(
+        marker_pk(store_id, key),
+        META,
+        thread_id=thread_id,
+        message_sk=message_sk,
+        expires_at=int((at + MARKER_LIFETIME).timestamp()),
+    )
+
+
+def already_recorded(marker_key: str) -> AlreadyRecorded:
+    """The marker that refused our write, read consistently: it was just written."""
+    try:
+        existing = MarkerItem.get(marker_key, META, consistent_read=True)
+    except PynamoDBException as exc:  # DoesNotExist included: it expired in between
+        raise StorageError(f"reading the marker of a redelivery failed: {exc}") from exc
+    return AlreadyRecorded(existing.thread_id, existing.message_sk)
+
+
+class MarkerStore(_dynamo.Table):
+    def claim(self, store_id: str, key: str, thread_id: str, at: datetime) -> bool:
+        """True the first time `key` is claimed in this store: once-only side effects."""
+        claimed = marker(store_id, key, thread_id, "", at)
+        try:
+            claimed.save(condition=MarkerItem.pk.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise StorageError(f"recording {key} failed: {exc}") from exc
+        return True
+
+    def thread_for_message_ids(self, store_id: str, ids: Sequence[str]) -> str | None:
+        """The thread of the first id (in the given order) that names a stored message."""
+        wanted = list(dict.fromkeys(ids))[:MAX_REFERENCES]
+        if not wanted:
+            return None
+        try:
+            found = {
+                m.pk: m.thread_id
+                for m in MarkerItem.batch_get([(marker_pk(store_id, i), META) for i in wanted])
+            }
+        except PynamoDBException as exc:
+            raise StorageError(f"looking up referenced messages failed: {exc}") from exc
+        return next((found[k] for i in wanted if (k := marker_pk(store_id, i)) in found), None)
+
+    def message_for_provider_id(
+        self, store_id: str, provider_id: str
+    ) -> tuple[str, MessageItem] | None:
+        """(thread id, message) of the message a provider knows by `provider_id`."""
+        try:
+            found = MarkerItem.get(marker_pk(store_id, provider_id), META, consistent_read=True)
+        except DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise StorageError(f"reading a marker failed: {exc}") from exc
+        message = _dynamo.get(MessageItem, thread_pk(store_id, found.thread_id), found.message_sk)
+        return (found.thread_id, message) if message else None
