@@ -130,7 +130,7 @@ class ThreadItem(_Item):
     rated_at = UTCDateTimeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
     """DynamoDB TTL (epoch seconds): set when the thread closes, for the store's
-    `retention_days`; removed when it reopens (store/privacy.py)."""
+    `retention_days`; removed when it reopens (store/retention.py)."""
 
 
 class MessageItem(_Item):
@@ -175,7 +175,7 @@ class MessageItem(_Item):
     failure_reported_at = UTCDateTimeAttribute(null=True)
     """Outbound: when its author was told it could not be delivered."""
     expires_at = NumberAttribute(null=True)
-    """DynamoDB TTL: the thread's, copied to each of its messages (store/privacy.py)."""
+    """DynamoDB TTL: the thread's, copied to each of its messages (store/retention.py)."""
 
 
 class CustomerItem(_Item):
