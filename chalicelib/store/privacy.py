@@ -48,7 +48,7 @@ from pynamodb.models import Model
 from chalicelib.domain import thread as life
 from chalicelib.domain.messages import contact_of
 from chalicelib.logs import mask
-from chalicelib.store._dynamo import update_existing
+from chalicelib.store import _dynamo
 from chalicelib.store.errors import StorageError
 from chalicelib.store.messages import all_messages
 from chalicelib.store.models import (
@@ -123,15 +123,8 @@ def _markers(store_id: str, thread_ids: Sequence[str]) -> list[MarkerItem]:
 
 
 def _customers(store_id: str, forms: Iterable[str]) -> list[CustomerItem]:
-    found = []
-    for form in forms:
-        try:
-            found.append(CustomerItem.get(customer_pk(store_id, form), META, consistent_read=True))
-        except CustomerItem.DoesNotExist:
-            continue
-        except PynamoDBException as exc:
-            raise StorageError(f"reading the customer failed: {exc}") from exc
-    return found
+    found = (_dynamo.get(CustomerItem, customer_pk(store_id, form), META) for form in forms)
+    return [customer for customer in found if customer is not None]
 
 
 def _plain(item: Model) -> dict[str, Any]:
@@ -154,7 +147,7 @@ def _plain(item: Model) -> dict[str, Any]:
     return out
 
 
-def export_customer(store_id: str, address: str) -> dict[str, Any]:
+def export_customer(store_id: str, address: str, *, now: datetime | None = None) -> dict[str, Any]:
     """Everything held about the customer at this store: their profile item(s), and every
     thread with them, each with all its messages (idempotency markers are left out:
     they hold only provider ids and pointers)."""
@@ -164,7 +157,7 @@ def export_customer(store_id: str, address: str) -> dict[str, Any]:
         "store_id": store_id,
         "address": forms[0],
         "addresses": forms,
-        "exported_at": datetime.now(UTC).isoformat(),
+        "exported_at": (now or datetime.now(UTC)).isoformat(),
         "customer": [_plain(c) for c in _customers(store_id, forms)],
         "threads": [
             {
@@ -228,7 +221,7 @@ def _erase_message(
         actions.append(
             MessageItem.delivery_error.set(_scrub(message.delivery_error, forms, stand_in))
         )
-    return update_existing(message, actions, "erasing a message")
+    return _dynamo.update_existing(message, actions, "erasing a message")
 
 
 def _erase_thread(thread: ThreadItem, stand_in: str, now: datetime) -> bool:
@@ -238,7 +231,7 @@ def _erase_thread(thread: ThreadItem, stand_in: str, now: datetime) -> bool:
         ThreadItem.subject.remove(),
         *transition_actions(life.erased(snapshot(thread), now)),
     ]
-    return update_existing(thread, actions, "erasing a thread")
+    return _dynamo.update_existing(thread, actions, "erasing a thread")
 
 
 def erase_customer(
