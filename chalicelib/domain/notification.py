@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.messages import contact_of
+from chalicelib.domain.thread import ThreadStatus
 
 CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "email": "e-mail"}
 
@@ -51,7 +52,7 @@ def notification_text(
     timezone: str,
     transcript: list[TranscriptLine],
     subject: str | None = None,
-    status: str = "open",
+    status: str = ThreadStatus.OPEN,
     assignee: str | None = None,
     headline: str | None = None,
 ) -> str:

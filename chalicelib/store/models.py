@@ -22,6 +22,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.models import Model
 
+from chalicelib.domain.thread import Awaiting, ThreadStatus
+
 META = "#META"
 MESSAGE_PREFIX = "MSG#"
 
@@ -81,8 +83,9 @@ class ThreadItem(_Item):
     customer = UnicodeAttribute()
     store_address = UnicodeAttribute()
     """The number (or address) the customer wrote to; replies go out from it."""
-    status = UnicodeAttribute(default="open")
-    awaiting = UnicodeAttribute(default="agent")
+    status = UnicodeAttribute(default=ThreadStatus.OPEN.value)
+    """One of domain.thread.ThreadStatus."""
+    awaiting = UnicodeAttribute(default=Awaiting.AGENT.value)
     """Who must answer next: 'agent' or 'customer'."""
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
