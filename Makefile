@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python -m relaydesk.layering
 	$(BIN)/cfn-lint infra/template.yaml
 	for stage in dev prod; do \
 		rm -rf build/$$stage && \
