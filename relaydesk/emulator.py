@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -21,8 +23,31 @@ def start_moto(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedMotoServ
     warnings.filterwarnings("ignore", message="Tried to parse AWS::", category=UserWarning)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
+    wsgi = server._server
+    assert wsgi is not None  # start() waits until the server exists
+    wsgi.app = DynamoDBOneAtATime(wsgi.app)
     bound_host, bound_port = server.get_host_and_port()
     return server, f"http://{bound_host}:{bound_port}"
+
+
+class DynamoDBOneAtATime:
+    """moto's DynamoDB is not safe under concurrent requests: a transaction deep-copies the
+    table for its rollback while another request writes to it ("dictionary changed size
+    during iteration", a 500, and the webhook's 503). DynamoDB itself is, so the emulator
+    takes its DynamoDB requests one at a time; SQS (whose long polls would hold a lock for
+    seconds) and the rest stay concurrent."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self._app(environ, start_response)
+        with self._lock:
+            # The body is produced inside the lock too: moto's responses are built eagerly,
+            # but a lazy iterable would otherwise escape it.
+            return list(self._app(environ, start_response))
 
 
 def provision(endpoint_url: str, parameters: dict[str, str] | None = None) -> dict[str, str]:

@@ -18,6 +18,8 @@ from relaydesk.workers import QueueWorker
 
 log = logging.getLogger("relaydesk.stack")
 
+LISTEN_BACKLOG = 128
+
 
 def run(
     host: str = "127.0.0.1",
@@ -37,7 +39,7 @@ def run(
     # The app reads its settings at import, so it is imported only now.
     import boto3
     from chalice.config import Config
-    from chalice.local import create_local_server
+    from chalice.local import ThreadedHTTPServer, create_local_server
 
     import app as relaydesk_app
 
@@ -47,6 +49,9 @@ def run(
     ]
     for worker in workers:
         worker.start()
+    # `chalice local` listens with socketserver's backlog of 5: a burst of webhooks (a
+    # newsletter's replies) would meet connection resets. API Gateway queues far more.
+    ThreadedHTTPServer.request_queue_size = LISTEN_BACKLOG
     server = create_local_server(relaydesk_app.app, Config(chalice_stage="dev"), host, app_port)
 
     def stop(*_: Any) -> None:
