@@ -37,7 +37,15 @@ class Table:
     @cached_property
     def connection(self) -> Connection:
         """For transactions; built once, so its HTTP connections are reused across requests."""
-        return Connection(region=region(), host=dynamodb_host())
+        # The items' own timeouts (models.py), not PynamoDB's 15 s / 30 s defaults: a stall
+        # must fail inside the webhook's budget (Twilio waits 15 s).
+        meta = CustomerItem.Meta
+        return Connection(
+            region=region(),
+            host=dynamodb_host(),
+            connect_timeout_seconds=meta.connect_timeout_seconds,
+            read_timeout_seconds=meta.read_timeout_seconds,
+        )
 
 
 _Item = TypeVar("_Item", CustomerItem, ThreadItem, MessageItem)

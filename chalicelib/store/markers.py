@@ -59,7 +59,11 @@ class MarkerStore(_dynamo.Table):
         try:
             found = {
                 m.pk: m.thread_id
-                for m in MarkerItem.batch_get([(marker_pk(store_id, i), META) for i in wanted])
+                # Consistent: a quick follow-up whose original was stored a moment ago must
+                # find it, or it starts a second thread.
+                for m in MarkerItem.batch_get(
+                    [(marker_pk(store_id, i), META) for i in wanted], consistent_read=True
+                )
             }
         except PynamoDBException as exc:
             raise StorageError(f"looking up referenced messages failed: {exc}") from exc

@@ -368,3 +368,34 @@ def test_a_customer_writing_to_the_threads_reply_address_joins_it(
     )
     assert stranger.status_code == 403
     assert table_items() == before
+
+
+def test_the_thread_a_reply_names_is_read_consistently(
+    client: Client, container: Container, worker: QueueWorker
+) -> None:
+    """A follow-up sent seconds after the first mail must find the first one's marker: an
+    eventually consistent read may miss it and start a second thread (issue #12)."""
+    from chalicelib.store.models import MarkerItem
+
+    asked: list[dict[str, Any]] = []
+    dynamodb = MarkerItem._get_connection().connection.client
+    hook = "relaydesk-test-batch-get"
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        asked.append(params)
+
+    dynamodb.meta.events.register("provide-client-params.dynamodb.BatchGetItem", record, hook)
+    try:
+        first_mail(client)
+        reply = first_mail(
+            client,
+            message_id="<c2@customer.test>",
+            subject="Re: Order 1042",
+            headers="In-Reply-To: <c1@customer.test>\n",
+        )
+    finally:
+        dynamodb.meta.events.unregister("provide-client-params.dynamodb.BatchGetItem", hook)
+    assert status_of(reply) == "stored"
+    assert len(threads(container)) == 1
+    assert asked
+    assert all(r["ConsistentRead"] for p in asked for r in p["RequestItems"].values())

@@ -723,3 +723,6 @@ def test_provider_clients_have_a_timeout_in_production(env: Env) -> None:
     # while Twilio still waits for the webhook's answer.
     sqs = production.sqs.meta.config
     assert (sqs.connect_timeout + sqs.read_timeout) * sqs.retries["total_max_attempts"] <= 15
+    # And the DynamoDB transaction's own connection (PynamoDB's defaults: 15 s and 30 s).
+    transactions = production.repository.connection
+    assert transactions._connect_timeout_seconds + transactions._read_timeout_seconds <= 10
