@@ -394,7 +394,9 @@ def test_the_thread_a_reply_names_is_read_consistently(
             headers="In-Reply-To: <c1@customer.test>\n",
         )
     finally:
-        dynamodb.meta.events.unregister("provide-client-params.dynamodb.BatchGetItem", hook)
+        dynamodb.meta.events.unregister(
+            "provide-client-params.dynamodb.BatchGetItem", unique_id=hook
+        )
     assert status_of(reply) == "stored"
     assert len(threads(container)) == 1
     assert asked
