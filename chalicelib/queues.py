@@ -20,6 +20,8 @@ class JobKind(StrEnum):
     """Twilio reported an answer undelivered: its author is told."""
     NOTIFY_ASSIGNEE = "notify_assignee"
     """A thread changed hands: its new assignee gets the whole conversation."""
+    APPLY_STATUS = "apply_status"
+    """Twilio reported on a message before its send was recorded: applied once it is."""
 
 
 class TimerKind(StrEnum):
@@ -48,9 +50,14 @@ class Job:
     store_id: str
     thread_id: str
     message_sk: str
+    detail: str = ""
+    """What a job needs beyond its subject (apply_status: the status update, as JSON)."""
 
     def encode(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        fields = asdict(self)
+        if not self.detail:
+            del fields["detail"]
+        return json.dumps(fields, sort_keys=True)
 
     @classmethod
     def decode(cls, body: str) -> Job:
@@ -62,6 +69,7 @@ class Job:
                 store_id=str(raw["store_id"]),
                 thread_id=str(raw["thread_id"]),
                 message_sk=str(raw["message_sk"]),
+                detail=str(raw.get("detail", "")),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"not a relaydesk job: {exc}") from exc
@@ -135,9 +143,12 @@ class JobQueue:
             self._queue_url = str(response["QueueUrl"])
         return self._queue_url
 
-    def send_all(self, jobs: Sequence[Job | Timer], *, now: datetime | None = None) -> None:
+    def send_all(
+        self, jobs: Sequence[Job | Timer], *, now: datetime | None = None, delay: int = 0
+    ) -> None:
         """All in one request (SQS takes up to ten); any failure raises. A timer is
-        delayed towards its due time, as far as SQS allows (the rest is bridged)."""
+        delayed towards its due time, as far as SQS allows (the rest is bridged); a job
+        by `delay` seconds."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         entries: list[dict[str, Any]] = []
@@ -146,6 +157,8 @@ class JobQueue:
             if isinstance(item, Timer) and now is not None:
                 wait = int((item.due_at - now).total_seconds())
                 entry["DelaySeconds"] = max(0, min(wait, MAX_DELAY_SECONDS))
+            elif delay:
+                entry["DelaySeconds"] = max(0, min(delay, MAX_DELAY_SECONDS))
             entries.append(entry)
         try:
             if len(entries) == 1:

@@ -3,7 +3,9 @@ when their answer did not arrive."""
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from chalicelib import logs
@@ -12,6 +14,7 @@ from chalicelib.domain.errors import UnknownDestination
 from chalicelib.domain.messages import DELIVERY_FAILURES, DELIVERY_PROGRESS
 from chalicelib.flows.deliver import job_subject, report_failure
 from chalicelib.queues import Job, JobKind
+from chalicelib.store.models import MessageItem
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container
@@ -30,6 +33,12 @@ ERROR_MEANINGS = {
 }
 
 
+EARLY_STATUS_DELAY_SECONDS = 30
+EARLY_STATUS_ATTEMPTS = 10
+"""About five minutes: a send is recorded within seconds of Twilio's answer, or never
+(its job died after Twilio took it: the retried job sends again, under a new SID)."""
+
+
 def record_status(c: Container, update: StatusUpdate) -> str:
     store = c.stores.by_number(update.store_address)
     if store is None:
@@ -38,8 +47,36 @@ def record_status(c: Container, update: StatusUpdate) -> str:
         return "ignored"  # accepted/queued: nothing we did not know
     found = c.repository.message_for_provider_id(store.store_id, update.message_sid)
     if found is None:
-        log.info("status for a message we did not record: %s", update.message_sid)
-        return "unknown message"
+        # Twilio may call back before the sending job has recorded the SID that Twilio's
+        # answer gave it: kept on the queue, applied once the send is recorded.
+        _try_later(c, store.store_id, update, attempt=1)
+        return "kept until the send is recorded"
+    return _apply(c, store.store_id, found, update)
+
+
+def apply_early_status(c: Container, job: Job) -> None:
+    """The job of a status that came before its send's record: apply it, or wait again."""
+    raw = json.loads(job.detail)
+    attempt = int(raw.pop("attempt"))
+    update = StatusUpdate(**raw)
+    found = c.repository.message_for_provider_id(job.store_id, update.message_sid)
+    if found is not None:
+        _apply(c, job.store_id, found, update)
+    elif attempt < EARLY_STATUS_ATTEMPTS:
+        _try_later(c, job.store_id, update, attempt=attempt + 1)
+    else:
+        log.warning("status for a message never recorded: %s", update.message_sid)
+
+
+def _try_later(c: Container, store_id: str, update: StatusUpdate, *, attempt: int) -> None:
+    detail = json.dumps({**asdict(update), "attempt": attempt}, sort_keys=True)
+    job = Job(JobKind.APPLY_STATUS, store_id, "", update.message_sid, detail=detail)
+    c.jobs.send_all([job], delay=EARLY_STATUS_DELAY_SECONDS)
+
+
+def _apply(
+    c: Container, store_id: str, found: tuple[str, MessageItem], update: StatusUpdate
+) -> str:
     thread_id, message = found
     logs.set_correlation_id(message.message_id)
     failed = update.status in DELIVERY_FAILURES
@@ -49,7 +86,7 @@ def record_status(c: Container, update: StatusUpdate) -> str:
         error = f"Twilio reports the message {update.status} (error {update.error_code}: {meaning})"
         if message.provider_status not in DELIVERY_FAILURES and not message.automatic:
             # Queued before recording: at worst a retry reports twice, never zero times.
-            c.jobs.send_all([Job(JobKind.REPORT_FAILURE, store.store_id, thread_id, message.sk)])
+            c.jobs.send_all([Job(JobKind.REPORT_FAILURE, store_id, thread_id, message.sk)])
     recorded = c.repository.record_provider_status(message, update.status, error, failed=failed)
     return update.status if recorded or not failed else "failure recorded before"
 

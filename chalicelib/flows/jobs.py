@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.flows.deliver import deliver_job, send_email_ack
-from chalicelib.flows.delivery_status import report_failure_job
+from chalicelib.flows.delivery_status import apply_early_status, report_failure_job
 from chalicelib.flows.notify_agents import notify_agents, notify_assignee
 from chalicelib.logs import correlation, job_correlation_id
 from chalicelib.queues import Job, JobKind
@@ -34,3 +34,5 @@ def run_job(c: Container, body: str, receive_count: int = 1) -> None:
             notify_assignee(c, job)
         elif job.kind is JobKind.ACK_EMAIL:
             send_email_ack(c, job, redelivered=redelivered)
+        elif job.kind is JobKind.APPLY_STATUS:
+            apply_early_status(c, job)

@@ -17,7 +17,7 @@ from chalicelib.composition import Container
 from relaydesk import sandbox
 from relaydesk.local_env import LOCAL_TWILIO_AUTH_TOKEN
 from relaydesk.workers import QueueWorker
-from tests.integration.conftest import PUBLIC_URL, FakeClock, conversation, drain
+from tests.integration.conftest import PUBLIC_URL, FakeClock, conversation, drain, queue_depth
 from tests.integration.email_posts import post_parsed
 from tests.integration.test_spine import ack_of, post_parse, post_twilio
 from tests.integration.test_timers import tick
@@ -528,7 +528,60 @@ def test_status_callbacks_are_verified_and_checked(client: Client, container: Co
     response = post_status(client, sid="SMx", status="exploded")
     assert response.status_code == 400
     assert "MessageStatus" in json.loads(response.body)["error"]
-    assert status_of(post_status(client, sid="SMnot-ours", status="delivered")) == "unknown message"
+    assert status_of(post_status(client, sid="SMnot-ours", status="delivered")) == (
+        "kept until the send is recorded"
+    )
+
+
+def test_a_failure_reported_before_the_send_is_recorded_still_reaches_the_agent(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    monkeypatch: Any,
+) -> None:
+    """Twilio's callback can overtake the job that sent the message: Twilio answered the
+    send (with the SID) and called back "undelivered" before the job recorded that SID
+    (issue #12). The status waits on the jobs queue and is applied once the send is
+    recorded; the agent is told once."""
+    reply_to = new_thread(client, worker, outbox)
+    real_part_sent = container.repository.part_sent
+    early: list[str] = []
+
+    def callback_first(thread: Any, message: Any, part: int, sid: str) -> None:
+        early.append(status_of(post_status(client, sid=sid, status="undelivered", error="30003")))
+        real_part_sent(thread, message, part, sid)
+
+    monkeypatch.setattr(container.repository, "part_sent", callback_first)
+    post_parse(client, sender=KIM, to=reply_to, text="On its way")
+    drain(worker)  # the answer is sent; the status was kept
+    monkeypatch.undo()
+    assert early == ["kept until the send is recorded"]
+    outbox.clear()
+    clock.advance(minutes=1)  # the kept status's delay
+    drain(worker)
+    answer = next(
+        m
+        for m in conversation(container, thread_of(container).thread_id, "corner")
+        if m.direction == "out"
+    )
+    assert answer.provider_status == "undelivered"
+    [told] = outbox.entries(to=KIM)
+    assert told["subject"].startswith("Not delivered")
+    assert "out of reach" in told["text"]
+
+
+def test_a_status_for_a_send_never_recorded_is_given_up_after_five_minutes(
+    client: Client, container: Container, worker: QueueWorker, clock: FakeClock
+) -> None:
+    response = post_status(client, sid="SMlost", status="undelivered", error="30003")
+    assert status_of(response) == "kept until the send is recorded"
+    looked = 0
+    while queue_depth(worker) and looked < 20:
+        clock.advance(seconds=31)
+        looked += drain(worker)
+    assert (looked, queue_depth(worker)) == (10, 0)  # ten looks, then nothing left
 
 
 def test_a_closed_thread_expires_after_the_retention_and_a_reopened_one_is_kept(
