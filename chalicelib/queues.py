@@ -20,6 +20,8 @@ class JobKind(StrEnum):
     """Twilio reported an answer undelivered: its author is told."""
     NOTIFY_ASSIGNEE = "notify_assignee"
     """A thread changed hands: its new assignee gets the whole conversation."""
+    APPLY_RETENTION = "apply_retention"
+    """A thread closed or reopened: its items' expiry follows its status (flows/retention)."""
     APPLY_STATUS = "apply_status"
     """Twilio reported on a message before its send was recorded: applied once it is."""
 

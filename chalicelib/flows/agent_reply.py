@@ -24,6 +24,7 @@ from chalicelib.domain.thread import Awaiting, ThreadStatus
 from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.flows.deliver import new_message_id, queue_survey
 from chalicelib.flows.promises import schedule_timers, schedule_wake
+from chalicelib.flows.retention import retention_job_for
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import MessageItem, ThreadItem
 from chalicelib.store.repository import AlreadyRecorded
@@ -171,16 +172,14 @@ def _apply(
     else:  # reopen
         c.repository.reopen_thread(thread, now)
         if thread.status == ThreadStatus.CLOSED:
-            c.repository.keep_thread(store.store_id, thread.thread_id)
+            c.jobs.send_all([retention_job_for(store.store_id, thread.thread_id)])
         reopened = c.repository.thread(store.store_id, thread.thread_id)
         if reopened is not None:
             schedule_timers(c, store, reopened)
         said = "reopened"
     _record(c, thread, agent, "event", said)
     if name == "close":  # after the last item the close adds: each gets the expiry
-        c.repository.expire_closed_thread(
-            store.store_id, thread.thread_id, now, store.retention_days
-        )
+        c.jobs.send_all([retention_job_for(store.store_id, thread.thread_id)])
     return said
 
 

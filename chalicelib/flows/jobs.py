@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from chalicelib.flows.deliver import deliver_job, send_email_ack
 from chalicelib.flows.delivery_status import apply_early_status, report_failure_job
 from chalicelib.flows.notify_agents import notify_agents, notify_assignee
+from chalicelib.flows.retention import apply_retention
 from chalicelib.logs import correlation, job_correlation_id
 from chalicelib.queues import Job, JobKind
 
@@ -36,3 +37,5 @@ def run_job(c: Container, body: str, receive_count: int = 1) -> None:
             send_email_ack(c, job, redelivered=redelivered)
         elif job.kind is JobKind.APPLY_STATUS:
             apply_early_status(c, job)
+        elif job.kind is JobKind.APPLY_RETENTION:
+            apply_retention(c, job)

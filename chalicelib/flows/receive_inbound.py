@@ -15,6 +15,7 @@ from chalicelib.domain.inbound import CustomerSnapshot, InboundPlan, plan_inboun
 from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.domain.survey import parse_rating
 from chalicelib.domain.thread import ThreadStatus
+from chalicelib.flows.retention import retention_job_for
 from chalicelib.queues import Job, JobKind
 from chalicelib.store import customers
 from chalicelib.store.repository import (
@@ -126,9 +127,9 @@ def store_inbound(
             previous_thread_id, thread_id, pending_due = thread_id, None, None
             answered_before, priority = False, None
             continue
-        if reopening:  # a closed thread is kept again: its retention no longer runs
-            c.repository.keep_thread(store.store_id, plan.thread_id)
         jobs = [Job(JobKind.NOTIFY_AGENTS, store.store_id, plan.thread_id, stored.sk)]
+        if reopening:  # a closed thread is kept again: its retention no longer runs
+            jobs.append(retention_job_for(store.store_id, plan.thread_id))
         if plan.acknowledged_at and message.channel is Channel.EMAIL:
             jobs.append(Job(JobKind.ACK_EMAIL, store.store_id, plan.thread_id, stored.sk))
         c.jobs.send_all(jobs)
@@ -154,14 +155,11 @@ def _finish_redelivery(c: Container, store: StoreConfig, duplicate: AlreadyRecor
         jobs.append(
             Job(JobKind.ACK_EMAIL, store.store_id, duplicate.thread_id, duplicate.message_sk)
         )
-    c.jobs.send_all(jobs)
     thread = c.repository.thread(store.store_id, duplicate.thread_id)
-    if (
-        thread is not None
-        and thread.status != ThreadStatus.CLOSED
-        and thread.expires_at is not None
-    ):
-        c.repository.keep_thread(store.store_id, duplicate.thread_id)
+    if thread and thread.status != ThreadStatus.CLOSED and thread.expires_at is not None:
+        # The reopen's first attempt died before its retention job was queued.
+        jobs.append(retention_job_for(store.store_id, duplicate.thread_id))
+    c.jobs.send_all(jobs)
 
 
 def _record_rating(
@@ -172,11 +170,7 @@ def _record_rating(
     except AlreadyRecorded as duplicate:
         return Stored(None, duplicate.thread_id, duplicate.message_sk)
     log.info("survey answered: store=%s thread=%s rating=%s", store.store_id, thread_id, rating)
-    thread = c.repository.thread(store.store_id, thread_id)
-    if thread is not None and thread.closed_at is not None:  # the rating expires with it
-        c.repository.expire_closed_thread(
-            store.store_id, thread_id, thread.closed_at, store.retention_days
-        )
+    c.jobs.send_all([retention_job_for(store.store_id, thread_id)])  # it expires with it
     return Stored(None, thread_id, item.sk, rating=rating)
 
 
