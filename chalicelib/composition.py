@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from chalicelib.config import Secrets, Settings, Stores, load_stores
 from chalicelib.queues import JobQueue
+from chalicelib.settings import Secrets, Settings
 from chalicelib.store.repository import Repository
+from chalicelib.stores import Stores, load_stores
 
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
 SQS_CLIENT_LIMITS: dict[str, Any] = {

@@ -200,9 +200,10 @@ def customer_command(
     if stage and not os.environ.get("SECRETS_SSM_PREFIX"):
         os.environ["SECRETS_SSM_PREFIX"] = f"/relaydesk/{stage}"
     # Imported only now: the table's endpoint is read when the models are defined.
-    from chalicelib.config import ConfigError, Secrets, Settings, load_stores
+    from chalicelib.settings import ConfigError, Secrets, Settings
     from chalicelib.store import privacy
     from chalicelib.store.repository import StorageError
+    from chalicelib.stores import load_stores
 
     try:
         stores = load_stores(Settings.from_env().stores_file)

@@ -243,8 +243,9 @@ def add_bytecode(
 
 def written_languages() -> frozenset[str]:
     """The built-in acknowledgement languages and every store's own template languages."""
-    from chalicelib.config import DEFAULT_STORES_FILE, load_stores
     from chalicelib.domain.ack import BUILTIN_LANGUAGES
+    from chalicelib.settings import DEFAULT_STORES_FILE
+    from chalicelib.stores import load_stores
 
     stores = load_stores(DEFAULT_STORES_FILE)
     own = {lang.split("_")[0] for store in stores.all() for lang in store.ack_templates}

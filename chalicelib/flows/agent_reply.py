@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from chalicelib import logs
 from chalicelib.channels.sendgrid_email import InboundEmail
-from chalicelib.config import Agent, StoreConfig
 from chalicelib.domain.automail import automatic_reason
 from chalicelib.domain.commands import Command, CommandError, ParsedReply, help_text, parse_reply
 from chalicelib.domain.errors import MalformedRequest
@@ -27,6 +26,7 @@ from chalicelib.flows.promises import schedule_timers, schedule_wake
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import MessageItem, ThreadItem
 from chalicelib.store.repository import AlreadyRecorded
+from chalicelib.stores import Agent, StoreConfig
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container

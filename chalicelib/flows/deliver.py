@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.channels.sendgrid_email import OutgoingEmail
-from chalicelib.config import StoreConfig
 from chalicelib.domain.ack import acknowledgement, next_opening
 from chalicelib.domain.errors import DeliveryError
 from chalicelib.domain.messages import contact_of
@@ -27,6 +26,7 @@ from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import MessageItem, ThreadItem
 from chalicelib.store.repository import AlreadyRecorded
+from chalicelib.stores import StoreConfig
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib import logs
-from chalicelib.config import StoreConfig
 from chalicelib.domain.ack import acknowledgement, next_opening
 from chalicelib.domain.errors import UnknownDestination
 from chalicelib.domain.inbound import CustomerSnapshot, InboundPlan, plan_inbound
@@ -24,6 +23,7 @@ from chalicelib.store.repository import (
     StoreCapReached,
     ThreadGone,
 )
+from chalicelib.stores import StoreConfig
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container

@@ -32,7 +32,7 @@ import boto3
 import pytest
 
 from chalicelib.composition import Container, reset_container
-from chalicelib.config import Settings
+from chalicelib.settings import Settings
 from relaydesk.cli import twiml_messages
 from tests.conftest import TEST_STORES
 from tests.integration.conftest import PUBLIC_URL

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.config import DEFAULT_STORES_FILE, StoreConfig, load_stores
 from chalicelib.domain import thread as life
 from chalicelib.domain.inbound import CustomerSnapshot, plan_inbound
 from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.domain.thread import CLEAR, Awaiting, ThreadSnapshot, ThreadStatus, Transition
+from chalicelib.settings import DEFAULT_STORES_FILE
+from chalicelib.stores import StoreConfig, load_stores
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=2)
