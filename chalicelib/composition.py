@@ -96,7 +96,7 @@ class Container:
 
     @cached_property
     def mailer(self) -> Any:
-        from chalicelib.channels.sendgrid_email import SendGridMailer
+        from chalicelib.channels.sendgrid_send import SendGridMailer
 
         sandbox = self.settings.sandbox_url
         return SendGridMailer(

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from chalice.app import Response
 
 from chalicelib import metrics
-from chalicelib.channels import sendgrid_email, twilio_messaging
+from chalicelib.channels import sendgrid_inbound, twilio_messaging
 from chalicelib.composition import Container
 from chalicelib.domain.errors import (
     NotAuthenticated,
@@ -194,22 +194,22 @@ def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str,
     def handle() -> Response:
         # HTTP Basic first: it needs no parsing, and a 413 logged after it is SendGrid's
         # own post (a customer's mail we could not take), worth following up.
-        sendgrid_email.check_basic_auth(
+        sendgrid_inbound.check_basic_auth(
             headers.get("authorization"), c.settings.inbound_parse_user, c.inbound_parse_password
         )
         facts.update(_mail_ids(body, headers))
         if len(body) > MAX_INBOUND_PARSE_BODY:
             return _too_large(INBOUND_PARSE_ROUTE, len(body), MAX_INBOUND_PARSE_BODY, facts)
         if public_key := c.settings.sendgrid_parse_public_key:
-            sendgrid_email.check_signature(
+            sendgrid_inbound.check_signature(
                 public_key,
                 body,
-                headers.get(sendgrid_email.SIGNATURE_HEADER),
-                headers.get(sendgrid_email.TIMESTAMP_HEADER),
+                headers.get(sendgrid_inbound.SIGNATURE_HEADER),
+                headers.get(sendgrid_inbound.TIMESTAMP_HEADER),
                 now=c.clock(),
             )
-        form = sendgrid_email.parse_form_data(headers.get("content-type"), body)
-        outcome = route_email(c, sendgrid_email.to_inbound_email(form))
+        form = sendgrid_inbound.parse_form_data(headers.get("content-type"), body)
+        outcome = route_email(c, sendgrid_inbound.to_inbound_email(form))
         return _json(200, {"status": outcome})
 
     return guarded(c, handle, INBOUND_PARSE_ROUTE, facts)

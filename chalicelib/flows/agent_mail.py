@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from chalicelib.channels.sendgrid_email import OutgoingEmail
 from chalicelib.domain import tokens
+from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.stores import StoreConfig
 
 if TYPE_CHECKING:

@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from chalicelib import logs
-from chalicelib.channels.sendgrid_email import InboundEmail
 from chalicelib.domain.automail import automatic_reason
 from chalicelib.domain.commands import Command, CommandError, ParsedReply, help_text, parse_reply
 from chalicelib.domain.errors import MalformedRequest
+from chalicelib.domain.mail import InboundEmail
 from chalicelib.domain.messages import contact_of
 from chalicelib.domain.reply import visible_reply
 from chalicelib.domain.sla import NEXT_RESPONSE, deadline

@@ -14,9 +14,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from chalicelib.channels.sendgrid_email import OutgoingEmail
 from chalicelib.domain.ack import acknowledgement, next_opening
 from chalicelib.domain.errors import DeliveryError
+from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.messages import contact_of
 from chalicelib.domain.notification import delivery_failure_text
 from chalicelib.domain.outbound import extract_media_urls, split_message

@@ -11,10 +11,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib import logs
-from chalicelib.channels.sendgrid_email import InboundEmail
 from chalicelib.domain import tokens
 from chalicelib.domain.automail import automatic_reason
 from chalicelib.domain.errors import MalformedRequest, UnknownDestination, VerificationFailed
+from chalicelib.domain.mail import InboundEmail
 from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.domain.reply import visible_reply
 from chalicelib.domain.thread import Awaiting

@@ -390,7 +390,7 @@ def provider_timeouts(
     """The app's Twilio and SendGrid adapters, built as the composition root builds them
     but reaching the sandbox through proxies that swallow the first requests, with a
     short client timeout (production sets none at all: see the README's findings)."""
-    from chalicelib.channels.sendgrid_email import SendGridMailer
+    from chalicelib.channels.sendgrid_send import SendGridMailer
     from chalicelib.channels.twilio_messaging import TwilioMessenger, sandbox_http_client
     from chalicelib.composition import STATUS_CALLBACK_PATH
 

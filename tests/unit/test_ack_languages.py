@@ -541,7 +541,10 @@ def test_the_bare_deadline_for_existing_templates() -> None:
     assert bare(monday, friday, "pl", "{store}: {by_deadline}") == "X: w poniedziałek do 12:30"
 
 
-@pytest.mark.parametrize("module", ["chalicelib.domain.ack", "chalicelib.domain.language"])
+@pytest.mark.parametrize(
+    "module",
+    ["chalicelib.domain.ack", "chalicelib.domain.locale_format", "chalicelib.domain.language"],
+)
 def test_importing_the_wording_loads_no_babel(module: str) -> None:
     probe = (
         f"import sys, {module}\n"
