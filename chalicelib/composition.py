@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from chalicelib import routes
 from chalicelib.queues import JobQueue
 from chalicelib.settings import Secrets, Settings
 from chalicelib.store.repository import Repository
 from chalicelib.stores import Stores, load_stores
 
-STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
 SQS_CLIENT_LIMITS: dict[str, Any] = {
     "connect_timeout": 1,
     "read_timeout": 3,
@@ -91,7 +91,7 @@ class Container:
             self.settings.twilio_account_sid,
             self.twilio_auth_token,
             http_client=sandbox_http_client(sandbox) if sandbox else None,
-            status_callback=f"{self.settings.public_base_url}{STATUS_CALLBACK_PATH}",
+            status_callback=f"{self.settings.public_base_url}{routes.TWILIO_STATUS}",
         )
 
     @cached_property

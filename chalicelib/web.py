@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 from chalice.app import Response
 
-from chalicelib import metrics
+from chalicelib import metrics, routes
 from chalicelib.channels import sendgrid_inbound, twilio_messaging
 from chalicelib.composition import Container
 from chalicelib.domain.errors import (
@@ -167,9 +167,6 @@ def twilio_messaging_webhook(
     return guarded(c, handle, resource_path, facts)
 
 
-INBOUND_PARSE_ROUTE = "/webhooks/sendgrid/inbound"
-
-
 def twilio_status_webhook(
     c: Container, *, body: bytes, signature: str | None, resource_path: str
 ) -> Response:
@@ -199,7 +196,7 @@ def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str,
         )
         facts.update(_mail_ids(body, headers))
         if len(body) > MAX_INBOUND_PARSE_BODY:
-            return _too_large(INBOUND_PARSE_ROUTE, len(body), MAX_INBOUND_PARSE_BODY, facts)
+            return _too_large(routes.SENDGRID_INBOUND, len(body), MAX_INBOUND_PARSE_BODY, facts)
         if public_key := c.settings.sendgrid_parse_public_key:
             sendgrid_inbound.check_signature(
                 public_key,
@@ -212,4 +209,4 @@ def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str,
         outcome = route_email(c, sendgrid_inbound.to_inbound_email(form))
         return _json(200, {"status": outcome})
 
-    return guarded(c, handle, INBOUND_PARSE_ROUTE, facts)
+    return guarded(c, handle, routes.SENDGRID_INBOUND, facts)

@@ -22,6 +22,7 @@ from xml.etree import ElementTree
 
 import requests
 
+from chalicelib import routes
 from relaydesk.local_env import (
     DEMO_AGENT,
     DEMO_NUMBER,
@@ -32,8 +33,8 @@ from relaydesk.local_env import (
     local_environment,
 )
 
-TWILIO_PATH = "/webhooks/twilio/messaging"
-SENDGRID_PATH = "/webhooks/sendgrid/inbound"
+TWILIO_PATH = routes.TWILIO_MESSAGING
+SENDGRID_PATH = routes.SENDGRID_INBOUND
 
 
 def sign_twilio(auth_token: str, url: str, params: dict[str, str]) -> str:

@@ -45,7 +45,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BATCH_FAILURE_QUEUES = ("relaydesk-timers",)
+from chalicelib.settings import DEFAULT_TIMERS_QUEUE
+
+BATCH_FAILURE_QUEUES = (DEFAULT_TIMERS_QUEUE,)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 BUDGET_BYTES = 30 * MB  # both zips, compressed: the project's target (issue #8)
