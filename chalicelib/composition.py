@@ -13,6 +13,10 @@ from functools import cached_property
 from typing import Any
 
 from chalicelib import routes
+from chalicelib.channels.email_channel import EmailChannel
+from chalicelib.channels.port import Channels, Mailer, TextMessenger
+from chalicelib.channels.text_channel import TextChannel
+from chalicelib.domain.messages import Channel
 from chalicelib.queues import JobQueue
 from chalicelib.settings import Secrets, Settings
 from chalicelib.store.repository import Repository
@@ -83,7 +87,7 @@ class Container:
         return self.secrets.get("INBOUND_PARSE_PASSWORD")
 
     @cached_property
-    def messenger(self) -> Any:
+    def messenger(self) -> TextMessenger:
         from chalicelib.channels.twilio_messaging import TwilioMessenger, sandbox_http_client
 
         sandbox = self.settings.sandbox_url
@@ -95,13 +99,26 @@ class Container:
         )
 
     @cached_property
-    def mailer(self) -> Any:
+    def mailer(self) -> Mailer:
         from chalicelib.channels.sendgrid_send import SendGridMailer
 
         sandbox = self.settings.sandbox_url
         return SendGridMailer(
             self.secrets.get("SENDGRID_API_KEY"),
             host=f"{sandbox}/sendgrid" if sandbox else None,
+        )
+
+    @cached_property
+    def channels(self) -> Channels:
+        """Each customer channel's adapter. Each reaches its provider through the container
+        at send time: nothing is built (no secret read, no SDK imported) until a message
+        goes out, and a test that swaps the messenger or mailer swaps it for every channel."""
+        return Channels(
+            {
+                Channel.SMS: TextChannel(lambda: self.messenger, whatsapp=False),
+                Channel.WHATSAPP: TextChannel(lambda: self.messenger, whatsapp=True),
+                Channel.EMAIL: EmailChannel(lambda: self.mailer),
+            }
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from email.utils import getaddresses
 
@@ -63,3 +64,8 @@ class OutgoingEmail:
     text: str
     reply_to: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def new_message_id(address: str) -> str:
+    """A fresh Message-ID in the domain of our `address` (RFC 5322: unique, ours)."""
+    return f"<{uuid.uuid4().hex}@{address.partition('@')[2]}>"

@@ -11,7 +11,7 @@ from chalicelib import logs
 from chalicelib.domain.ack import acknowledgement, next_opening
 from chalicelib.domain.errors import UnknownDestination
 from chalicelib.domain.inbound import CustomerSnapshot, InboundPlan, plan_inbound
-from chalicelib.domain.messages import Channel, InboundMessage
+from chalicelib.domain.messages import InboundMessage
 from chalicelib.domain.survey import parse_rating
 from chalicelib.domain.thread import ThreadStatus
 from chalicelib.queues import Job, JobKind
@@ -129,7 +129,7 @@ def store_inbound(
         if reopening:  # a closed thread is kept again: its retention no longer runs
             c.repository.keep_thread(store.store_id, plan.thread_id)
         jobs = [Job(JobKind.NOTIFY_AGENTS, store.store_id, plan.thread_id, stored.sk)]
-        if plan.acknowledged_at and message.channel is Channel.EMAIL:
+        if plan.acknowledged_at and not c.channels[message.channel].acknowledges_in_response:
             jobs.append(Job(JobKind.ACK_EMAIL, store.store_id, plan.thread_id, stored.sk))
         c.jobs.send_all(jobs)
         log.info(
