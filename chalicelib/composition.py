@@ -10,16 +10,20 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import routes
 from chalicelib.channels.email_channel import EmailChannel
-from chalicelib.channels.port import Channels, Mailer, TextMessenger
+from chalicelib.channels.port import Channels, InboundAdapter, Mailer, TextMessenger
 from chalicelib.channels.text_channel import TextChannel
-from chalicelib.domain.messages import Channel
+from chalicelib.domain.mail import InboundEmail
+from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.queues import JobQueue
 from chalicelib.settings import Secrets, Settings
 from chalicelib.store.repository import Repository
+
+if TYPE_CHECKING:
+    from chalicelib.channels.twilio_messaging import StatusUpdate
 from chalicelib.stores import Stores, load_stores
 
 SQS_CLIENT_LIMITS: dict[str, Any] = {
@@ -85,6 +89,40 @@ class Container:
     @cached_property
     def inbound_parse_password(self) -> str:
         return self.secrets.get("INBOUND_PARSE_PASSWORD")
+
+    @cached_property
+    def twilio_messaging_webhook(self) -> InboundAdapter[InboundMessage]:
+        from chalicelib.channels.twilio_messaging import TwilioWebhook, to_inbound
+
+        return TwilioWebhook(
+            auth_token=lambda: self.twilio_auth_token,
+            public_base_url=lambda: self.settings.public_base_url,
+            clock=lambda: self.clock(),
+            read=to_inbound,
+            logged_ids=("MessageSid", "AccountSid"),
+        )
+
+    @cached_property
+    def twilio_status_webhook(self) -> InboundAdapter[StatusUpdate]:
+        from chalicelib.channels.twilio_messaging import TwilioWebhook, to_status_update
+
+        return TwilioWebhook(
+            auth_token=lambda: self.twilio_auth_token,
+            public_base_url=lambda: self.settings.public_base_url,
+            clock=lambda: self.clock(),
+            read=lambda params, _: to_status_update(params),
+        )
+
+    @cached_property
+    def sendgrid_inbound_webhook(self) -> InboundAdapter[InboundEmail]:
+        from chalicelib.channels.sendgrid_inbound import SendGridInbound
+
+        return SendGridInbound(
+            user=lambda: self.settings.inbound_parse_user,
+            password=lambda: self.inbound_parse_password,
+            public_key=lambda: self.settings.sendgrid_parse_public_key,
+            clock=lambda: self.clock(),
+        )
 
     @cached_property
     def messenger(self) -> TextMessenger:

@@ -7,6 +7,10 @@ module and one entry here, not a change in every flow. Adapters see plain values
 item; vendor errors come out as `DeliveryError`, whose `permanent` says whether a retry
 can help.
 
+Inbound, each provider's webhook is an `InboundAdapter`: it authenticates the request and
+verifies its signature before it parses a byte it does not need, and refuses with the
+project's own `RequestRejected` errors (401/403/400), which web.py turns into statuses.
+
 The transports beneath (`TextMessenger`, `Mailer`) are ports too: the container's
 messenger and mailer are typed by them, so that mypy checks every send, and a test can
 put a fake that records what it was given in their place.
@@ -17,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.messages import Channel
@@ -121,3 +125,33 @@ class Channels:
 
     def __getitem__(self, channel: Channel | str) -> ChannelAdapter:
         return self._adapters[Channel(channel)]
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A provider's request as it arrived: unverified bytes."""
+
+    path: str
+    """The route it was posted to; the public URL a signature covers ends with it."""
+    body: bytes
+    headers: Mapping[str, str]
+    """Looked up by lower-case name."""
+
+
+Parsed = TypeVar("Parsed", covariant=True)
+
+
+class InboundAdapter(Protocol[Parsed]):
+    """One provider webhook: verify, then parse into our shape (an `InboundMessage`, an
+    `InboundEmail` still to be routed, or a delivery status)."""
+
+    def authenticate(self, request: WebhookRequest) -> None:
+        """Credentials carried beside the body (HTTP Basic), checked before the body is
+        looked at; a provider that signs the body instead checks nothing here."""
+        ...
+
+    def receive(self, request: WebhookRequest, facts: dict[str, str]) -> Parsed:
+        """Verify the body's signature and parse it. `facts`: the provider's ids learnt
+        on the way (never addresses or text), added even when verification then fails,
+        so that a refusal's log line is traceable."""
+        ...

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
@@ -21,6 +21,7 @@ from email.message import EmailMessage, Message
 from email.utils import collapse_rfc2231_value, parseaddr
 from typing import Any
 
+from chalicelib.channels.port import WebhookRequest
 from chalicelib.domain.errors import MalformedRequest, NotAuthenticated, VerificationFailed
 from chalicelib.domain.mail import InboundEmail, addresses, message_ids
 from chalicelib.domain.mail_auth import SenderAuthentication, aligned
@@ -315,3 +316,38 @@ def to_inbound_email(form: FormData) -> InboundEmail:
             fields, sender, envelope_from if isinstance(envelope_from, str) else None
         ),
     )
+
+
+class SendGridInbound:
+    """Inbound Parse as an `InboundAdapter`: HTTP Basic first (it needs no parsing), then
+    SendGrid's signature when the deployment configured its key, then the mail.
+
+    Credentials and key are looked up when a request comes, the clock when it is checked."""
+
+    def __init__(
+        self,
+        *,
+        user: Callable[[], str],
+        password: Callable[[], str],
+        public_key: Callable[[], str | None],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._user = user
+        self._password = password
+        self._public_key = public_key
+        self._clock = clock
+
+    def authenticate(self, request: WebhookRequest) -> None:
+        check_basic_auth(request.headers.get("authorization"), self._user(), self._password())
+
+    def receive(self, request: WebhookRequest, facts: dict[str, str]) -> InboundEmail:
+        if public_key := self._public_key():
+            check_signature(
+                public_key,
+                request.body,
+                request.headers.get(SIGNATURE_HEADER),
+                request.headers.get(TIMESTAMP_HEADER),
+                now=self._clock(),
+            )
+        form = parse_form_data(request.headers.get("content-type"), request.body)
+        return to_inbound_email(form)
