@@ -148,8 +148,10 @@ def twilio_messaging_webhook(
     def handle() -> Response:
         if len(body) > MAX_TWILIO_BODY:
             return _too_large(resource_path, len(body), MAX_TWILIO_BODY, _twilio_ids(body))
+        adapter = c.twilio_messaging_webhook
         request = _twilio_request(resource_path, body, signature)
-        ack = receive_message(c, c.twilio_messaging_webhook.receive(request, facts))
+        adapter.authenticate(request)
+        ack = receive_message(c, adapter.receive(request, facts))
         return Response(
             body=twilio_messaging.twiml(ack),
             status_code=200,
@@ -172,8 +174,10 @@ def twilio_status_webhook(
     def handle() -> Response:
         if len(body) > MAX_TWILIO_BODY:
             return _too_large(resource_path, len(body), MAX_TWILIO_BODY, _twilio_ids(body))
+        adapter = c.twilio_status_webhook
         request = _twilio_request(resource_path, body, signature)
-        outcome = record_status(c, c.twilio_status_webhook.receive(request, {}))
+        adapter.authenticate(request)
+        outcome = record_status(c, adapter.receive(request, {}))
         return _json(200, {"status": outcome})
 
     return guarded(c, handle, resource_path)
