@@ -192,4 +192,4 @@ def test_the_thread_domain_imports_no_storage() -> None:
         modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         modules |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert not {m for m in modules if m.split(".")[0] in {"pynamodb", "boto3", "botocore"}}
-        assert not {m for m in modules if m.startswith(("chalicelib.store", "chalicelib.config"))}
+        assert not {m for m in modules if m.startswith(("chalicelib.store", "chalicelib.settings"))}
