@@ -7,18 +7,21 @@ from typing import Any
 
 from chalice.app import Chalice, Request, Response, SQSEvent
 
-from chalicelib import web
+from chalicelib import routes, web
 from chalicelib.composition import container
 from chalicelib.flows.jobs import run_job
 from chalicelib.flows.timers import run_timer_batch
 from chalicelib.logs import configure_logging, correlation
+from chalicelib.settings import Settings
 
 app = Chalice(app_name="relaydesk")
 app.api.binary_types.append("multipart/form-data")
 configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
 
-JOBS_QUEUE = os.environ.get("JOBS_QUEUE_NAME", "relaydesk-jobs")
-TIMERS_QUEUE = os.environ.get("TIMERS_QUEUE_NAME", "relaydesk-timers")
+# Read when Chalice imports the app to find its handlers (and when `chalice package` does).
+_settings = Settings.from_env()
+JOBS_QUEUE = _settings.jobs_queue_name
+TIMERS_QUEUE = _settings.timers_queue_name
 
 
 def _request() -> Request:
@@ -32,13 +35,13 @@ def _body(request: Request) -> bytes:
     return raw if isinstance(raw, bytes) else str(raw).encode()
 
 
-@app.route("/health", methods=["GET"])
+@app.route(routes.HEALTH, methods=["GET"])
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @app.route(
-    "/webhooks/twilio/messaging",
+    routes.TWILIO_MESSAGING,
     methods=["POST"],
     content_types=["application/x-www-form-urlencoded"],
 )
@@ -49,12 +52,12 @@ def twilio_messaging() -> Response:
             container(),
             body=_body(request),
             signature=request.headers.get("x-twilio-signature"),
-            resource_path=request.context.get("resourcePath", "/webhooks/twilio/messaging"),
+            resource_path=request.context.get("resourcePath", routes.TWILIO_MESSAGING),
         )
 
 
 @app.route(
-    "/webhooks/twilio/status",
+    routes.TWILIO_STATUS,
     methods=["POST"],
     content_types=["application/x-www-form-urlencoded"],
 )
@@ -65,11 +68,11 @@ def twilio_status() -> Response:
             container(),
             body=_body(request),
             signature=request.headers.get("x-twilio-signature"),
-            resource_path=request.context.get("resourcePath", "/webhooks/twilio/status"),
+            resource_path=request.context.get("resourcePath", routes.TWILIO_STATUS),
         )
 
 
-@app.route("/webhooks/sendgrid/inbound", methods=["POST"], content_types=["multipart/form-data"])
+@app.route(routes.SENDGRID_INBOUND, methods=["POST"], content_types=["multipart/form-data"])
 def sendgrid_inbound() -> Response:
     request = _request()
     with correlation(request.context.get("requestId")):

@@ -127,7 +127,7 @@ def main() -> int:
 
     from app import app, on_job, on_timer
     from chalicelib.composition import Container, reset_container
-    from chalicelib.config import Settings
+    from chalicelib.settings import Settings
     from relaydesk.workers import QueueWorker
 
     clock = Clock()

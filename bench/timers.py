@@ -49,9 +49,9 @@ def main() -> int:
     outputs = emulator.provision(aws_url)
 
     from chalicelib.composition import Container
-    from chalicelib.config import Settings
     from chalicelib.flows.timers import run_timer_batch
     from chalicelib.queues import Timer, TimerKind
+    from chalicelib.settings import Settings
 
     clock = Clock()
     c = Container(Settings.from_env(), clock=clock)

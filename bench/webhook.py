@@ -145,8 +145,8 @@ def measure(aws_url: str) -> str:
 
     from app import app
     from chalicelib.composition import Container, container, reset_container
-    from chalicelib.config import Settings
     from chalicelib.domain import tokens
+    from chalicelib.settings import Settings
     from chalicelib.store.models import CustomerItem, MarkerItem, MessageItem, ThreadItem
     from relaydesk.local_env import LOCAL_PARSE_PASSWORD, LOCAL_TWILIO_AUTH_TOKEN
 

@@ -10,13 +10,22 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.config import Secrets, Settings, Stores, load_stores
+from chalicelib import routes
+from chalicelib.channels.email_channel import EmailChannel
+from chalicelib.channels.port import Channels, InboundAdapter, Mailer, TextMessenger
+from chalicelib.channels.text_channel import TextChannel
+from chalicelib.domain.mail import InboundEmail
+from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.queues import JobQueue
+from chalicelib.settings import Secrets, Settings
 from chalicelib.store.repository import Repository
 
-STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
+if TYPE_CHECKING:
+    from chalicelib.channels.twilio_messaging import StatusUpdate
+from chalicelib.stores import Stores, load_stores
+
 SQS_CLIENT_LIMITS: dict[str, Any] = {
     "connect_timeout": 1,
     "read_timeout": 3,
@@ -82,7 +91,41 @@ class Container:
         return self.secrets.get("INBOUND_PARSE_PASSWORD")
 
     @cached_property
-    def messenger(self) -> Any:
+    def twilio_messaging_webhook(self) -> InboundAdapter[InboundMessage]:
+        from chalicelib.channels.twilio_messaging import TwilioWebhook, to_inbound
+
+        return TwilioWebhook(
+            auth_token=lambda: self.twilio_auth_token,
+            public_base_url=lambda: self.settings.public_base_url,
+            clock=lambda: self.clock(),
+            read=to_inbound,
+            logged_ids=("MessageSid", "AccountSid"),
+        )
+
+    @cached_property
+    def twilio_status_webhook(self) -> InboundAdapter[StatusUpdate]:
+        from chalicelib.channels.twilio_messaging import TwilioWebhook, to_status_update
+
+        return TwilioWebhook(
+            auth_token=lambda: self.twilio_auth_token,
+            public_base_url=lambda: self.settings.public_base_url,
+            clock=lambda: self.clock(),
+            read=lambda params, _: to_status_update(params),
+        )
+
+    @cached_property
+    def sendgrid_inbound_webhook(self) -> InboundAdapter[InboundEmail]:
+        from chalicelib.channels.sendgrid_inbound import SendGridInbound
+
+        return SendGridInbound(
+            user=lambda: self.settings.inbound_parse_user,
+            password=lambda: self.inbound_parse_password,
+            public_key=lambda: self.settings.sendgrid_parse_public_key,
+            clock=lambda: self.clock(),
+        )
+
+    @cached_property
+    def messenger(self) -> TextMessenger:
         from chalicelib.channels.twilio_messaging import TwilioMessenger, sandbox_http_client
 
         sandbox = self.settings.sandbox_url
@@ -90,17 +133,30 @@ class Container:
             self.settings.twilio_account_sid,
             self.twilio_auth_token,
             http_client=sandbox_http_client(sandbox) if sandbox else None,
-            status_callback=f"{self.settings.public_base_url}{STATUS_CALLBACK_PATH}",
+            status_callback=f"{self.settings.public_base_url}{routes.TWILIO_STATUS}",
         )
 
     @cached_property
-    def mailer(self) -> Any:
-        from chalicelib.channels.sendgrid_email import SendGridMailer
+    def mailer(self) -> Mailer:
+        from chalicelib.channels.sendgrid_send import SendGridMailer
 
         sandbox = self.settings.sandbox_url
         return SendGridMailer(
             self.secrets.get("SENDGRID_API_KEY"),
             host=f"{sandbox}/sendgrid" if sandbox else None,
+        )
+
+    @cached_property
+    def channels(self) -> Channels:
+        """Each customer channel's adapter. Each reaches its provider through the container
+        at send time: nothing is built (no secret read, no SDK imported) until a message
+        goes out, and a test that swaps the messenger or mailer swaps it for every channel."""
+        return Channels(
+            {
+                Channel.SMS: TextChannel(lambda: self.messenger, whatsapp=False),
+                Channel.WHATSAPP: TextChannel(lambda: self.messenger, whatsapp=True),
+                Channel.EMAIL: EmailChannel(lambda: self.mailer),
+            }
         )
 
 

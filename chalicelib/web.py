@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 
 from chalice.app import Response
 
-from chalicelib import metrics
-from chalicelib.channels import sendgrid_email, twilio_messaging
+from chalicelib import metrics, routes
+from chalicelib.channels import twilio_messaging
+from chalicelib.channels.port import WebhookRequest
 from chalicelib.composition import Container
 from chalicelib.domain.errors import (
     NotAuthenticated,
@@ -57,7 +58,6 @@ MAX_INBOUND_PARSE_BODY = (LAMBDA_EVENT_LIMIT - 256 * 1024) * 3 // 4
 MAX_TWILIO_BODY = 128 * 1024
 
 _TWILIO_IDS = re.compile(rb"(?:^|&)(MessageSid|SmsSid|AccountSid)=([A-Za-z0-9]{1,64})(?=&|$)")
-_SID = re.compile(r"[A-Za-z0-9]{1,64}")
 _MESSAGE_ID = re.compile(rb"\nMessage-ID:[ \t]*(<[^<>\s]{1,200}>)", re.IGNORECASE)
 
 
@@ -148,16 +148,10 @@ def twilio_messaging_webhook(
     def handle() -> Response:
         if len(body) > MAX_TWILIO_BODY:
             return _too_large(resource_path, len(body), MAX_TWILIO_BODY, _twilio_ids(body))
-        params = twilio_messaging.parse_form(body)
-        for name in ("MessageSid", "AccountSid"):
-            if value := (params.get(name) or [""])[0]:
-                # Unverified: logged only in Twilio's own alphabet, never as sent.
-                facts[name] = value if _SID.fullmatch(value) else "(malformed)"
-        url = c.settings.public_base_url + resource_path
-        if not twilio_messaging.signature_is_valid(c.twilio_auth_token, url, params, signature):
-            raise VerificationFailed("X-Twilio-Signature is missing or does not match")
-        message = twilio_messaging.to_inbound(params, c.clock())
-        ack = receive_message(c, message)
+        adapter = c.twilio_messaging_webhook
+        request = _twilio_request(resource_path, body, signature)
+        adapter.authenticate(request)
+        ack = receive_message(c, adapter.receive(request, facts))
         return Response(
             body=twilio_messaging.twiml(ack),
             status_code=200,
@@ -167,7 +161,9 @@ def twilio_messaging_webhook(
     return guarded(c, handle, resource_path, facts)
 
 
-INBOUND_PARSE_ROUTE = "/webhooks/sendgrid/inbound"
+def _twilio_request(path: str, body: bytes, signature: str | None) -> WebhookRequest:
+    headers = {twilio_messaging.SIGNATURE_HEADER: signature} if signature is not None else {}
+    return WebhookRequest(path, body, headers)
 
 
 def twilio_status_webhook(
@@ -178,11 +174,10 @@ def twilio_status_webhook(
     def handle() -> Response:
         if len(body) > MAX_TWILIO_BODY:
             return _too_large(resource_path, len(body), MAX_TWILIO_BODY, _twilio_ids(body))
-        params = twilio_messaging.parse_form(body)
-        url = c.settings.public_base_url + resource_path
-        if not twilio_messaging.signature_is_valid(c.twilio_auth_token, url, params, signature):
-            raise VerificationFailed("X-Twilio-Signature is missing or does not match")
-        outcome = record_status(c, twilio_messaging.to_status_update(params))
+        adapter = c.twilio_status_webhook
+        request = _twilio_request(resource_path, body, signature)
+        adapter.authenticate(request)
+        outcome = record_status(c, adapter.receive(request, {}))
         return _json(200, {"status": outcome})
 
     return guarded(c, handle, resource_path)
@@ -190,26 +185,17 @@ def twilio_status_webhook(
 
 def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Response:
     facts: dict[str, str] = {}
+    route = routes.SENDGRID_INBOUND
 
     def handle() -> Response:
+        adapter, request = c.sendgrid_inbound_webhook, WebhookRequest(route, body, headers)
         # HTTP Basic first: it needs no parsing, and a 413 logged after it is SendGrid's
         # own post (a customer's mail we could not take), worth following up.
-        sendgrid_email.check_basic_auth(
-            headers.get("authorization"), c.settings.inbound_parse_user, c.inbound_parse_password
-        )
+        adapter.authenticate(request)
         facts.update(_mail_ids(body, headers))
         if len(body) > MAX_INBOUND_PARSE_BODY:
-            return _too_large(INBOUND_PARSE_ROUTE, len(body), MAX_INBOUND_PARSE_BODY, facts)
-        if public_key := c.settings.sendgrid_parse_public_key:
-            sendgrid_email.check_signature(
-                public_key,
-                body,
-                headers.get(sendgrid_email.SIGNATURE_HEADER),
-                headers.get(sendgrid_email.TIMESTAMP_HEADER),
-                now=c.clock(),
-            )
-        form = sendgrid_email.parse_form_data(headers.get("content-type"), body)
-        outcome = route_email(c, sendgrid_email.to_inbound_email(form))
+            return _too_large(route, len(body), MAX_INBOUND_PARSE_BODY, facts)
+        outcome = route_email(c, adapter.receive(request, facts))
         return _json(200, {"status": outcome})
 
-    return guarded(c, handle, INBOUND_PARSE_ROUTE, facts)
+    return guarded(c, handle, route, facts)

@@ -22,6 +22,7 @@ from xml.etree import ElementTree
 
 import requests
 
+from chalicelib import routes
 from relaydesk.local_env import (
     DEMO_AGENT,
     DEMO_NUMBER,
@@ -32,8 +33,8 @@ from relaydesk.local_env import (
     local_environment,
 )
 
-TWILIO_PATH = "/webhooks/twilio/messaging"
-SENDGRID_PATH = "/webhooks/sendgrid/inbound"
+TWILIO_PATH = routes.TWILIO_MESSAGING
+SENDGRID_PATH = routes.SENDGRID_INBOUND
 
 
 def sign_twilio(auth_token: str, url: str, params: dict[str, str]) -> str:
@@ -200,9 +201,10 @@ def customer_command(
     if stage and not os.environ.get("SECRETS_SSM_PREFIX"):
         os.environ["SECRETS_SSM_PREFIX"] = f"/relaydesk/{stage}"
     # Imported only now: the table's endpoint is read when the models are defined.
-    from chalicelib.config import ConfigError, Secrets, Settings, load_stores
+    from chalicelib.settings import ConfigError, Secrets, Settings
     from chalicelib.store import privacy
     from chalicelib.store.repository import StorageError
+    from chalicelib.stores import load_stores
 
     try:
         stores = load_stores(Settings.from_env().stores_file)

@@ -6,6 +6,8 @@ let anyone sign a webhook for the demo store. Production secrets come from SSM.
 
 from __future__ import annotations
 
+from chalicelib.settings import DEFAULT_JOBS_QUEUE, DEFAULT_TIMERS_QUEUE
+
 LOCAL_TWILIO_AUTH_TOKEN = "local-twilio-auth-token"  # noqa: S105
 LOCAL_PARSE_USER = "parse"
 LOCAL_PARSE_PASSWORD = "local-parse-secret"  # noqa: S105
@@ -24,8 +26,8 @@ def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[s
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ENDPOINT_URL": aws_url,
         "TABLE_NAME": "relaydesk",
-        "JOBS_QUEUE_NAME": "relaydesk-jobs",
-        "TIMERS_QUEUE_NAME": "relaydesk-timers",
+        "JOBS_QUEUE_NAME": DEFAULT_JOBS_QUEUE,
+        "TIMERS_QUEUE_NAME": DEFAULT_TIMERS_QUEUE,
         "PUBLIC_BASE_URL": app_url,
         "REPLY_DOMAIN": REPLY_DOMAIN,
         "PROVIDER_SANDBOX_URL": sandbox_url,

@@ -45,7 +45,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BATCH_FAILURE_QUEUES = ("relaydesk-timers",)
+from chalicelib.settings import DEFAULT_TIMERS_QUEUE
+
+BATCH_FAILURE_QUEUES = (DEFAULT_TIMERS_QUEUE,)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 BUDGET_BYTES = 30 * MB  # both zips, compressed: the project's target (issue #8)
@@ -243,8 +245,9 @@ def add_bytecode(
 
 def written_languages() -> frozenset[str]:
     """The built-in acknowledgement languages and every store's own template languages."""
-    from chalicelib.config import DEFAULT_STORES_FILE, load_stores
     from chalicelib.domain.ack import BUILTIN_LANGUAGES
+    from chalicelib.settings import DEFAULT_STORES_FILE
+    from chalicelib.stores import load_stores
 
     stores = load_stores(DEFAULT_STORES_FILE)
     own = {lang.split("_")[0] for store in stores.all() for lang in store.ack_templates}

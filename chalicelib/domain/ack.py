@@ -7,9 +7,8 @@ for the customer's language written in the store's country; the grammar around t
 (prepositions, "today", "tomorrow", the case a weekday takes) is in the wording here,
 because no locale data has it.
 
-Babel is imported inside the functions that format, never at module load: the
-webhook imports this module on every cold start, and its locale data is only needed
-when an acknowledgement is actually written.
+The Babel side lives in chalicelib/domain/locale_format.py, which imports Babel only
+when it formats: the webhook imports this module on every cold start.
 """
 
 from __future__ import annotations
@@ -19,19 +18,15 @@ import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.calendar import BusinessCalendar
-
-if TYPE_CHECKING:
-    from babel import Locale
+from chalicelib.domain.locale_format import FALLBACK_LANGUAGE, local_pieces
 
 # A deadline this many local days ahead (or more) names its date: "Monday" alone could
 # then mean two different days.
 DATE_AFTER_DAYS = 6
-FALLBACK_LANGUAGE = "en"
 PLACEHOLDERS = frozenset({"store", "deadline", "by_deadline", "opens"})
 """What a store's template may use: its name, the bare deadline ("Monday 12:30"), the
 deadline with the language's word for "by" ("by Monday 12:30", "v pondělí do 12:30"),
@@ -39,12 +34,6 @@ and when a closed store opens again ("on Monday at 09:00")."""
 
 _DEADLINES = frozenset({"deadline", "by_deadline"})
 _Form = Literal["today", "tomorrow", "weekday", "date"]
-# Babel pieces never carry direction marks into our text (RTL wording stays as written),
-# and no-break spaces become plain ones (U+202F alone would force UCS-2 on an SMS).
-_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_SPACES = re.compile("[\u00a0\u202f]")
-# Digits of the numbering systems our locales default to (CLDR numberingSystems).
-_ZERO_DIGIT = {"arab": "\u0660", "arabext": "\u06f0"}
 
 
 @dataclass(frozen=True)
@@ -379,7 +368,6 @@ def _fields(
 ) -> dict[str, str]:
     """The placeholders' values: the deadline bare and with "by", and the reopening."""
     zone = ZoneInfo(timezone)
-    locale = _locale(language, timezone)
     wording = _WORDING.get(_base(language))
     today = now.astimezone(zone).date()
 
@@ -387,7 +375,7 @@ def _fields(
         local = at.astimezone(zone)
         phrases = _GENERIC if wording is None else choose(wording)
         form = _FORMS.index(_form(local.date(), today))
-        return phrases[form].format(**_pieces(local, locale, wording))
+        return phrases[form].format(**_pieces(local, language, timezone, wording))
 
     fields = {
         "deadline": phrase(deadline, lambda w: w.bare),
@@ -398,105 +386,21 @@ def _fields(
     return fields
 
 
-def _pieces(local: datetime, locale: Locale, wording: _Wording | None) -> dict[str, str]:
+def _pieces(
+    local: datetime, language: str, timezone: str, wording: _Wording | None
+) -> dict[str, str]:
     """Weekday, date and time as the locale writes them, and what grammar needs."""
-    time = _babel(local, _time_pattern(locale), locale)
-    weekday = _babel(local, "EEEE", locale)
+    pieces = local_pieces(local, language, timezone)
     return {
-        "time": time,
-        "weekday": weekday,
-        "date": _babel(local, _date_pattern(locale), locale),
-        "weekday_time": _babel(local, _weekday_time_pattern(locale), locale),
+        "time": pieces.time,
+        "weekday": pieces.weekday,
+        "date": pieces.date,
+        "weekday_time": pieces.weekday_time,
         "on_weekday": (
-            wording.on_weekday[local.weekday()] if wording and wording.on_weekday else weekday
+            wording.on_weekday[local.weekday()]
+            if wording and wording.on_weekday
+            else pieces.weekday
         ),
         # Spanish says "a la 1:00" but "a las 2:00" / "a las 13:00".
-        "article": "la" if re.match(r"0?1\D", time) else "las",
+        "article": "la" if re.match(r"0?1\D", pieces.time) else "las",
     }
-
-
-def _babel(local: datetime, pattern: str, locale: Locale) -> str:
-    from babel.dates import format_datetime
-
-    text = str(format_datetime(local, pattern, tzinfo=local.tzinfo, locale=locale))
-    text = _SPACES.sub(" ", _BIDI_CONTROLS.sub("", text))
-    zero = _ZERO_DIGIT.get(_numbering_system(locale))
-    if zero is None:
-        return text
-    return text.translate({ord("0") + i: ord(zero) + i for i in range(10)})
-
-
-@lru_cache(maxsize=64)
-def _locale(language: str, timezone: str) -> Locale:
-    """The customer's language as written in the store's country, when Babel knows it.
-
-    The times we state are the store's local times, so its country's clock applies:
-    English for a Prague store is 'en_CZ' (24-hour), for a New York store 'en_US'.
-    A tag that names its own territory ('en_GB') keeps it.
-    """
-    from babel import Locale, UnknownLocaleError, localedata
-    from babel.core import get_global
-
-    tag = language.replace("-", "_")
-    try:
-        locale = Locale.parse(tag)
-    except (UnknownLocaleError, ValueError, TypeError):
-        locale = Locale.parse(FALLBACK_LANGUAGE)
-    if locale.territory is None:
-        territory = get_global("zone_territories").get(timezone)
-        regional = f"{locale.language}_{territory}"
-        if territory and localedata.exists(regional):
-            locale = Locale.parse(regional)
-    return locale
-
-
-@lru_cache(maxsize=64)
-def _time_pattern(locale: Locale) -> str:
-    """Hours and minutes on the locale's own clock (12- or 24-hour, from its short
-    time format), via its skeleton: '09:00', '9:00 AM', '9 h 00'."""
-    return _skeleton_pattern(locale, "hm" if _twelve_hour(locale) else "Hm")
-
-
-@lru_cache(maxsize=64)
-def _date_pattern(locale: Locale) -> str:
-    return _skeleton_pattern(locale, "MMMMd", widths={"M": 4, "L": 4})
-
-
-@lru_cache(maxsize=64)
-def _weekday_time_pattern(locale: Locale) -> str:
-    """'Monday 12:30' as the locale joins a weekday and a time ('Montag, 12:30')."""
-    skeleton = "Ehm" if _twelve_hour(locale) else "EHm"
-    return _skeleton_pattern(locale, skeleton, widths={"E": 4, "c": 4})
-
-
-def _twelve_hour(locale: Locale) -> bool:
-    from babel.dates import tokenize_pattern
-
-    pattern = locale.time_formats["short"].pattern
-    return any(kind == "field" and value[0] in "hK" for kind, value in tokenize_pattern(pattern))
-
-
-def _skeleton_pattern(
-    locale: Locale, skeleton: str, widths: Mapping[str, int] | None = None
-) -> str:
-    """The locale's pattern for a skeleton, with field widths widened as asked.
-
-    Babel matches skeletons but, unlike ICU, does not widen the fields it finds
-    ('E' stays 'Mon' when 'EEEE' was asked for); this does that step.
-    """
-    from babel.dates import match_skeleton, tokenize_pattern, untokenize_pattern
-
-    key = match_skeleton(skeleton, locale.datetime_skeletons) or skeleton
-    found = locale.datetime_skeletons.get(key)
-    pattern = found.pattern if found is not None else key
-    tokens: list[tuple[str, str | tuple[str, int]]] = []
-    for kind, value in tokenize_pattern(pattern):
-        if isinstance(value, tuple) and widths and value[0] in widths:
-            tokens.append((kind, (value[0], max(value[1], widths[value[0]]))))
-        else:
-            tokens.append((kind, value))
-    return str(untokenize_pattern(tokens))
-
-
-def _numbering_system(locale: Locale) -> str:
-    return str(locale.default_numbering_system)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from chalicelib.channels.sendgrid_email import OutgoingEmail
-from chalicelib.config import StoreConfig
 from chalicelib.domain import tokens
+from chalicelib.domain.mail import OutgoingEmail
+from chalicelib.stores import StoreConfig
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container

@@ -11,23 +11,23 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from chalicelib import logs
-from chalicelib.channels.sendgrid_email import InboundEmail
-from chalicelib.config import Agent, StoreConfig
 from chalicelib.domain.automail import automatic_reason
 from chalicelib.domain.commands import Command, CommandError, ParsedReply, help_text, parse_reply
 from chalicelib.domain.errors import MalformedRequest
+from chalicelib.domain.mail import InboundEmail, new_message_id
 from chalicelib.domain.messages import contact_of
 from chalicelib.domain.reply import visible_reply
 from chalicelib.domain.sla import NEXT_RESPONSE, deadline
 from chalicelib.domain.snooze import snooze_until
 from chalicelib.domain.thread import Awaiting, ThreadStatus
 from chalicelib.flows.agent_mail import mail_staff
-from chalicelib.flows.deliver import new_message_id, queue_survey
+from chalicelib.flows.deliver import queue_survey
 from chalicelib.flows.promises import schedule_timers, schedule_wake
 from chalicelib.flows.retention import retention_job_for
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import MessageItem, ThreadItem
 from chalicelib.store.repository import AlreadyRecorded
+from chalicelib.stores import Agent, StoreConfig
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container
@@ -229,7 +229,9 @@ def _queue_answer(
             author_name=email.sender_name or agent.name,
             body=text,
             at=c.clock(),
-            email_message_id=new_message_id(store) if thread.channel == "email" else None,
+            email_message_id=new_message_id(store.support_address)
+            if c.channels[thread.channel].threads_by_message_id
+            else None,
             survey_after=survey and store.survey,
         )
         message_sk, outcome = stored.sk, "queued"

@@ -1,45 +1,34 @@
 """Flow 3b (SQS jobs): an answer reaches the customer on their channel.
 
-Channel rules live here: e-mail threads under the customer's mail; SMS/WhatsApp never go
-to an opted-out number, go out in parts when longer than the channel allows, carry media
-links as media where the channel can; WhatsApp free text only within 24 hours of the
-customer's last message, the store's approved template outside it. A failure that no
-retry can fix is recorded and told to the agent who wrote the answer; never silent.
+The thread's channel adapter (chalicelib/channels/port.py) sends it, by that channel's own
+rules (e-mail threading; SMS/WhatsApp parts, media, opt-outs and the WhatsApp window); this
+flow claims the send, records the outcome, and never asks which channel it is. A failure
+that no retry can fix is recorded and told to the agent who wrote the answer; never silent.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from chalicelib.channels.sendgrid_email import OutgoingEmail
-from chalicelib.config import StoreConfig
+from chalicelib.channels.port import Answer
 from chalicelib.domain.ack import acknowledgement, next_opening
 from chalicelib.domain.errors import DeliveryError
 from chalicelib.domain.messages import contact_of
 from chalicelib.domain.notification import delivery_failure_text
-from chalicelib.domain.outbound import extract_media_urls, split_message
 from chalicelib.domain.survey import survey_text
 from chalicelib.domain.thread import ThreadStatus
 from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import MessageItem, ThreadItem
 from chalicelib.store.repository import AlreadyRecorded
+from chalicelib.stores import StoreConfig
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container
 
 log = logging.getLogger(__name__)
-
-MAX_REFERENCES_HEADER = 10
-WHATSAPP_WINDOW = timedelta(hours=24)
-WHATSAPP_CLOSED_WINDOW = 63016
-
-
-def new_message_id(store: StoreConfig) -> str:
-    return f"<{uuid.uuid4().hex}@{store.support_address.partition('@')[2]}>"
 
 
 def job_subject(c: Container, job: Job) -> tuple[StoreConfig, ThreadItem, MessageItem] | None:
@@ -91,7 +80,7 @@ def queue_survey(c: Container, store: StoreConfig, thread: ThreadItem) -> None:
     survey_id = f"survey.{thread.thread_id}.{thread.closed_at.timestamp():.0f}"
     email_id = (
         f"<{survey_id}@{store.support_address.partition('@')[2]}>"
-        if thread.channel == "email"
+        if c.channels[thread.channel].threads_by_message_id
         else None
     )
     text = survey_text(store_name=store.name, language=language)
@@ -151,10 +140,10 @@ def deliver(
         log.info("answer being sent by a twin job: thread=%s", thread.thread_id)
         return
     try:
-        if thread.channel == "email":
-            provider_id = _send_email(c, store, thread, message)
-        else:
-            provider_id = _send_text(c, store, thread, message)
+        channel = c.channels[thread.channel]
+        provider_id = channel.send_answer(
+            _answer(store, thread, message), _Progress(c, store, thread, message)
+        )
     except DeliveryError as exc:
         if not exc.permanent:
             c.repository.release_sending(message)  # the retry may claim it at once
@@ -172,107 +161,48 @@ def deliver(
             queue_survey(c, store, refreshed)
 
 
-def whatsapp_window_open(thread: ThreadItem, now: datetime) -> bool:
-    last = thread.last_inbound_at or thread.created_at
-    return now - last < WHATSAPP_WINDOW
-
-
-def _send_text(c: Container, store: StoreConfig, thread: ThreadItem, message: MessageItem) -> str:
-    """SMS or WhatsApp, in as many parts as it takes; returns the last part's SID."""
-    customer = c.repository.customer(store.store_id, thread.customer)
-    if customer is not None and customer.opted_out:
-        raise DeliveryError("the customer has opted out (STOP)", permanent=True)
-    whatsapp = thread.channel == "whatsapp"
-    if whatsapp and not whatsapp_window_open(thread, c.clock()):
-        return _send_whatsapp_template(c, store, thread, message)
-    text, media = extract_media_urls(message.body)
-    if not (whatsapp or thread.store_address.startswith("+1")):
-        # MMS exists only on US and Canadian numbers: elsewhere the links stay links.
-        text, media = message.body, ()
-    parts: list[tuple[str, tuple[str, ...]]] = [(p, ()) for p in split_message(text) if p]
-    if media and whatsapp:
-        # WhatsApp carries one media item per message: the first goes with the last text.
-        first, rest = (media[:1], media[1:]) if parts else ((), media)
-        if parts:
-            parts[-1] = (parts[-1][0], first)
-        parts += [("", (url,)) for url in rest]
-    elif media:
-        # MMS carries up to ten, with the last part of the text.
-        parts[-1:] = [(parts[-1][0] if parts else "", media)]
-    sid = message.outbound_provider_id or ""
-    for number, (body, urls) in enumerate(parts, start=1):
-        if number <= message.parts_sent:
-            continue  # sent before a retry
-        sid = c.messenger.send(
-            sender=thread.store_address, to=thread.customer, body=body, media_urls=urls
-        )
-        c.repository.part_sent(thread, message, number, sid)
-    return sid
-
-
-def _send_whatsapp_template(
-    c: Container, store: StoreConfig, thread: ThreadItem, message: MessageItem
-) -> str:
-    template = store.whatsapp_template
-    if template is None:
-        raise DeliveryError(
-            "WhatsApp allows free-form messages only within 24 hours of the customer's last "
-            "message, and this store has no approved WhatsApp template to send instead. "
-            "Ask the store owner to add `whatsapp_template` to the store configuration, or "
-            "answer when the customer writes again.",
-            permanent=True,
-            code=WHATSAPP_CLOSED_WINDOW,
-        )
-    values = {
-        "customer_name": thread.profile_name or "",
-        "store": store.name,
-        "agent": message.author_name or store.name,
-        "reply": " ".join(message.body.split()),
-    }
-    variables = {key: text.format(**values) for key, text in template.variables.items()}
-    sid = c.messenger.send(
-        sender=thread.store_address,
-        to=thread.customer,
-        content_sid=template.content_sid,
-        content_variables=variables,
+def _answer(store: StoreConfig, thread: ThreadItem, message: MessageItem) -> Answer:
+    return Answer(
+        store=store,
+        store_address=thread.store_address,
+        customer=thread.customer,
+        body=message.body,
+        author_name=message.author_name,
+        automatic=bool(message.automatic),
+        subject=thread.subject or "",
+        profile_name=thread.profile_name,
+        last_inbound_at=thread.last_inbound_at or thread.created_at,
+        email_message_id=message.email_message_id,
+        parts_sent=int(message.parts_sent),
+        last_part_id=message.outbound_provider_id,
     )
-    c.repository.part_sent(thread, message, 1, sid)
-    return str(sid)
 
 
-def _send_email(c: Container, store: StoreConfig, thread: ThreadItem, message: MessageItem) -> str:
-    """An e-mail that threads in the customer's client: Re: subject, In-Reply-To their
-    latest mail, References the chain, our own Message-ID."""
-    history = c.repository.messages(store.store_id, thread.thread_id)
-    earlier = [m for m in history if m.email_message_id and m.sk != message.sk]
-    message_id = message.email_message_id or new_message_id(store)
-    headers = {"Message-ID": message_id}
-    latest_customer = next(
-        (m.email_message_id for m in reversed(earlier) if m.direction == "in"), None
-    )
-    if latest_customer:
-        headers["In-Reply-To"] = latest_customer
-    if earlier:
-        chain = [m.email_message_id for m in earlier if m.email_message_id]
-        headers["References"] = " ".join(chain[-MAX_REFERENCES_HEADER:])
-    if message.automatic:
-        headers["Auto-Submitted"] = "auto-replied"
-    subject = thread.subject or ""
-    if not subject.lower().startswith("re:"):
-        subject = f"Re: {subject}".strip()
-    c.mailer.send(
-        OutgoingEmail(
-            from_email=store.support_address,
-            from_name=f"{message.author_name} ({store.name})"
-            if message.author_name
-            else store.name,
-            to=(thread.customer,),
-            subject=subject,
-            text=message.body,
-            headers=headers,
-        )
-    )
-    return message_id
+class _Progress:
+    """`SendProgress` over the repository: what a channel adapter reads and records."""
+
+    def __init__(
+        self, c: Container, store: StoreConfig, thread: ThreadItem, message: MessageItem
+    ) -> None:
+        self._c, self._store, self._thread, self._message = c, store, thread, message
+
+    def now(self) -> datetime:
+        return self._c.clock()
+
+    def opted_out(self) -> bool:
+        customer = self._c.repository.customer(self._store.store_id, self._thread.customer)
+        return customer is not None and bool(customer.opted_out)
+
+    def earlier_email_ids(self) -> list[tuple[bool, str]]:
+        history = self._c.repository.messages(self._store.store_id, self._thread.thread_id)
+        return [
+            (m.direction == "in", m.email_message_id)
+            for m in history
+            if m.email_message_id and m.sk != self._message.sk
+        ]
+
+    def part_sent(self, number: int, provider_id: str) -> None:
+        self._c.repository.part_sent(self._thread, self._message, number, provider_id)
 
 
 def report_failure(

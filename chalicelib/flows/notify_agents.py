@@ -11,7 +11,6 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from chalicelib.config import StoreConfig
 from chalicelib.domain.notification import (
     TranscriptLine,
     notification_subject,
@@ -22,6 +21,7 @@ from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.flows.promises import schedule_timers
 from chalicelib.queues import Job
 from chalicelib.store.models import MessageItem, ThreadItem
+from chalicelib.stores import StoreConfig
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container

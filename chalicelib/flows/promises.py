@@ -12,7 +12,6 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from chalicelib.config import StoreConfig
 from chalicelib.domain.sla import (
     NEXT_RESPONSE,
     Target,
@@ -23,6 +22,7 @@ from chalicelib.domain.sla import (
 from chalicelib.domain.thread import Awaiting, ThreadStatus
 from chalicelib.queues import Timer, TimerKind
 from chalicelib.store.models import ThreadItem
+from chalicelib.stores import StoreConfig
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container

@@ -11,17 +11,17 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib import logs
-from chalicelib.channels.sendgrid_email import InboundEmail
-from chalicelib.config import StoreConfig
 from chalicelib.domain import tokens
 from chalicelib.domain.automail import automatic_reason
 from chalicelib.domain.errors import MalformedRequest, UnknownDestination, VerificationFailed
+from chalicelib.domain.mail import InboundEmail
 from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.domain.reply import visible_reply
 from chalicelib.domain.thread import Awaiting
 from chalicelib.flows.agent_reply import accept_agent_reply
 from chalicelib.flows.receive_inbound import store_inbound
 from chalicelib.store.models import ThreadItem
+from chalicelib.stores import StoreConfig
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container

@@ -8,11 +8,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib import logs
-from chalicelib.config import StoreConfig
 from chalicelib.domain.ack import acknowledgement, next_opening
 from chalicelib.domain.errors import UnknownDestination
 from chalicelib.domain.inbound import CustomerSnapshot, InboundPlan, plan_inbound
-from chalicelib.domain.messages import Channel, InboundMessage
+from chalicelib.domain.messages import InboundMessage
 from chalicelib.domain.survey import parse_rating
 from chalicelib.domain.thread import ThreadStatus
 from chalicelib.flows.retention import retention_job_for
@@ -25,6 +24,7 @@ from chalicelib.store.repository import (
     StoreCapReached,
     ThreadGone,
 )
+from chalicelib.stores import StoreConfig
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container
@@ -130,7 +130,7 @@ def store_inbound(
         jobs = [Job(JobKind.NOTIFY_AGENTS, store.store_id, plan.thread_id, stored.sk)]
         if reopening:  # a closed thread is kept again: its retention no longer runs
             jobs.append(retention_job_for(store.store_id, plan.thread_id))
-        if plan.acknowledged_at and message.channel is Channel.EMAIL:
+        if plan.acknowledged_at and not c.channels[message.channel].acknowledges_in_response:
             jobs.append(Job(JobKind.ACK_EMAIL, store.store_id, plan.thread_id, stored.sk))
         c.jobs.send_all(jobs)
         log.info(

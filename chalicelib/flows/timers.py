@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import metrics
-from chalicelib.config import StoreConfig
 from chalicelib.domain.alerts import AlertKind, Promise, alert_subject, alert_text, escalation_sms
 from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.flows.notify_agents import notify_about
@@ -25,6 +24,7 @@ from chalicelib.flows.promises import RESOLUTION, running_promises, schedule_tim
 from chalicelib.logs import correlation
 from chalicelib.queues import Timer, TimerKind
 from chalicelib.store.models import ThreadItem
+from chalicelib.stores import StoreConfig
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container

@@ -46,7 +46,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from chalicelib.domain import thread as life
-from chalicelib.domain.messages import contact_of
+from chalicelib.domain.messages import WHATSAPP_PREFIX, contact_of
 from chalicelib.logs import mask
 from chalicelib.store import _dynamo
 from chalicelib.store.errors import StorageError
@@ -77,7 +77,7 @@ def address_forms(address: str) -> list[str]:
         return [value.lower()]
     number = _SEPARATORS.sub("", contact_of(value))
     if _PHONE.match(number):
-        return [number, f"whatsapp:{number}"]
+        return [number, WHATSAPP_PREFIX + number]
     return [value]
 
 

@@ -14,7 +14,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.composition import Container, reset_container
-from chalicelib.config import Settings
+from chalicelib.settings import Settings
 from relaydesk import emulator, sandbox
 from relaydesk.local_env import local_environment
 from relaydesk.workers import QueueWorker

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.config import ConfigError, Secrets
+from chalicelib.settings import ConfigError, Secrets
 from relaydesk import deploy, emulator
 from relaydesk.packaging import Package
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from chalice.test import Client
 from twilio.request_validator import RequestValidator
 
@@ -450,7 +451,11 @@ def test_long_sms_answers_go_out_in_parts_at_sentence_ends_and_media_links_as_me
 
 
 def test_a_part_already_sent_is_not_sent_again_when_the_job_is_retried(
-    client: Client, container: Container, worker: QueueWorker, outbox: sandbox.Sandbox
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     reply_to = new_thread(client, worker, outbox)
     sentence = "Your order has been packed and will leave our warehouse tomorrow morning. "
@@ -465,7 +470,7 @@ def test_a_part_already_sent_is_not_sent_again_when_the_job_is_retried(
             outbox.set_fault("twilio", 500, 1)
         return str(original(**kw))
 
-    container.messenger.send = flaky
+    monkeypatch.setattr(container.messenger, "send", flaky)
     drain(worker)
     parts = outbox.entries(provider="twilio")
     assert len(parts) == 2

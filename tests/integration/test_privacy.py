@@ -15,10 +15,11 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.composition import Container
-from chalicelib.config import ConfigError, parse_store
 from chalicelib.domain import tokens
+from chalicelib.settings import ConfigError
 from chalicelib.store import privacy
 from chalicelib.store.models import thread_pk
+from chalicelib.stores import parse_store
 from relaydesk.workers import QueueWorker
 from tests.conftest import ROOT, TEST_STORES
 from tests.integration.conftest import FakeClock, drain, table_items

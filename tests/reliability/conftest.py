@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, settings
 
 from chalicelib.composition import Container, reset_container
-from chalicelib.config import Settings
+from chalicelib.settings import Settings
 from relaydesk import emulator
 from relaydesk.sandbox import Sandbox
 from tests.integration import conftest as integration

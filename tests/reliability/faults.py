@@ -390,9 +390,9 @@ def provider_timeouts(
     """The app's Twilio and SendGrid adapters, built as the composition root builds them
     but reaching the sandbox through proxies that swallow the first requests, with a
     short client timeout (production sets none at all: see the README's findings)."""
-    from chalicelib.channels.sendgrid_email import SendGridMailer
+    from chalicelib import routes
+    from chalicelib.channels.sendgrid_send import SendGridMailer
     from chalicelib.channels.twilio_messaging import TwilioMessenger, sandbox_http_client
-    from chalicelib.composition import STATUS_CALLBACK_PATH
 
     host, _, port = sandbox_url.removeprefix("http://").partition(":")
     proxies = (BlackholeProxy(host, int(port), twilio), BlackholeProxy(host, int(port), sendgrid))
@@ -403,7 +403,7 @@ def provider_timeouts(
             container.settings.twilio_account_sid,
             container.twilio_auth_token,
             http_client=http_client,
-            status_callback=f"{container.settings.public_base_url}{STATUS_CALLBACK_PATH}",
+            status_callback=f"{container.settings.public_base_url}{routes.TWILIO_STATUS}",
         )
         mailer = SendGridMailer(
             container.secrets.get("SENDGRID_API_KEY"), host=f"{proxies[1].url}/sendgrid"

@@ -31,8 +31,10 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 
+from chalicelib.channels.sendgrid_send import SendGridMailer
+from chalicelib.channels.twilio_messaging import TwilioMessenger
 from chalicelib.composition import Container, reset_container
-from chalicelib.config import Settings
+from chalicelib.settings import Settings
 from relaydesk.cli import twiml_messages
 from tests.conftest import TEST_STORES
 from tests.integration.conftest import PUBLIC_URL
@@ -718,6 +720,8 @@ def test_provider_clients_have_a_timeout_in_production(env: Env) -> None:
     environ = dict(env.container.settings.environ)
     environ.pop("PROVIDER_SANDBOX_URL", None)
     production = Container(Settings(environ), clock=env.clock)
+    assert isinstance(production.messenger, TwilioMessenger)
+    assert isinstance(production.mailer, SendGridMailer)
     twilio_timeout = production.messenger._rest().http_client.timeout
     sendgrid_timeout = production.mailer._sdk().client.timeout
     assert twilio_timeout is not None

@@ -24,7 +24,7 @@ from chalice.test import Client
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from chalicelib.channels.sendgrid_email import sender_authentication
+from chalicelib.channels.sendgrid_inbound import sender_authentication
 from chalicelib.composition import Container
 from chalicelib.domain import tokens
 from tests.integration.conftest import FakeClock

@@ -30,12 +30,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.config import STORE_ID
 from chalicelib.domain import tokens
 from chalicelib.domain.inbound import plan_inbound
 from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.store import customers, models, privacy
 from chalicelib.store.repository import AlreadyRecorded, Repository
+from chalicelib.stores import STORE_ID
 from relaydesk.cli import twiml_messages
 from tests.integration.conftest import PUBLIC_URL, queue_depth
 from tests.integration.email_posts import post_parsed

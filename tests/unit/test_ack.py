@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.config import DEFAULT_STORES_FILE, StoreConfig, load_stores
 from chalicelib.domain.ack import acknowledgement
 from chalicelib.domain.sla import deadline
+from chalicelib.settings import DEFAULT_STORES_FILE
+from chalicelib.stores import StoreConfig, load_stores
 
 PRAGUE = "Europe/Prague"
 

@@ -16,7 +16,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.config import DEFAULT_STORES_FILE, StoreConfig, load_stores
 from chalicelib.domain.ack import (
     BUILTIN_LANGUAGES,
     acknowledgement,
@@ -24,6 +23,8 @@ from chalicelib.domain.ack import (
 )
 from chalicelib.domain.language import DETECTABLE, choose_language, detect_language
 from chalicelib.domain.sla import Target, deadline
+from chalicelib.settings import DEFAULT_STORES_FILE
+from chalicelib.stores import StoreConfig, load_stores
 from tests.conftest import ROOT
 
 PRAGUE = "Europe/Prague"
@@ -540,7 +541,10 @@ def test_the_bare_deadline_for_existing_templates() -> None:
     assert bare(monday, friday, "pl", "{store}: {by_deadline}") == "X: w poniedziałek do 12:30"
 
 
-@pytest.mark.parametrize("module", ["chalicelib.domain.ack", "chalicelib.domain.language"])
+@pytest.mark.parametrize(
+    "module",
+    ["chalicelib.domain.ack", "chalicelib.domain.locale_format", "chalicelib.domain.language"],
+)
 def test_importing_the_wording_loads_no_babel(module: str) -> None:
     probe = (
         f"import sys, {module}\n"

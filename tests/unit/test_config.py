@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.config import DEFAULT_STORES_FILE, ConfigError, Secrets, load_stores, parse_store
 from chalicelib.domain.sla import Target
+from chalicelib.settings import DEFAULT_STORES_FILE, ConfigError, Secrets
+from chalicelib.stores import load_stores, parse_store
 from tests.conftest import TEST_STORES
 
 VALID: dict[str, Any] = {

@@ -45,7 +45,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.channels.sendgrid_email import html_to_text
+from chalicelib.channels.sendgrid_inbound import html_to_text
 from chalicelib.domain.reply import visible_reply
 from tests.conftest import CORPUS, corpus_path
 

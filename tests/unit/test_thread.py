@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.config import DEFAULT_STORES_FILE, StoreConfig, load_stores
 from chalicelib.domain import thread as life
 from chalicelib.domain.inbound import CustomerSnapshot, plan_inbound
 from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.domain.thread import CLEAR, Awaiting, ThreadSnapshot, ThreadStatus, Transition
+from chalicelib.settings import DEFAULT_STORES_FILE
+from chalicelib.stores import StoreConfig, load_stores
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=2)
@@ -191,4 +192,4 @@ def test_the_thread_domain_imports_no_storage() -> None:
         modules = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         modules |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert not {m for m in modules if m.split(".")[0] in {"pynamodb", "boto3", "botocore"}}
-        assert not {m for m in modules if m.startswith(("chalicelib.store", "chalicelib.config"))}
+        assert not {m for m in modules if m.startswith(("chalicelib.store", "chalicelib.settings"))}

@@ -9,9 +9,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from chalicelib.channels.sendgrid_email import (
+from chalicelib.channels.sendgrid_inbound import (
     FormData,
-    SenderAuthentication,
     check_basic_auth,
     check_signature,
     html_to_text,
@@ -20,6 +19,7 @@ from chalicelib.channels.sendgrid_email import (
     to_inbound_email,
 )
 from chalicelib.domain.errors import MalformedRequest, NotAuthenticated, VerificationFailed
+from chalicelib.domain.mail_auth import SenderAuthentication
 
 BOUNDARY = "xYzZY"
 

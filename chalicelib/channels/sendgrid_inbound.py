@@ -1,7 +1,8 @@
-"""SendGrid: Inbound Parse posts in (authenticated, parsed), e-mail out (Mail Send v3).
+"""SendGrid Inbound Parse in: the post authenticated (HTTP Basic, optional signature),
+its multipart form parsed, and the mail read into one `InboundEmail`.
 
-Parsing uses the standard library's `email` package; the `sendgrid` SDK is imported
-only when a mail is actually sent.
+Parsing uses the standard library's `email` package; the `sendgrid` SDK (and
+`cryptography`) are imported only when a signature is actually checked.
 """
 
 from __future__ import annotations
@@ -11,25 +12,20 @@ import binascii
 import hashlib
 import hmac
 import json
-import logging
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
-from email.utils import collapse_rfc2231_value, getaddresses, parseaddr
+from email.utils import collapse_rfc2231_value, parseaddr
 from typing import Any
 
-from chalicelib.domain.errors import (
-    DeliveryError,
-    MalformedRequest,
-    NotAuthenticated,
-    VerificationFailed,
-)
+from chalicelib.channels.port import WebhookRequest
+from chalicelib.domain.errors import MalformedRequest, NotAuthenticated, VerificationFailed
+from chalicelib.domain.mail import InboundEmail, addresses, message_ids
+from chalicelib.domain.mail_auth import SenderAuthentication, aligned
 from chalicelib.domain.messages import Attachment
-
-log = logging.getLogger(__name__)
 
 MAX_POST_BYTES = 30 * 1024 * 1024  # SendGrid Inbound Parse's own limit for a whole message
 
@@ -162,73 +158,7 @@ def parse_form_data(content_type: str | None, body: bytes) -> FormData:
     return FormData(fields, tuple(files), raw_email)
 
 
-SPF_FAILURES = frozenset({"fail", "softfail"})
 _DKIM_RESULT = re.compile(r"@([^\s:,{}@]+)\s*:\s*([a-z]+)", re.IGNORECASE)
-
-
-def _aligned(domain: str, from_domain: str) -> bool:
-    """Relaxed alignment without a public-suffix list: the same domain, or one a
-    subdomain of the other (`mail.shop.example` speaks for `shop.example`)."""
-    if not domain or not from_domain:
-        return False
-    return (
-        domain == from_domain
-        or domain.endswith("." + from_domain)
-        or from_domain.endswith("." + domain)
-    )
-
-
-@dataclass(frozen=True)
-class SenderAuthentication:
-    """SendGrid's SPF and DKIM verdicts for a mail, read against its From domain.
-
-    Inbound Parse posts them (both modes) as `SPF`, one word for the envelope sender
-    (`pass`, `softfail`, `fail`, `neutral`, `none`, `temperror`, `permerror`), and `dkim`,
-    one result per signature (`{@shop.example : pass, @esp.example : fail}`, or `none`).
-    SPF speaks for the envelope sender's domain, DKIM for the signing domain: either
-    counts for From only when that domain is aligned with From's (as DMARC reads them).
-    """
-
-    reported: bool = False
-    """SendGrid posted an SPF or dkim verdict (it does unless the Parse setup is old)."""
-    spf: str = ""
-    spf_aligned: bool = False
-    """The envelope sender's domain is aligned with From's (an empty one never is)."""
-    dkim: tuple[tuple[str, str], ...] = ()
-    """(signing domain, result) per signature."""
-    from_domain: str = ""
-
-    @property
-    def authenticated(self) -> bool:
-        """An aligned SPF or DKIM pass: From's domain vouched for this mail."""
-        return (self.spf == "pass" and self.spf_aligned) or any(
-            result == "pass" and _aligned(domain, self.from_domain) for domain, result in self.dkim
-        )
-
-    @property
-    def failed(self) -> bool:
-        """SendGrid reported a failure and nothing authenticates From: SPF failed
-        (fail/softfail), an aligned DKIM signature failed, or the only passes are for
-        other domains (someone vouched for the mail, but not From's domain).
-
-        Not a failure: nothing reported, or only inconclusive verdicts (`none`,
-        `neutral`, temporary errors): the sender's domain publishes nothing to check.
-        """
-        if not self.reported or self.authenticated:
-            return False
-        aligned_dkim = [r for d, r in self.dkim if _aligned(d, self.from_domain)]
-        someone_else_passed = self.spf == "pass" or any(r == "pass" for _, r in self.dkim)
-        return (
-            self.spf in SPF_FAILURES
-            or any(r in ("fail", "permerror") for r in aligned_dkim)
-            or someone_else_passed
-        )
-
-    def summary(self) -> str:
-        """For logs: the verdicts and domains, never an address."""
-        dkim = ", ".join(f"{d}:{r}" for d, r in self.dkim) or "none"
-        aligned = "aligned" if self.spf_aligned else "unaligned"
-        return f"spf={self.spf or 'none'} ({aligned}) dkim={dkim} from-domain={self.from_domain}"
 
 
 def sender_authentication(
@@ -250,51 +180,10 @@ def sender_authentication(
     return SenderAuthentication(
         reported=bool(spf_field or dkim_field),
         spf=(spf_field.split() or [""])[0].lower(),
-        spf_aligned=_aligned(envelope_domain, from_domain),
+        spf_aligned=aligned(envelope_domain, from_domain),
         dkim=dkim,
         from_domain=from_domain,
     )
-
-
-@dataclass(frozen=True)
-class InboundEmail:
-    sender: str
-    """The bare address of From, lower-cased: who is checked as agent or customer."""
-    recipients: tuple[str, ...]
-    """Every address it was delivered to: envelope, To and Cc, lower-cased."""
-    subject: str
-    text: str
-    message_id: str
-    sender_name: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    references: tuple[str, ...] = ()
-    """Message-IDs this mail answers: In-Reply-To first, then References newest first."""
-    attachments: tuple[Attachment, ...] = ()
-    raw: bytes | None = None
-    authentication: SenderAuthentication = field(default_factory=SenderAuthentication)
-    """SendGrid's SPF/DKIM verdicts for From (not reported: neither passed nor failed)."""
-
-    @property
-    def reply_address(self) -> str:
-        """Where the customer wants answers: a single Reply-To address, else the person a
-        mailing group relayed (`X-Original-Sender`), else From."""
-        for header in ("Reply-To", "X-Original-Sender"):
-            found = _addresses(self.headers.get(header))
-            if len(found) == 1:
-                return found[0]
-        return self.sender
-
-
-def _addresses(*values: str | None) -> list[str]:
-    return [addr.lower() for _, addr in getaddresses([v for v in values if v]) if addr]
-
-
-_MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
-
-
-def message_ids(value: str) -> list[str]:
-    """The ids in an In-Reply-To/References header, as `<id>`; tolerant of commas and junk."""
-    return [f"<{found}>" for found in _MESSAGE_ID.findall(value or "")]
 
 
 def _text_of(message: EmailMessage) -> str:
@@ -399,7 +288,7 @@ def to_inbound_email(form: FormData) -> InboundEmail:
     sender = sender.lower() if "@" in sender else ""
     to_header = fields.get("to") if form.raw_email is None else headers.get("To")
     cc_header = fields.get("cc") if form.raw_email is None else headers.get("Cc")
-    recipients = tuple(dict.fromkeys(_addresses(*envelope_rcpts, to_header, cc_header)))
+    recipients = tuple(dict.fromkeys(addresses(*envelope_rcpts, to_header, cc_header)))
     if not recipients:
         raise MalformedRequest("the mail has no recipient (envelope, To or Cc)")
     subject = fields.get("subject") if form.raw_email is None else None
@@ -429,64 +318,36 @@ def to_inbound_email(form: FormData) -> InboundEmail:
     )
 
 
-@dataclass(frozen=True)
-class OutgoingEmail:
-    from_email: str
-    from_name: str
-    to: tuple[str, ...]
-    subject: str
-    text: str
-    reply_to: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+class SendGridInbound:
+    """Inbound Parse as an `InboundAdapter`: HTTP Basic first (it needs no parsing), then
+    SendGrid's signature when the deployment configured its key, then the mail.
 
+    Credentials and key are looked up when a request comes, the clock when it is checked."""
 
-SEND_TIMEOUT_SECONDS = 10
+    def __init__(
+        self,
+        *,
+        user: Callable[[], str],
+        password: Callable[[], str],
+        public_key: Callable[[], str | None],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._user = user
+        self._password = password
+        self._public_key = public_key
+        self._clock = clock
 
+    def authenticate(self, request: WebhookRequest) -> None:
+        check_basic_auth(request.headers.get("authorization"), self._user(), self._password())
 
-class SendGridMailer:
-    """Sends e-mail through SendGrid's v3 API; vendor errors become `DeliveryError`."""
-
-    def __init__(self, api_key: str, host: str | None = None) -> None:
-        self._api_key = api_key
-        self._host = host
-        self._client: Any = None
-
-    def _sdk(self) -> Any:
-        if self._client is None:
-            from sendgrid import SendGridAPIClient
-
-            kwargs = {"host": self._host} if self._host else {}
-            self._client = SendGridAPIClient(self._api_key, **kwargs)
-            # python-http-client waits for ever by default: a SendGrid that never answers
-            # would hold the job until Lambda's timeout (tests/reliability/README.md, B9).
-            self._client.client.timeout = SEND_TIMEOUT_SECONDS
-        return self._client
-
-    def send(self, mail: OutgoingEmail) -> None:
-        """One personalization per recipient: agents do not see each other's address."""
-        from python_http_client.exceptions import HTTPError
-        from sendgrid.helpers.mail import From, Header, Mail, Personalization, ReplyTo, To
-
-        message = Mail()
-        message.from_email = From(mail.from_email, mail.from_name)
-        message.subject = mail.subject
-        message.add_content(mail.text, "text/plain")
-        for address in mail.to:
-            personalization = Personalization()
-            personalization.add_to(To(address))
-            message.add_personalization(personalization)
-        if mail.reply_to:
-            message.reply_to = ReplyTo(mail.reply_to)
-        for name, value in mail.headers.items():
-            message.add_header(Header(name, value))
-        try:
-            response = self._sdk().send(message)
-        except HTTPError as exc:
-            status = int(getattr(exc, "status_code", 0) or 0)
-            raise DeliveryError(
-                f"SendGrid refused the mail: HTTP {status}",
-                permanent=400 <= status < 500 and status != 429,
-            ) from exc
-        except OSError as exc:
-            raise DeliveryError(f"SendGrid could not be reached: {exc}", permanent=False) from exc
-        log.info("sendgrid mail accepted: HTTP %s", response.status_code)
+    def receive(self, request: WebhookRequest, facts: dict[str, str]) -> InboundEmail:
+        if public_key := self._public_key():
+            check_signature(
+                public_key,
+                request.body,
+                request.headers.get(SIGNATURE_HEADER),
+                request.headers.get(TIMESTAMP_HEADER),
+                now=self._clock(),
+            )
+        form = parse_form_data(request.headers.get("content-type"), request.body)
+        return to_inbound_email(form)

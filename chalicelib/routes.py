@@ -1,0 +1,12 @@
+"""Every webhook path, defined once: app.py routes them, web.py logs them, the container
+tells Twilio where to post status callbacks, the CLI posts to them.
+
+Twilio signs the full URL it calls, so a path spelt two ways would fail verification.
+"""
+
+from __future__ import annotations
+
+HEALTH = "/health"
+TWILIO_MESSAGING = "/webhooks/twilio/messaging"
+TWILIO_STATUS = "/webhooks/twilio/status"
+SENDGRID_INBOUND = "/webhooks/sendgrid/inbound"

@@ -1,0 +1,123 @@
+"""Deployment settings from the environment, and secrets.
+
+Both are read once, when first needed, with an error that names what is wrong. Secrets
+never live in the stores' configuration file (chalicelib/stores.py): locally they come from
+the environment, in AWS from SSM Parameter Store (a SecureString under `SECRETS_SSM_PREFIX`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+DEFAULT_STORES_FILE = Path(__file__).with_name("stores.json")
+# The queues' names when the environment names none: the one definition that app.py (which
+# subscribes the handlers), the container (which sends) and packaging (which patches the
+# timers' event source) share.
+DEFAULT_JOBS_QUEUE = "relaydesk-jobs"
+DEFAULT_TIMERS_QUEUE = "relaydesk-timers"
+
+
+class ConfigError(ValueError):
+    """The store configuration or the settings are invalid; the message says where."""
+
+
+class Secrets:
+    """Secret values by name: the environment first, then SSM Parameter Store.
+
+    SSM is read once per container (one request for all parameters under the prefix),
+    and only when a secret is missing from the environment.
+    """
+
+    def __init__(self, environ: Mapping[str, str], ssm_client: Any = None) -> None:
+        self._environ = environ
+        self._ssm_client = ssm_client
+        self._from_ssm: dict[str, str] | None = None
+
+    def get(self, name: str) -> str:
+        if value := self._environ.get(name):
+            return value
+        prefix = self._environ.get("SECRETS_SSM_PREFIX")
+        if prefix:
+            if self._from_ssm is None:
+                self._from_ssm = self._load_ssm(prefix)
+            if value := self._from_ssm.get(name):
+                return value
+        raise ConfigError(f"secret {name} is not set (environment or SSM {prefix or '-'})")
+
+    def _load_ssm(self, prefix: str) -> dict[str, str]:
+        client = self._ssm_client
+        if client is None:
+            import boto3
+
+            client = boto3.client("ssm")
+        values: dict[str, str] = {}
+        paginator = client.get_paginator("get_parameters_by_path")
+        for page in paginator.paginate(Path=prefix, WithDecryption=True, Recursive=False):
+            for parameter in page["Parameters"]:
+                values[parameter["Name"].rsplit("/", 1)[-1]] = parameter["Value"]
+        return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Non-secret deployment settings, from the environment (`.chalice/config.json`)."""
+
+    environ: Mapping[str, str]
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(dict(os.environ))
+
+    def _get(self, name: str, default: str | None = None) -> str:
+        value = self.environ.get(name, default)
+        if not value:
+            raise ConfigError(f"setting {name} is not set")
+        return value
+
+    @cached_property
+    def public_base_url(self) -> str:
+        """The URL Twilio calls, stage path included: signatures are computed over it."""
+        return self._get("PUBLIC_BASE_URL").rstrip("/")
+
+    @cached_property
+    def reply_domain(self) -> str:
+        return self._get("REPLY_DOMAIN").lower()
+
+    @cached_property
+    def jobs_queue_name(self) -> str:
+        return self._get("JOBS_QUEUE_NAME", DEFAULT_JOBS_QUEUE)
+
+    @cached_property
+    def timers_queue_name(self) -> str:
+        return self._get("TIMERS_QUEUE_NAME", DEFAULT_TIMERS_QUEUE)
+
+    @cached_property
+    def jobs_queue_url(self) -> str | None:
+        return self.environ.get("JOBS_QUEUE_URL") or None
+
+    @cached_property
+    def stores_file(self) -> Path:
+        return Path(self.environ.get("STORES_FILE") or DEFAULT_STORES_FILE)
+
+    @cached_property
+    def sandbox_url(self) -> str | None:
+        """Set locally and in tests: outbound Twilio/SendGrid calls go to this sandbox."""
+        return self.environ.get("PROVIDER_SANDBOX_URL") or None
+
+    @cached_property
+    def twilio_account_sid(self) -> str:
+        return self._get("TWILIO_ACCOUNT_SID")
+
+    @cached_property
+    def sendgrid_parse_public_key(self) -> str | None:
+        """When set, Inbound Parse posts must also carry SendGrid's ECDSA signature."""
+        return self.environ.get("SENDGRID_PARSE_PUBLIC_KEY") or None
+
+    @cached_property
+    def inbound_parse_user(self) -> str:
+        return self._get("INBOUND_PARSE_USER", "parse")
