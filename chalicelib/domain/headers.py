@@ -12,6 +12,10 @@ HEADER_MAX_CHARS = 255
 """Room for any real subject or name; RFC 5322 caps a line at 998 octets, and providers
 shorten long subjects anyway."""
 
+HEADER_LINE_MAX_CHARS = 998
+"""RFC 5322's line limit: for the other headers (References, In-Reply-To), which we build
+from bounded lists of ids and which must not be cut short of that."""
+
 _SPACES = re.compile(r"\s+")
 
 

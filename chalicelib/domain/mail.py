@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from email.utils import getaddresses
 
+from chalicelib.domain.headers import HEADER_LINE_MAX_CHARS, header_text
 from chalicelib.domain.mail_auth import SenderAuthentication
 from chalicelib.domain.messages import Attachment
 
@@ -55,7 +56,9 @@ def message_ids(value: str) -> list[str]:
 
 @dataclass(frozen=True)
 class OutgoingEmail:
-    """A mail we send (to a customer or to agents); header values are ours to make safe."""
+    """A mail we send (to a customer or to agents). Every header value is made safe here,
+    once, whatever it was built from (a customer's subject, a display name, a Message-ID
+    from the outside): one line, no control characters, bounded (domain/headers.py)."""
 
     from_email: str
     from_name: str
@@ -64,6 +67,22 @@ class OutgoingEmail:
     text: str
     reply_to: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        safe = object.__setattr__  # frozen: the safe values replace what was given
+        safe(self, "from_email", header_text(self.from_email))
+        safe(self, "from_name", header_text(self.from_name))
+        safe(self, "to", tuple(header_text(a) for a in self.to))
+        safe(self, "subject", header_text(self.subject))
+        safe(self, "reply_to", header_text(self.reply_to) if self.reply_to else self.reply_to)
+        safe(
+            self,
+            "headers",
+            {
+                header_text(k): header_text(v, HEADER_LINE_MAX_CHARS)
+                for k, v in self.headers.items()
+            },
+        )
 
 
 def new_message_id(address: str) -> str:

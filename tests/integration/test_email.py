@@ -401,3 +401,30 @@ def test_the_thread_a_reply_names_is_read_consistently(
     assert len(threads(container)) == 1
     assert asked
     assert all(r["ConsistentRead"] for p in asked for r in p["RequestItems"].values())
+
+
+def test_a_subject_carrying_line_breaks_cannot_add_a_header_to_our_mail(
+    client: Client, worker: QueueWorker, outbox: sandbox.Sandbox
+) -> None:
+    """An RFC 2047 encoded word can decode to CR/LF: `=?utf-8?b?SGVsbG8NCkJjYzogc29tZW9u
+    ZUBleGFtcGxlLmNvbQ==?=` is "Hello\\r\\nBcc: someone@example.com". Our acknowledgement and
+    the agents' notification keep the words on one line, and nobody else is written to."""
+    injected = "Hello\r\nBcc: someone@example.com"
+    response = post_parsed(
+        client,
+        message_id="<inj@customer.test>",
+        sender=JANA,
+        sender_name="Jana",
+        to=SUPPORT,
+        subject=injected,
+        text="Where is it?",
+    )
+    assert status_of(response) == "stored"
+    drain(worker)
+    [ack] = acks_to(outbox)
+    assert ack["subject"] == "Re: Hello Bcc: someone@example.com"
+    sent = outbox.entries(provider="sendgrid")
+    for mail in sent:
+        values = [mail["subject"], mail["from"], *mail["headers"].values()]
+        assert not any(ch in v for v in values for ch in "\r\n"), mail
+    assert {m["to"] for m in sent} <= {JANA, "alex@demo.relaydesk.test", "sam@demo.relaydesk.test"}
