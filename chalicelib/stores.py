@@ -15,6 +15,7 @@ from pathlib import Path
 from string import Formatter
 from typing import Any
 
+from chalicelib.domain.automail import DEFAULT_NO_REPLY_SENDERS
 from chalicelib.domain.calendar import BusinessCalendar
 from chalicelib.domain.messages import contact_of
 from chalicelib.domain.sla import (
@@ -97,6 +98,9 @@ class StoreConfig:
     whatsapp_template: WhatsAppTemplate | None = None
     retention_days: int = 365
     """A closed thread and its messages are deleted (DynamoDB TTL) this long after closing."""
+    no_reply_senders: frozenset[str] = frozenset(DEFAULT_NO_REPLY_SENDERS)
+    """Local parts of mailboxes nobody reads (noreply@, postmaster@, ...): their mail is
+    stored and shown to the agents, never answered automatically."""
 
     def is_agent(self, email: str) -> bool:
         return email.strip().lower() in self.agents
@@ -188,6 +192,13 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
     hourly_cap = _field(raw, store_id, "auto_replies_per_hour", int, 100)
     if hourly_cap < 0:
         raise ConfigError(f"store {store_id!r}: auto_replies_per_hour: must not be negative")
+    no_reply = _field(raw, store_id, "no_reply_senders", list, list(DEFAULT_NO_REPLY_SENDERS))
+    for local in no_reply:
+        if not isinstance(local, str) or not local.strip() or "@" in local:
+            raise ConfigError(
+                f"store {store_id!r}: no_reply_senders: {local!r} is not the part of an "
+                "address before the @ (for example 'noreply')"
+            )
     locale = _field(raw, store_id, "locale", str, "en")
     templates = dict(_field(raw, store_id, "ack_templates", dict, {}))
     if "ack_template" in raw:  # the single template of earlier configurations
@@ -233,6 +244,7 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
         ack_templates=templates,
         ack_daily_cap=daily_cap,
         auto_replies_per_hour=hourly_cap,
+        no_reply_senders=frozenset(local.strip().lower() for local in no_reply),
         reopen_window_days=reopen_window,
         retention_days=retention_days,
         sla=_parse_sla(store_id, _field(raw, store_id, "sla", dict, {}), first_response),

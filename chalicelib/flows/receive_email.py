@@ -75,7 +75,7 @@ def receive_customer_email(
     """Store a customer's mail on the thread it answers, or a new thread; acknowledge it
     (in a job) unless a machine wrote it or we did."""
     logs.bind_message(store.store_id, email.message_id)
-    automatic = automatic_reason(email.headers, email.sender)
+    automatic = automatic_reason(email.headers, email.sender, store.no_reply_senders)
     if automatic is None and (
         c.stores.is_own_address(email.sender)
         or email.sender.endswith("@" + c.settings.reply_domain)

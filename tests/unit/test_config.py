@@ -70,11 +70,22 @@ def test_the_shipped_and_test_configurations_load() -> None:
         ({"ack_template": "no deadline"}, r"'shop': ack_templates\['en'\]: must state"),
         ({"ack_templates": {"cs": "{deadline} {other}"}}, r"ack_templates\['cs'\]: unknown"),
         ({"ack_templates": {"de": "{deadline"}}, r"ack_templates\['de'\]"),
+        ({"no_reply_senders": ["noreply@shop.test"]}, "no_reply_senders: 'noreply@shop.test'"),
+        ({"no_reply_senders": "noreply"}, "no_reply_senders: expected list"),
     ],
 )
 def test_invalid_store_names_the_store_and_field(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_store({**VALID, **change})
+
+
+def test_unattended_senders_default_to_the_usual_mailboxes_and_a_store_may_name_its_own() -> None:
+    default = parse_store(VALID).no_reply_senders
+    assert {"noreply", "no-reply", "no.reply", "mailer-daemon", "postmaster", "abuse", "root"} <= (
+        default
+    )
+    own = parse_store({**VALID, "no_reply_senders": ["Alerts", "noreply"]}).no_reply_senders
+    assert own == {"alerts", "noreply"}
 
 
 def test_agents_may_have_names_and_duty_hours_and_are_found_by_any_of_their_names() -> None:
