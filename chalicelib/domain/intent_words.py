@@ -125,7 +125,7 @@ PERSON_WORDS: Mapping[str, frozenset[str]] = {
     ),
     "cs": _words(
         """
-        agent agenta cloveka clovekem konsultant konzultant konzultanta konzultantem
+        agent agenta cloveka clovekem konzultant konzultanta konzultantem
         operator operatora operatorem operátor operátora operátorem pracovnikem
         pracovník pracovníka človek člověk člověka člověkem
         """

@@ -41,6 +41,8 @@ MIN_CONFIDENCE = 0.55
 MIN_MARGIN = 0.2
 # Phrase words may stand apart by this many other words ("where is my last order").
 WINDOW_SLACK = 4
+# Shorter stems match only the very word they came from (Arabic stems are roots of 3).
+SHORT_STEM = {"latin": 4, "arabic": 3}
 # A stem this long (Latin / Arabic script) may be the start of an inflected word.
 _PREFIX_MIN = {"latin": 5, "arabic": 3}
 # Typos are forgiven in stems at least this long, at this similarity (0-100): shorter
@@ -107,7 +109,7 @@ _ORDER_WORDS = (
 _NUMBER_MARK = r"(?:\s*(?:#|no\.?|nr\.?|n°|n\.|c\.|cislo|numero|number|رقم|شماره|:)\s*)*"
 _ORDER_NUMBER = re.compile(
     rf"(?:#\s*|(?<![\w])(?:{_ORDER_WORDS}){_NUMBER_MARK}\s*)"
-    r"(\d{3,10})(?![\d.,:/\-]\d)(?!\s*(?:kc|czk|eur|€|\$|usd|zl|pln|chf|ریال|تومان|درهم|ريال))"
+    r"(\d{3,10})(?!\d)(?![.,:/\-]\d)(?!\s*(?:kc|czk|eur|€|\$|usd|zl|pln|chf|ریال|تومان|درهم|ريال))"
 )
 _LONE_NUMBER = re.compile(r"\s*#?\s*(\d{3,10})\s*[?.!]*\s*")
 
@@ -179,8 +181,9 @@ def _stem(language: str, token: str) -> str:
 
 
 @cache
-def _phrase_stems(language: str, phrase: str) -> tuple[str, ...]:
-    return tuple(_stem(language, token) for token in tokens(phrase))
+def _phrase_stems(language: str, phrase: str) -> tuple[tuple[str, str], ...]:
+    """(folded word, stem) for each word of a phrase."""
+    return tuple((token, _stem(language, token)) for token in tokens(phrase))
 
 
 def _is_arabic(token: str) -> bool:
@@ -193,11 +196,17 @@ def _similar(a: str, b: str) -> bool:
     return fuzz.ratio(a, b, score_cutoff=FUZZY_MIN_SCORE) > 0
 
 
-def _token_matches(wanted: str, token: str, stem: str) -> bool:
-    """Does the message word (`token`, its `stem`) match the phrase's stem `wanted`?"""
-    if stem == wanted or token == wanted:
+def _token_matches(word: str, wanted: str, token: str, stem: str) -> bool:
+    """Does the message word (`token`, its `stem`) match the phrase's `word` (its stem
+    `wanted`)? A stem shorter than 4 letters must be the very word: the German stem of
+    "ändern" is "and", which is not a request to change anything in English."""
+    if token == word:
         return True
     script = "arabic" if _is_arabic(wanted) else "latin"
+    if len(wanted) < SHORT_STEM[script]:
+        return False
+    if stem == wanted or token == wanted:
+        return True
     if len(wanted) >= _PREFIX_MIN[script] and (token.startswith(wanted) or stem.startswith(wanted)):
         return True
     return (
@@ -237,9 +246,9 @@ class _Text:
             [
                 i
                 for i, (w, s) in enumerate(zip(self.words, self.stems, strict=True))
-                if _token_matches(x, w, s)
+                if _token_matches(word, stem, w, s)
             ]
-            for x in wanted
+            for word, stem in wanted
         ]
         if any(not c for c in candidates):
             return None
@@ -345,6 +354,17 @@ def _person_requested(texts: Mapping[str, _Text]) -> list[str]:
     return languages
 
 
+def _closest(text: str, languages: Sequence[str], texts: Mapping[str, _Text]) -> list[str]:
+    """Of `languages`, those whose person word was typed as they spell it (diacritics are
+    evidence: "operátor" is Czech), then those that leave the fewest words unexplained
+    ("operator prosim" is Czech too: "prosim" is a Czech word of politeness)."""
+    typed = set(_TOKEN.findall(unicodedata.normalize("NFC", text).casefold()))
+    exact = [lang for lang in languages if typed & words.PERSON_WORDS[lang]]
+    pool = exact or list(languages)
+    fewest = min(len(texts[lang].content) for lang in pool)
+    return [lang for lang in pool if len(texts[lang].content) == fewest]
+
+
 def _language_choice(
     matched: Sequence[str], detected: str | None, hints: Sequence[str | None]
 ) -> str:
@@ -394,7 +414,7 @@ def decide(
         return IntentDecision(decision, kind, language, confidence, order_numbers, reasons)
 
     if people := _person_requested(texts):
-        language = _language_choice(people, detected, hints)
+        language = _language_choice(_closest(text, people, texts), detected, hints)
         return result("handoff", None, language, 1.0, f"asks for a person ({language})")
     if _SHOUTING.search(text):
         return result("handoff", None, fallback_language, 0.9, "anger: repeated '!'")
