@@ -3,8 +3,9 @@
 Runs the pure decision (`chalicelib.domain.intents.decide`) on every message of
 tests/fixtures/answers_labelled.jsonl with the demo store's four answers and prints
 markdown for bench/RESULTS.md: the whole set, the held-out part (every 4th line, not
-looked at while tuning), the wrong answers, and the time one decision takes once the
-libraries are loaded (the answer job's cost, not the webhook's: nothing here is on it).
+looked at while tuning), the two sets written later, the wrong answers in all three, and
+the time one decision takes once the libraries are loaded (the answer job's cost, not
+the webhook's: nothing here is on it).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import time
 
 from relaydesk.answer_quality import (
+    SETS,
     load_demo_answers,
     load_examples,
     markdown,
@@ -40,6 +42,11 @@ def main() -> None:
     print(markdown(table(outcomes)))
     print(f"\n#### Held out ({len(held_out)} messages, every 4th line)\n")
     print(markdown(table(held_out)))
+    for name, path in list(SETS.items())[1:]:
+        later = run(load_examples(path), answers)
+        print(f"\n#### The {name} set ({len(later)} messages)\n")
+        print(markdown(table(later)))
+        outcomes = [*outcomes, *later]
     wrong = wrong_answers(outcomes)
     print(f"\n#### Wrong answers ({len(wrong)})\n")
     print("\n".join(f"- {line}" for line in wrong) or "- none")

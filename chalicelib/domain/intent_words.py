@@ -39,7 +39,9 @@ ORDER_STATUS: Mapping[str, tuple[str, ...]] = {
         order dispatched, package shipped, order sent, order on way, package on way,
         parcel on way, track order, track package, track parcel, track shipment,
         tracking number, tracking link, tracking code, update order, update
-        delivery, update package, news order, news delivery
+        delivery, update package, news order, news delivery, when arrive, when show
+        up, when get my order, when get my package, when receive order, when receive
+        package, when expect, expect my order, expect my package
         """
     ),
     "cs": _phrases(
@@ -50,7 +52,8 @@ ORDER_STATUS: Mapping[str, tuple[str, ...]] = {
         kdy doručena objednávka, kdy doručena zásilka, odeslána objednávka, odeslali
         objednávku, objednávka na cestě, balík na cestě, zásilka na cestě, sledovat
         zásilku, sledovat balík, sledovat objednávku, číslo zásilky, sledovací
-        číslo, jak vypadá objednávka, co objednávka
+        číslo, jak vypadá objednávka, co objednávka, kdy dorazí, kdy přijde, kdy to
+        přijde, kdy mi to přijde, kdy dostanu, kdy doručíte, kdy čekat balík
         """
     ),
     "pl": _phrases(
@@ -62,7 +65,9 @@ ORDER_STATUS: Mapping[str, tuple[str, ...]] = {
         zamówienie, kiedy dostarczona przesyłka, zamówienie wysłane, zamówienie w
         drodze, paczka w drodze, przesyłka w drodze, śledzić paczkę, śledzić
         przesyłkę, śledzić zamówienie, numer przesyłki, numer śledzenia, co z
-        zamówieniem, co się dzieje z zamówieniem
+        zamówieniem, co się dzieje z zamówieniem, kiedy dotrze, kiedy przyjdzie,
+        kiedy dostanę, kiedy spodziewać paczki, kiedy spodziewać zamówienia, kiedy
+        spodziewać przesyłki
         """
     ),
     "de": _phrases(
@@ -73,7 +78,9 @@ ORDER_STATUS: Mapping[str, tuple[str, ...]] = {
         bestellung versandt, paket verschickt, paket unterwegs, bestellung
         unterwegs, sendung unterwegs, paket verfolgen, sendung verfolgen, bestellung
         verfolgen, sendungsnummer, trackingnummer, neuigkeiten lieferung,
-        neuigkeiten bestellung, was ist mit bestellung
+        neuigkeiten bestellung, was ist mit bestellung, wann kommt, wann ankommen,
+        wann bekomme, wann erhalte, mit paket rechnen, mit bestellung rechnen, mit
+        lieferung rechnen
         """
     ),
     "fr": _phrases(
@@ -83,7 +90,8 @@ ORDER_STATUS: Mapping[str, tuple[str, ...]] = {
         colis arriver, quand colis livré, quand commande livrée, commande partie,
         commande expédiée, commande envoyée, colis expédié, commande en route, colis
         en route, suivre colis, suivre commande, nouvelles livraison, nouvelles
-        commande, nouvelles colis
+        commande, nouvelles colis, quand arrive, quand recevoir, quand colis, quand
+        ma commande, attends colis, attends commande
         """
     ),
     "es": _phrases(
@@ -93,7 +101,8 @@ ORDER_STATUS: Mapping[str, tuple[str, ...]] = {
         entregan paquete, cuándo entregan pedido, enviaron pedido, pedido enviado,
         pedido en camino, paquete en camino, envío en camino, número de seguimiento,
         rastrear pedido, rastrear paquete, rastrear envío, seguimiento pedido, cómo
-        va pedido, novedad envío, novedad pedido
+        va pedido, novedad envío, novedad pedido, cuándo llega, cuándo me llega,
+        cuándo recibo, para cuándo llega, cuándo entregan
         """
     ),
     "ar": _phrases(
@@ -102,6 +111,7 @@ ORDER_STATUS: Mapping[str, tuple[str, ...]] = {
         حالة طلبي, حالة الشحنة, متى يصل طلبي, متى سيصل طلبي, متى تصل الشحنة, متى
         توصيل الشحنة, متى توصيل الطلب, تم شحن الطلب, طلبي في الطريق, الشحنة في
         الطريق, رقم التتبع, تتبع الطلب, تتبع الشحنة, أتتبع شحنتي, جديد الشحنة, جديد
+        الطلب, متى يصل, متى يوصل, متى يوصلني, متى يوصلني الطلب, متى أستلم, متى استلم
         الطلب
         """
     ),
@@ -111,7 +121,8 @@ ORDER_STATUS: Mapping[str, tuple[str, ...]] = {
         میرسه, سفارش کی می رسه, بسته کی میرسه, بسته کی می رسه, سفارش ارسال شده, بسته
         ارسال شده, کد رهگیری, پیگیری بسته, پیگیری سفارش, پیگیری مرسوله, بسته کی
         تحویل, سفارش کی تحویل, سفارش در راهه, سفارش در راه, بسته در راه, خبری
-        مرسوله, خبری سفارش
+        مرسوله, خبری سفارش, کی میرسه, کی می رسه, کی به دستم, به دستم میرسه, کی تحویل
+        میدید
         """
     ),
 }
@@ -166,6 +177,64 @@ PERSON_WORDS: Mapping[str, frozenset[str]] = {
     ),
 }
 
+# Asking for "someone" (not a role): a verb of speaking with an indefinite person.
+HANDOFF_PHRASES: Mapping[str, tuple[str, ...]] = {
+    "en": _phrases(
+        """
+        talk someone, speak someone, talk somebody, speak somebody, talk anyone,
+        speak anyone, call me back, someone call me
+        """
+    ),
+    "cs": _phrases(
+        "mluvit s někým, mluvit někým, spojit s někým, promluvit si s někým, zavolejte mi"
+    ),
+    "pl": _phrases("porozmawiać z kimś, rozmawiać z kimś, połączyć z kimś, zadzwońcie do mnie"),
+    "de": _phrases(
+        "mit jemandem sprechen, jemandem sprechen, mit jemandem reden, rufen sie mich an"
+    ),
+    "fr": _phrases("parler à quelqu, parler quelqu, joindre quelqu, rappelez moi"),
+    "es": _phrases("hablar con alguien, hablar alguien, llámenme, llamadme"),
+    "ar": _phrases("التحدث مع أحد, اتكلم مع أحد, التكلم مع أحد, اتصلوا بي"),
+    "fa": _phrases("با یکی صحبت, با کسی صحبت, با یکی حرف, با من تماس بگیرید"),
+}
+
+# Words about shipping an order: an order's status only when an order number is named
+# ("has 1043 been sent?", "ist 1043 schon raus?"); alone they may ask how shipping works.
+SHIPPED_WORDS: Mapping[str, tuple[str, ...]] = {
+    "en": _phrases(
+        """
+        sent, shipped, dispatched, sent out, on its way, arrive, arrived, delivered,
+        status, tracking
+        """
+    ),
+    "cs": _phrases(
+        """
+        odeslána, odeslaná, odeslaný, odesláno, odeslali, expedována, na cestě,
+        dorazí, doručena, stav, sledování
+        """
+    ),
+    "pl": _phrases(
+        "wysłane, wysłana, wysłany, nadane, w drodze, dotrze, dostarczone, status, śledzenie"
+    ),
+    "de": _phrases(
+        "verschickt, versandt, raus, unterwegs, angekommen, geliefert, status, sendungsverfolgung"
+    ),
+    "fr": _phrases(
+        """
+        partie, parti, expédiée, expédié, envoyée, envoyé, en route, arrivée,
+        livrée, statut, suivi
+        """
+    ),
+    "es": _phrases(
+        """
+        salió, enviado, enviada, despachado, en camino, llega, llegó, entregado,
+        estado, seguimiento
+        """
+    ),
+    "ar": _phrases("خرج, شحن, تم شحن, أرسل, ارسل, في الطريق, وصل, حالة, تتبع"),
+    "fa": _phrases("ارسال شد, ارسال شده, فرستادید, در راه, رسید, تحویل, وضعیت, رهگیری"),
+}
+
 # "in person", "en personne": the word is there but nobody is asked for.
 NOT_A_PERSON: Mapping[str, tuple[str, ...]] = {
     "en": _phrases(
@@ -200,7 +269,9 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         not arrived, not come, didn get, didn receive, didn arrive, haven received,
         hasn arrived, still no, still not, still waiting, charged twice, double
         charged, not working, doesn work, lost, my refund, money back, declined,
-        failed, stolen
+        failed, stolen, nobody answers, nobody replies, no one answers, no one
+        replies, no answer, no reply, fell apart, hole, ripped, torn, cracked,
+        stained, third time, horrible, disgusting, useless, my money
         """
     ),
     "cs": _phrases(
@@ -210,7 +281,8 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         nedostal, nedostala, nedostali, nepřišel, nepřišla, nepřišly, nepřišlo,
         nedorazil, nedorazila, nedorazilo, neprošla, dvakrát, nefunguje, roztrhla,
         roztrhl, zamítnuta, zamítnutá, ztratil, ztracený, vrátíte peníze, moje
-        peníze
+        peníze, nikdo neodpovídá, nikdo neodpověděl, neodpovídáte, díra, díru,
+        roztrhaný, prasklý, ušpiněný, reklamovat, hrůza, otřesné, katastrofa, peníze
         """
     ),
     "pl": _phrases(
@@ -220,7 +292,9 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         dotarła, nie dotarło, nie dostałem, nie dostałam, nigdy, nie przyszła, nie
         przyszedł, nie przyszło, dwa razy, nie działa, nie przeszła, odrzucona,
         nadal nie, wciąż nie, rozpruła, podarta, zgubiona, moje pieniądze, zwrot
-        pieniędzy
+        pieniędzy, nikt nie odpowiada, nie odpowiadacie, brak odpowiedzi, dziura,
+        dziurę, podarty, pęknięty, poplamiony, reklamować, tragedia, okropne,
+        katastrofa, pieniądze
         """
     ),
     "de": _phrases(
@@ -229,7 +303,9 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         beschweren, frechheit, unverschämt, betrug, enttäuscht, nicht angekommen,
         nie bekommen, nicht bekommen, nicht erhalten, nie erhalten, immer noch
         nicht, doppelt, zweimal, funktioniert nicht, abgelehnt, gerissen, verloren,
-        meine rückerstattung, mein geld
+        meine rückerstattung, mein geld, niemand antwortet, keine antwort, antwortet
+        niemand, loch, zerrissen, gebrochen, fleckig, reklamieren, reklamation,
+        unmöglich, katastrophe, schrecklich, geld
         """
     ),
     "fr": _phrases(
@@ -238,7 +314,9 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         manque, défectueux, réclamation, plainte, inadmissible, inacceptable,
         scandale, arnaque, déçu, déçue, pas arrivé, pas arrivée, jamais reçu, pas
         reçu, toujours pas, deux fois, ne marche pas, ne fonctionne pas, refusé,
-        refusée, déchiré, déchirée, perdu, mon remboursement
+        refusée, déchiré, déchirée, perdu, mon remboursement, personne ne répond,
+        personne ne me répond, pas de réponse, aucune réponse, trou, troué, fissuré,
+        taché, nul, horrible, catastrophe, honteux, argent
         """
     ),
     "es": _phrases(
@@ -247,21 +325,25 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         defectuoso, reclamación, queja, inaceptable, vergüenza, estafa,
         decepcionado, no ha llegado, no llegó, nunca recibí, nunca llegó, no recibí,
         todavía no, dos veces, no funciona, rechazado, rechazaron, rechazó, se
-        rompió, perdido, mi reembolso, mi dinero
+        rompió, perdido, mi reembolso, mi dinero, nadie contesta, nadie responde,
+        nadie me contesta, sin respuesta, agujero, rasgado, manchado, reclamar,
+        desastre, horrible, pésimo, vergonzoso, dinero
         """
     ),
     "ar": _phrases(
         """
         تالف, تالفا, مكسور, خاطئ, خطأ, ناقص, شكوى, غير مقبول, احتيال, لم يصل, لم
         يصلني, لم تصل, لم أستلم, لم استلم, لم يتم, مرتين, لا يعمل, رفض, تمزق, تمزقت,
-        ضائع, المبلغ المسترد, أموالي, فلوسي
+        ضائع, المبلغ المسترد, أموالي, فلوسي, لا أحد يرد, لا احد يرد, لا يوجد رد,
+        بدون رد, ثقب, ممزق, متسخ, سيء, سيئ, كارثة, فظيع, فلوس, المبلغ
         """
     ),
     "fa": _phrases(
         """
         خراب, شکسته, اشتباه, ناقص, شکایت, قابل قبول نیست, کلاهبرداری, نرسیده, نرسید,
         نیومده, نیامده, دریافت نکردم, نگرفتم, دو بار, کار نمیکنه, کار نمی کنه, انجام
-        نشد, پاره, گم شده, پول مرجوعی, پولم
+        نشد, پاره, گم شده, پول مرجوعی, پولم, کسی جواب نمیده, کسی جواب نمی ده, جوابی
+        نمیدید, سوراخ, پاره شده, لکه, افتضاح, افتضاحه, افتضاحه, وحشتناک, بدترین, پول
         """
     ),
 }

@@ -4,7 +4,8 @@
 hand-off to a person (asked for one, or unhappy), or nothing. It prefers silence to a
 wrong answer, in this order:
 
-1. A request for a person (AGENT, člověk, Mensch, موظف, ...) wins over everything.
+1. A request for a person (AGENT, člověk, Mensch, موظف, ..., or "talk to someone")
+   wins over everything.
 2. A complaint or a specific problem ("the parcel arrived damaged", "my refund has not
    arrived") goes to a person, even if it also mentions what a general answer covers.
 3. A request to change something (cancel, change the address, add an item) is for a
@@ -12,7 +13,9 @@ wrong answer, in this order:
 4. The intents (order status and the store's answers) are scored on each language's
    phrases; the best needs a minimum confidence, a margin over the runner-up, and no
    word of its own next to a negation; a runner-up that explains words the best does
-   not (two questions in one message) makes the message ambiguous.
+   not (two questions in one message) makes the message ambiguous. Where an order
+   number is named, a word about shipping ("sent", "raus", "partie") is enough to ask
+   for that order's status.
 
 Matching folds case, diacritics and Arabic letter variants, stems with Snowball, accepts
 a stem as a prefix of an inflected word, and forgives a typo in longer words
@@ -416,6 +419,9 @@ def decide(
     if people := _person_requested(texts):
         language = _language_choice(_closest(text, people, texts), detected, hints)
         return result("handoff", None, language, 1.0, f"asks for a person ({language})")
+    if someone := _first_phrase(texts, words.HANDOFF_PHRASES):
+        language, phrase = someone
+        return result("handoff", None, language, 0.9, f"asks for someone: {phrase!r}")
     if _SHOUTING.search(text):
         return result("handoff", None, fallback_language, 0.9, "anger: repeated '!'")
     if complaint := _first_phrase(texts, words.COMPLAINT):
@@ -430,7 +436,10 @@ def decide(
         prepared = texts[language]
         per_kind: list[tuple[str, Iterable[str]]] = []
         if order_status:
-            per_kind.append((ORDER_STATUS, words.ORDER_STATUS.get(language, ())))
+            wismo = words.ORDER_STATUS.get(language, ())
+            if order_numbers:
+                wismo = (*wismo, *words.SHIPPED_WORDS.get(language, ()))
+            per_kind.append((ORDER_STATUS, wismo))
         per_kind.extend((a.id, a.phrases.get(language, ())) for a in answers)
         for kind, phrases in per_kind:
             if (found := _score(prepared, kind, phrases)) is not None:

@@ -311,3 +311,28 @@ def test_importing_the_decision_loads_no_matching_library() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "let me talk to someone please",
+        "Můžu mluvit s někým z obchodu?",
+        "Kann ich bitte mit jemandem sprechen?",
+        "¿Puedo hablar con alguien?",
+    ],
+)
+def test_asking_for_someone_is_asking_for_a_person(text: str) -> None:
+    assert decide(text, DEMO).decision == "handoff"
+
+
+def test_a_named_order_and_a_shipping_word_ask_for_its_status() -> None:
+    for text in (
+        "has #1043 been sent yet?",
+        "ist Bestellung 1043 schon raus?",
+        "هل خرج الطلب 1042؟",
+    ):
+        decision = decide(text, DEMO)
+        assert (decision.decision, decision.kind) == ("answer", ORDER_STATUS), text
+    # Without an order number, "sent" says nothing about an order.
+    assert decide("has it been sent yet?", DEMO).decision == "none"
