@@ -26,7 +26,7 @@ from relaydesk.answer_quality import (
 def main() -> None:
     examples = load_examples()
     answers = load_demo_answers()
-    run(examples[:8], answers)  # load the stemmers and rapidfuzz first
+    run(examples[:8], answers)  # load the stemmers first
     started = time.perf_counter()
     outcomes = run(examples, answers)
     per_message_ms = (time.perf_counter() - started) * 1000 / len(examples)

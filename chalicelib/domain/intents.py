@@ -17,9 +17,9 @@ wrong answer, in this order:
    number is named, a word about shipping ("sent", "raus", "partie") is enough to ask
    for that order's status.
 
-Matching folds case, diacritics and Arabic letter variants, stems with Snowball, accepts
-a stem as a prefix of an inflected word, and forgives a typo in longer words
-(rapidfuzz). Both libraries are imported on first use, never on the webhook's path.
+Matching folds case, diacritics and Arabic letter variants, stems with Snowball
+(imported on first use, never on the webhook's path), accepts a stem as a prefix of an
+inflected word, and forgives a typo in longer words.
 """
 
 from __future__ import annotations
@@ -194,9 +194,22 @@ def _is_arabic(token: str) -> bool:
 
 
 def _similar(a: str, b: str) -> bool:
-    from rapidfuzz import fuzz  # only when a message is matched
+    """Levenshtein-like similarity (difflib's ratio) of at least FUZZY_MIN_SCORE.
 
-    return fuzz.ratio(a, b, score_cutoff=FUZZY_MIN_SCORE) > 0
+    rapidfuzz would be faster, but its current wheels need a newer glibc than Lambda's
+    Python 3.11 runtime has; the cheap upper bounds first keep difflib's cost small.
+    """
+    from difflib import SequenceMatcher  # only when a message is matched
+
+    threshold = FUZZY_MIN_SCORE / 100
+    if 2 * min(len(a), len(b)) / (len(a) + len(b)) < threshold:
+        return False
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    return (
+        matcher.real_quick_ratio() >= threshold
+        and matcher.quick_ratio() >= threshold
+        and matcher.ratio() >= threshold
+    )
 
 
 def _token_matches(word: str, wanted: str, token: str, stem: str) -> bool:
