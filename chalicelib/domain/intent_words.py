@@ -397,6 +397,7 @@ ACTIONS: Mapping[str, tuple[str, ...]] = {
 }
 
 # Negation words: an intent's word right next to one of these is not the question.
+# (Arabic "ما" is left out: it is far more often "what" than "not".)
 NEGATIONS: Mapping[str, frozenset[str]] = {
     "en": _words(
         """
@@ -430,7 +431,7 @@ NEGATIONS: Mapping[str, frozenset[str]] = {
     ),
     "ar": _words(
         """
-        لا لم لن ليس ما
+        لا لم لن ليس
         """
     ),
     "fa": _words(

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
@@ -98,7 +98,7 @@ class IntentDecision:
     """The language whose phrasing matched; else the detected one; else None."""
     confidence: float | None
     order_numbers: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = field(default=())
+    reasons: tuple[str, ...] = ()
 
 
 # --- order numbers -----------------------------------------------------------------------
