@@ -271,7 +271,8 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         charged, not working, doesn work, lost, my refund, money back, declined,
         failed, stolen, nobody answers, nobody replies, no one answers, no one
         replies, no answer, no reply, fell apart, hole, ripped, torn, cracked,
-        stained, third time, horrible, disgusting, useless, my money
+        stained, third time, horrible, disgusting, useless, my money, want refund,
+        want my money, my return, my returns
         """
     ),
     "cs": _phrases(
@@ -282,7 +283,8 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         nedorazil, nedorazila, nedorazilo, neprošla, dvakrát, nefunguje, roztrhla,
         roztrhl, zamítnuta, zamítnutá, ztratil, ztracený, vrátíte peníze, moje
         peníze, nikdo neodpovídá, nikdo neodpověděl, neodpovídáte, díra, díru,
-        roztrhaný, prasklý, ušpiněný, reklamovat, hrůza, otřesné, katastrofa, peníze
+        roztrhaný, prasklý, ušpiněný, reklamovat, hrůza, otřesné, katastrofa,
+        peníze, moje vrácení, mé vrácení, mou reklamaci, chci peníze
         """
     ),
     "pl": _phrases(
@@ -294,7 +296,7 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         nadal nie, wciąż nie, rozpruła, podarta, zgubiona, moje pieniądze, zwrot
         pieniędzy, nikt nie odpowiada, nie odpowiadacie, brak odpowiedzi, dziura,
         dziurę, podarty, pęknięty, poplamiony, reklamować, tragedia, okropne,
-        katastrofa, pieniądze
+        katastrofa, pieniądze, mój zwrot, moim zwrotem, chcę zwrot, chcę pieniądze
         """
     ),
     "de": _phrases(
@@ -305,7 +307,8 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         nicht, doppelt, zweimal, funktioniert nicht, abgelehnt, gerissen, verloren,
         meine rückerstattung, mein geld, niemand antwortet, keine antwort, antwortet
         niemand, loch, zerrissen, gebrochen, fleckig, reklamieren, reklamation,
-        unmöglich, katastrophe, schrecklich, geld
+        unmöglich, katastrophe, schrecklich, geld, meine rücksendung, meine
+        rückgabe, will geld zurück, möchte geld zurück
         """
     ),
     "fr": _phrases(
@@ -316,7 +319,8 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         reçu, toujours pas, deux fois, ne marche pas, ne fonctionne pas, refusé,
         refusée, déchiré, déchirée, perdu, mon remboursement, personne ne répond,
         personne ne me répond, pas de réponse, aucune réponse, trou, troué, fissuré,
-        taché, nul, horrible, catastrophe, honteux, argent
+        taché, nul, horrible, catastrophe, honteux, argent, mon retour, veux être
+        remboursé, veux remboursement
         """
     ),
     "es": _phrases(
@@ -327,7 +331,8 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         todavía no, dos veces, no funciona, rechazado, rechazaron, rechazó, se
         rompió, perdido, mi reembolso, mi dinero, nadie contesta, nadie responde,
         nadie me contesta, sin respuesta, agujero, rasgado, manchado, reclamar,
-        desastre, horrible, pésimo, vergonzoso, dinero
+        desastre, horrible, pésimo, vergonzoso, dinero, mi devolución, quiero
+        reembolso, quiero devolución de dinero
         """
     ),
     "ar": _phrases(
@@ -335,7 +340,8 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         تالف, تالفا, مكسور, خاطئ, خطأ, ناقص, شكوى, غير مقبول, احتيال, لم يصل, لم
         يصلني, لم تصل, لم أستلم, لم استلم, لم يتم, مرتين, لا يعمل, رفض, تمزق, تمزقت,
         ضائع, المبلغ المسترد, أموالي, فلوسي, لا أحد يرد, لا احد يرد, لا يوجد رد,
-        بدون رد, ثقب, ممزق, متسخ, سيء, سيئ, كارثة, فظيع, فلوس, المبلغ
+        بدون رد, ثقب, ممزق, متسخ, سيء, سيئ, كارثة, فظيع, فلوس, المبلغ, أريد استرداد,
+        استرداد أموالي, إرجاعي
         """
     ),
     "fa": _phrases(
@@ -343,7 +349,8 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         خراب, شکسته, اشتباه, ناقص, شکایت, قابل قبول نیست, کلاهبرداری, نرسیده, نرسید,
         نیومده, نیامده, دریافت نکردم, نگرفتم, دو بار, کار نمیکنه, کار نمی کنه, انجام
         نشد, پاره, گم شده, پول مرجوعی, پولم, کسی جواب نمیده, کسی جواب نمی ده, جوابی
-        نمیدید, سوراخ, پاره شده, لکه, افتضاح, افتضاحه, افتضاحه, وحشتناک, بدترین, پول
+        نمیدید, سوراخ, پاره شده, لکه, افتضاح, افتضاحه, افتضاحه, وحشتناک, بدترین,
+        پول, مرجوعی من, پولم رو می خوام
         """
     ),
 }

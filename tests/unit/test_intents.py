@@ -336,3 +336,18 @@ def test_a_named_order_and_a_shipping_word_ask_for_its_status() -> None:
         assert (decision.decision, decision.kind) == ("answer", ORDER_STATUS), text
     # Without an order number, "sent" says nothing about an order.
     assert decide("has it been sent yet?", DEMO).decision == "none"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Balík přišel otevřený",  # "open" the parcel, not the shop
+        "El paquete llegó abierto",
+        "Das Paket kam geöffnet an",
+        "What's the status of my return?",  # one return, not the policy
+        "Has my return arrived?",
+        "Returns are a pain, I want a refund now",
+    ],
+)
+def test_look_alikes_of_a_store_answer_are_not_answered(text: str) -> None:
+    assert decide(text, DEMO).decision != "answer"
