@@ -259,7 +259,8 @@ NOT_A_PERSON: Mapping[str, tuple[str, ...]] = {
     ),
 }
 
-# Anger, complaints and specific problems: a person must look, whatever else is asked.
+# Anger, complaints and specific problems (one refund, one return, a payment already
+# made): a person must look, whatever else is asked.
 COMPLAINT: Mapping[str, tuple[str, ...]] = {
     "en": _phrases(
         """
@@ -272,7 +273,8 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         failed, stolen, nobody answers, nobody replies, no one answers, no one
         replies, no answer, no reply, fell apart, hole, ripped, torn, cracked,
         stained, third time, horrible, disgusting, useless, my money, want refund,
-        want my money, my return, my returns
+        want my money, my return, my returns, i paid, already paid, i have paid, i
+        ve paid
         """
     ),
     "cs": _phrases(
@@ -284,7 +286,9 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         roztrhl, zamítnuta, zamítnutá, ztratil, ztracený, vrátíte peníze, moje
         peníze, nikdo neodpovídá, nikdo neodpověděl, neodpovídáte, díra, díru,
         roztrhaný, prasklý, ušpiněný, reklamovat, hrůza, otřesné, katastrofa,
-        peníze, moje vrácení, mé vrácení, mou reklamaci, chci peníze
+        peníze, moje vrácení, mé vrácení, mou reklamaci, chci peníze, zaplatil jsem,
+        zaplatila jsem, platil jsem, platila jsem, už jsem zaplatil, už jsem
+        zaplatila
         """
     ),
     "pl": _phrases(
@@ -296,7 +300,8 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         nadal nie, wciąż nie, rozpruła, podarta, zgubiona, moje pieniądze, zwrot
         pieniędzy, nikt nie odpowiada, nie odpowiadacie, brak odpowiedzi, dziura,
         dziurę, podarty, pęknięty, poplamiony, reklamować, tragedia, okropne,
-        katastrofa, pieniądze, mój zwrot, moim zwrotem, chcę zwrot, chcę pieniądze
+        katastrofa, pieniądze, mój zwrot, moim zwrotem, chcę zwrot, chcę pieniądze,
+        zapłaciłem, zapłaciłam, już zapłaciłem, już zapłaciłam
         """
     ),
     "de": _phrases(
@@ -308,7 +313,8 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         meine rückerstattung, mein geld, niemand antwortet, keine antwort, antwortet
         niemand, loch, zerrissen, gebrochen, fleckig, reklamieren, reklamation,
         unmöglich, katastrophe, schrecklich, geld, meine rücksendung, meine
-        rückgabe, will geld zurück, möchte geld zurück
+        rückgabe, will geld zurück, möchte geld zurück, habe bezahlt, habe gezahlt,
+        habe überwiesen, schon bezahlt
         """
     ),
     "fr": _phrases(
@@ -320,7 +326,7 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         refusée, déchiré, déchirée, perdu, mon remboursement, personne ne répond,
         personne ne me répond, pas de réponse, aucune réponse, trou, troué, fissuré,
         taché, nul, horrible, catastrophe, honteux, argent, mon retour, veux être
-        remboursé, veux remboursement
+        remboursé, veux remboursement, ai payé, déjà payé, ai réglé
         """
     ),
     "es": _phrases(
@@ -332,7 +338,8 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         rompió, perdido, mi reembolso, mi dinero, nadie contesta, nadie responde,
         nadie me contesta, sin respuesta, agujero, rasgado, manchado, reclamar,
         desastre, horrible, pésimo, vergonzoso, dinero, mi devolución, quiero
-        reembolso, quiero devolución de dinero
+        reembolso, quiero devolución de dinero, pagué, ya pagué, he pagado, ya
+        pagado
         """
     ),
     "ar": _phrases(
@@ -341,7 +348,7 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         يصلني, لم تصل, لم أستلم, لم استلم, لم يتم, مرتين, لا يعمل, رفض, تمزق, تمزقت,
         ضائع, المبلغ المسترد, أموالي, فلوسي, لا أحد يرد, لا احد يرد, لا يوجد رد,
         بدون رد, ثقب, ممزق, متسخ, سيء, سيئ, كارثة, فظيع, فلوس, المبلغ, أريد استرداد,
-        استرداد أموالي, إرجاعي
+        استرداد أموالي, إرجاعي, قمت بالدفع, قمت بالتحويل
         """
     ),
     "fa": _phrases(
@@ -350,7 +357,7 @@ COMPLAINT: Mapping[str, tuple[str, ...]] = {
         نیومده, نیامده, دریافت نکردم, نگرفتم, دو بار, کار نمیکنه, کار نمی کنه, انجام
         نشد, پاره, گم شده, پول مرجوعی, پولم, کسی جواب نمیده, کسی جواب نمی ده, جوابی
         نمیدید, سوراخ, پاره شده, لکه, افتضاح, افتضاحه, افتضاحه, وحشتناک, بدترین,
-        پول, مرجوعی من, پولم رو می خوام
+        پول, مرجوعی من, پولم رو می خوام, پرداخت کردم, واریز کردم, کارت به کارت کردم
         """
     ),
 }

@@ -347,6 +347,9 @@ def test_a_named_order_and_a_shipping_word_ask_for_its_status() -> None:
         "What's the status of my return?",  # one return, not the policy
         "Has my return arrived?",
         "Returns are a pain, I want a refund now",
+        "J'ai payé par virement, vous l'avez reçu ?",  # one payment, not the methods
+        "Pagué por transferencia, ¿lo recibieron?",
+        "I paid by bank transfer, did you get it?",
     ],
 )
 def test_look_alikes_of_a_store_answer_are_not_answered(text: str) -> None:
