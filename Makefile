@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.flows
 	$(BIN)/python -m bench.coldstart
 	$(BIN)/python -m bench.package_size
+	$(BIN)/python -m bench.answers
 
 secrets: $(STAMP)
 	$(BIN)/relaydesk secrets --stage $(STAGE)
