@@ -9,8 +9,6 @@ from chalice.app import Chalice, Request, Response, SQSEvent
 
 from chalicelib import routes, web
 from chalicelib.composition import container
-from chalicelib.flows.jobs import run_job
-from chalicelib.flows.timers import run_timer_batch
 from chalicelib.logs import configure_logging, correlation
 from chalicelib.settings import Settings
 
@@ -93,6 +91,9 @@ JOBS_CONCURRENCY, TIMERS_CONCURRENCY = 5, 2  # SQS event sources take 2 to 1000
 # job must not drag its batch-mates into the dead-letter queue.
 @app.on_sqs_message(queue=JOBS_QUEUE, batch_size=1, maximum_concurrency=JOBS_CONCURRENCY)
 def on_job(event: SQSEvent) -> None:
+    # Imported here: the API function, which imports this module too, never runs a job.
+    from chalicelib.flows.jobs import run_job
+
     for record in event:
         attributes = record.to_dict().get("attributes", {})
         run_job(container(), record.body, int(attributes.get("ApproximateReceiveCount", 1)))
@@ -102,4 +103,6 @@ def on_job(event: SQSEvent) -> None:
 # turn on ReportBatchItemFailures for this event source (Chalice has no switch for it).
 @app.on_sqs_message(queue=TIMERS_QUEUE, batch_size=10, maximum_concurrency=TIMERS_CONCURRENCY)
 def on_timer(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.flows.timers import run_timer_batch  # as in on_job
+
     return run_timer_batch(container(), event.to_dict()["Records"])
