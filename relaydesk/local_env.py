@@ -38,3 +38,11 @@ def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[s
         "INBOUND_PARSE_PASSWORD": LOCAL_PARSE_PASSWORD,
         "REPLY_TOKEN_SECRET": "local-reply-token-secret",
     }
+
+
+# The sandbox's two demo shops and the credentials they accept (README: "The shop connection").
+DEMO_SHOPIFY_SHOP = "demo-store.myshopify.com"
+LOCAL_SHOPIFY_ACCESS_TOKEN = "shpat_local_sandbox_token"  # noqa: S105
+DEMO_WOO_URL = "https://shop.woo.relaydesk.test"
+LOCAL_WOO_CONSUMER_KEY = "ck_local_sandbox_key"
+LOCAL_WOO_CONSUMER_SECRET = "cs_local_sandbox_secret"  # noqa: S105
