@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     import requests
 
 API_VERSION: Final = "2025-07"
+"""Pinned: Shopify supports a version for a year; moving on is a reviewed change. A store may
+pin another in its configuration (`commerce.api_version`)."""
 ORDER_NUMBER: Final = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 BACKOFF_SECONDS: Final = 0.25
 """The first wait after THROTTLED when the answer does not say how long; doubled each time."""
@@ -263,7 +265,8 @@ class ShopifyShop:
             return
         needed = self._costs.get(query, DEFAULT_COST)
         deficit = needed - bucket.available_at(budget.clock())
-        if deficit > 0 and not budget.wait(deficit / bucket.restore_rate):
+        # Costs are whole points: less than one short is rounding, not a reason to wait.
+        if deficit >= 1 and not budget.wait(deficit / bucket.restore_rate):
             raise ShopUnavailable(f"shop {self.shop}: rate limit leaves no time in the budget")
 
     def _note_cost(self, query: str, body: dict[str, Any], budget: http.Budget) -> float:
