@@ -88,7 +88,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send(Response(HTTPStatus.BAD_REQUEST, {"error": str(exc)}))
             return
         request = Request(self.command, url.path, url.query, self.headers, body)
-        self._send(route(request, self.server.sandbox))
+        response = route(request, self.server.sandbox)
+        try:
+            self._send(response)
+        except (BrokenPipeError, ConnectionResetError):
+            # A client that timed out on a delayed fault has gone: nothing to answer.
+            self.close_connection = True
+            log.debug("%s %s: the client went away before the answer", self.command, url.path)
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = _dispatch
 
