@@ -4,7 +4,9 @@
     "commerce": {"platform": "woocommerce", "url": "https://shop.example"}
 
 A pure function of the raw block, so the store parser needs one call and this module owns
-every rule; errors are the store configuration's own, naming the store and the field.
+every rule. Its errors (CommerceConfigError) name the store and the field; the store parser
+raises them as its own ConfigError. (This module imports nothing of the store parser's, so
+the parser can import it without a cycle.)
 Credentials never live in the file: SHOPIFY_ACCESS_TOKEN_<STORE>, WOOCOMMERCE_CONSUMER_KEY_
 <STORE> and WOOCOMMERCE_CONSUMER_SECRET_<STORE> (the store id upper-cased, '-' as '_'),
 from the environment locally and from SSM in AWS, like every other secret.
@@ -13,17 +15,19 @@ from the environment locally and from SSM in AWS, like every other secret.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit
 
-from chalicelib.commerce.shopify import API_VERSION as DEFAULT_SHOPIFY_API_VERSION
-from chalicelib.config import ConfigError
 
-if TYPE_CHECKING:
-    from chalicelib.commerce.port import Shop
+class CommerceConfigError(ValueError):
+    """The `commerce` block is invalid; the message names the store and the field."""
 
+
+DEFAULT_SHOPIFY_API_VERSION: Final = "2025-07"
+"""Pinned: Shopify supports a version for a year; moving on is a reviewed change. A store may
+pin another (`commerce.api_version`)."""
 SHOPIFY: Final = "shopify"
 WOOCOMMERCE: Final = "woocommerce"
 SHOPIFY_DOMAIN: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\.myshopify\.com$")
@@ -57,7 +61,9 @@ def parse_commerce(raw: object, store_id: str) -> CommerceConfig | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        raise ConfigError(f'{where}: expected {{"platform": "shopify" | "woocommerce", ...}}')
+        raise CommerceConfigError(
+            f'{where}: expected {{"platform": "shopify" | "woocommerce", ...}}'
+        )
     platform = raw.get("platform")
     if platform == SHOPIFY:
         _only(raw, where, {"platform", "shop", "api_version"})
@@ -68,23 +74,27 @@ def parse_commerce(raw: object, store_id: str) -> CommerceConfig | None:
     if platform == WOOCOMMERCE:
         _only(raw, where, {"platform", "url"})
         return WooCommerceConfig(url=_woo_url(raw.get("url"), where))
-    raise ConfigError(f"{where}.platform: 'shopify' or 'woocommerce', got {platform!r}")
+    raise CommerceConfigError(f"{where}.platform: 'shopify' or 'woocommerce', got {platform!r}")
 
 
 def _only(raw: Mapping[str, Any], where: str, allowed: set[str]) -> None:
     if unknown := sorted(set(raw) - allowed):
-        raise ConfigError(f"{where}: unknown field(s) {unknown}; expected {sorted(allowed)}")
+        raise CommerceConfigError(
+            f"{where}: unknown field(s) {unknown}; expected {sorted(allowed)}"
+        )
 
 
 def _shopify_shop(value: object, where: str) -> str:
     if not isinstance(value, str) or not SHOPIFY_DOMAIN.match(value.strip().lower()):
-        raise ConfigError(f"{where}.shop: the shop's <name>.myshopify.com domain, got {value!r}")
+        raise CommerceConfigError(
+            f"{where}.shop: the shop's <name>.myshopify.com domain, got {value!r}"
+        )
     return value.strip().lower()
 
 
 def _api_version(value: object, where: str) -> str:
     if not isinstance(value, str) or not SHOPIFY_API_VERSION.match(value):
-        raise ConfigError(
+        raise CommerceConfigError(
             f"{where}.api_version: a Shopify API version such as "
             f"{DEFAULT_SHOPIFY_API_VERSION!r}, got {value!r}"
         )
@@ -93,17 +103,17 @@ def _api_version(value: object, where: str) -> str:
 
 def _woo_url(value: object, where: str) -> str:
     if not isinstance(value, str):
-        raise ConfigError(f"{where}.url: the shop's https:// address, got {value!r}")
+        raise CommerceConfigError(f"{where}.url: the shop's https:// address, got {value!r}")
     parts = urlsplit(value.strip())
     if parts.scheme != "https":
         # WooCommerce takes a consumer key as Basic auth over HTTPS only; over http the
         # secret would travel in clear (and WooCommerce would ask for OAuth 1.0a instead).
-        raise ConfigError(f"{where}.url: must start with https://, got {value!r}")
+        raise CommerceConfigError(f"{where}.url: must start with https://, got {value!r}")
     host = (parts.hostname or "").lower()
     if parts.username or parts.password or parts.query or parts.fragment or parts.port:
-        raise ConfigError(f"{where}.url: scheme, host and path only, got {value!r}")
+        raise CommerceConfigError(f"{where}.url: scheme, host and path only, got {value!r}")
     if not HOSTNAME.match(host):
-        raise ConfigError(f"{where}.url: {host!r} is not a host name")
+        raise CommerceConfigError(f"{where}.url: {host!r} is not a host name")
     return f"https://{host}{parts.path.rstrip('/')}"
 
 
@@ -132,29 +142,3 @@ def api_base_url(config: CommerceConfig, sandbox_url: str | None) -> str:
         return config.url
     parts = urlsplit(config.url)
     return f"{sandbox_url}/woocommerce/{parts.hostname}{parts.path}"
-
-
-def build_shop(
-    store_id: str,
-    config: CommerceConfig,
-    secret: Callable[[str], str],
-    sandbox_url: str | None = None,
-) -> Shop:
-    """The store's `Shop` adapter. Missing credentials are ShopRefused: the answer flow then
-    degrades to the acknowledgement, as for any shop that refuses us."""
-    from chalicelib.commerce.port import ShopRefused
-
-    try:
-        values = [secret(name) for name in secret_names(store_id, config)]
-    except ConfigError as exc:
-        raise ShopRefused(f"store {store_id!r}: {exc}") from exc
-    base_url = api_base_url(config, sandbox_url)
-    if isinstance(config, ShopifyConfig):
-        from chalicelib.commerce.shopify import ShopifyShop
-
-        return ShopifyShop(
-            config.shop, values[0], base_url=base_url, api_version=config.api_version
-        )
-    from chalicelib.commerce.woocommerce import WooCommerceShop
-
-    return WooCommerceShop(config.url, values[0], values[1], base_url=base_url)

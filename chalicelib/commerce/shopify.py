@@ -3,7 +3,7 @@
     POST https://{shop}.myshopify.com/admin/api/{version}/graphql.json
     X-Shopify-Access-Token: <the custom app's Admin API access token>
 
-The API version is pinned (`API_VERSION`, overridable per container): Shopify keeps each
+The API version is pinned (`API_VERSION`; a store may pin another): Shopify keeps each
 version for a year, and a pinned one changes only when we change it. The cost-based rate
 limit is read from every answer's `extensions.cost.throttleStatus` and respected before the
 next query; a `THROTTLED` answer is retried after the time the bucket needs to refill, with
@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
 from chalicelib.commerce import http
+from chalicelib.commerce.config import DEFAULT_SHOPIFY_API_VERSION
 from chalicelib.commerce.identity import normalise_email, normalise_phone
 from chalicelib.commerce.port import (
     Contact,
@@ -39,9 +40,7 @@ from chalicelib.commerce.port import (
 if TYPE_CHECKING:
     import requests
 
-API_VERSION: Final = "2025-07"
-"""Pinned: Shopify supports a version for a year; moving on is a reviewed change. A store may
-pin another in its configuration (`commerce.api_version`)."""
+API_VERSION: Final = DEFAULT_SHOPIFY_API_VERSION
 ORDER_NUMBER: Final = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 BACKOFF_SECONDS: Final = 0.25
 """The first wait after THROTTLED when the answer does not say how long; doubled each time."""

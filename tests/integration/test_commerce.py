@@ -24,6 +24,8 @@ from chalicelib.commerce.port import (
 )
 from chalicelib.commerce.shopify import API_VERSION, ShopifyShop
 from chalicelib.commerce.woocommerce import WooCommerceShop
+from chalicelib.composition import Container
+from chalicelib.config import Settings
 from relaydesk import local_env, sandbox
 from relaydesk.sandbox.shop_data import STARTED
 from tests.conftest import free_port
@@ -228,3 +230,24 @@ def test_shopify_throttled_beyond_the_budget_is_unavailable(
     with pytest.raises(ShopUnavailable, match="throttled"):
         shop.recent_orders(Contact(phone=JANA_PHONE))
     assert sum(clock.slept) < 3.0
+
+
+@pytest.mark.parametrize(
+    ("store_id", "platform"), [("demo", "shopify"), ("demo-woo", "woocommerce")]
+)
+def test_the_demo_stores_shop_from_the_composition_root_reaches_the_sandbox(
+    sandbox_url: str, outbox: sandbox.Sandbox, store_id: str, platform: str
+) -> None:
+    """The local stack's settings and secrets, the stores' file, and nothing else."""
+    environ = local_env.local_environment(
+        app_url="http://127.0.0.1:8000", aws_url="http://127.0.0.1:1", sandbox_url=sandbox_url
+    )
+    built = Container(Settings(environ))
+    store = built.stores.by_id(store_id)
+    assert store is not None
+
+    shop = built.shop_for(store)
+
+    assert shop is not None
+    assert [o.number for o in shop.recent_orders(Contact(email=JANA_EMAIL))] == ["1043", "1042"]
+    assert len(outbox.entries(provider=platform)) == 1
