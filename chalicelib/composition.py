@@ -160,7 +160,6 @@ class Container:
             }
         )
 
-
     @cached_property
     def _shops(self) -> dict[str, Shop]:
         return {}
@@ -198,6 +197,7 @@ class Container:
             shop = WooCommerceShop(config.url, *credentials, base_url=base_url)
         with _lock:
             return self._shops.setdefault(store.store_id, shop)
+
 
 _lock = threading.Lock()
 _container: Container | None = None

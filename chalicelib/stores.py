@@ -15,7 +15,7 @@ from pathlib import Path
 from string import Formatter
 from typing import Any
 
-from chalicelib.commerce.config import CommerceConfig, CommerceConfigError, parse_commerce
+from chalicelib.commerce.config import CommerceConfig, parse_commerce
 from chalicelib.domain.automail import DEFAULT_NO_REPLY_SENDERS
 from chalicelib.domain.calendar import BusinessCalendar
 from chalicelib.domain.messages import contact_of
@@ -262,15 +262,8 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
         whatsapp_template=_parse_whatsapp_template(
             store_id, _field(raw, store_id, "whatsapp_template", dict, {})
         ),
-        commerce=_parse_commerce(raw, store_id),
+        commerce=parse_commerce(raw.get("commerce"), store_id),
     )
-
-
-def _parse_commerce(raw: Mapping[str, Any], store_id: str) -> CommerceConfig | None:
-    try:
-        return parse_commerce(raw.get("commerce"), store_id)
-    except CommerceConfigError as exc:
-        raise ConfigError(str(exc)) from exc
 
 
 def _parse_agents(store_id: str, raw: list[Any], timezone: str) -> tuple[Agent, ...]:

@@ -82,7 +82,8 @@ def shop_secret_names() -> tuple[str, ...]:
     """Each connected store's shop credentials (SHOPIFY_ACCESS_TOKEN_<STORE>, ...), from the
     stores' configuration: one set per store, so that no store's token opens another's shop."""
     from chalicelib.commerce.config import secret_names
-    from chalicelib.config import DEFAULT_STORES_FILE, load_stores
+    from chalicelib.settings import DEFAULT_STORES_FILE
+    from chalicelib.stores import load_stores
 
     return tuple(
         name

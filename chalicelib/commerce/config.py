@@ -3,10 +3,9 @@
     "commerce": {"platform": "shopify", "shop": "<name>.myshopify.com"}
     "commerce": {"platform": "woocommerce", "url": "https://shop.example"}
 
-A pure function of the raw block, so the store parser needs one call and this module owns
-every rule. Its errors (CommerceConfigError) name the store and the field; the store parser
-raises them as its own ConfigError. (This module imports nothing of the store parser's, so
-the parser can import it without a cycle.)
+A pure function of the raw block, so the store parser (chalicelib/stores.py) needs one call
+and this module owns every rule; its errors are the store configuration's own ConfigError,
+naming the store and the field.
 Credentials never live in the file: SHOPIFY_ACCESS_TOKEN_<STORE>, WOOCOMMERCE_CONSUMER_KEY_
 <STORE> and WOOCOMMERCE_CONSUMER_SECRET_<STORE> (the store id upper-cased, '-' as '_'),
 from the environment locally and from SSM in AWS, like every other secret.
@@ -20,10 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit
 
-
-class CommerceConfigError(ValueError):
-    """The `commerce` block is invalid; the message names the store and the field."""
-
+from chalicelib.settings import ConfigError
 
 DEFAULT_SHOPIFY_API_VERSION: Final = "2025-07"
 """Pinned: Shopify supports a version for a year; moving on is a reviewed change. A store may
@@ -61,9 +57,7 @@ def parse_commerce(raw: object, store_id: str) -> CommerceConfig | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        raise CommerceConfigError(
-            f'{where}: expected {{"platform": "shopify" | "woocommerce", ...}}'
-        )
+        raise ConfigError(f'{where}: expected {{"platform": "shopify" | "woocommerce", ...}}')
     platform = raw.get("platform")
     if platform == SHOPIFY:
         _only(raw, where, {"platform", "shop", "api_version"})
@@ -74,27 +68,23 @@ def parse_commerce(raw: object, store_id: str) -> CommerceConfig | None:
     if platform == WOOCOMMERCE:
         _only(raw, where, {"platform", "url"})
         return WooCommerceConfig(url=_woo_url(raw.get("url"), where))
-    raise CommerceConfigError(f"{where}.platform: 'shopify' or 'woocommerce', got {platform!r}")
+    raise ConfigError(f"{where}.platform: 'shopify' or 'woocommerce', got {platform!r}")
 
 
 def _only(raw: Mapping[str, Any], where: str, allowed: set[str]) -> None:
     if unknown := sorted(set(raw) - allowed):
-        raise CommerceConfigError(
-            f"{where}: unknown field(s) {unknown}; expected {sorted(allowed)}"
-        )
+        raise ConfigError(f"{where}: unknown field(s) {unknown}; expected {sorted(allowed)}")
 
 
 def _shopify_shop(value: object, where: str) -> str:
     if not isinstance(value, str) or not SHOPIFY_DOMAIN.match(value.strip().lower()):
-        raise CommerceConfigError(
-            f"{where}.shop: the shop's <name>.myshopify.com domain, got {value!r}"
-        )
+        raise ConfigError(f"{where}.shop: the shop's <name>.myshopify.com domain, got {value!r}")
     return value.strip().lower()
 
 
 def _api_version(value: object, where: str) -> str:
     if not isinstance(value, str) or not SHOPIFY_API_VERSION.match(value):
-        raise CommerceConfigError(
+        raise ConfigError(
             f"{where}.api_version: a Shopify API version such as "
             f"{DEFAULT_SHOPIFY_API_VERSION!r}, got {value!r}"
         )
@@ -103,17 +93,17 @@ def _api_version(value: object, where: str) -> str:
 
 def _woo_url(value: object, where: str) -> str:
     if not isinstance(value, str):
-        raise CommerceConfigError(f"{where}.url: the shop's https:// address, got {value!r}")
+        raise ConfigError(f"{where}.url: the shop's https:// address, got {value!r}")
     parts = urlsplit(value.strip())
     if parts.scheme != "https":
         # WooCommerce takes a consumer key as Basic auth over HTTPS only; over http the
         # secret would travel in clear (and WooCommerce would ask for OAuth 1.0a instead).
-        raise CommerceConfigError(f"{where}.url: must start with https://, got {value!r}")
+        raise ConfigError(f"{where}.url: must start with https://, got {value!r}")
     host = (parts.hostname or "").lower()
     if parts.username or parts.password or parts.query or parts.fragment or parts.port:
-        raise CommerceConfigError(f"{where}.url: scheme, host and path only, got {value!r}")
+        raise ConfigError(f"{where}.url: scheme, host and path only, got {value!r}")
     if not HOSTNAME.match(host):
-        raise CommerceConfigError(f"{where}.url: {host!r} is not a host name")
+        raise ConfigError(f"{where}.url: {host!r} is not a host name")
     return f"https://{host}{parts.path.rstrip('/')}"
 
 

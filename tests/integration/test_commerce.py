@@ -25,7 +25,7 @@ from chalicelib.commerce.port import (
 from chalicelib.commerce.shopify import API_VERSION, ShopifyShop
 from chalicelib.commerce.woocommerce import WooCommerceShop
 from chalicelib.composition import Container
-from chalicelib.config import Settings
+from chalicelib.settings import Settings
 from relaydesk import local_env, sandbox
 from relaydesk.sandbox.shop_data import STARTED
 from tests.conftest import free_port

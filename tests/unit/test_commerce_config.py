@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from chalicelib.commerce.config import (
-    CommerceConfigError,
     ShopifyConfig,
     WooCommerceConfig,
     api_base_url,
@@ -20,13 +19,8 @@ from chalicelib.commerce.port import ShopRefused
 from chalicelib.commerce.shopify import API_VERSION, ShopifyShop
 from chalicelib.commerce.woocommerce import WooCommerceShop
 from chalicelib.composition import Container
-from chalicelib.config import (
-    DEFAULT_STORES_FILE,
-    ConfigError,
-    Settings,
-    load_stores,
-    parse_store,
-)
+from chalicelib.settings import DEFAULT_STORES_FILE, ConfigError, Settings
+from chalicelib.stores import load_stores, parse_store
 from relaydesk import local_env
 
 SANDBOX = "http://127.0.0.1:8025"
@@ -74,7 +68,7 @@ def test_no_block_no_shop() -> None:
     ],
 )
 def test_errors_name_the_store_and_the_field(raw: Any, field: str) -> None:
-    with pytest.raises(CommerceConfigError, match="store 'shop-1': commerce") as raised:
+    with pytest.raises(ConfigError, match="store 'shop-1': commerce") as raised:
         parse_commerce(raw, "shop-1")
     assert field in str(raised.value)
 
@@ -143,7 +137,7 @@ def test_missing_credentials_are_a_refusal_naming_the_secret() -> None:
         built.shop_for(woo)
 
 
-def test_the_store_parser_reads_the_block_and_raises_its_own_error() -> None:
+def test_the_store_parser_reads_the_block() -> None:
     raw = json.loads(DEFAULT_STORES_FILE.read_text(encoding="utf-8"))["stores"][0]
 
     assert parse_store(raw).commerce == ShopifyConfig("demo-store.myshopify.com")
