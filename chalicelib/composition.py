@@ -19,12 +19,13 @@ from chalicelib.channels.text_channel import TextChannel
 from chalicelib.domain.mail import InboundEmail
 from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.queues import JobQueue
-from chalicelib.settings import Secrets, Settings
+from chalicelib.settings import ConfigError, Secrets, Settings
 from chalicelib.store.repository import Repository
 
 if TYPE_CHECKING:
     from chalicelib.channels.twilio_messaging import StatusUpdate
-from chalicelib.stores import Stores, load_stores
+    from chalicelib.commerce.port import Shop
+from chalicelib.stores import StoreConfig, Stores, load_stores
 
 SQS_CLIENT_LIMITS: dict[str, Any] = {
     "connect_timeout": 1,
@@ -158,6 +159,44 @@ class Container:
                 Channel.EMAIL: EmailChannel(lambda: self.mailer),
             }
         )
+
+    @cached_property
+    def _shops(self) -> dict[str, Shop]:
+        return {}
+
+    def shop_for(self, store: StoreConfig) -> Shop | None:
+        """The store's shop, built on first use and kept (its HTTP session and Shopify's
+        bucket live as long as the container); None if the store has no shop connected.
+
+        Raises ShopRefused when the store's credentials are missing: to the answer flow that
+        is a shop that refuses us, and it degrades to the acknowledgement and the agents."""
+        config = store.commerce
+        if config is None:
+            return None
+        with _lock:
+            shop = self._shops.get(store.store_id)
+        if shop is not None:
+            return shop
+        from chalicelib.commerce.config import ShopifyConfig, api_base_url, secret_names
+        from chalicelib.commerce.port import ShopRefused
+
+        try:
+            credentials = [self.secrets.get(name) for name in secret_names(store.store_id, config)]
+        except ConfigError as exc:
+            raise ShopRefused(f"store {store.store_id!r}: {exc}") from exc
+        base_url = api_base_url(config, self.settings.sandbox_url)
+        if isinstance(config, ShopifyConfig):
+            from chalicelib.commerce.shopify import ShopifyShop
+
+            shop = ShopifyShop(
+                config.shop, credentials[0], base_url=base_url, api_version=config.api_version
+            )
+        else:
+            from chalicelib.commerce.woocommerce import WooCommerceShop
+
+            shop = WooCommerceShop(config.url, *credentials, base_url=base_url)
+        with _lock:
+            return self._shops.setdefault(store.store_id, shop)
 
 
 _lock = threading.Lock()

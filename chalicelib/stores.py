@@ -15,6 +15,7 @@ from pathlib import Path
 from string import Formatter
 from typing import Any
 
+from chalicelib.commerce.config import CommerceConfig, parse_commerce
 from chalicelib.domain.automail import DEFAULT_NO_REPLY_SENDERS
 from chalicelib.domain.calendar import BusinessCalendar
 from chalicelib.domain.messages import contact_of
@@ -101,6 +102,8 @@ class StoreConfig:
     no_reply_senders: frozenset[str] = frozenset(DEFAULT_NO_REPLY_SENDERS)
     """Local parts of mailboxes nobody reads (noreply@, postmaster@, ...): their mail is
     stored and shown to the agents, never answered automatically."""
+    commerce: CommerceConfig | None = None
+    """The store's shop (chalicelib/commerce/config.py); None: no shop connected."""
 
     def is_agent(self, email: str) -> bool:
         return email.strip().lower() in self.agents
@@ -259,6 +262,7 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
         whatsapp_template=_parse_whatsapp_template(
             store_id, _field(raw, store_id, "whatsapp_template", dict, {})
         ),
+        commerce=parse_commerce(raw.get("commerce"), store_id),
     )
 
 

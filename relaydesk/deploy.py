@@ -2,7 +2,7 @@
 
 1. `relaydesk secrets --stage prod` puts the four secrets in SSM Parameter Store as
    SecureString under /relaydesk/<stage>/ (prompting for each; the reply-token key is
-   generated when left empty).
+   generated when left empty), then each connected store's shop credentials (optional).
 2. `relaydesk deploy --stage prod`:
    - deploys infra/template.yaml as the stack `relaydesk-<stage>-data` (table, queues,
      dead-letter queues, alarms, and the bucket the Lambda packages go to);
@@ -78,12 +78,28 @@ def deploy_stack(cloudformation: Any, name: str, parameters: dict[str, str]) -> 
         time.sleep(10 if "amazonaws.com" in str(cloudformation.meta.endpoint_url) else 0.1)
 
 
+def shop_secret_names() -> tuple[str, ...]:
+    """Each connected store's shop credentials (SHOPIFY_ACCESS_TOKEN_<STORE>, ...), from the
+    stores' configuration: one set per store, so that no store's token opens another's shop."""
+    from chalicelib.commerce.config import secret_names
+    from chalicelib.settings import DEFAULT_STORES_FILE
+    from chalicelib.stores import load_stores
+
+    return tuple(
+        name
+        for store in load_stores(DEFAULT_STORES_FILE).all()
+        if store.commerce is not None
+        for name in secret_names(store.store_id, store.commerce)
+    )
+
+
 def put_secrets(ssm: Any, stage: str, values: dict[str, str]) -> list[str]:
     """SecureString parameters under /relaydesk/<stage>/; the names written."""
+    known = SECRET_NAMES + shop_secret_names()
     written = []
     for name, value in values.items():
-        if name not in SECRET_NAMES:
-            raise ValueError(f"unknown secret {name}; expected one of {', '.join(SECRET_NAMES)}")
+        if name not in known:
+            raise ValueError(f"unknown secret {name}; expected one of {', '.join(known)}")
         path = f"/relaydesk/{stage}/{name}"
         ssm.put_parameter(Name=path, Value=value, Type="SecureString", Overwrite=True)
         written.append(path)
@@ -117,6 +133,12 @@ def secrets_command(stage: str, endpoint_url: str | None) -> int:
             print(f"{name} is required", file=sys.stderr)
             return 2
         values[name] = value
+    for name in shop_secret_names():
+        # Optional: a store whose shop is not connected yet is answered as before (the
+        # acknowledgement and the agents), and the answer flow says why in the logs.
+        value = getpass.getpass(f"{name} (input hidden, empty = not now): ")
+        if value:
+            values[name] = value
     for path in put_secrets(boto3.client("ssm", endpoint_url=endpoint_url), stage, values):
         print(f"stored {path} (SecureString)")
     return 0

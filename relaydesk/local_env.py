@@ -16,6 +16,13 @@ DEMO_AGENT = "alex@demo.relaydesk.test"
 DEMO_SUPPORT = "support@demo.relaydesk.test"
 REPLY_DOMAIN = "reply.relaydesk.test"
 
+# The sandbox's two demo shops and the credentials they accept (README: "The shop connection").
+DEMO_SHOPIFY_SHOP = "demo-store.myshopify.com"
+LOCAL_SHOPIFY_ACCESS_TOKEN = "shpat_local_sandbox_token"  # noqa: S105
+DEMO_WOO_URL = "https://shop.woo.relaydesk.test"
+LOCAL_WOO_CONSUMER_KEY = "ck_local_sandbox_key"
+LOCAL_WOO_CONSUMER_SECRET = "cs_local_sandbox_secret"  # noqa: S105
+
 
 def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[str, str]:
     return {
@@ -37,4 +44,8 @@ def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[s
         "INBOUND_PARSE_USER": LOCAL_PARSE_USER,
         "INBOUND_PARSE_PASSWORD": LOCAL_PARSE_PASSWORD,
         "REPLY_TOKEN_SECRET": "local-reply-token-secret",
+        # The demo stores' shops, served by the sandbox (chalicelib/commerce/config.py names).
+        "SHOPIFY_ACCESS_TOKEN_DEMO": LOCAL_SHOPIFY_ACCESS_TOKEN,
+        "WOOCOMMERCE_CONSUMER_KEY_DEMO_WOO": LOCAL_WOO_CONSUMER_KEY,
+        "WOOCOMMERCE_CONSUMER_SECRET_DEMO_WOO": LOCAL_WOO_CONSUMER_SECRET,
     }

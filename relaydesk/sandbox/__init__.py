@@ -9,9 +9,12 @@ an outbox that people (`GET /outbox`) and tests (`Sandbox.entries()`) can inspec
     base.py       Request, Response and the Provider port the modules below implement
     twilio.py     Messages API and its signed status callbacks
     sendgrid.py   v3 Mail Send API
+    shopify.py    Admin GraphQL API: the orders relaydesk's Shopify adapter reads, THROTTLED
+    woocommerce.py  REST API v3: the orders relaydesk's WooCommerce adapter reads
+    shop_data.py  the demo shops' customers and orders (both platforms), dated from the start
     registry.py   the providers, in routing order: a new provider is a module and an entry
     recording.py  the outbox and the injected faults (`Sandbox`)
-    control.py    /outbox and /sandbox/faults
+    control.py    /outbox and /sandbox/faults (a status, a count, and a delay for timeouts)
     server.py     the HTTP server, the router, `start_in_thread`, `main`
 
 Standard library only (and twilio's validator for callbacks), so it runs anywhere the app's

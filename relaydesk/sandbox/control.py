@@ -1,10 +1,13 @@
 """The sandbox's own routes, for people and tests: read the outbox, script faults.
 
     GET    /outbox[?provider=&to=&channel=]     DELETE /outbox
-    POST   /sandbox/faults {"provider", "status", "count"}     DELETE /sandbox/faults
+    POST   /sandbox/faults {"provider", "status", "count", "delay_seconds"}
+    DELETE /sandbox/faults
 
 A fault is a provider's name, an HTTP error status and a count: the next `count` requests to
-that provider get that status in the vendor's error shape, before any auth check.
+that provider get that status in the vendor's error shape, before any auth check, each
+`delay_seconds` late if given (0 to 10: a slow vendor, to time a client out). Shopify's 429
+is its GraphQL THROTTLED answer (relaydesk/sandbox/shopify.py).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Final
 from urllib.parse import parse_qs
 
 from relaydesk.sandbox.base import BadRequest, Request, Response, json_object
-from relaydesk.sandbox.recording import Sandbox
+from relaydesk.sandbox.recording import MAX_FAULT_DELAY_SECONDS, Sandbox
 from relaydesk.sandbox.registry import PROVIDERS
 
 OUTBOX_FILTERS: Final = ("provider", "to", "channel")
@@ -58,17 +61,25 @@ def _faults(request: Request, sandbox: Sandbox) -> Response:
         return Response(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
     provider = spec.get("provider")
     status, count = _whole(spec.get("status")), _whole(spec.get("count", 1))
+    delay = spec.get("delay_seconds", 0)
     if provider not in PROVIDERS:
         problem = f"provider must be one of {', '.join(PROVIDERS)}"
     elif status is None or not 400 <= status <= 599:
         problem = "status must be an HTTP error status (400-599)"
     elif count is None or count < 1:
         problem = "count must be a positive whole number"
+    elif (
+        not isinstance(delay, int | float)
+        or isinstance(delay, bool)
+        or not 0 <= delay <= MAX_FAULT_DELAY_SECONDS
+    ):
+        problem = f"delay_seconds must be a number from 0 to {MAX_FAULT_DELAY_SECONDS:g}"
     else:
-        sandbox.set_fault(provider, status, count)
-        return Response(
-            HTTPStatus.CREATED, {"provider": provider, "status": status, "count": count}
-        )
+        sandbox.set_fault(provider, status, count, float(delay))
+        created: dict[str, object] = {"provider": provider, "status": status, "count": count}
+        if delay:
+            created["delay_seconds"] = delay
+        return Response(HTTPStatus.CREATED, created)
     return Response(HTTPStatus.BAD_REQUEST, {"error": problem})
 
 

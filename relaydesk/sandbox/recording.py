@@ -13,11 +13,22 @@ from dataclasses import dataclass
 from relaydesk.sandbox.base import Entry
 from relaydesk.sandbox.registry import PROVIDERS
 
+MAX_FAULT_DELAY_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected failure: answer `status`, after `delay_seconds` (a slow vendor)."""
+
+    status: int
+    delay_seconds: float = 0.0
+
 
 @dataclass
 class _Fault:
     status: int
     remaining: int
+    delay_seconds: float = 0.0
 
 
 class Sandbox:
@@ -52,12 +63,15 @@ class Sandbox:
         with self._lock:
             self._outbox.clear()
 
-    def set_fault(self, provider: str, status: int, count: int) -> None:
-        """Make the next `count` requests to `provider` fail with `status`; replaces any old one."""
+    def set_fault(self, provider: str, status: int, count: int, delay_seconds: float = 0.0) -> None:
+        """Make the next `count` requests to `provider` fail with `status`, each answered
+        `delay_seconds` late (to time a client out); replaces any old one."""
         if provider not in PROVIDERS:
             raise ValueError(f"provider must be one of {', '.join(PROVIDERS)}")
+        if not 0 <= delay_seconds <= MAX_FAULT_DELAY_SECONDS:
+            raise ValueError(f"delay_seconds must be 0 to {MAX_FAULT_DELAY_SECONDS}")
         with self._lock:
-            self._faults[provider] = _Fault(status=status, remaining=count)
+            self._faults[provider] = _Fault(status, count, delay_seconds)
 
     def clear_faults(self, provider: str | None = None) -> None:
         """Drop pending faults, for one provider or all."""
@@ -69,6 +83,11 @@ class Sandbox:
 
     def take_fault(self, provider: str) -> int | None:
         """Consume one pending fault atomically; the HTTP status to fail with, or None."""
+        fault = self.take(provider)
+        return None if fault is None else fault.status
+
+    def take(self, provider: str) -> Fault | None:
+        """Consume one pending fault atomically, with its delay; None if none is pending."""
         with self._lock:
             fault = self._faults.get(provider)
             if fault is None:
@@ -76,4 +95,4 @@ class Sandbox:
             fault.remaining -= 1
             if fault.remaining <= 0:
                 del self._faults[provider]
-            return fault.status
+            return Fault(fault.status, fault.delay_seconds)

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,9 +30,11 @@ def route(request: Request, sandbox: Sandbox, providers: Sequence[Provider] = RE
     """The response to one request: a provider's, a fault, a control route's, or 404."""
     for provider in providers:
         if provider.handles(request):
-            status = sandbox.take_fault(provider.name)
-            if status is not None:
-                return provider.fault(status)
+            fault = sandbox.take(provider.name)
+            if fault is not None:
+                if fault.delay_seconds:
+                    time.sleep(fault.delay_seconds)  # this request's thread only
+                return provider.fault(fault.status)
             return provider.handle(request, sandbox)
     if control.handles(request):
         return control.handle(request, sandbox)
@@ -85,7 +88,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send(Response(HTTPStatus.BAD_REQUEST, {"error": str(exc)}))
             return
         request = Request(self.command, url.path, url.query, self.headers, body)
-        self._send(route(request, self.server.sandbox))
+        response = route(request, self.server.sandbox)
+        try:
+            self._send(response)
+        except (BrokenPipeError, ConnectionResetError):
+            # A client that timed out on a delayed fault has gone: nothing to answer.
+            self.close_connection = True
+            log.debug("%s %s: the client went away before the answer", self.command, url.path)
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_OPTIONS = _dispatch
 

@@ -59,6 +59,11 @@ def test_secrets_round_trip_through_ssm_as_the_app_reads_them(fresh_aws: str) ->
         secrets.get("REPLY_TOKEN_SECRET")
     with pytest.raises(ValueError, match="unknown secret"):
         deploy.put_secrets(ssm, "prod", {"AWS_SECRET": "x"})
+    # Each connected store's shop credentials are secrets of their own.
+    assert deploy.put_secrets(ssm, "prod", {"SHOPIFY_ACCESS_TOKEN_DEMO": "shpat_x"}) == [
+        "/relaydesk/prod/SHOPIFY_ACCESS_TOKEN_DEMO"
+    ]
+    assert "WOOCOMMERCE_CONSUMER_SECRET_DEMO_WOO" in deploy.shop_secret_names()
 
 
 def test_batch_item_failures_are_switched_on_for_the_timers_event_source(fresh_aws: str) -> None:

@@ -7,7 +7,16 @@ import sys
 
 from tests.conftest import ROOT
 
-HEAVY = ("twilio.rest", "sendgrid", "python_http_client", "babel", "mailparser_reply", "boto3")
+HEAVY = (
+    "twilio.rest",
+    "sendgrid",
+    "python_http_client",
+    "babel",
+    "mailparser_reply",
+    "boto3",
+    "requests",
+    "phonenumbers",
+)
 
 
 def test_importing_the_app_loads_no_heavy_module() -> None:

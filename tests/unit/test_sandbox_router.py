@@ -37,7 +37,7 @@ class Echo:
 
 
 def test_every_registered_provider_has_its_own_name() -> None:
-    assert PROVIDERS == ("twilio", "sendgrid")
+    assert PROVIDERS == ("twilio", "sendgrid", "shopify", "woocommerce")
     assert len({provider.name for provider in REGISTRY}) == len(REGISTRY)
 
 
@@ -81,3 +81,54 @@ def test_control_routes_come_after_the_providers() -> None:
     listed = route(request("GET", "/outbox"), sandbox, (Echo(),))
 
     assert listed == Response(200, [{"provider": "echo", "body": "hi"}])
+
+
+SHOPIFY_PATH = "/shopify/demo-store.myshopify.com/admin/api/2025-07/graphql.json"
+WOO_PATH = "/woocommerce/shop.woo.relaydesk.test/wp-json/wc/v3/orders"
+
+
+def test_shopify_answers_an_injected_429_as_graphql_throttled() -> None:
+    sandbox = Sandbox()
+    sandbox.set_fault("shopify", 429, 1)
+
+    throttled = route(request("POST", SHOPIFY_PATH, b"{}"), sandbox)
+
+    assert throttled.status == 200
+    assert isinstance(throttled.payload, dict)
+    assert throttled.payload["errors"][0]["extensions"]["code"] == "THROTTLED"
+    status = throttled.payload["extensions"]["cost"]["throttleStatus"]
+    assert (
+        status["currentlyAvailable"] < throttled.payload["extensions"]["cost"]["requestedQueryCost"]
+    )
+
+
+def test_the_shops_check_credentials_before_answering() -> None:
+    sandbox = Sandbox()
+
+    shopify = route(
+        request("POST", SHOPIFY_PATH, b"{}", **{"X-Shopify-Access-Token": "wrong"}), sandbox
+    )
+    woo = route(request("GET", WOO_PATH, Authorization="Basic Y2s6Y3M="), sandbox)
+    unknown = route(request("GET", WOO_PATH.replace("shop.woo", "other")), sandbox)
+
+    assert (shopify.status, woo.status, unknown.status) == (401, 401, 404)
+    assert sandbox.entries() == []
+
+
+def test_a_fault_may_be_delayed_and_its_delay_is_bounded() -> None:
+    sandbox = Sandbox()
+    sandbox.set_fault("woocommerce", 504, 1, delay_seconds=0.01)
+
+    assert sandbox.take("woocommerce") is not None
+    assert sandbox.take("woocommerce") is None
+    bad = route(
+        request(
+            "POST",
+            "/sandbox/faults",
+            b'{"provider": "shopify", "status": 504, "delay_seconds": 60}',
+        ),
+        sandbox,
+    )
+    assert bad.status == 400
+    assert isinstance(bad.payload, dict)
+    assert "delay_seconds" in bad.payload["error"]

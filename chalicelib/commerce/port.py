@@ -1,0 +1,150 @@
+"""What relaydesk needs to know about a shop's orders, in our own words, whatever the platform.
+
+The adapters (shopify.py, woocommerce.py) translate the vendor's shapes and errors into these,
+so the answer flow and the agents' notification never see a vendor's field name or exception.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from chalicelib.commerce.identity import normalise_email, normalise_phone
+
+
+class ShopError(Exception):
+    """A shop could not answer; the message names the shop and why, never a credential."""
+
+
+class ShopUnavailable(ShopError):
+    """Transient: 5xx, a timeout, the shop unreachable, or throttled beyond our time budget.
+
+    The caller degrades to the acknowledgement and the agents, and may try again later."""
+
+
+class ShopRefused(ShopError):
+    """Permanent until someone changes the configuration: bad credentials, a missing scope,
+    another 4xx. Retrying will not help; the store's owner must be told."""
+
+
+class OrderState(enum.Enum):
+    """An order's state as a customer understands it, from the platform's several statuses."""
+
+    UNFULFILLED = "unfulfilled"
+    """Paid or pending, not yet handed to a carrier."""
+    SHIPPED = "shipped"
+    """Handed to a carrier (wholly or partly), not known to be delivered."""
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    UNKNOWN = "unknown"
+    """A status we cannot read (a plugin's own, say): prefer silence to a wrong answer."""
+
+
+class ShipmentEvent(enum.Enum):
+    """The carrier's latest news about a shipment, as far as the shop knows it."""
+
+    CONFIRMED = "confirmed"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    ATTEMPTED_DELIVERY = "attempted_delivery"
+    DELAYED = "delayed"
+    DELIVERED = "delivered"
+    FAILURE = "failure"
+
+
+@dataclass(frozen=True)
+class Shipment:
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    shipped_at: datetime | None = None
+    estimated_delivery: datetime | None = None
+    delivered_at: datetime | None = None
+    last_event: ShipmentEvent | None = None
+
+
+@dataclass(frozen=True)
+class Customer:
+    """The customer as the shop knows them: one name, every phone and address on record."""
+
+    name: str | None
+    emails: frozenset[str] = frozenset()
+    """Case-folded."""
+    phones: frozenset[str] = frozenset()
+    """E.164; numbers the adapter could not read as E.164 are left out, not guessed."""
+
+    @property
+    def email(self) -> str | None:
+        return min(self.emails) if self.emails else None
+
+    @property
+    def phone(self) -> str | None:
+        return min(self.phones) if self.phones else None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Who is asking: the sender's phone (E.164) and/or e-mail address, already normalised."""
+
+    phone: str | None = None
+    email: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.phone is None and self.email is None:
+            raise ValueError("a contact needs a phone or an e-mail address")
+
+    @classmethod
+    def of(cls, address: str) -> Contact:
+        """From a channel address: '+420…', 'whatsapp:+420…' or an e-mail address."""
+        if "@" in address:
+            email = normalise_email(address)
+            if email is None:
+                raise ValueError("not an e-mail address")
+            return cls(email=email)
+        phone = normalise_phone(address.removeprefix("whatsapp:"))
+        if phone is None:
+            raise ValueError("not an E.164 phone number")
+        return cls(phone=phone)
+
+
+@dataclass(frozen=True)
+class Order:
+    number: str
+    """As the customer sees it, without the '#': '1042'."""
+    created_at: datetime
+    """Aware, UTC."""
+    total: Decimal
+    currency: str
+    """ISO 4217."""
+    state: OrderState
+    customer: Customer
+    shipments: tuple[Shipment, ...] = ()
+    shop_status: str = ""
+    """The platform's own words for the state, for the agents (e.g. 'PAID/FULFILLED')."""
+
+    def belongs_to(self, contact: Contact) -> bool:
+        """Whether the asker is this order's customer: phones as E.164, e-mails case-folded.
+
+        The one identity check: an order is never shown to anyone else."""
+        return (contact.phone is not None and contact.phone in self.customer.phones) or (
+            contact.email is not None and contact.email in self.customer.emails
+        )
+
+
+class Shop(Protocol):
+    """One store's shop. Both methods raise ShopUnavailable or ShopRefused, nothing else."""
+
+    def recent_orders(self, contact: Contact, limit: int = 3) -> list[Order]:
+        """The contact's most recent orders, newest first, at most `limit`; only orders that
+        `belong_to` the contact, whatever the platform's search matched."""
+        ...
+
+    def order(self, number: str) -> Order | None:
+        """One order by its number ('1042' or '#1042'); None if the shop has no such order.
+        Whose it is, is the caller's to check (`Order.belongs_to`)."""
+        ...
