@@ -86,7 +86,9 @@ def _apply(
         error = f"Twilio reports the message {update.status} (error {update.error_code}: {meaning})"
         if message.provider_status not in DELIVERY_FAILURES and not message.automatic:
             # Queued before recording: at worst a retry reports twice, never zero times.
-            c.jobs.send_all([Job(JobKind.REPORT_FAILURE, store_id, thread_id, message.sk)])
+            # The reason travels with the job: it may run before the status below is written.
+            report = Job(JobKind.REPORT_FAILURE, store_id, thread_id, message.sk, detail=error)
+            c.jobs.send_all([report])
     recorded = c.repository.record_provider_status(message, update.status, error, failed=failed)
     return update.status if recorded or not failed else "failure recorded before"
 
@@ -94,4 +96,5 @@ def _apply(
 def report_failure_job(c: Container, job: Job) -> None:
     if (subject := job_subject(c, job)) and subject[2].failure_reported_at is None:
         store, thread, message = subject
-        report_failure(c, store, thread, message, message.delivery_error or "not delivered")
+        reason = message.delivery_error or job.detail or "not delivered"
+        report_failure(c, store, thread, message, reason)

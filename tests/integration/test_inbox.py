@@ -677,3 +677,29 @@ def test_an_email_customer_rates_by_replying_to_the_survey_mail(
     thread = container.repository.thread("corner", pointer.open_thread_id)
     assert thread is not None
     assert (thread.status, thread.rating) == ("closed", 4)
+
+
+def test_the_failure_report_names_the_reason_even_if_it_runs_before_the_status_is_written(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    monkeypatch: Any,
+) -> None:
+    """The report job is queued before the status is written (so that it is never lost);
+    a fast worker may run it first, and must still say why (seen once in e2e)."""
+    reply_to = new_thread(client, worker, outbox)
+    post_parse(client, sender=KIM, to=reply_to, text="On its way")
+    drain(worker)
+    [sms] = outbox.entries(provider="twilio")
+    outbox.clear()
+    real_record = container.repository.record_provider_status
+
+    def job_first(*args: Any, **kwargs: Any) -> bool:
+        assert worker.poll_once() == 1  # the report runs before the status is written
+        return real_record(*args, **kwargs)
+
+    monkeypatch.setattr(container.repository, "record_provider_status", job_first)
+    post_status(client, sid=sms["id"], status="undelivered", error="30003")
+    [told] = outbox.entries(to=KIM)
+    assert "error 30003: the phone is switched off or out of reach" in told["text"]
