@@ -7,6 +7,8 @@ so the answer flow and the agents' notification never see a vendor's field name 
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -148,3 +150,21 @@ class Shop(Protocol):
         """One order by its number ('1042' or '#1042'); None if the shop has no such order.
         Whose it is, is the caller's to check (`Order.belongs_to`)."""
         ...
+
+
+ORDER_NUMBER = re.compile(r"^[A-Za-z0-9-]{1,32}$")
+
+
+def order_number(asked: str) -> str | None:
+    """'#1042' or ' 1042' as '1042'; None for what cannot be an order number (so that no
+    adapter sends it into a shop's search)."""
+    wanted = asked.strip().lstrip("#")
+    return wanted if ORDER_NUMBER.match(wanted) else None
+
+
+def newest_of_theirs(found: Iterable[Order], contact: Contact, limit: int) -> list[Order]:
+    """What a platform's search found, cut to the contact's own orders, newest first: the
+    search is fuzzy (a phone's digits, a name), the identity check is not."""
+    mine = [order for order in found if order.belongs_to(contact)]
+    mine.sort(key=lambda order: order.created_at, reverse=True)
+    return mine[:limit]

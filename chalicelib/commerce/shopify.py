@@ -16,7 +16,6 @@ e-mail through the orders query's `email:` filter, which also finds a guest's or
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,13 +34,14 @@ from chalicelib.commerce.port import (
     ShipmentEvent,
     ShopRefused,
     ShopUnavailable,
+    newest_of_theirs,
+    order_number,
 )
 
 if TYPE_CHECKING:
     import requests
 
 API_VERSION: Final = DEFAULT_SHOPIFY_API_VERSION
-ORDER_NUMBER: Final = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 BACKOFF_SECONDS: Final = 0.25
 """The first wait after THROTTLED when the answer does not say how long; doubled each time."""
 MAX_ATTEMPTS: Final = 6
@@ -190,13 +190,11 @@ class ShopifyShop:
         if contact.email:
             data = self._query(BY_EMAIL, {"search": f'email:"{contact.email}"', "first": limit})
             found.update((o.number, o) for o in _orders(_nodes(data.get("orders"))))
-        mine = [order for order in found.values() if order.belongs_to(contact)]
-        mine.sort(key=lambda order: order.created_at, reverse=True)
-        return mine[:limit]
+        return newest_of_theirs(found.values(), contact, limit)
 
     def order(self, number: str) -> Order | None:
-        wanted = number.strip().lstrip("#")
-        if not ORDER_NUMBER.match(wanted):
+        wanted = order_number(number)
+        if wanted is None:
             return None
         data = self._query(BY_NAME, {"search": f'name:"#{wanted}"', "first": 5})
         return next(

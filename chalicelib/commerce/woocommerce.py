@@ -21,7 +21,6 @@ shipments, which the answer flow reads as "no tracking yet", never as a guess.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -37,13 +36,14 @@ from chalicelib.commerce.port import (
     Shipment,
     ShipmentEvent,
     ShopUnavailable,
+    newest_of_theirs,
+    order_number,
 )
 
 if TYPE_CHECKING:
     import requests
 
 API_PATH: Final = "/wp-json/wc/v3"
-ORDER_NUMBER: Final = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 MAX_ATTEMPTS: Final = 3
 BACKOFF_SECONDS: Final = 0.5
 SEARCH_PAGE: Final = 20
@@ -114,13 +114,11 @@ class WooCommerceShop:
             params = {"search": term, "orderby": "date", "order": "desc", "per_page": SEARCH_PAGE}
             body = self._get("/orders", params)
             found.update((o.number, o) for o in _orders(body))
-        mine = [order for order in found.values() if order.belongs_to(contact)]
-        mine.sort(key=lambda order: order.created_at, reverse=True)
-        return mine[:limit]
+        return newest_of_theirs(found.values(), contact, limit)
 
     def order(self, number: str) -> Order | None:
-        wanted = number.strip().lstrip("#")
-        if not ORDER_NUMBER.match(wanted):
+        wanted = order_number(number)
+        if wanted is None:
             return None
         if wanted.isdigit():
             # Usually the number is the order's id; a sequential-numbers plugin makes it not.
