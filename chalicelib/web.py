@@ -23,8 +23,6 @@ from chalicelib.domain.errors import (
     RequestRejected,
     VerificationFailed,
 )
-from chalicelib.flows.delivery_status import record_status
-from chalicelib.flows.receive_email import route_email
 from chalicelib.flows.receive_inbound import receive_message
 from chalicelib.queues import QueueError
 from chalicelib.store.repository import StorageError
@@ -177,6 +175,10 @@ def twilio_status_webhook(
         adapter = c.twilio_status_webhook
         request = _twilio_request(resource_path, body, signature)
         adapter.authenticate(request)
+        # Imported by the route that needs it: a cold start that serves a customer's SMS
+        # (Twilio waits 15 s) does not load the status or e-mail flows.
+        from chalicelib.flows.delivery_status import record_status
+
         outcome = record_status(c, adapter.receive(request, {}))
         return _json(200, {"status": outcome})
 
@@ -195,6 +197,8 @@ def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str,
         facts.update(_mail_ids(body, headers))
         if len(body) > MAX_INBOUND_PARSE_BODY:
             return _too_large(route, len(body), MAX_INBOUND_PARSE_BODY, facts)
+        from chalicelib.flows.receive_email import route_email  # as in the status webhook
+
         outcome = route_email(c, adapter.receive(request, facts))
         return _json(200, {"status": outcome})
 
