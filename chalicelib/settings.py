@@ -26,11 +26,27 @@ class ConfigError(ValueError):
     """The store configuration or the settings are invalid; the message says where."""
 
 
+SSM_CLIENT_LIMITS: dict[str, Any] = {
+    "connect_timeout": 1,
+    "read_timeout": 2,
+    "retries": {"mode": "standard", "total_max_attempts": 3},
+}
+"""After a deploy many containers start at once and SSM throttles them: botocore's standard
+retries back off with jitter, and three attempts of at most 3 s each, with their waits, end
+well inside Twilio's 15 s, so that the webhook can still answer 503 in time."""
+
+
+class SecretsUnavailable(Exception):
+    """SSM refused or did not answer in time: our infrastructure, so a webhook answers 503
+    and the provider retries."""
+
+
 class Secrets:
     """Secret values by name: the environment first, then SSM Parameter Store.
 
-    SSM is read once per container (one request for all parameters under the prefix),
-    and only when a secret is missing from the environment.
+    SSM is read once per container (one request for all parameters under the prefix, kept
+    for the container's life: Lambda reuses it across invocations), and only when a secret
+    is missing from the environment.
     """
 
     def __init__(self, environ: Mapping[str, str], ssm_client: Any = None) -> None:
@@ -50,16 +66,22 @@ class Secrets:
         raise ConfigError(f"secret {name} is not set (environment or SSM {prefix or '-'})")
 
     def _load_ssm(self, prefix: str) -> dict[str, str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         client = self._ssm_client
         if client is None:
             import boto3
+            from botocore.config import Config
 
-            client = boto3.client("ssm")
+            client = boto3.client("ssm", config=Config(**SSM_CLIENT_LIMITS))
         values: dict[str, str] = {}
-        paginator = client.get_paginator("get_parameters_by_path")
-        for page in paginator.paginate(Path=prefix, WithDecryption=True, Recursive=False):
-            for parameter in page["Parameters"]:
-                values[parameter["Name"].rsplit("/", 1)[-1]] = parameter["Value"]
+        try:
+            paginator = client.get_paginator("get_parameters_by_path")
+            for page in paginator.paginate(Path=prefix, WithDecryption=True, Recursive=False):
+                for parameter in page["Parameters"]:
+                    values[parameter["Name"].rsplit("/", 1)[-1]] = parameter["Value"]
+        except (BotoCoreError, ClientError) as exc:
+            raise SecretsUnavailable(f"cannot read the secrets under {prefix}: {exc}") from exc
         return values
 
 

@@ -25,6 +25,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.flows.receive_inbound import receive_message
 from chalicelib.queues import QueueError
+from chalicelib.settings import SecretsUnavailable
 from chalicelib.store.repository import StorageError
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ def guarded(
             )
         headers = {"WWW-Authenticate": 'Basic realm="relaydesk"'} if exc.status == 401 else None
         return _json(exc.status, {"error": str(exc)}, headers)
-    except (StorageError, QueueError) as exc:
+    except (StorageError, QueueError, SecretsUnavailable) as exc:
         log.error("infrastructure failure, the provider will retry: %s%s", exc, _facts(facts))
         metrics.webhook_failure(route=route, at=c.clock())
         return _json(503, {"error": "temporarily unavailable, please retry"})

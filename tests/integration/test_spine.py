@@ -485,3 +485,25 @@ def test_a_webhook_our_side_cannot_serve_is_503_and_counted_for_the_alarm(
         ("/webhooks/twilio/messaging", 1)
     ]
     assert emitted[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[], ["Route"]]
+
+
+def test_a_webhook_whose_secrets_ssm_cannot_give_is_503_in_time(
+    monkeypatch: pytest.MonkeyPatch, container: Container
+) -> None:
+    """A cold start finds SSM unreachable (or throttling after its bounded retries): the
+    webhook answers 503 so that the provider retries, instead of a 500 or a hang."""
+    from app import app
+    from chalicelib.composition import reset_container
+    from chalicelib.settings import Settings
+    from tests.conftest import free_port
+
+    environ = {k: v for k, v in container.settings.environ.items() if k != "TWILIO_AUTH_TOKEN"}
+    environ["SECRETS_SSM_PREFIX"] = "/relaydesk/test"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", f"http://127.0.0.1:{free_port()}")  # nobody
+    cold = Container(Settings(environ), clock=container.clock)
+    reset_container(cold)
+    with Client(app) as client:
+        response = post_twilio(client)
+    assert response.status_code == 503
+    assert json.loads(response.body) == {"error": "temporarily unavailable, please retry"}
+    assert table_items() == []

@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.sla import Target
-from chalicelib.settings import DEFAULT_STORES_FILE, ConfigError, Secrets
+from chalicelib.settings import (
+    DEFAULT_STORES_FILE,
+    SSM_CLIENT_LIMITS,
+    ConfigError,
+    Secrets,
+    SecretsUnavailable,
+)
 from chalicelib.stores import load_stores, parse_store
 from tests.conftest import TEST_STORES
 
@@ -156,3 +162,31 @@ def test_secrets_come_from_the_environment_first_then_ssm_once() -> None:
     assert ssm.calls == 1
     with pytest.raises(ConfigError, match="REPLY_TOKEN_SECRET is not set"):
         secrets.get("REPLY_TOKEN_SECRET")
+
+
+class ThrottledSSM(FakeSSM):
+    def paginate(self, **kwargs: Any) -> list[dict[str, Any]]:
+        from botocore.exceptions import ClientError
+
+        self.calls += 1
+        error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+        raise ClientError(error, "GetParametersByPath")  # type: ignore[arg-type]
+
+
+def test_ssm_that_throttles_is_our_outage_and_is_asked_again_next_time() -> None:
+    """After a deploy, many cold starts read SSM at once: a throttled read (after botocore's
+    bounded, jittered retries) is SecretsUnavailable (the webhook's 503), not a crash, and
+    nothing is cached, so the next request reads again."""
+    ssm = ThrottledSSM()
+    secrets = Secrets({"SECRETS_SSM_PREFIX": "/relaydesk/prod"}, ssm_client=ssm)
+    for _ in range(2):
+        with pytest.raises(SecretsUnavailable, match="Rate exceeded"):
+            secrets.get("TWILIO_AUTH_TOKEN")
+    assert ssm.calls == 2
+
+
+def test_the_ssm_client_answers_within_twilios_wait() -> None:
+    attempts = SSM_CLIENT_LIMITS["retries"]["total_max_attempts"]
+    per_attempt = SSM_CLIENT_LIMITS["connect_timeout"] + SSM_CLIENT_LIMITS["read_timeout"]
+    backoff = sum(2**n for n in range(attempts - 1))  # botocore standard: at most 2^n s each
+    assert attempts * per_attempt + backoff <= 12  # Twilio waits 15 s
