@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
 from chalicelib.commerce import http
 from chalicelib.commerce.config import DEFAULT_SHOPIFY_API_VERSION
+from chalicelib.commerce.fields import amount, as_dict, moment
 from chalicelib.commerce.identity import normalise_email, normalise_phone
 from chalicelib.commerce.port import (
     Contact,
@@ -286,10 +285,6 @@ def _get(value: object, key: str) -> Any:
     return value.get(key) if isinstance(value, dict) else None
 
 
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _nodes(connection: object) -> list[dict[str, Any]]:
     nodes = _get(connection, "nodes")
     return [n for n in nodes if isinstance(n, dict)] if isinstance(nodes, list) else []
@@ -313,26 +308,13 @@ def _orders(nodes: Iterable[dict[str, Any]]) -> list[Order]:
     return orders
 
 
-def _moment(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def order_from_graphql(node: dict[str, Any]) -> Order | None:
     """Our Order from one `Order` node of the query above; None if it lacks a name or date."""
-    name, created = node.get("name"), _moment(node.get("createdAt"))
+    name, created = node.get("name"), moment(node.get("createdAt"))
     if not isinstance(name, str) or not name.strip("#") or created is None:
         return None
     money = _get(_get(node.get("totalPriceSet"), "shopMoney"), "amount")
-    try:
-        total = Decimal(str(money)) if money is not None else Decimal(0)
-    except InvalidOperation:
-        total = Decimal(0)
+    total = amount(money)
     currency = _get(_get(node.get("totalPriceSet"), "shopMoney"), "currencyCode") or ""
     shipments = tuple(_shipment(f) for f in node.get("fulfillments") or [] if isinstance(f, dict))
     financial = str(node.get("displayFinancialStatus") or "")
@@ -350,7 +332,7 @@ def order_from_graphql(node: dict[str, Any]) -> Order | None:
 
 
 def _customer(node: dict[str, Any]) -> Customer:
-    customer, billing = _dict(node.get("customer")), _dict(node.get("billingAddress"))
+    customer, billing = as_dict(node.get("customer")), as_dict(node.get("billingAddress"))
     region = billing.get("countryCodeV2") if isinstance(billing.get("countryCodeV2"), str) else None
     emails = {
         normalise_email(node.get("email")),
@@ -381,15 +363,15 @@ def _shipment(fulfillment: dict[str, Any]) -> Shipment:
         or not event
     ):
         event = shown or event
-    delivered = _moment(fulfillment.get("deliveredAt"))
+    delivered = moment(fulfillment.get("deliveredAt"))
     if delivered is not None:
         event = ShipmentEvent.DELIVERED
     return Shipment(
         carrier=first.get("company") or None,
         tracking_number=first.get("number") or None,
         tracking_url=first.get("url") or None,
-        shipped_at=_moment(fulfillment.get("createdAt")),
-        estimated_delivery=_moment(fulfillment.get("estimatedDeliveryAt")),
+        shipped_at=moment(fulfillment.get("createdAt")),
+        estimated_delivery=moment(fulfillment.get("estimatedDeliveryAt")),
         delivered_at=delivered,
         last_event=event,
     )

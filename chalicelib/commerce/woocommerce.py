@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
 from chalicelib.commerce import http
+from chalicelib.commerce.fields import amount, as_dict, moment
 from chalicelib.commerce.identity import normalise_email, normalise_phone
 from chalicelib.commerce.port import (
     Contact,
@@ -187,21 +187,6 @@ def _orders(body: object) -> list[Order]:
     return orders
 
 
-def _dict(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _moment(value: object) -> datetime | None:
-    """A `*_gmt` field: ISO 8601 without an offset, in UTC."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _timestamp(value: object) -> datetime | None:
     try:
         return datetime.fromtimestamp(int(str(value)), UTC)
@@ -212,13 +197,10 @@ def _timestamp(value: object) -> datetime | None:
 def order_from_rest(item: dict[str, Any]) -> Order | None:
     """Our Order from one WooCommerce order object; None if it lacks a number or date."""
     number = str(item.get("number") or item.get("id") or "").strip().lstrip("#")
-    created = _moment(item.get("date_created_gmt"))
+    created = moment(item.get("date_created_gmt"))
     if not number or created is None:
         return None
-    try:
-        total = Decimal(str(item.get("total") or "0"))
-    except InvalidOperation:
-        total = Decimal(0)
+    total = amount(item.get("total"))
     shipments = _shipments(item.get("meta_data"))
     status = str(item.get("status") or "")
     state = _STATES.get(status, OrderState.UNKNOWN)
@@ -238,7 +220,7 @@ def order_from_rest(item: dict[str, Any]) -> Order | None:
 
 
 def _customer(item: dict[str, Any]) -> Customer:
-    billing, shipping = _dict(item.get("billing")), _dict(item.get("shipping"))
+    billing, shipping = as_dict(item.get("billing")), as_dict(item.get("shipping"))
     name = " ".join(
         str(part).strip() for part in (billing.get("first_name"), billing.get("last_name")) if part
     ).strip()
@@ -269,7 +251,7 @@ def _shipments(meta_data: object) -> tuple[Shipment, ...]:
     for n, tracking in enumerate(items):
         status = statuses[n] if n < len(statuses) else {}
         event = _EVENTS.get(str(status.get("status") or ""))
-        delivered = _moment(status.get("status_date")) if event is ShipmentEvent.DELIVERED else None
+        delivered = moment(status.get("status_date")) if event is ShipmentEvent.DELIVERED else None
         shipments.append(
             Shipment(
                 carrier=tracking.get("custom_tracking_provider")
@@ -280,7 +262,7 @@ def _shipments(meta_data: object) -> tuple[Shipment, ...]:
                 or tracking.get("formatted_tracking_link")
                 or None,
                 shipped_at=_timestamp(tracking.get("date_shipped")),
-                estimated_delivery=_moment(status.get("est_delivery_date")),
+                estimated_delivery=moment(status.get("est_delivery_date")),
                 delivered_at=delivered,
                 last_event=event,
             )
