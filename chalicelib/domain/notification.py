@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from chalicelib.domain.headers import header_text
 from chalicelib.domain.messages import contact_of
 from chalicelib.domain.thread import ThreadStatus
 
@@ -62,7 +63,7 @@ def notification_text(
     lines = [headline] if headline else []
     lines.append(f"{channel_name} from {who} to {store_name}.")
     if subject:
-        lines.append(f"Subject: {subject}")
+        lines.append(f"Subject: {header_text(subject)}")  # one line, as in its headers
     lines.append(f"Status: {status}" + (f", assigned to {assignee}." if assignee else "."))
     if due_at is not None:
         lines.append(f"Answer due by {due_at.astimezone(tz):%a %d %b %H:%M} ({timezone}).")

@@ -428,3 +428,5 @@ def test_a_subject_carrying_line_breaks_cannot_add_a_header_to_our_mail(
         values = [mail["subject"], mail["from"], *mail["headers"].values()]
         assert not any(ch in v for v in values for ch in "\r\n"), mail
     assert {m["to"] for m in sent} <= {JANA, "alex@demo.relaydesk.test", "sam@demo.relaydesk.test"}
+    [notice] = [m for m in sent if m["to"] != JANA]
+    assert "Subject: Hello Bcc: someone@example.com\n" in notice["text"]  # one line there too
