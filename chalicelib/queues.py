@@ -24,6 +24,9 @@ class JobKind(StrEnum):
     """A thread closed or reopened: its items' expiry follows its status (flows/retention)."""
     APPLY_STATUS = "apply_status"
     """Twilio reported on a message before its send was recorded: applied once it is."""
+    ANSWER = "answer"
+    """Automation may answer a new message: the answer, or the acknowledgement and the
+    agents (flows/answer.py)."""
 
 
 class TimerKind(StrEnum):
@@ -32,6 +35,8 @@ class TimerKind(StrEnum):
     ESCALATION = "escalation"
     WAKE = "wake"
     """A snoozed thread's time is up."""
+    RESOLVE = "resolve"
+    """A thread answered automatically was not followed up: resolved automatically."""
 
 
 # SQS: DelaySeconds stops at 15 minutes, a message's visibility at 12 hours.

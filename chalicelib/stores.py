@@ -16,7 +16,9 @@ from string import Formatter
 from typing import Any
 
 from chalicelib.commerce.config import CommerceConfig, parse_commerce
+from chalicelib.domain.answers import AnswersConfigError
 from chalicelib.domain.automail import DEFAULT_NO_REPLY_SENDERS
+from chalicelib.domain.automation import Automation, parse_automation
 from chalicelib.domain.calendar import BusinessCalendar
 from chalicelib.domain.messages import contact_of
 from chalicelib.domain.sla import (
@@ -36,6 +38,8 @@ E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 ACK_PLACEHOLDERS = frozenset({"store", "deadline", "by_deadline", "opens"})
+DEFAULT_BASE_DIR = Path(__file__).parent
+"""Where files named in a store's configuration live when it is parsed without a path."""
 MAX_RETENTION_DAYS = 36_500  # a century; a few zeros more would overflow datetime
 TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 WHATSAPP_TEMPLATE_PLACEHOLDERS = frozenset({"customer_name", "store", "agent", "reply"})
@@ -104,6 +108,12 @@ class StoreConfig:
     stored and shown to the agents, never answered automatically."""
     commerce: CommerceConfig | None = None
     """The store's shop (chalicelib/commerce/config.py); None: no shop connected."""
+    automation: Automation = field(default_factory=Automation)
+    """Automatic answers (chalicelib/domain/automation.py); off unless configured."""
+
+    @property
+    def has_shop(self) -> bool:
+        return self.commerce is not None
 
     def is_agent(self, email: str) -> bool:
         return email.strip().lower() in self.agents
@@ -161,7 +171,8 @@ def _field(raw: Mapping[str, Any], store: str, name: str, kind: type, default: A
     return value
 
 
-def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
+def parse_store(raw: Mapping[str, Any], base_dir: Path | None = None) -> StoreConfig:
+    """One store, validated; `base_dir` is where files it names (`answers_file`) live."""
     store_id = raw.get("id")
     if not isinstance(store_id, str) or not STORE_ID.match(store_id):
         raise ConfigError(
@@ -263,7 +274,28 @@ def parse_store(raw: Mapping[str, Any]) -> StoreConfig:
             store_id, _field(raw, store_id, "whatsapp_template", dict, {})
         ),
         commerce=parse_commerce(raw.get("commerce"), store_id),
+        automation=_parse_automation(store_id, raw.get("automation"), base_dir),
     )
+
+
+def _parse_automation(store_id: str, raw: object, base_dir: Path | None) -> Automation:
+    answers_file = None
+    if isinstance(raw, dict) and isinstance(name := raw.get("answers_file"), str):
+        path = (base_dir or DEFAULT_BASE_DIR) / name
+        try:
+            answers_file = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(
+                f"store {store_id!r}: automation.answers_file: cannot read {path}: {exc}"
+            ) from exc
+        if not isinstance(answers_file, dict):
+            raise ConfigError(
+                f'store {store_id!r}: automation.answers_file: expected {{"answers": [...]}}'
+            )
+    try:
+        return parse_automation(raw, store_id=store_id, answers_file=answers_file)
+    except AnswersConfigError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _parse_agents(store_id: str, raw: list[Any], timezone: str) -> tuple[Agent, ...]:
@@ -417,7 +449,7 @@ def load_stores(path: Path) -> Stores:
     raw_stores = document.get("stores") if isinstance(document, dict) else None
     if not isinstance(raw_stores, list) or not raw_stores:
         raise ConfigError(f'{path}: expected {{"stores": [ ... ]}} with at least one store')
-    stores = [parse_store(raw) for raw in raw_stores]
+    stores = [parse_store(raw, path.parent) for raw in raw_stores]
     ids = [s.store_id for s in stores]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{path}: store ids must be unique, got {ids}")

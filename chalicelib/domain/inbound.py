@@ -11,6 +11,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.ack import BUILTIN_LANGUAGES, should_acknowledge
+from chalicelib.domain.automation import Automation, decide_message
 from chalicelib.domain.calendar import BusinessCalendar
 from chalicelib.domain.language import choose_language
 from chalicelib.domain.messages import Channel, InboundMessage, opt_keyword
@@ -35,6 +36,10 @@ class InboundRules(Protocol):
     def auto_replies_per_hour(self) -> int: ...
     @property
     def locale(self) -> str: ...
+    @property
+    def automation(self) -> Automation: ...
+    @property
+    def has_shop(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class CustomerSnapshot:
     ack_count: int = 0
     language: str | None = None
     survey_thread_id: str | None = None
+    answered_automatically: bool = False
+    """The open thread was answered automatically: the next message is for a person."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,9 @@ class InboundPlan:
     resolution_due_at: datetime | None = None
     store_hourly_cap: int | None = None
     """With an acknowledgement: the store's cap on automatic messages per hour."""
+    answer_by_job: bool = False
+    """Automation may answer: no acknowledgement in the webhook's response; the answer job
+    sends the answer or, failing that, the acknowledgement (the caps count it either way)."""
 
     def follow_up(self, at: datetime) -> Transition:
         """What the message does to the thread it joins (a new thread is created whole):
@@ -131,13 +141,18 @@ def plan_inbound(
     )
     today = now.astimezone(ZoneInfo(store.calendar.timezone)).date().isoformat()
     acks_today = customer.ack_count if customer and customer.ack_day == today else 0
+    # After an automatic answer, the customer's next message is the start of a person's
+    # promise, and is told so as a new thread would be.
+    starts_promise = (
+        thread_id is None or reopening or bool(customer and customer.answered_automatically)
+    )
     acknowledge = (
         keyword is None
         and not store_capped
         and message.automatic is None
         and acks_today < store.ack_daily_cap
         and should_acknowledge(
-            new_thread=thread_id is None or reopening,
+            new_thread=starts_promise,
             opted_out=opted_out,
             last_ack_at=customer.last_ack_at if customer else None,
             now=now,
@@ -152,6 +167,16 @@ def plan_inbound(
             default=store.locale,
             supported=BUILTIN_LANGUAGES | store.ack_templates.keys(),
         )
+    answer_by_job = False
+    if acknowledge and thread_id is None:  # a follow-up, or a reopened thread, is a person's
+        decision = decide_message(
+            store.automation,
+            body=message.body,
+            subject=message.subject,
+            has_shop=store.has_shop,
+            previous_language=customer.language if customer else None,
+        )
+        answer_by_job = decision is not None and decision.decision == "answer"
     return InboundPlan(
         thread_id=thread_id or secrets.token_hex(8),
         new_thread=thread_id is None,
@@ -166,4 +191,5 @@ def plan_inbound(
         response_target=target_name,
         resolution_due_at=resolution_due,
         store_hourly_cap=store.auto_replies_per_hour,
+        answer_by_job=answer_by_job,
     )

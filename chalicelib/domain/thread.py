@@ -171,6 +171,21 @@ def answered(thread: ThreadSnapshot, at: datetime) -> Transition:
     )
 
 
+def answered_automatically(at: datetime) -> Transition:
+    """Automation answered: nothing is owed while the customer reads it, and no person's
+    promise has started. Pending, so that the clocks stand still; the customer's next
+    message opens it for a person, and silence resolves it (`resolved_automatically`)."""
+    return Transition(
+        status=ThreadStatus.PENDING,
+        paused_at=at,
+        awaiting=Awaiting.CUSTOMER,
+        updated_at=at,
+        new_promise=True,
+        resolution_changed=True,
+        owes_nothing=True,
+    )
+
+
 def reprioritised(response_due: datetime | None) -> Transition:
     """A new priority re-plans the running response promise (new deadline, new epoch);
     with no promise running there is nothing to re-plan."""

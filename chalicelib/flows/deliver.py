@@ -66,7 +66,7 @@ def send_email_ack(c: Container, job: Job, *, redelivered: bool = False) -> None
         now=inbound.created_at,
         overrides=store.ack_templates,
     )
-    ack = _record_automatic(c, thread, ack_id, text, "acknowledgement", email_message_id=ack_id)
+    ack = record_automatic(c, thread, ack_id, text, "acknowledgement", email_message_id=ack_id)
     if ack is not None:
         deliver(c, store, thread, ack, redelivered=redelivered)
 
@@ -84,14 +84,14 @@ def queue_survey(c: Container, store: StoreConfig, thread: ThreadItem) -> None:
         else None
     )
     text = survey_text(store_name=store.name, language=language)
-    survey = _record_automatic(c, thread, email_id or survey_id, text, "survey", email_id)
+    survey = record_automatic(c, thread, email_id or survey_id, text, "survey", email_id)
     if survey is None:
         return
     c.repository.survey_sent(thread, c.clock())
     c.jobs.send_all([Job(JobKind.DELIVER_REPLY, store.store_id, thread.thread_id, survey.sk)])
 
 
-def _record_automatic(
+def record_automatic(
     c: Container,
     thread: ThreadItem,
     provider_id: str,

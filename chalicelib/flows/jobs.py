@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib.flows.answer import answer_job
 from chalicelib.flows.deliver import deliver_job, send_email_ack
 from chalicelib.flows.delivery_status import apply_early_status, report_failure_job
 from chalicelib.flows.notify_agents import notify_agents, notify_assignee
@@ -39,3 +40,5 @@ def run_job(c: Container, body: str, receive_count: int = 1) -> None:
             apply_early_status(c, job)
         elif job.kind is JobKind.APPLY_RETENTION:
             apply_retention(c, job)
+        elif job.kind is JobKind.ANSWER:
+            answer_job(c, job, redelivered=redelivered)

@@ -127,11 +127,12 @@ def store_inbound(
             previous_thread_id, thread_id, pending_due = thread_id, None, None
             answered_before, priority = False, None
             continue
-        jobs = [Job(JobKind.NOTIFY_AGENTS, store.store_id, plan.thread_id, stored.sk)]
+        ack_by_job = bool(plan.acknowledged_at) and not (
+            c.channels[message.channel].acknowledges_in_response
+        )
+        jobs = _follow_ups(store, plan.thread_id, stored.sk, plan.answer_by_job, ack_by_job)
         if reopening:  # a closed thread is kept again: its retention no longer runs
             jobs.append(retention_job_for(store.store_id, plan.thread_id))
-        if plan.acknowledged_at and not c.channels[message.channel].acknowledges_in_response:
-            jobs.append(Job(JobKind.ACK_EMAIL, store.store_id, plan.thread_id, stored.sk))
         c.jobs.send_all(jobs)
         log.info(
             "inbound message stored: store=%s thread=%s new=%s ack=%s",
@@ -146,15 +147,34 @@ def store_inbound(
     )
 
 
+def _follow_ups(
+    store: StoreConfig,
+    thread_id: str,
+    message_sk: str,
+    answer_by_job: bool,
+    ack_by_job: bool,
+) -> list[Job]:
+    """The jobs a stored message needs: the answer job (which acknowledges and notifies
+    when it cannot answer), or the agents' notification and an e-mail's acknowledgement."""
+    if answer_by_job:
+        return [Job(JobKind.ANSWER, store.store_id, thread_id, message_sk)]
+    jobs = [Job(JobKind.NOTIFY_AGENTS, store.store_id, thread_id, message_sk)]
+    if ack_by_job:
+        jobs.append(Job(JobKind.ACK_EMAIL, store.store_id, thread_id, message_sk))
+    return jobs
+
+
 def _finish_redelivery(c: Container, store: StoreConfig, duplicate: AlreadyRecorded) -> None:
     """Stored before, but the first attempt may have failed before its follow-ups: queue
     them again (the jobs are idempotent) and keep a reopened thread from expiring."""
-    jobs = [Job(JobKind.NOTIFY_AGENTS, store.store_id, duplicate.thread_id, duplicate.message_sk)]
     stored = c.repository.message(store.store_id, duplicate.thread_id, duplicate.message_sk)
-    if stored is not None and stored.acknowledge and stored.subject is not None:
-        jobs.append(
-            Job(JobKind.ACK_EMAIL, store.store_id, duplicate.thread_id, duplicate.message_sk)
-        )
+    jobs = _follow_ups(
+        store,
+        duplicate.thread_id,
+        duplicate.message_sk,
+        answer_by_job=stored is not None and bool(stored.answer_by_job),
+        ack_by_job=stored is not None and bool(stored.acknowledge) and stored.subject is not None,
+    )
     thread = c.repository.thread(store.store_id, duplicate.thread_id)
     if thread and thread.status != ThreadStatus.CLOSED and thread.expires_at is not None:
         # The reopen's first attempt died before its retention job was queued.
@@ -181,7 +201,7 @@ def receive_message(c: Container, message: InboundMessage) -> str | None:
         raise UnknownDestination("no store is configured for the number this message was sent to")
     logs.bind_message(store.store_id, message.provider_id)
     stored = store_inbound(c, store, message, follow_pointer=True)
-    if stored.plan is None or stored.plan.acknowledged_at is None:
+    if stored.plan is None or stored.plan.acknowledged_at is None or stored.plan.answer_by_job:
         return None
     return acknowledgement(
         store_name=store.name,

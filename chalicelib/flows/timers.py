@@ -69,6 +69,11 @@ def fire_timer(c: Container, timer: Timer) -> bool:
     if timer.kind is TimerKind.WAKE:
         _wake(c, store, thread, timer)
         return False
+    if timer.kind is TimerKind.RESOLVE:
+        from chalicelib.flows.answer import resolve_if_quiet
+
+        resolve_if_quiet(c, store, thread, timer)
+        return False
     if timer.key in (thread.fired_timers or set()) or not any(
         family == timer.family and epoch == timer.epoch
         for family, epoch, *_ in running_promises(store, thread)

@@ -26,6 +26,7 @@ def snapshot(item: CustomerItem | None) -> CustomerSnapshot | None:
         ack_count=int(item.ack_count),
         language=item.language,
         survey_thread_id=item.survey_thread_id,
+        answered_automatically=bool(item.answered_automatically),
     )
 
 

@@ -75,6 +75,7 @@ def _message_item(store_id: str, message: InboundMessage, plan: InboundPlan) -> 
         dropped=dropped,
         automatic=message.automatic,
         acknowledge=plan.acknowledged_at is not None,
+        answer_by_job=plan.answer_by_job,
     )
 
 
@@ -114,6 +115,7 @@ def _pointer(
     customer.open_thread_id = plan.thread_id
     customer.closed_at = None
     customer.survey_thread_id = None
+    customer.answered_automatically = False
     customer.last_message_at = message.received_at
     customer.opted_out = plan.opted_out
     customer.due_at = plan.due_at

@@ -175,6 +175,9 @@ class MessageItem(_Item):
     """Why this was machine-written: an auto-reply we received, or our own acknowledgement."""
     acknowledge = BooleanAttribute(default=False)
     """Inbound: we decided to acknowledge it (a redelivered e-mail re-queues its ack job)."""
+    answer_by_job = BooleanAttribute(default=False)
+    """Inbound: automation may answer it; the answer job sends the answer, or else the
+    acknowledgement, and tells the agents (flows/answer.py)."""
     failure_reported_at = UTCDateTimeAttribute(null=True)
     """Outbound: when its author was told it could not be delivered."""
     expires_at = NumberAttribute(null=True)
@@ -207,6 +210,9 @@ class CustomerItem(_Item):
     """The open thread was closed: a message within the reopen window reopens it."""
     survey_thread_id = UnicodeAttribute(null=True)
     """We asked for a rating on this thread; the customer's next message may be it."""
+    answered_automatically = BooleanAttribute(default=False)
+    """The open thread was answered automatically: the customer's next message goes to a
+    person and is acknowledged with the promise that starts then."""
     version = VersionAttribute()
 
 

@@ -92,6 +92,41 @@ class ThreadStore(_dynamo.Table):
         """Closed (life.close); the retention TTL is set apart (RetentionStore)."""
         apply(thread, life.close(snapshot(thread), at), "closing the thread")
 
+    def answered_automatically(
+        self, thread: ThreadItem, last_inbound_at: datetime, at: datetime
+    ) -> int | None:
+        """Automation answered (life.answered_automatically) the thread's last message,
+        received at `last_inbound_at`; returns the SLA epoch that the resolve timer
+        carries (any later change outdates it), or None if the customer wrote since."""
+        t = life.answered_automatically(at)
+        answered = _dynamo.update_if(
+            thread,
+            transition_actions(t),
+            (ThreadItem.last_inbound_at == last_inbound_at)
+            & ThreadItem.status.is_in(ThreadStatus.OPEN.value, ThreadStatus.PENDING.value),
+            "recording the automatic answer",
+        )
+        if not answered:
+            return None
+        update_pointer_of(
+            thread, [*pointer_actions(t), CustomerItem.answered_automatically.set(True)]
+        )
+        return int(thread.sla_epoch)
+
+    def resolve_automatically(self, thread: ThreadItem, epoch: int, at: datetime) -> bool:
+        """Closed (life.close) if nothing happened since the automatic answer: still
+        pending at `epoch`. False when the customer or an agent got there first."""
+        t = life.close(snapshot(thread), at)
+        closed = _dynamo.update_if(
+            thread,
+            transition_actions(t),
+            (ThreadItem.status == ThreadStatus.PENDING.value) & (ThreadItem.sla_epoch == epoch),
+            "resolving the thread",
+        )
+        if closed:
+            update_pointer_of(thread, pointer_actions(t))
+        return closed
+
     def reopen_thread(self, thread: ThreadItem, at: datetime) -> None:
         """An agent's `#reopen` (life.reopen)."""
         apply(thread, life.reopen(snapshot(thread), at), "reopening the thread")

@@ -1,0 +1,291 @@
+"""Flow 2 (SQS job): automation may answer a new message, where the answer is certain.
+
+The webhook decided that the message asks something automation can answer and left the
+acknowledgement to this job (domain/automation.py, the same decision here). The job
+looks the order up in the store's shop (never on the webhook's path), checks that the
+asker is the order's customer, and sends the answer on the customer's channel, ending
+with how to reach a person. Whenever it cannot be sure (no order, another customer's
+order, a shop that is down, a state it cannot read), it sends the acknowledgement it
+would have sent anyway and tells the agents, never silence.
+
+Once per message: the answer and the acknowledgement share one id, so a retried job finds
+whichever the first run recorded and finishes *that*.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from chalicelib.domain.ack import acknowledgement, next_opening
+from chalicelib.domain.automation import RESOLVE_AFTER_HOURS, decide_message
+from chalicelib.domain.order_answer import (
+    OrderFacts,
+    Progress,
+    State,
+    order_status_answer,
+    with_person_line,
+)
+from chalicelib.flows.deliver import deliver, job_subject, record_automatic
+from chalicelib.flows.notify_agents import notify_agents
+from chalicelib.queues import Job, JobKind, Timer, TimerKind
+from chalicelib.store.models import MessageItem, ThreadItem
+from chalicelib.stores import StoreConfig
+
+if TYPE_CHECKING:
+    from chalicelib.commerce.port import Order
+    from chalicelib.composition import Container
+
+log = logging.getLogger(__name__)
+
+ORDER_STATUS = "order_status"
+AUTOMATION = "automation"
+"""The resolve timer's family: its epoch is the SLA epoch the automatic answer left."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An automatic answer to send."""
+
+    kind: str
+    language: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """Nothing automatic beyond the acknowledgement; `note` is for the agents, if any."""
+
+    reason: str
+    note: str | None = None
+
+
+def answer_job(c: Container, job: Job, *, redelivered: bool = False) -> None:
+    subject = job_subject(c, job)
+    if subject is None:
+        return
+    store, thread, inbound = subject
+    outcome = automatic_reply(c, store, thread, inbound)
+    if isinstance(outcome, Reply):
+        text, why = outcome.text, f"answer:{outcome.kind}"
+    else:
+        text, why = _acknowledgement(c, store, thread, inbound), "acknowledgement"
+    automatic_id, email_id = _automatic_ids(c, store, thread, inbound)
+    recorded = record_automatic(c, thread, automatic_id, text, why, email_id)
+    if recorded is None:
+        return
+    if (recorded.automatic or "").startswith("answer:"):
+        _finish_answer(c, store, thread, inbound, recorded, redelivered=redelivered)
+    else:
+        if isinstance(outcome, Withheld) and outcome.note:
+            _note_once(c, store, thread, outcome.note)
+        deliver(c, store, thread, recorded, redelivered=redelivered)
+        _notify(c, job, redelivered)
+    log.info("automation: store=%s thread=%s %s", store.store_id, thread.thread_id, why)
+
+
+def automatic_reply(
+    c: Container, store: StoreConfig, thread: ThreadItem, inbound: MessageItem
+) -> Reply | Withheld:
+    """What automation answers to this message: the decision, then the shop, then the
+    identity check, then the words. Reads, never writes (the CLI's dry run uses it)."""
+    decision = decide_message(
+        store.automation, body=inbound.body, subject=inbound.subject, has_shop=store.has_shop
+    )
+    if decision is None or decision.decision != "answer" or decision.kind is None:
+        return Withheld("; ".join(decision.reasons) if decision else "automation is off")
+    customer = c.repository.customer(store.store_id, thread.customer)
+    language = decision.language or (customer.language if customer else None) or store.locale
+    if decision.kind == ORDER_STATUS:
+        return _order_reply(c, store, thread.customer, decision.order_numbers, language)
+    answer = next(a for a in store.automation.answers if a.id == decision.kind)
+    text = answer.text(language, store.locale)
+    if text is None:
+        return Withheld(f"answer {answer.id!r} has no text in {language} or {store.locale}")
+    written = language if language in answer.answers else store.locale
+    return Reply(decision.kind, written, with_person_line(text, written, store.locale))
+
+
+def _order_reply(
+    c: Container,
+    store: StoreConfig,
+    sender: str,
+    numbers: tuple[str, ...],
+    language: str,
+) -> Reply | Withheld:
+    from chalicelib.commerce.port import Contact, ShopError
+
+    try:
+        contact = Contact.of(sender)
+        shop = c.shop_for(store)
+        if shop is None:
+            return Withheld("no shop connected")
+        if numbers:
+            orders = []
+            for number in numbers[:3]:
+                order = shop.order(number)
+                if order is None:
+                    return Withheld(
+                        f"order #{number} not found",
+                        note=f"Not answered automatically: the shop has no order #{number}.",
+                    )
+                if not order.belongs_to(contact):
+                    log.warning("order asked for by another contact: store=%s", store.store_id)
+                    return Withheld(
+                        f"order #{number} is not the sender's",
+                        note=(
+                            f"Not answered automatically: order #{number} does not belong to "
+                            "this sender (their phone or e-mail does not match the order's)."
+                        ),
+                    )
+                orders.append(order)
+        else:
+            orders = shop.recent_orders(contact, limit=3)
+            if not orders:
+                return Withheld("the shop knows no order of this contact")
+    except ValueError:
+        return Withheld("the sender's address is not a phone or an e-mail address")
+    except ShopError as exc:
+        log.warning("shop not reached for an automatic answer: store=%s %s", store.store_id, exc)
+        return Withheld(
+            "the shop could not be reached",
+            note="Not answered automatically: the shop could not be reached.",
+        )
+    composed = order_status_answer(
+        [facts_of(order) for order in orders],
+        language=language,
+        default=store.locale,
+        timezone=store.calendar.timezone,
+    )
+    if composed is None:
+        return Withheld("an order's state is not certain (unknown state or a failed delivery)")
+    written, text = composed
+    return Reply(ORDER_STATUS, written, text)
+
+
+_PROGRESS: dict[str, Progress] = {
+    "delayed": "delayed",
+    "out_for_delivery": "out_for_delivery",
+    "ready_for_pickup": "ready_for_pickup",
+    "attempted_delivery": "problem",
+    "failure": "problem",
+}
+
+
+def facts_of(order: Order) -> OrderFacts:
+    """The shop's order as the words need it: its latest shipment's news."""
+    shipments = sorted(order.shipments, key=lambda s: s.shipped_at or order.created_at)
+    shipment = shipments[-1] if shipments else None
+    event = shipment.last_event.value if shipment and shipment.last_event else ""
+    state: State = order.state.value
+    return OrderFacts(
+        number=order.number,
+        created_at=order.created_at,
+        state=state,
+        carrier=shipment.carrier if shipment else None,
+        tracking_url=shipment.tracking_url if shipment else None,
+        tracking_number=shipment.tracking_number if shipment else None,
+        estimated_delivery=shipment.estimated_delivery if shipment else None,
+        delivered_at=shipment.delivered_at if shipment else None,
+        progress=_PROGRESS.get(event, "in_transit"),
+    )
+
+
+def _automatic_ids(
+    c: Container, store: StoreConfig, thread: ThreadItem, inbound: MessageItem
+) -> tuple[str, str | None]:
+    """One id for this message's answer or acknowledgement, whichever is recorded first;
+    and its e-mail Message-ID where the channel threads by them."""
+    if c.channels[thread.channel].threads_by_message_id:
+        email_id = f"<auto.{inbound.message_id}@{store.support_address.partition('@')[2]}>"
+        return email_id, email_id
+    return f"auto.{inbound.message_id}", None
+
+
+def _acknowledgement(
+    c: Container, store: StoreConfig, thread: ThreadItem, inbound: MessageItem
+) -> str:
+    customer = c.repository.customer(store.store_id, thread.customer)
+    due = thread.response_due_at or inbound.created_at
+    return acknowledgement(
+        store_name=store.name,
+        deadline=due,
+        opens=next_opening(store.calendar, inbound.created_at),
+        timezone=store.calendar.timezone,
+        language=(customer.language if customer else None) or store.locale,
+        now=inbound.created_at,
+        overrides=store.ack_templates,
+    )
+
+
+def _finish_answer(
+    c: Container,
+    store: StoreConfig,
+    thread: ThreadItem,
+    inbound: MessageItem,
+    answer: MessageItem,
+    *,
+    redelivered: bool,
+) -> None:
+    """Sent, then the thread waits on the customer; silence resolves it after a day.
+
+    Until it is sent the customer's promise stands, so an answer that cannot be
+    delivered leaves the thread to the agents as if automation had never tried."""
+    deliver(c, store, thread, answer, redelivered=redelivered)
+    sent = c.repository.message(store.store_id, thread.thread_id, answer.sk)
+    job = Job(JobKind.NOTIFY_AGENTS, store.store_id, thread.thread_id, inbound.sk)
+    if sent is None or sent.delivery_status != "sent":
+        _note_once(c, store, thread, "The automatic answer could not be delivered.")
+        _notify(c, job, redelivered)
+        return
+    now = c.clock()
+    epoch = c.repository.answered_automatically(thread, inbound.created_at, now)
+    if epoch is None:  # the customer wrote again meanwhile: that message is for a person
+        return
+    due = now + timedelta(hours=RESOLVE_AFTER_HOURS)
+    resolve = Timer(
+        TimerKind.RESOLVE, store.store_id, thread.thread_id, epoch, due, family=AUTOMATION
+    )
+    c.timers.send_all([resolve], now=now)
+    if store.automation.notify_agents == "always":
+        _notify(c, job, redelivered)
+
+
+def _notify(c: Container, job: Job, redelivered: bool) -> None:
+    notify = Job(JobKind.NOTIFY_AGENTS, job.store_id, job.thread_id, job.message_sk)
+    notify_agents(c, notify, redelivered=redelivered)
+
+
+def _note_once(c: Container, store: StoreConfig, thread: ThreadItem, text: str) -> None:
+    """A note for the agents, not repeated by a retried job."""
+    history = c.repository.messages(store.store_id, thread.thread_id)
+    if any(m.direction == "note" and m.body == text for m in history):
+        return
+    c.repository.record_event(
+        thread,
+        kind="note",
+        author=store.support_address,
+        author_name="relaydesk",
+        body=text,
+        at=c.clock(),
+    )
+
+
+def resolve_if_quiet(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) -> None:
+    """A day after an automatic answer, with no word since: resolved automatically."""
+    from chalicelib.flows.retention import retention_job_for
+
+    if not c.repository.resolve_automatically(thread, timer.epoch, c.clock()):
+        return  # the customer wrote again, or an agent took it
+    c.repository.record_event(
+        thread,
+        kind="event",
+        author=store.support_address,
+        author_name="relaydesk",
+        body=f"resolved automatically: no reply within {RESOLVE_AFTER_HOURS} hours",
+        at=c.clock(),
+    )
+    c.jobs.send_all([retention_job_for(store.store_id, thread.thread_id)])
+    log.info("thread resolved automatically: thread=%s", thread.thread_id)
