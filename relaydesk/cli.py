@@ -5,6 +5,8 @@ relaydesk simulate sms --from +420777123456 "Where is my order?"
 relaydesk simulate whatsapp --from +420777123456 "Hi"
 relaydesk simulate email --from jana@example.com --subject "Order 1042" "Where is it?"
 relaydesk simulate agent-reply "It ships today."  (replies to the latest notification)
+relaydesk answers try demo --from +420777123456 "Where is my order?"
+                                                 what automation would answer (a dry run)
 relaydesk outbox [--clear]                       what was sent through the sandbox
 relaydesk customer export demo +420777123456     all held about a customer, as JSON (GDPR)
 relaydesk customer erase demo +420777123456 --yes   erase it, keeping anonymous counts
@@ -291,6 +293,21 @@ def main(argv: list[str] | None = None) -> int:
     packaged.add_argument("out", help="output folder for sam.json and the deployment zip")
     packaged.add_argument("--stage", default="dev")
 
+    answers = commands.add_parser("answers", help="automatic answers")
+    tries = answers.add_subparsers(dest="action", required=True)
+    attempt = tries.add_parser(
+        "try", help="what automation would do with a message: nothing is stored or sent"
+    )
+    attempt.add_argument("store", help="store id, e.g. demo")
+    attempt.add_argument("message", nargs="?", help="the customer's message (or --batch)")
+    attempt.add_argument("--from", dest="sender", default=None, help="phone or e-mail address")
+    attempt.add_argument("--channel", choices=("sms", "whatsapp", "email"), default=None)
+    attempt.add_argument("--json", action="store_true", help="one JSON object per message")
+    attempt.add_argument(
+        "--batch", action="store_true", help="messages one per line on standard input"
+    )
+    attempt.add_argument("--stage", default=None, help="AWS: the SSM prefix /relaydesk/<stage>")
+
     outbox = commands.add_parser("outbox", help="print what the sandbox recorded")
     outbox.add_argument("--clear", action="store_true")
 
@@ -308,7 +325,13 @@ def main(argv: list[str] | None = None) -> int:
         if action == "erase":
             sub.add_argument("--yes", action="store_true", help="really erase")
 
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "answers" and args.message is None and len(rest) == 1:
+        # argparse gives an optional positional its chance before the options that
+        # follow the store (`try demo --from +420… "message"`): the message is left over.
+        args.message, rest = rest[0], []
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "stack":
         from relaydesk.stack import run
 
@@ -337,6 +360,10 @@ def main(argv: list[str] | None = None) -> int:
             stage=args.stage,
             yes=getattr(args, "yes", False),
         )
+    if args.command == "answers":
+        from relaydesk.answers_try import try_command
+
+        return try_command(args, sandbox_url=args.sandbox_url)
     if args.command == "outbox":
         if args.clear:
             requests.delete(f"{args.sandbox_url}/outbox", timeout=10).raise_for_status()

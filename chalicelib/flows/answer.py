@@ -15,7 +15,7 @@ whichever the first run recorded and finishes *that*.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,7 @@ from chalicelib.stores import StoreConfig
 if TYPE_CHECKING:
     from chalicelib.commerce.port import Order
     from chalicelib.composition import Container
+    from chalicelib.domain.intents import Decision
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +47,30 @@ AUTOMATION = "automation"
 
 
 @dataclass(frozen=True)
-class Reply:
-    """An automatic answer to send."""
+class Outcome:
+    """What automation does with one message, and why: the answer job acts on it, and
+    `relaydesk answers try` prints it."""
 
-    kind: str
-    language: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Withheld:
-    """Nothing automatic beyond the acknowledgement; `note` is for the agents, if any."""
-
-    reason: str
+    decision: Decision
+    """'answer': `text` is sent; 'handoff': the customer asked for a person or is unhappy;
+    'none': nothing automatic (the acknowledgement and the agents)."""
+    kind: str | None = None
+    language: str | None = None
+    confidence: float | None = None
+    text: str | None = None
+    reasons: tuple[str, ...] = ()
     note: str | None = None
+    """For the agents, when the answer was withheld for a reason they should know."""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "decision": self.decision,
+            "kind": self.kind,
+            "language": self.language,
+            "confidence": None if self.confidence is None else round(self.confidence, 3),
+            "text": self.text,
+            "reasons": list(self.reasons),
+        }
 
 
 def answer_job(c: Container, job: Job, *, redelivered: bool = False) -> None:
@@ -67,8 +78,16 @@ def answer_job(c: Container, job: Job, *, redelivered: bool = False) -> None:
     if subject is None:
         return
     store, thread, inbound = subject
-    outcome = automatic_reply(c, store, thread, inbound)
-    if isinstance(outcome, Reply):
+    customer = c.repository.customer(store.store_id, thread.customer)
+    outcome = automatic_reply(
+        c,
+        store,
+        sender=thread.customer,
+        body=inbound.body,
+        subject=inbound.subject,
+        previous_language=customer.language if customer else None,
+    )
+    if outcome.decision == "answer" and outcome.text:
         text, why = outcome.text, f"answer:{outcome.kind}"
     else:
         text, why = _acknowledgement(c, store, thread, inbound), "acknowledgement"
@@ -79,7 +98,7 @@ def answer_job(c: Container, job: Job, *, redelivered: bool = False) -> None:
     if (recorded.automatic or "").startswith("answer:"):
         _finish_answer(c, store, thread, inbound, recorded, redelivered=redelivered)
     else:
-        if isinstance(outcome, Withheld) and outcome.note:
+        if outcome.note:
             _note_once(c, store, thread, outcome.note)
         deliver(c, store, thread, recorded, redelivered=redelivered)
         _notify(c, job, redelivered)
@@ -87,53 +106,83 @@ def answer_job(c: Container, job: Job, *, redelivered: bool = False) -> None:
 
 
 def automatic_reply(
-    c: Container, store: StoreConfig, thread: ThreadItem, inbound: MessageItem
-) -> Reply | Withheld:
+    c: Container,
+    store: StoreConfig,
+    *,
+    sender: str | None,
+    body: str,
+    subject: str | None = None,
+    previous_language: str | None = None,
+) -> Outcome:
     """What automation answers to this message: the decision, then the shop, then the
     identity check, then the words. Reads, never writes (the CLI's dry run uses it)."""
     decision = decide_message(
-        store.automation, body=inbound.body, subject=inbound.subject, has_shop=store.has_shop
+        store.automation,
+        body=body,
+        subject=subject,
+        has_shop=store.has_shop,
+        previous_language=previous_language,
     )
-    if decision is None or decision.decision != "answer" or decision.kind is None:
-        return Withheld("; ".join(decision.reasons) if decision else "automation is off")
-    customer = c.repository.customer(store.store_id, thread.customer)
-    language = decision.language or (customer.language if customer else None) or store.locale
+    if decision is None:
+        return Outcome("none", reasons=("automation is off for this store",))
+    decided = Outcome(
+        decision.decision,
+        decision.kind,
+        decision.language,
+        decision.confidence,
+        reasons=decision.reasons,
+    )
+    if decision.decision != "answer" or decision.kind is None:
+        return decided
+    language = decision.language or previous_language or store.locale
     if decision.kind == ORDER_STATUS:
-        return _order_reply(c, store, thread.customer, decision.order_numbers, language)
+        return _order_reply(c, store, decided, sender, decision.order_numbers, language)
     answer = next(a for a in store.automation.answers if a.id == decision.kind)
     text = answer.text(language, store.locale)
     if text is None:
-        return Withheld(f"answer {answer.id!r} has no text in {language} or {store.locale}")
+        return _withheld(decided, f"answer {answer.id!r} has no text in {language}")
     written = language if language in answer.answers else store.locale
-    return Reply(decision.kind, written, with_person_line(text, written, store.locale))
+    return replace(decided, language=written, text=with_person_line(text, written, store.locale))
+
+
+def _withheld(decided: Outcome, reason: str, note: str | None = None) -> Outcome:
+    """Matched, but not answered: the usual acknowledgement and the agents."""
+    return replace(
+        decided, decision="none", kind=None, reasons=(*decided.reasons, reason), note=note
+    )
 
 
 def _order_reply(
     c: Container,
     store: StoreConfig,
-    sender: str,
+    decided: Outcome,
+    sender: str | None,
     numbers: tuple[str, ...],
     language: str,
-) -> Reply | Withheld:
+) -> Outcome:
     from chalicelib.commerce.port import Contact, ShopError
 
+    if sender is None:
+        return _withheld(decided, "no sender: an order is told only to its customer")
     try:
         contact = Contact.of(sender)
         shop = c.shop_for(store)
         if shop is None:
-            return Withheld("no shop connected")
+            return _withheld(decided, "no shop connected")
         if numbers:
             orders = []
             for number in numbers[:3]:
                 order = shop.order(number)
                 if order is None:
-                    return Withheld(
+                    return _withheld(
+                        decided,
                         f"order #{number} not found",
                         note=f"Not answered automatically: the shop has no order #{number}.",
                     )
                 if not order.belongs_to(contact):
                     log.warning("order asked for by another contact: store=%s", store.store_id)
-                    return Withheld(
+                    return _withheld(
+                        decided,
                         f"order #{number} is not the sender's",
                         note=(
                             f"Not answered automatically: order #{number} does not belong to "
@@ -144,12 +193,13 @@ def _order_reply(
         else:
             orders = shop.recent_orders(contact, limit=3)
             if not orders:
-                return Withheld("the shop knows no order of this contact")
+                return _withheld(decided, "the shop knows no order of this contact")
     except ValueError:
-        return Withheld("the sender's address is not a phone or an e-mail address")
+        return _withheld(decided, "the sender is not a phone number or an e-mail address")
     except ShopError as exc:
         log.warning("shop not reached for an automatic answer: store=%s %s", store.store_id, exc)
-        return Withheld(
+        return _withheld(
+            decided,
             "the shop could not be reached",
             note="Not answered automatically: the shop could not be reached.",
         )
@@ -160,9 +210,9 @@ def _order_reply(
         timezone=store.calendar.timezone,
     )
     if composed is None:
-        return Withheld("an order's state is not certain (unknown state or a failed delivery)")
+        return _withheld(decided, "an order's state is not certain (unknown, or a failed delivery)")
     written, text = composed
-    return Reply(ORDER_STATUS, written, text)
+    return replace(decided, language=written, text=text)
 
 
 _PROGRESS: dict[str, Progress] = {

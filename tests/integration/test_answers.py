@@ -257,3 +257,38 @@ def test_questions_for_a_person_are_acknowledged_in_the_webhook_as_before(
     assert outbox.entries(provider="shopify") == []
     assert texts_to(outbox, JANA) == []
     assert len(mails_to(outbox, AGENT)) == 1
+
+
+def test_answers_try_runs_the_jobs_decision_and_stores_nothing(
+    sandbox_url: str,
+    outbox: sandbox.Sandbox,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`relaydesk answers try` on the demo store (chalicelib/stores.json), its shop the
+    sandbox's: one JSON object per message, as the README promises."""
+    import io
+    import json
+
+    from relaydesk.cli import main
+
+    lines = "Where is my order #1042?\nWhere is my order #1050?\nAGENT\nHello\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(lines))
+    argv = ["--sandbox-url", sandbox_url, "answers", "try", "demo", "--from", JANA]
+    assert main([*argv, "--json", "--batch"]) == 0
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["decision"], r["kind"], r["language"]) for r in results] == [
+        ("answer", "order_status", "en"),
+        ("none", None, "en"),
+        ("handoff", None, "en"),
+        ("none", None, None),
+    ]
+    assert results[0]["text"].startswith("Order #1042 is on its way with PPL.")
+    assert results[1]["text"] is None
+    assert results[1]["reasons"][-1] == "order #1050 is not the sender's"
+    assert outbox.entries(provider="twilio") == []
+    assert outbox.entries(provider="sendgrid") == []
+    assert main([*argv, "Do you take cash on delivery?"]) == 0
+    printed = capsys.readouterr().out
+    assert "decision: answer payment (en" in printed
+    assert "would send:\n  You can pay by card" in printed
