@@ -18,7 +18,9 @@ import argparse
 import json
 import os
 import sys
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
 
@@ -169,15 +171,42 @@ def twiml_messages(xml: str) -> list[str]:
     return [m.text or "" for m in root.iter("Message")]
 
 
-def _print_response(response: requests.Response) -> int:
+def _print_response(response: requests.Response, then: Callable[[], None] | None = None) -> int:
+    """The webhook's answer; `then` runs when it acknowledged nothing in the response."""
     print(f"HTTP {response.status_code}")
     content_type = response.headers.get("Content-Type", "")
     if "xml" in content_type and response.ok:
         messages = twiml_messages(response.text)
-        print("acknowledgement: " + (messages[0] if messages else "(none)"))
+        print("acknowledgement: " + (messages[0] if messages else "(none)"), flush=True)
+        if not messages and then is not None:
+            then()
     else:
         print(response.text)
     return 0 if response.ok else 1
+
+
+def print_job_reply(sandbox_url: str, customer: str, seen: int, wait: float) -> None:
+    """A store that answers automatically replies from a job, by the provider's API: show
+    what reaches the customer within `wait` seconds (the sandbox records it)."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        entries = _sent_to(sandbox_url, customer)
+        if len(entries) > seen:
+            for entry in entries[seen:]:
+                print(f"sent by the answer job: {entry['body']}")
+            return
+        time.sleep(0.25)
+    print(f"nothing sent to {customer} within {wait:g} s (see `relaydesk outbox`)")
+
+
+def _sent_to(sandbox_url: str, customer: str) -> list[dict[str, Any]]:
+    try:
+        response = requests.get(f"{sandbox_url}/outbox", params={"to": customer}, timeout=5)
+        response.raise_for_status()
+    except requests.RequestException:
+        return []
+    entries: list[dict[str, Any]] = response.json()
+    return entries
 
 
 def customer_command(
@@ -260,6 +289,12 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--to", default=DEMO_NUMBER, help="the store's number")
         sub.add_argument("--sid", default=None, help="MessageSid (repeat one to redeliver)")
         sub.add_argument("--name", default=None, help="WhatsApp profile name")
+        sub.add_argument(
+            "--wait",
+            type=float,
+            default=5.0,
+            help="seconds to wait for a reply sent by a job (0: do not wait)",
+        )
         sub.add_argument("body")
     email = kinds.add_parser("email", help="a customer's e-mail to the support address")
     email.add_argument("--from", dest="sender", required=True, help="customer's address")
@@ -373,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     public_url = os.environ.get("PUBLIC_BASE_URL", args.app_url)
     if args.kind in ("sms", "whatsapp"):
+        customer = args.sender.removeprefix("whatsapp:")  # the sandbox records the number
+        seen = len(_sent_to(args.sandbox_url, customer))
         return _print_response(
             send_message(
                 app_url=args.app_url,
@@ -383,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
                 body=args.body,
                 message_sid=args.sid,
                 profile_name=args.name,
-            )
+            ),
+            then=lambda: print_job_reply(args.sandbox_url, customer, seen, args.wait),
         )
     if args.kind == "email":
         return _print_response(

@@ -1,5 +1,6 @@
-"""Whether relaydesk may answer a message itself, decided the same way on the webhook (which
-then leaves the acknowledgement to the answer job) and in the job (which then answers).
+"""Whether relaydesk may answer a message itself. The webhook only asks whether the store
+lets automation try (`may_try`) and then leaves the acknowledgement to the answer job,
+which decides here what the message asks for.
 
 The store's switches (`automation` in stores.json) are read here; what a message asks
 for is `intents.decide`; what the shop says about an order, and whether the asker is its
@@ -39,6 +40,10 @@ class Automation:
     def may_answer_orders(self, has_shop: bool) -> bool:
         return self.enabled and self.order_status and has_shop
 
+    def may_try(self, has_shop: bool) -> bool:
+        """Whether there is anything automation could answer for this store."""
+        return self.enabled and (self.may_answer_orders(has_shop) or bool(self.answers))
+
 
 def parse_automation(
     raw: object, *, store_id: str, answers_file: Mapping[str, object] | None = None
@@ -77,8 +82,10 @@ def parse_automation(
 
 
 def question_text(body: str, subject: str | None) -> str:
-    """What automation reads: the message, or an e-mail's subject when the body says nothing
-    (a customer often asks in the subject and writes only a greeting below)."""
+    """What automation reads: the message, or an e-mail's subject when the body is empty.
+
+    Not the subject beside a body: "Order 1042" over "can you send it to my office?"
+    would read as a status question, and a wrong answer is worse than none."""
     text = body.strip()
     if subject and len(text) < 3:
         return subject.strip()
@@ -95,28 +102,19 @@ def decide_message(
 ) -> IntentDecision | None:
     """What automation would do with this message, or None when it may not try at all.
 
-    Called on the webhook (is the answer job to answer this one?) and again in the job
-    (what does it answer?): one function, so the two never disagree. Imports the matcher
-    (and, at first use, Snowball) only when the store has automation on."""
-    wants_orders = automation.may_answer_orders(has_shop)
-    if not automation.enabled or not (wants_orders or automation.answers):
+    Runs in the answer job and in `relaydesk answers try`, never on the webhook (it costs
+    10-60 ms of CPU, and its first call imports the matcher and Snowball)."""
+    if not automation.may_try(has_shop):
         return None
+    wants_orders = automation.may_answer_orders(has_shop)
     from chalicelib.domain.intents import IntentDecision, decide
 
     text = question_text(body, subject)
     if len(text) > MAX_TEXT:
         return IntentDecision("none", None, None, None, (), ("too long to answer safely",))
-    decision = decide(
+    return decide(
         text,
         automation.answers,
         previous_language=previous_language,
         order_status=wants_orders,
     )
-    if subject and text != subject.strip() and decision.reasons[:1] in _SAYS_NOTHING:
-        # The subject may ask what the body does not ("Order 1042" over a greeting); a
-        # body that is unsure, ambiguous or asks for a change is not overruled.
-        return decide(subject, automation.answers, order_status=wants_orders)
-    return decision
-
-
-_SAYS_NOTHING = (("no known question",), ("nothing to read",))

@@ -11,7 +11,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.ack import BUILTIN_LANGUAGES, should_acknowledge
-from chalicelib.domain.automation import Automation, decide_message
+from chalicelib.domain.automation import Automation
 from chalicelib.domain.calendar import BusinessCalendar
 from chalicelib.domain.language import choose_language
 from chalicelib.domain.messages import Channel, InboundMessage, opt_keyword
@@ -86,7 +86,7 @@ class InboundPlan:
     """With an acknowledgement: the store's cap on automatic messages per hour."""
     answer_by_job: bool = False
     """Automation may answer: no acknowledgement in the webhook's response; the answer job
-    sends the answer or, failing that, the acknowledgement (the caps count it either way)."""
+    sends the answer or else the acknowledgement (the caps count it either way)."""
 
     def follow_up(self, at: datetime) -> Transition:
         """What the message does to the thread it joins (a new thread is created whole):
@@ -167,16 +167,10 @@ def plan_inbound(
             default=store.locale,
             supported=BUILTIN_LANGUAGES | store.ack_templates.keys(),
         )
-    answer_by_job = False
-    if acknowledge and thread_id is None:  # a follow-up, or a reopened thread, is a person's
-        decision = decide_message(
-            store.automation,
-            body=message.body,
-            subject=message.subject,
-            has_shop=store.has_shop,
-            previous_language=customer.language if customer else None,
-        )
-        answer_by_job = decision is not None and decision.decision == "answer"
+    # A new conversation where the store lets automation answer: the answer job decides
+    # (the matcher is not for the webhook's path); a follow-up, or a reopened thread, is
+    # for a person.
+    answer_by_job = acknowledge and thread_id is None and store.automation.may_try(store.has_shop)
     return InboundPlan(
         thread_id=thread_id or secrets.token_hex(8),
         new_thread=thread_id is None,

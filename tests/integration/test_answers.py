@@ -245,18 +245,21 @@ def test_woocommerce_reports_the_carriers_delay(
     assert outbox.entries(provider="woocommerce")
 
 
-def test_questions_for_a_person_are_acknowledged_in_the_webhook_as_before(
-    client: Client, worker: QueueWorker, outbox: sandbox.Sandbox
+def test_a_question_for_a_person_gets_the_acknowledgement_from_the_job_and_no_shop_call(
+    client: Client, container: Container, worker: QueueWorker, outbox: sandbox.Sandbox
 ) -> None:
-    ack = ack_of(
-        post_twilio(client, sender=JANA, to=SHOP_NUMBER, body="My parcel arrived damaged!")
-    )
-    assert ack is not None
-    assert ack.startswith("Thanks, we got your message.")
+    """The webhook does not run the matcher: every new conversation of a store with
+    automation goes to the answer job, which acknowledges what it does not answer."""
+    response = post_twilio(client, sender=JANA, to=SHOP_NUMBER, body="My parcel arrived damaged!")
+    assert ack_of(response) is None
     drain(worker)
     assert outbox.entries(provider="shopify") == []
-    assert texts_to(outbox, JANA) == []
+    [ack] = texts_to(outbox, JANA)
+    assert ack.startswith("Thanks, we got your message. Someone from Answer Shop will reply")
     assert len(mails_to(outbox, AGENT)) == 1
+    thread = thread_of(container, "answers", JANA)
+    assert (thread.status, thread.awaiting) == ("open", "agent")
+    assert thread.scheduled_timers  # the promise's reminder and breach are queued
 
 
 def test_answers_try_runs_the_jobs_decision_and_stores_nothing(
