@@ -408,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     public_url = os.environ.get("PUBLIC_BASE_URL", args.app_url)
     if args.kind in ("sms", "whatsapp"):
-        customer = args.sender.removeprefix("whatsapp:")  # the sandbox records the number
+        number = args.sender.removeprefix("whatsapp:")
+        customer = f"whatsapp:{number}" if args.kind == "whatsapp" else number  # as recorded
         seen = len(_sent_to(args.sandbox_url, customer))
         return _print_response(
             send_message(
