@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.coldstart
 	$(BIN)/python -m bench.package_size
 	$(BIN)/python -m bench.answers
+	$(BIN)/python -m bench.answer_time
 
 secrets: $(STAMP)
 	$(BIN)/relaydesk secrets --stage $(STAGE)

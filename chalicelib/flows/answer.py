@@ -283,13 +283,14 @@ def _finish_answer(
 
     Until it is sent the customer's promise stands, so an answer that cannot be
     delivered leaves the thread to the agents as if automation had never tried."""
-    deliver(c, store, thread, answer, redelivered=redelivered)
-    sent = c.repository.message(store.store_id, thread.thread_id, answer.sk)
+    deliver(c, store, thread, answer, redelivered=redelivered)  # updates `answer` in place
     job = Job(JobKind.NOTIFY_AGENTS, store.store_id, thread.thread_id, inbound.sk)
-    if sent is None or sent.delivery_status != "sent":
+    if answer.delivery_status == "failed":
         _note_once(c, store, thread, "The automatic answer could not be delivered.")
         _notify(c, job, redelivered)
         return
+    if answer.delivery_status != "sent":
+        return  # a twin delivery of this job is sending it, and finishes the rest
     now = c.clock()
     epoch = c.repository.answered_automatically(thread, inbound.created_at, now)
     if epoch is None:  # the customer wrote again meanwhile: that message is for a person
