@@ -101,7 +101,7 @@ def answer_job(c: Container, job: Job, *, redelivered: bool = False) -> None:
         if outcome.note:
             _note_once(c, store, thread, outcome.note)
         deliver(c, store, thread, recorded, redelivered=redelivered)
-        _notify(c, job, redelivered)
+        _notify(c, thread, inbound, redelivered)
     log.info("automation: store=%s thread=%s %s", store.store_id, thread.thread_id, why)
 
 
@@ -284,10 +284,9 @@ def _finish_answer(
     Until it is sent the customer's promise stands, so an answer that cannot be
     delivered leaves the thread to the agents as if automation had never tried."""
     deliver(c, store, thread, answer, redelivered=redelivered)  # updates `answer` in place
-    job = Job(JobKind.NOTIFY_AGENTS, store.store_id, thread.thread_id, inbound.sk)
     if answer.delivery_status == "failed":
         _note_once(c, store, thread, "The automatic answer could not be delivered.")
-        _notify(c, job, redelivered)
+        _notify(c, thread, inbound, redelivered)
         return
     if answer.delivery_status != "sent":
         return  # a twin delivery of this job is sending it, and finishes the rest
@@ -301,12 +300,14 @@ def _finish_answer(
     )
     c.timers.send_all([resolve], now=now)
     if store.automation.notify_agents == "always":
-        _notify(c, job, redelivered)
+        _notify(c, thread, inbound, redelivered)
 
 
-def _notify(c: Container, job: Job, redelivered: bool) -> None:
-    notify = Job(JobKind.NOTIFY_AGENTS, job.store_id, job.thread_id, job.message_sk)
-    notify_agents(c, notify, redelivered=redelivered)
+def _notify(c: Container, thread: ThreadItem, inbound: MessageItem, redelivered: bool) -> None:
+    """The agents' notification, in this job: the thread is theirs now, or they asked to
+    hear of every answered one."""
+    job = Job(JobKind.NOTIFY_AGENTS, thread.store_id, thread.thread_id, inbound.sk)
+    notify_agents(c, job, redelivered=redelivered)
 
 
 def _note_once(c: Container, store: StoreConfig, thread: ThreadItem, text: str) -> None:
