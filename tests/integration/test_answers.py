@@ -2,7 +2,8 @@
 against the sandbox's Shopify and WooCommerce, the channel's real SDK, and the agents.
 
 Store `answers` (tests/fixtures/stores.json) is connected to the sandbox Shopify shop, store
-`demo-woo` to the sandbox WooCommerce shop; both answer with the demo store's four answers.
+`demo-woo` to the sandbox WooCommerce shop (its agents hear of every thread, answered or
+not); both answer with the demo store's four answers.
 """
 
 from __future__ import annotations
@@ -243,6 +244,9 @@ def test_woocommerce_reports_the_carriers_delay(
         "Zamówienie nr 1050 jest w drodze (przewoźnik InPost), ale przewoźnik zgłasza opóźnienie."
     )
     assert outbox.entries(provider="woocommerce")
+    # demo-woo asks to hear of every thread (`notify_agents: "always"`), answered ones too.
+    [notice] = mails_to(outbox, "kim@woo.test")
+    assert "Zamówienie nr 1050 jest w drodze" in notice["text"]
 
 
 def test_a_question_for_a_person_gets_the_acknowledgement_from_the_job_and_no_shop_call(
