@@ -409,8 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     public_url = os.environ.get("PUBLIC_BASE_URL", args.app_url)
     if args.kind in ("sms", "whatsapp"):
         number = args.sender.removeprefix("whatsapp:")
-        customer = f"whatsapp:{number}" if args.kind == "whatsapp" else number  # as recorded
-        seen = len(_sent_to(args.sandbox_url, customer))
+        recipient = f"whatsapp:{number}" if args.kind == "whatsapp" else number  # as recorded
+        seen = len(_sent_to(args.sandbox_url, recipient))
         return _print_response(
             send_message(
                 app_url=args.app_url,
@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
                 message_sid=args.sid,
                 profile_name=args.name,
             ),
-            then=lambda: print_job_reply(args.sandbox_url, customer, seen, args.wait),
+            then=lambda: print_job_reply(args.sandbox_url, recipient, seen, args.wait),
         )
     if args.kind == "email":
         return _print_response(

@@ -685,6 +685,8 @@ def test_a_message_to_an_expired_thread_starts_a_new_one(
     stores = json.loads(TEST_STORES.read_text())
     for store in stores["stores"]:
         store["retention_days"], store["reopen_window_days"] = 2, 1
+        if answers := store.get("automation", {}).get("answers_file"):  # beside the original
+            store["automation"]["answers_file"] = str((TEST_STORES.parent / answers).resolve())
     path = tmp_path / "stores.json"
     path.write_text(json.dumps(stores))
     container = Container(

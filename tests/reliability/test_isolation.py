@@ -272,6 +272,12 @@ REPOSITORY_CALLS: dict[str, Call] = {
     "snooze_thread": lambda r, w: r.snooze_thread(w["thread"], w["now"], w["now"]),
     "wake_thread": lambda r, w: r.wake_thread(w["thread"], 1, w["now"]),
     "close_thread": lambda r, w: r.close_thread(w["thread"], w["now"]),
+    "answered_automatically": lambda r, w: r.answered_automatically(
+        w["thread"], w["message"].created_at, w["now"]
+    ),
+    "resolve_automatically": lambda r, w: r.resolve_automatically(
+        w["thread"], int(w["thread"].sla_epoch), w["now"]
+    ),
     "reopen_thread": lambda r, w: r.reopen_thread(w["thread"], w["now"]),
     "survey_sent": lambda r, w: r.survey_sent(w["thread"], w["now"]),
     "expire_closed_thread": lambda r, w: r.expire_closed_thread(A, w["thread_id"], w["now"], 30),
