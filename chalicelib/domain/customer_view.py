@@ -193,7 +193,8 @@ def context_lines(view: CustomerView, *, store_name: str, timezone: str) -> list
             facts.append(f"assigned to {other.assignee}")
         if other.last_at:
             facts.append(f"last message {_stamp(other.last_at, tz)}")
-        lines.append(f"Also open: {channel} conversation #{other.thread_id[:6]} ({', '.join(facts)}).")
+        ref = f"#{other.thread_id[:6]}"
+        lines.append(f"Also open: {channel} conversation {ref} ({', '.join(facts)}).")
     return lines
 
 
