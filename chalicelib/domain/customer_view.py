@@ -29,6 +29,16 @@ STATE_WORDS = {
 }
 """`OrderState` values (chalicelib/commerce/port.py) as a person says them."""
 
+EVENT_WORDS = {
+    "out_for_delivery": "out for delivery",
+    "ready_for_pickup": "ready for pickup",
+    "attempted_delivery": "delivery attempted",
+    "delayed": "delayed",
+    "failure": "delivery failed",
+}
+"""A shipped order's latest carrier news (`ShipmentEvent` values) worth saying; 'confirmed'
+and 'in_transit' add nothing to 'on its way', and 'delivered' is the order's own state."""
+
 
 @dataclass(frozen=True)
 class OrderFacts:
@@ -51,9 +61,10 @@ class OrderFacts:
 
     @property
     def status(self) -> str:
+        """'on its way', 'on its way, delayed', 'delivered': what a customer may read too."""
         words = STATE_WORDS.get(self.state, self.state)
-        if self.last_event and self.state == "shipped" and self.last_event != "in_transit":
-            words += f" (carrier: {self.last_event.replace('_', ' ')})"
+        if self.state == "shipped" and (news := EVENT_WORDS.get(self.last_event or "")):
+            words += f", {news}"
         return words
 
 

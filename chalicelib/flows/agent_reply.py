@@ -309,7 +309,9 @@ def _apply(
         c.repository.attach_order(thread, command.argument)
         found = resolved.order
         details = f": {order_line(found, store.calendar.timezone)}" if found else ""
-        said = f"order #{command.argument} attached{details}"
+        said = f"order #{command.argument} attached"  # the details on the thread, not in logs
+        _record(c, thread, agent, "event", said + details)
+        return said
     elif name == "assign":
         assignee = resolved.assignee
         assert assignee is not None
