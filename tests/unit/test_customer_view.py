@@ -142,7 +142,8 @@ def test_shop_data_stays_on_one_line() -> None:
         state="shipped",
         carrier="Post\r\nBcc: x@y.example",
     )
-    assert "\n" not in order_line(odd, TZ) and "\r" not in order_line(odd, TZ)
+    assert "\n" not in order_line(odd, TZ)
+    assert "\r" not in order_line(odd, TZ)
 
 
 @pytest.mark.parametrize(
@@ -189,7 +190,8 @@ def test_an_email_subject_is_used_without_its_reply_prefixes() -> None:
 
 def test_long_words_are_cut_at_a_word_and_nothing_breaks_the_header() -> None:
     words = first_words("Hello " + "word " * 30)
-    assert len(words) <= 60 and words.endswith("word…")
+    assert len(words) <= 60
+    assert words.endswith("word…")
     subject = notification_subject(
         store_name="Demo Store",
         channel="email",
@@ -199,7 +201,8 @@ def test_long_words_are_cut_at_a_word_and_nothing_breaks_the_header() -> None:
         who="Eve\nTo: x@y.example" + "x" * 100,
         thread_id="abcdef",
     )
-    assert "\r" not in subject and "\n" not in subject
+    assert "\r" not in subject
+    assert "\n" not in subject
     assert subject.startswith("[Demo Store] Order Bcc: victim@example.com (e-mail, Eve To: ")
     assert len(subject) < 160
 
