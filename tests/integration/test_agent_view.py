@@ -5,9 +5,11 @@ real Shopify and WooCommerce adapters against the sandbox's demo shops (stores `
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,15 +37,32 @@ NAMES = {"demo": "Demo Store", "demo-woo": "Demo Woo Store"}
 
 
 @pytest.fixture
-def container(aws: dict[str, str], sandbox_url: str, clock: FakeClock) -> Iterator[Container]:
-    """As the integration container, with the real stores.json: demo and demo-woo have
-    their sandbox shops connected."""
+def stores_file(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    """The real stores.json (demo and demo-woo have their sandbox shops connected), with
+    automatic answers off unless the test asks for "automation": every message then
+    reaches the agents."""
+    shipped = ROOT / "chalicelib" / "stores.json"
+    if getattr(request, "param", None) == "automation":
+        return shipped
+    document = json.loads(shipped.read_text(encoding="utf-8"))
+    for store in document["stores"]:
+        if "automation" in store:
+            store["automation"] = {"enabled": False}
+    path = tmp_path / "stores.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def container(
+    aws: dict[str, str], sandbox_url: str, clock: FakeClock, stores_file: Path
+) -> Iterator[Container]:
     environ = {
         **os.environ,
         **local_environment(
             app_url=PUBLIC_URL, aws_url=os.environ["AWS_ENDPOINT_URL"], sandbox_url=sandbox_url
         ),
-        "STORES_FILE": str(ROOT / "chalicelib" / "stores.json"),
+        "STORES_FILE": str(stores_file),
     }
     built = Container(Settings(environ), clock=clock)
     reset_container(built)
@@ -191,6 +210,25 @@ def test_other_channels_are_linked_by_number_and_by_the_shops_record(
         text
     )
     assert f"Also open: WhatsApp conversation #{whatsapp_thread.thread_id[:6]} (open" in text
+
+
+@pytest.mark.parametrize("stores_file", ["automation"], indirect=True)
+def test_a_hand_off_after_an_automatic_answer_shows_the_customer_and_the_answer(
+    client: Client, container: Container, worker: QueueWorker, outbox: sandbox.Sandbox
+) -> None:
+    sms(client, "demo", "Where is my order #1042?")
+    drain(worker)
+    assert notices(outbox) == []  # answered automatically; nobody mailed yet
+    sms(client, "demo", "AGENT")
+    drain(worker)
+    [mail] = notices(outbox)
+    thread = thread_of(container, "demo", JANA)
+    assert mail["subject"] == (
+        f"[Demo Store] Where is my order #1042? (SMS, Jana Nováková, #{thread.thread_id[:6]})"
+    )
+    assert "Customer (the shop's record): Jana Nováková" in mail["text"]
+    assert "\n  #1042, " in mail["text"]
+    assert "[automatic: answer:order_status]" in mail["text"]
 
 
 def reply(client: Client, outbox: sandbox.Sandbox, text: str, agent: str) -> Any:
