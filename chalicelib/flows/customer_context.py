@@ -148,7 +148,8 @@ def _attached(
 ) -> tuple[OrderFacts | None, bool]:
     """The attached order, fresh from the shop (its tracking may have moved on)."""
     found = next((o for o in orders if o.number == number), None)
-    if found is None and shop is not None and answer in (ShopAnswer.FOUND, ShopAnswer.NO_ORDERS):
+    asked = (ShopAnswer.FOUND, ShopAnswer.NO_ORDERS, ShopAnswer.NO_CONTACT)
+    if found is None and shop is not None and answer in asked:
         try:
             found = shop.order(number)
         except ShopError as exc:

@@ -214,11 +214,16 @@ def test_other_channels_are_linked_by_number_and_by_the_shops_record(
 
 @pytest.mark.parametrize("stores_file", ["automation"], indirect=True)
 def test_a_hand_off_after_an_automatic_answer_shows_the_customer_and_the_answer(
-    client: Client, container: Container, worker: QueueWorker, outbox: sandbox.Sandbox
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
 ) -> None:
     sms(client, "demo", "Where is my order #1042?")
     drain(worker)
     assert notices(outbox) == []  # answered automatically; nobody mailed yet
+    clock.advance(minutes=2)  # (messages of one instant sort by their random ids)
     sms(client, "demo", "AGENT")
     drain(worker)
     [mail] = notices(outbox)
