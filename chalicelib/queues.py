@@ -27,6 +27,9 @@ class JobKind(StrEnum):
     ANSWER = "answer"
     """Automation may answer a new message: the answer, or the acknowledgement and the
     agents (flows/answer.py)."""
+    AGENT_ORDER = "agent_order"
+    """An agent's reply that needs the shop (`#order`, `{order.*}`): finished here, off the
+    webhook's path (detail: the reply, as JSON)."""
 
 
 class TimerKind(StrEnum):

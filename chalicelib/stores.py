@@ -20,6 +20,7 @@ from chalicelib.domain.answers import AnswersConfigError
 from chalicelib.domain.automail import DEFAULT_NO_REPLY_SENDERS
 from chalicelib.domain.automation import Automation, parse_automation
 from chalicelib.domain.calendar import BusinessCalendar
+from chalicelib.domain.customer_view import ORDER_FIELDS, unknown_placeholders
 from chalicelib.domain.messages import contact_of
 from chalicelib.domain.sla import (
     FIRST_RESPONSE,
@@ -97,7 +98,8 @@ class StoreConfig:
     notify_all: bool = False
     """Every agent hears of every message, not only the thread's assignee."""
     reply_templates: Mapping[str, str] = field(default_factory=dict)
-    """Saved replies an agent sends with `#template <name>`."""
+    """Saved replies an agent sends with `#template <name>`; `{order.<field>}` in them is
+    filled from the order attached with `#order` (domain/customer_view.ORDER_FIELDS)."""
     survey: bool = False
     """Ask the customer for a 1-5 rating when a thread is closed."""
     whatsapp_template: WhatsAppTemplate | None = None
@@ -236,6 +238,12 @@ def parse_store(raw: Mapping[str, Any], base_dir: Path | None = None) -> StoreCo
             raise ConfigError(
                 f"store {store_id!r}: reply_templates: {template_name!r} needs a lower-case "
                 "name (letters, digits, - or _) and a non-empty text"
+            )
+        if unknown := unknown_placeholders(text):
+            raise ConfigError(
+                f"store {store_id!r}: reply_templates: {template_name!r} uses "
+                f"{', '.join('{order.' + f + '}' for f in unknown)}; an order has "
+                f"{', '.join('{order.' + f + '}' for f in ORDER_FIELDS)}"
             )
     retention_days = _field(raw, store_id, "retention_days", int, 365)
     if not 1 <= retention_days <= MAX_RETENTION_DAYS:

@@ -32,6 +32,12 @@ _COMMANDS: tuple[tuple[str, str, str], ...] = (
     ),
     ("template", "#template <name>", "answer with the store's saved answer of that name"),
     ("tag", "#tag <tags>", "add tags, separated by commas or spaces"),
+    (
+        "order",
+        "#order <number>",
+        "attach that order from the store's shop (nothing is sent); #template can then use "
+        "{order.number}, {order.status}, {order.tracking_url}, ...",
+    ),
 )
 KNOWN_COMMANDS = frozenset(name for name, _, _ in _COMMANDS)
 
@@ -44,6 +50,9 @@ _COMMAND_LINE = re.compile(r"#([A-Za-z]+)(?:\s+(.*))?")
 _TEMPLATE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _TAG = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 _TAG_SEPARATORS = re.compile(r"[\s,]+")
+# What can be an order number (chalicelib/commerce/port.ORDER_NUMBER, which the adapters
+# apply again): checked here so that a typo is answered before anything is queued.
+_ORDER_NUMBER = re.compile(r"#?([A-Za-z0-9-]{1,32})")
 
 
 @dataclass(frozen=True)
@@ -184,6 +193,12 @@ def _check(name: str, argument: str) -> tuple[str | None, str]:
                 "letters, digits, '-' and '_', starting with a letter or digit)."
             ), argument
         return None, argument
+    if name == "order":
+        number = _ORDER_NUMBER.fullmatch(argument)
+        if number is None:
+            given = f", but has {argument!r}" if argument else ""
+            return f"#order needs the shop's order number, such as #order 1042{given}.", argument
+        return None, number.group(1)
     return None, argument  # note: its text is checked with the whole reply
 
 

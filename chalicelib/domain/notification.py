@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -33,14 +34,61 @@ class TranscriptLine:
 COMMANDS_HINT = (
     "Commands (one per line, above your answer): #note, #close, #reopen, #pending, "
     "#assign <agent|me>, #priority low|normal|high|urgent, #snooze <2h|3d|monday|date>, "
-    "#template <name>, #tag <tags>."
+    "#template <name>, #tag <tags>, #order <number>."
 )
 
 
-def notification_subject(*, store_name: str, channel: str, customer: str, thread_id: str) -> str:
-    """Stable per thread, so that mail clients keep one conversation together."""
-    who = contact_of(customer)
-    return f"[{store_name}] {CHANNEL_NAMES.get(channel, channel)} from {who} (#{thread_id[:6]})"
+SUBJECT_WORDS_MAX = 60
+"""Characters of the customer's words in the subject: an inbox list shows about this much."""
+NAME_MAX = 40
+_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|sv|vs|odp|tr|rv)\s*(\[\d+\])?\s*:\s*)+", re.I)
+
+
+def first_words(text: str, limit: int = SUBJECT_WORDS_MAX) -> str:
+    """The first non-blank line of `text`, on one line, cut at a word near `limit`."""
+    line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    line = header_text(line, 10 * limit)
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+def subject_words(*, email_subject: str | None, first_message: str | None, media: bool) -> str:
+    """What the customer said first: the e-mail's subject (without Re:/Fwd:), else the first
+    line of their first message, else what it was."""
+    if email_subject:
+        words = first_words(_REPLY_PREFIX.sub("", header_text(email_subject)))
+        if words:
+            return words
+    if first_message and (words := first_words(first_message)):
+        return words
+    return "(attachment only)" if media else "(no text)"
+
+
+def notification_subject(
+    *,
+    store_name: str,
+    channel: str,
+    words: str,
+    who: str,
+    thread_id: str,
+) -> str:
+    """'[Demo Store] Where is my order #1042? (SMS, Jana Nováková, #3f9a1c)'.
+
+    The words and the name come from the customer and the shop: one line each, bounded.
+    The thread's short id stays last: two conversations that start with the same words
+    ("Hi") are two conversations in a mail client, and 'Also open: … #3f9a1c' in another
+    notification finds this one by a search."""
+    channel_name = CHANNEL_NAMES.get(channel, channel)
+    name = header_text(who, NAME_MAX)
+    return header_text(
+        f"[{header_text(store_name)}] {header_text(words)} ({channel_name}, {name}, "
+        f"#{thread_id[:6]})"
+    )
 
 
 def notification_text(
@@ -56,7 +104,10 @@ def notification_text(
     status: str = ThreadStatus.OPEN,
     assignee: str | None = None,
     headline: str | None = None,
+    context: list[str] | None = None,
 ) -> str:
+    """`context`: the lines about the customer (domain/customer_view.context_lines), shown
+    after the thread's own facts and before the conversation."""
     tz = ZoneInfo(timezone)
     channel_name = CHANNEL_NAMES.get(channel, channel)
     who = contact_of(customer) + (f" ({profile_name})" if profile_name else "")
@@ -67,6 +118,8 @@ def notification_text(
     lines.append(f"Status: {status}" + (f", assigned to {assignee}." if assignee else "."))
     if due_at is not None:
         lines.append(f"Answer due by {due_at.astimezone(tz):%a %d %b %H:%M} ({timezone}).")
+    if context:
+        lines += ["", *context]
     lines += [
         "",
         f"Reply to this e-mail to answer the customer by {channel_name}.",

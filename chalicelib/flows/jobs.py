@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib.flows.agent_reply import apply_agent_order
 from chalicelib.flows.answer import answer_job
 from chalicelib.flows.deliver import deliver_job, send_email_ack
 from chalicelib.flows.delivery_status import apply_early_status, report_failure_job
@@ -42,3 +43,5 @@ def run_job(c: Container, body: str, receive_count: int = 1) -> None:
             apply_retention(c, job)
         elif job.kind is JobKind.ANSWER:
             answer_job(c, job, redelivered=redelivered)
+        elif job.kind is JobKind.AGENT_ORDER:
+            apply_agent_order(c, job)

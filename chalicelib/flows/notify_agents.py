@@ -3,6 +3,10 @@
 A new thread is assigned round-robin among the agents on duty; its notifications go to
 the assignee (or to everyone when the store says `"notify": "all"`). A reassignment sends
 the new assignee the whole conversation.
+
+Every notification shows, above the conversation, who the customer is (the shop's record,
+their last orders, their history with the store, their other open conversations:
+flows/customer_context.py), and its subject carries the customer's first words.
 """
 
 from __future__ import annotations
@@ -11,13 +15,17 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from chalicelib.domain.customer_view import CustomerView, context_lines
+from chalicelib.domain.messages import contact_of
 from chalicelib.domain.notification import (
     TranscriptLine,
     notification_subject,
     notification_text,
+    subject_words,
 )
 from chalicelib.domain.thread import Awaiting
 from chalicelib.flows.agent_mail import mail_staff
+from chalicelib.flows.customer_context import customer_view
 from chalicelib.flows.promises import schedule_timers
 from chalicelib.queues import Job
 from chalicelib.store.models import MessageItem, ThreadItem
@@ -102,12 +110,8 @@ def _send(
     headline: str | None = None,
 ) -> None:
     assignee = store.agent(thread.assignee) if thread.assignee else None
-    subject = notification_subject(
-        store_name=store.name,
-        channel=thread.channel,
-        customer=thread.customer,
-        thread_id=thread.thread_id,
-    )
+    view = customer_view(c, store, thread)
+    subject = _subject(c, store, thread, messages, view)
     text = notification_text(
         store_name=store.name,
         channel=thread.channel,
@@ -120,8 +124,40 @@ def _send(
         status=thread.status,
         assignee=assignee.name if assignee else None,
         headline=headline,
+        context=context_lines(view, store_name=store.name, timezone=store.calendar.timezone),
     )
     mail_staff(c, store, to, subject, text, thread_id=thread.thread_id)
+
+
+MESSAGES_READ = 50
+"""What `Repository.messages` reads by default: a longer thread's start is read apart."""
+
+
+def _subject(
+    c: Container,
+    store: StoreConfig,
+    thread: ThreadItem,
+    messages: Sequence[MessageItem],
+    view: CustomerView,
+) -> str:
+    """'[Demo Store] Where is my order #1042? (SMS, Jana Nováková, #3f9a1c)': the customer's
+    first words, and their name as the shop (else WhatsApp, else the mail) knows it."""
+    start = list(messages)
+    if len(start) >= MESSAGES_READ:
+        start = c.repository.first_messages(store.store_id, thread.thread_id)
+    first = next((m for m in start if m.direction == "in"), None)
+    words = subject_words(
+        email_subject=thread.subject,
+        first_message=first.body if first else None,
+        media=bool(first and (first.media_urls or first.attachments)),
+    )
+    return notification_subject(
+        store_name=store.name,
+        channel=thread.channel,
+        words=words,
+        who=view.name or thread.profile_name or contact_of(thread.customer),
+        thread_id=thread.thread_id,
+    )
 
 
 def transcript_line(m: MessageItem) -> TranscriptLine:

@@ -61,6 +61,17 @@ def get(model: type[_Item], pk: str, sk: str) -> _Item | None:
         raise StorageError(f"reading a {model.__name__} failed: {exc}") from exc
 
 
+def get_many(model: type[_Item], keys: Sequence[tuple[str, str]]) -> list[_Item]:
+    """Consistent reads of several items in one BatchGetItem (up to 100 keys a page);
+    absent ones are left out, StorageError when DynamoDB fails."""
+    if not keys:
+        return []
+    try:
+        return list(model.batch_get(list(dict.fromkeys(keys)), consistent_read=True))
+    except PynamoDBException as exc:
+        raise StorageError(f"reading {model.__name__}s failed: {exc}") from exc
+
+
 def update(item: ThreadItem | MessageItem | StoreItem, actions: list[Action], what: str) -> None:
     """Update `item`; StorageError (the provider retries) when DynamoDB fails."""
     try:

@@ -3,6 +3,8 @@ so that an inbound message costs one read before its write."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.inbound import CustomerSnapshot
@@ -46,3 +48,12 @@ def update_pointer_of(thread: ThreadItem, actions: list[Action]) -> None:
 class CustomerStore(_dynamo.Table):
     def customer(self, store_id: str, address: str) -> CustomerItem | None:
         return _dynamo.get(CustomerItem, customer_pk(store_id, address), META)
+
+    def customers(self, store_id: str, addresses: Sequence[str]) -> dict[str, CustomerItem]:
+        """The items of several addresses of one store (one BatchGetItem), by address;
+        addresses nobody wrote from are absent."""
+        prefix = customer_pk(store_id, "")
+        found = _dynamo.get_many(
+            CustomerItem, [(customer_pk(store_id, address), META) for address in addresses]
+        )
+        return {item.pk.removeprefix(prefix): item for item in found}

@@ -110,6 +110,10 @@ def _pointer(
     if customer is None:
         customer = CustomerItem(customer_pk(store_id, message.sender), META)
     if plan.new_thread:
+        if customer.threads is None and customer.open_thread_id is not None:
+            customer.threads_before_count = True  # an address older than the count:
+            customer.threads = 1  # its open (or last) thread is the one we know of
+        customer.threads = int(customer.threads or 0) + 1
         customer.responded = False
         customer.priority = None
     customer.open_thread_id = plan.thread_id

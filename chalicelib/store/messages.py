@@ -60,6 +60,21 @@ class MessageStore(_dynamo.Table):
         except PynamoDBException as exc:
             raise StorageError(f"reading the messages failed: {exc}") from exc
 
+    def first_messages(self, store_id: str, thread_id: str, limit: int = 5) -> list[MessageItem]:
+        """The earliest `limit` messages of a thread, oldest first (the customer's first
+        words, when the thread is longer than `messages` reads)."""
+        try:
+            return list(
+                MessageItem.query(
+                    thread_pk(store_id, thread_id),
+                    MessageItem.sk.startswith(MESSAGE_PREFIX),
+                    limit=limit,
+                    consistent_read=True,
+                )
+            )
+        except PynamoDBException as exc:
+            raise StorageError(f"reading the first messages failed: {exc}") from exc
+
     def message(self, store_id: str, thread_id: str, message_sk: str) -> MessageItem | None:
         return _dynamo.get(MessageItem, thread_pk(store_id, thread_id), message_sk)
 

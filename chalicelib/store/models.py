@@ -131,6 +131,9 @@ class ThreadItem(_Item):
     rating = NumberAttribute(null=True)
     """The customer's 1-5 answer to the satisfaction survey."""
     rated_at = UTCDateTimeAttribute(null=True)
+    attached_order = UnicodeAttribute(null=True)
+    """The shop's order number an agent attached with `#order` (the latest one): shown in
+    the notifications, and what `{order.*}` in a saved reply is filled from."""
     expires_at = NumberAttribute(null=True)
     """DynamoDB TTL (epoch seconds): set when the thread closes, for the store's
     `retention_days`; removed when it reopens (store/retention.py)."""
@@ -213,6 +216,11 @@ class CustomerItem(_Item):
     answered_automatically = BooleanAttribute(default=False)
     """The open thread was answered automatically: the customer's next message goes to a
     person and is acknowledged with the promise that starts then."""
+    threads = NumberAttribute(null=True)
+    """Conversations started at this address, counted as they start (the agents see how
+    many a customer had, without a scan)."""
+    threads_before_count = BooleanAttribute(default=False)
+    """The address had a conversation before `threads` was counted: the count is a floor."""
     version = VersionAttribute()
 
 

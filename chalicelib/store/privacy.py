@@ -229,6 +229,7 @@ def _erase_thread(thread: ThreadItem, stand_in: str, now: datetime) -> bool:
         ThreadItem.customer.set(stand_in),
         ThreadItem.profile_name.remove(),
         ThreadItem.subject.remove(),
+        ThreadItem.attached_order.remove(),
         *transition_actions(life.erased(snapshot(thread), now)),
     ]
     return _dynamo.update_existing(thread, actions, "erasing a thread")

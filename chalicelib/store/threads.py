@@ -86,6 +86,13 @@ class ThreadStore(_dynamo.Table):
     def thread(self, store_id: str, thread_id: str) -> ThreadItem | None:
         return _dynamo.get(ThreadItem, thread_pk(store_id, thread_id), META)
 
+    def threads(self, store_id: str, thread_ids: Sequence[str]) -> dict[str, ThreadItem]:
+        """Several threads of one store (one BatchGetItem), by id; missing ones are absent."""
+        found = _dynamo.get_many(
+            ThreadItem, [(thread_pk(store_id, thread_id), META) for thread_id in thread_ids]
+        )
+        return {item.thread_id: item for item in found}
+
     # -- its life (decided in domain/thread.py) -------------------------------------------
 
     def close_thread(self, thread: ThreadItem, at: datetime) -> None:
@@ -192,6 +199,10 @@ class ThreadStore(_dynamo.Table):
         return _dynamo.update_if(
             thread, [ThreadItem.assignee.set(agent)], condition, "assigning the thread"
         )
+
+    def attach_order(self, thread: ThreadItem, number: str) -> None:
+        """An agent's `#order`: the thread's attached order from now on."""
+        _dynamo.update(thread, [ThreadItem.attached_order.set(number)], "attaching the order")
 
     def add_tags(self, thread: ThreadItem, tags: Sequence[str]) -> None:
         _dynamo.update(thread, [ThreadItem.tags.add(set(tags))], "tagging the thread")

@@ -185,7 +185,10 @@ def test_agents_are_notified_once_with_a_signed_reply_address(
     assert thread.assignee == "alex@demo.relaydesk.test"
     assert "Status: open, assigned to alex." in mail["text"]
     assert mail["from"] == "support@demo.relaydesk.test"
-    assert mail["subject"] == f"[Demo Store] SMS from {CUSTOMER} (#{thread.thread_id[:6]})"
+    # The customer's words, the channel, the contact (this store has no shop to name them).
+    assert mail["subject"] == (
+        f"[Demo Store] Where is my order? (SMS, {CUSTOMER}, #{thread.thread_id[:6]})"
+    )
     assert "+420777123456: Where is my order? [1 attachment(s)]" in mail["text"]
     assert "Answer due by Mon 23 Nov 12:30 (Europe/Prague)." in mail["text"]
     assert mail["headers"]["Auto-Submitted"] == "auto-generated"
@@ -259,7 +262,7 @@ def test_whatsapp_round_trip_uses_the_whatsapp_addresses(
     )
     assert [(m.profile_name, m.wa_id) for m in stored] == [("Jana", "420777123456")]
     assert outbox.entries(provider="sendgrid")[0]["subject"].startswith(
-        "[Demo Store] WhatsApp from +420777123456"
+        "[Demo Store] Ahoj (WhatsApp, Jana, #"  # the WhatsApp profile's name
     )
     post_parse(client, sender="sam@demo.relaydesk.test", to=reply_to_of(outbox), text="Dobrý den!")
     drain(worker)

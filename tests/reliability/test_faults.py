@@ -228,7 +228,7 @@ def email_in(e: Env, message_id: str = "<c1@customer.test>", references: str = "
 
 def notifications(e: Env, customer: str = CUSTOMER) -> list[dict[str, Any]]:
     """The agents' notifications about this customer (not reminders or reports)."""
-    pattern = re.compile(rf"\[Demo Store\] (SMS|e-mail) from {re.escape(customer)} \(#")
+    pattern = re.compile(rf"\[Demo Store\] .* \((SMS|e-mail), {re.escape(customer)}, #\w{{6}}\)$")
     return [m for m in e.outbox.entries(provider="sendgrid") if pattern.match(m["subject"])]
 
 

@@ -263,6 +263,12 @@ REPOSITORY_CALLS: dict[str, Call] = {
     ),
     "assign": lambda r, w: r.assign(w["thread"], ALEX),
     "add_tags": lambda r, w: r.add_tags(w["thread"], ["t"]),
+    "attach_order": lambda r, w: r.attach_order(w["thread"], "1042"),
+    "customers": lambda r, w: list(r.customers(A, [CUSTOMER, ONLY_B_CUSTOMER]).values()),
+    "threads": lambda r, w: list(r.threads(A, [w["thread_id"], w["only_b_thread"]]).values()),
+    "first_messages": lambda r, w: (
+        r.first_messages(A, w["thread_id"]) + r.first_messages(A, w["only_b_thread"])
+    ),
     "set_priority": lambda r, w: r.set_priority(w["thread"], "urgent", w["now"]),
     "timers_scheduled": lambda r, w: r.timers_scheduled(w["thread"], "response:9"),
     "timer_fired": lambda r, w: r.timer_fired(w["thread"], "response:9:reminder:0"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import os
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -150,8 +151,8 @@ def notifications(e: Env, customer: str) -> list[dict[str, Any]]:
     return [
         m
         for m in e.outbox.entries(provider="sendgrid")
-        if m["subject"].startswith(("[Demo Store] SMS from", "[Demo Store] e-mail from"))
-        and f" from {customer} (" in m["subject"]
+        if m["subject"].startswith("[Demo Store] ")
+        and re.search(rf"\((SMS|e-mail), {re.escape(customer)}, #\w{{6}}\)$", m["subject"])
     ]
 
 

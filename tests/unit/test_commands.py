@@ -178,6 +178,9 @@ def test_state_commands_take_no_argument(name: str) -> None:
         ("#tag , ,", "#tag needs at least one tag."),
         ("#tag ok, _bad, b@d", "#tag: '_bad', 'b@d' cannot be a tag"),
         ("#tag " + "a" * 51, "#tag: '" + "a" * 51 + "' cannot be a tag"),
+        ("#order", "#order needs the shop's order number, such as #order 1042."),
+        ("#order 10 42", "#order needs the shop's order number, such as #order 1042, but"),
+        ("#order 1042?", "#order needs the shop's order number"),
     ],
 )
 def test_arguments_are_checked(text: str, start: str) -> None:
@@ -305,3 +308,14 @@ def test_parse_reply_raises_nothing_but_command_error(text: str) -> None:
         # Whatever goes to the customer does not start with a command.
         first = parsed.text.splitlines()[0]
         assert parse_reply(first).commands == ()
+
+
+@pytest.mark.parametrize("written", ["#order 1042", "#ORDER #1042", "#order   1042  "])
+def test_order_takes_the_number_without_its_hash(written: str) -> None:
+    reply = parse_reply(f"{written}\nIt is on its way.")
+    assert reply.get("order") == Command("order", "1042")
+    assert reply.text == "It is on its way."
+
+
+def test_the_help_lists_order() -> None:
+    assert "#order <number>" in help_text()

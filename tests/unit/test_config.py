@@ -67,6 +67,10 @@ def test_the_shipped_and_test_configurations_load() -> None:
         ({"retention_days": 7, "reopen_window_days": 7}, "reopen_window_days: 0 up to"),
         ({"reply_templates": {"Bad Name": "x"}}, "reply_templates: 'Bad Name'"),
         ({"reply_templates": {"ok": " "}}, "reply_templates: 'ok'"),
+        (
+            {"reply_templates": {"ok": "It is {order.colour}"}},
+            "reply_templates: 'ok' uses {order.colour}; an order has {order.number}",
+        ),
         ({"survey": "yes"}, "survey: expected bool"),
         ({"whatsapp_template": {"content_sid": "HX1"}}, "whatsapp_template.content_sid"),
         (

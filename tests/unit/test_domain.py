@@ -120,9 +120,13 @@ def test_notification_shows_the_thread_and_deadline_in_store_time() -> None:
         "    attachment: a.png (image/png, 10 bytes)\n    not stored: attachment contents" in text
     )
     subject = notification_subject(
-        store_name="Demo Store", channel="sms", customer="+420777123456", thread_id="abcdef123456"
+        store_name="Demo Store",
+        channel="sms",
+        words="Where is my order #1042?",
+        who="Jana Nováková",
+        thread_id="abcdef123456",
     )
-    assert subject == "[Demo Store] SMS from +420777123456 (#abcdef)"
+    assert subject == "[Demo Store] Where is my order #1042? (SMS, Jana Nováková, #abcdef)"
 
 
 def test_jobs_round_trip_and_reject_garbage() -> None:
