@@ -136,13 +136,23 @@ def notification_text(
             lines.append(f"[{stamp}] * {author}: {line.body}")
             continue
         arrow = {"note": "(internal note) ", "message": "" if line.inbound else "-> "}[line.kind]
-        marker = f" [automatic: {line.automatic}]" if line.automatic else ""
+        marker = f" [{automatic_label(line.automatic)}]" if line.automatic else ""
         delivery = f" [{line.delivery}]" if line.delivery else ""
         lines.append(f"[{stamp}] {arrow}{author}{marker}{delivery}: {line.body}{media}")
         lines.extend(f"    attachment: {a}" for a in line.attachments)
         if line.dropped:
             lines.append(f"    not stored: {line.dropped}")
     return "\n".join(lines) + "\n"
+
+
+def automatic_label(why: str) -> str:
+    """How the transcript marks a machine-written line: our automatic answer by what it
+    answered ('answer:order_status'), else why it is automatic (an auto-reply we got,
+    our acknowledgement, the survey)."""
+    kind, _, answered = why.partition(":")
+    if kind == "answer" and answered:
+        return f"answered automatically: {answered.replace('_', ' ')}"
+    return f"automatic: {why}"
 
 
 def delivery_failure_text(*, customer: str, channel: str, reason: str, body: str) -> str:

@@ -233,7 +233,7 @@ def test_a_hand_off_after_an_automatic_answer_shows_the_customer_and_the_answer(
     )
     assert "Customer (the shop's record): Jana Nováková" in mail["text"]
     assert "\n  #1042, " in mail["text"]
-    assert "[automatic: answer:order_status]" in mail["text"]
+    assert "[answered automatically: order status]" in mail["text"]
 
 
 def reply(client: Client, outbox: sandbox.Sandbox, text: str, agent: str) -> Any:
