@@ -20,6 +20,7 @@ configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
 _settings = Settings.from_env()
 JOBS_QUEUE = _settings.jobs_queue_name
 TIMERS_QUEUE = _settings.timers_queue_name
+INBOX_QUEUE = _settings.inbox_queue_name
 
 
 def _request() -> Request:
@@ -70,6 +71,22 @@ def twilio_status() -> Response:
         )
 
 
+@app.route(
+    routes.TWILIO_FALLBACK,
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+def twilio_fallback() -> Response:
+    request = _request()
+    with correlation(request.context.get("requestId")):
+        return web.twilio_fallback_webhook(
+            container(),
+            body=_body(request),
+            signature=request.headers.get("x-twilio-signature"),
+            resource_path=request.context.get("resourcePath", routes.TWILIO_FALLBACK),
+        )
+
+
 @app.route(routes.SENDGRID_INBOUND, methods=["POST"], content_types=["multipart/form-data"])
 def sendgrid_inbound() -> Response:
     request = _request()
@@ -83,8 +100,8 @@ def sendgrid_inbound() -> Response:
 
 # The pollers share the account's Lambda concurrency with the webhooks, and a webhook
 # throttled is a message lost (Twilio does not retry): however deep a backlog, at most
-# JOBS_CONCURRENCY + TIMERS_CONCURRENCY Lambdas work on the queues (README, "Limits").
-JOBS_CONCURRENCY, TIMERS_CONCURRENCY = 5, 2  # SQS event sources take 2 to 1000
+# the sum of these Lambdas work on the queues (README, "Limits").
+JOBS_CONCURRENCY, TIMERS_CONCURRENCY, INBOX_CONCURRENCY = 5, 2, 2  # SQS takes 2 to 1000
 
 
 # One job per invocation until partial-batch failure reporting is in place: a poison
@@ -97,6 +114,18 @@ def on_job(event: SQSEvent) -> None:
     for record in event:
         attributes = record.to_dict().get("attributes", {})
         run_job(container(), record.body, int(attributes.get("ApproximateReceiveCount", 1)))
+
+
+# Requests parked by Twilio's Fallback URL, replayed through the messaging flow: one per
+# invocation, so that a request that fails again waits alone (and, after the queue's
+# maxReceiveCount, waits in its dead-letter queue under an alarm).
+@app.on_sqs_message(queue=INBOX_QUEUE, batch_size=1, maximum_concurrency=INBOX_CONCURRENCY)
+def on_parked(event: SQSEvent) -> None:
+    from chalicelib.flows.replay import replay_parked  # as in on_job
+
+    for record in event:
+        with correlation(record.to_dict().get("messageId")):
+            replay_parked(container(), record.body)
 
 
 # Returns batchItemFailures: `relaydesk package` / `make deploy` (relaydesk/packaging.py)

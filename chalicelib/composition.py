@@ -7,7 +7,7 @@ Nothing heavy is imported until a request needs it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -76,6 +76,15 @@ class Container:
         )
 
     @cached_property
+    def inbox(self) -> JobQueue:
+        """Where Twilio's Fallback URL parks requests (ParkedRequest) for `on_parked`."""
+        return JobQueue(
+            self.sqs,
+            queue_name=self.settings.inbox_queue_name,
+            queue_url=self.settings.inbox_queue_url,
+        )
+
+    @cached_property
     def timers(self) -> JobQueue:
         return JobQueue(self.sqs, queue_name=self.settings.timers_queue_name)
 
@@ -93,6 +102,38 @@ class Container:
 
     @cached_property
     def twilio_messaging_webhook(self) -> InboundAdapter[InboundMessage]:
+        from chalicelib.channels.twilio_messaging import (
+            TwilioWebhook,
+            override_fragment,
+            to_inbound,
+        )
+
+        return TwilioWebhook(
+            auth_token=lambda: self.twilio_auth_token,
+            public_base_url=lambda: self.settings.public_base_url,
+            clock=lambda: self.clock(),
+            read=to_inbound,
+            logged_ids=("MessageSid", "AccountSid"),
+            fragment=override_fragment(),
+        )
+
+    @cached_property
+    def twilio_fallback_webhook(self) -> InboundAdapter[Mapping[str, list[str]]]:
+        """The Fallback URL's check: the signature over its own URL, nothing parsed beyond
+        the form (the replay reads the message)."""
+        from chalicelib.channels.twilio_messaging import TwilioWebhook
+
+        return TwilioWebhook(
+            auth_token=lambda: self.twilio_auth_token,
+            public_base_url=lambda: self.settings.public_base_url,
+            clock=lambda: self.clock(),
+            read=lambda params, _: params,
+            logged_ids=("MessageSid", "AccountSid"),
+        )
+
+    @cached_property
+    def twilio_replay_webhook(self) -> InboundAdapter[InboundMessage]:
+        """A parked request, verified again and read as the messaging webhook reads it."""
         from chalicelib.channels.twilio_messaging import TwilioWebhook, to_inbound
 
         return TwilioWebhook(

@@ -32,7 +32,10 @@ SLA_BREACHES = Metric("SlaBreaches", "Store")
 WEBHOOK_FAILURES = Metric("WebhookFailures", "Route")
 """A webhook answered 5xx: our side failed and the provider must retry (Chalice turns an
 exception into a 500 response, so Lambda's own Errors metric never counts these)."""
-PUBLISHED = (SLA_BREACHES, WEBHOOK_FAILURES)
+PARKED_REFUSED = Metric("ParkedRequestsRefused", "Reason")
+"""A request parked by Twilio's Fallback URL was refused at replay (its signature failed, it
+could not be read, or no store has its number) and dropped rather than retried."""
+PUBLISHED = (SLA_BREACHES, WEBHOOK_FAILURES, PARKED_REFUSED)
 
 
 def emit(metric: Metric, value: str, at: datetime, **context: str) -> None:
@@ -63,3 +66,7 @@ def sla_breach(*, store_id: str, promise: str, at: datetime) -> None:
 
 def webhook_failure(*, route: str, at: datetime) -> None:
     emit(WEBHOOK_FAILURES, route, at)
+
+
+def parked_refused(*, reason: str, at: datetime) -> None:
+    emit(PARKED_REFUSED, reason, at)

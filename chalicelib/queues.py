@@ -3,6 +3,8 @@ re-read state, so a duplicate or late delivery is harmless."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 from collections.abc import Sequence
@@ -16,6 +18,8 @@ class JobKind(StrEnum):
     NOTIFY_AGENTS = "notify_agents"
     DELIVER_REPLY = "deliver_reply"
     ACK_EMAIL = "ack_email"
+    """The acknowledgement by a job: e-mail's always, SMS/WhatsApp's when replayed from the
+    Fallback URL (flows/deliver.send_email_ack; the name is kept for jobs already queued)."""
     REPORT_FAILURE = "report_failure"
     """Twilio reported an answer undelivered: its author is told."""
     NOTIFY_ASSIGNEE = "notify_assignee"
@@ -128,6 +132,55 @@ class Timer:
             raise ValueError(f"not a relaydesk timer: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class ParkedRequest:
+    """A Twilio webhook as it reached the Fallback URL, kept whole so that it can be verified
+    and handled again later (flows/replay.py): the bytes Twilio signed, its signature, the
+    route it was posted to (the URL signed is the public base URL plus this path), when."""
+
+    path: str
+    body: bytes
+    signature: str | None
+    received_at: datetime
+    verified: bool
+    """The signature was checked when it was parked (False: the auth token could not be read
+    then); it is checked again at replay either way."""
+
+    def encode(self) -> str:
+        return json.dumps(
+            {
+                "parked": 1,
+                "path": self.path,
+                "body": base64.b64encode(self.body).decode("ascii"),
+                "signature": self.signature,
+                "received_at": self.received_at.isoformat(),
+                "verified": self.verified,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def decode(cls, body: str) -> ParkedRequest:
+        """Raises ValueError for a body that is not a parked request."""
+        try:
+            raw = json.loads(body)
+            if raw.get("parked") != 1:
+                raise ValueError("no parked-request version")
+            received_at = datetime.fromisoformat(raw["received_at"])
+            if received_at.tzinfo is None:
+                raise ValueError("received_at has no timezone")
+            signature = raw.get("signature")
+            return cls(
+                path=str(raw["path"]),
+                body=base64.b64decode(raw["body"], validate=True),
+                signature=None if signature is None else str(signature),
+                received_at=received_at,
+                verified=bool(raw.get("verified")),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+            raise ValueError(f"not a parked request: {exc}") from exc
+
+
 class JobQueue:
     """Sends to one queue; the URL is resolved once from the queue's name."""
 
@@ -154,7 +207,11 @@ class JobQueue:
         return self._queue_url
 
     def send_all(
-        self, jobs: Sequence[Job | Timer], *, now: datetime | None = None, delay: int = 0
+        self,
+        jobs: Sequence[Job | Timer | ParkedRequest],
+        *,
+        now: datetime | None = None,
+        delay: int = 0,
     ) -> None:
         """All in one request (SQS takes up to ten); any failure raises. A timer is
         delayed towards its due time, as far as SQS allows (the rest is bridged); a job

@@ -9,4 +9,6 @@ from __future__ import annotations
 HEALTH = "/health"
 TWILIO_MESSAGING = "/webhooks/twilio/messaging"
 TWILIO_STATUS = "/webhooks/twilio/status"
+TWILIO_FALLBACK = "/webhooks/twilio/fallback"
+"""The number's SMS Fallback URL: Twilio posts here when the messaging webhook failed."""
 SENDGRID_INBOUND = "/webhooks/sendgrid/inbound"

@@ -20,6 +20,8 @@ DEFAULT_STORES_FILE = Path(__file__).with_name("stores.json")
 # timers' event source) share.
 DEFAULT_JOBS_QUEUE = "relaydesk-jobs"
 DEFAULT_TIMERS_QUEUE = "relaydesk-timers"
+DEFAULT_INBOX_QUEUE = "relaydesk-inbox"
+"""Twilio requests parked by the Fallback URL, replayed by `on_parked`."""
 
 
 class ConfigError(ValueError):
@@ -121,6 +123,15 @@ class Settings:
     @cached_property
     def jobs_queue_url(self) -> str | None:
         return self.environ.get("JOBS_QUEUE_URL") or None
+
+    @cached_property
+    def inbox_queue_name(self) -> str:
+        return self._get("INBOX_QUEUE_NAME", DEFAULT_INBOX_QUEUE)
+
+    @cached_property
+    def inbox_queue_url(self) -> str | None:
+        """Saves the fallback path its one GetQueueUrl when set."""
+        return self.environ.get("INBOX_QUEUE_URL") or None
 
     @cached_property
     def stores_file(self) -> Path:

@@ -24,7 +24,7 @@ from chalicelib.domain.errors import (
     VerificationFailed,
 )
 from chalicelib.flows.receive_inbound import receive_message
-from chalicelib.queues import QueueError
+from chalicelib.queues import ParkedRequest, QueueError
 from chalicelib.settings import SecretsUnavailable
 from chalicelib.store.repository import StorageError
 
@@ -153,6 +153,41 @@ def twilio_messaging_webhook(
         ack = receive_message(c, adapter.receive(request, facts))
         return Response(
             body=twilio_messaging.twiml(ack),
+            status_code=200,
+            headers={"Content-Type": "text/xml"},
+        )
+
+    return guarded(c, handle, resource_path, facts)
+
+
+def twilio_fallback_webhook(
+    c: Container, *, body: bytes, signature: str | None, resource_path: str
+) -> Response:
+    """The number's SMS Fallback URL: Twilio calls it when the messaging webhook failed
+    (a 5xx, a timeout, no answer) and does not retry it. It needs only SQS: the request is
+    verified over this URL, parked whole on the inbox queue, and answered with empty TwiML
+    (the acknowledgement goes out by REST when `on_parked` replays it; flows/replay.py).
+
+    No DynamoDB: when the table is what failed, this path still works. When the auth token
+    cannot be read (SSM throttled), the request is parked unverified rather than lost; the
+    replay verifies it before anything is stored. A wrong signature is a 403, nothing parked.
+    """
+    facts: dict[str, str] = {}
+
+    def handle() -> Response:
+        if len(body) > MAX_TWILIO_BODY:
+            return _too_large(resource_path, len(body), MAX_TWILIO_BODY, _twilio_ids(body))
+        request = _twilio_request(resource_path, body, signature)
+        verified = True
+        try:
+            c.twilio_fallback_webhook.receive(request, facts)
+        except SecretsUnavailable as exc:
+            verified = False
+            log.warning("fallback: auth token unavailable, parked to verify at replay: %s", exc)
+        c.inbox.send_all([ParkedRequest(resource_path, body, signature, c.clock(), verified)])
+        log.info("twilio request parked for replay: verified=%s%s", verified, _facts(facts))
+        return Response(
+            body=twilio_messaging.twiml(None),
             status_code=200,
             headers={"Content-Type": "text/xml"},
         )

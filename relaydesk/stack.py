@@ -46,6 +46,7 @@ def run(
     workers = [
         QueueWorker(boto3.client("sqs"), outputs["JobsQueueUrl"], relaydesk_app.on_job),
         QueueWorker(boto3.client("sqs"), outputs["TimersQueueUrl"], relaydesk_app.on_timer),
+        QueueWorker(boto3.client("sqs"), outputs["InboxQueueUrl"], relaydesk_app.on_parked),
     ]
     for worker in workers:
         worker.start()

@@ -68,6 +68,45 @@ def signature_is_valid(
     return bool(RequestValidator(auth_token).validate(url, _FormValues(params), signature))
 
 
+# Twilio's connection overrides for the messaging webhook, carried in its URL's fragment
+# (https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides): Twilio reads
+# them and never sends the fragment. By default Twilio retries a messaging webhook only when
+# it cannot connect, and a 5xx goes straight to the Fallback URL; with these it also retries
+# once on a read timeout or a 5xx (a throttled moment) before it falls back, all within 14 s.
+CONNECTION_OVERRIDES: dict[str, int | str] = {
+    "ct": 3000,  # connect timeout, ms (Twilio: 100-10000, default 5000)
+    "rt": 10000,  # read timeout, ms (100-15000, default 15000)
+    "tt": 14000,  # every attempt together, ms (100-15000, default 15000)
+    "rc": 1,  # retries (0-5, default 1)
+    "rp": "ct,rt,5xx",  # which failures are retried: connect/read timeout, a 5xx answer
+}
+_OVERRIDE_LIMITS = {"ct": (100, 10000), "rt": (100, 15000), "tt": (100, 15000), "rc": (0, 5)}
+_RETRY_POLICIES = frozenset({"4xx", "5xx", "ct", "rt", "all"})
+
+
+def override_fragment(overrides: Mapping[str, int | str] = CONNECTION_OVERRIDES) -> str:
+    """The fragment (without `#`) for `overrides`; ValueError outside Twilio's limits."""
+    for name, value in overrides.items():
+        if name == "rp":
+            policies = set(str(value).split(","))
+            if not policies or not policies <= _RETRY_POLICIES:
+                raise ValueError(f"rp={value}: each must be one of {sorted(_RETRY_POLICIES)}")
+            continue
+        if name not in _OVERRIDE_LIMITS or not isinstance(value, int):
+            raise ValueError(f"{name}={value!r} is not a numeric Twilio connection override")
+        low, high = _OVERRIDE_LIMITS[name]
+        if not low <= value <= high:
+            raise ValueError(f"{name}={value} is outside Twilio's limits ({low}-{high})")
+    return "&".join(f"{name}={value}" for name, value in overrides.items())
+
+
+def signed_urls(url: str, fragment: str) -> tuple[str, ...]:
+    """The URLs a signature for a webhook configured as `url#fragment` may be over. The
+    fragment is never sent to us; whether Twilio's signature covers it is not documented, so
+    both are accepted: each needs the auth token, so neither is weaker than the other."""
+    return (url, f"{url}#{fragment}") if fragment else (url,)
+
+
 def _single(params: Mapping[str, list[str]], name: str) -> str:
     values = params.get(name) or [""]
     return values[0]
@@ -154,8 +193,11 @@ class TwilioWebhook(Generic[Read]):
         clock: Callable[[], datetime],
         read: Callable[[Mapping[str, list[str]], datetime], Read],
         logged_ids: tuple[str, ...] = (),
+        fragment: str = "",
     ) -> None:
+        """`fragment`: the connection overrides the route's URL is configured with."""
         self._auth_token = auth_token
+        self._fragment = fragment
         self._public_base_url = public_base_url
         self._clock = clock
         self._read = read
@@ -172,7 +214,11 @@ class TwilioWebhook(Generic[Read]):
                 facts[name] = value if _SID.fullmatch(value) else "(malformed)"
         url = self._public_base_url() + request.path
         signature = request.headers.get(SIGNATURE_HEADER)
-        if not signature_is_valid(self._auth_token(), url, params, signature):
+        token = self._auth_token()
+        if not any(
+            signature_is_valid(token, signed, params, signature)
+            for signed in signed_urls(url, self._fragment)
+        ):
             raise VerificationFailed("X-Twilio-Signature is missing or does not match")
         return self._read(params, self._clock())
 

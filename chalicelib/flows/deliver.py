@@ -48,14 +48,20 @@ def deliver_job(c: Container, job: Job, *, redelivered: bool = False) -> None:
 
 
 def send_email_ack(c: Container, job: Job, *, redelivered: bool = False) -> None:
-    """The e-mail acknowledgement, threaded under the customer's mail (RFC 3834 marked)."""
+    """An acknowledgement sent by a job, once per inbound message: by e-mail, threaded under
+    the customer's mail (RFC 3834 marked); by SMS/WhatsApp when the request's own TwiML
+    answer could not carry it (a request parked by the Fallback URL, replayed later)."""
     subject = job_subject(c, job)
     if subject is None:
         return
     store, thread, inbound = subject
     if thread.response_due_at is None:
         return
-    ack_id = f"<ack.{inbound.message_id}@{store.support_address.partition('@')[2]}>"
+    if c.channels[thread.channel].threads_by_message_id:
+        ack_id = f"<ack.{inbound.message_id}@{store.support_address.partition('@')[2]}>"
+        email_id: str | None = ack_id
+    else:
+        ack_id, email_id = f"ack.{inbound.message_id}", None
     customer = c.repository.customer(store.store_id, thread.customer)
     text = acknowledgement(
         store_name=store.name,
@@ -66,7 +72,7 @@ def send_email_ack(c: Container, job: Job, *, redelivered: bool = False) -> None
         now=inbound.created_at,
         overrides=store.ack_templates,
     )
-    ack = record_automatic(c, thread, ack_id, text, "acknowledgement", email_message_id=ack_id)
+    ack = record_automatic(c, thread, ack_id, text, "acknowledgement", email_message_id=email_id)
     if ack is not None:
         deliver(c, store, thread, ack, redelivered=redelivered)
 

@@ -65,11 +65,14 @@ def store_inbound(
     priority: str | None = None,
     previous_thread_id: str | None = None,
     follow_pointer: bool = False,
+    acknowledge_in_response: bool = True,
 ) -> Stored:
     """Store once, then queue the follow-up jobs (one SQS request for all of them).
 
     `follow_pointer`: join the customer's open thread (SMS/WhatsApp, where a conversation
     is simply the customer's messages); e-mail threads by its headers instead.
+    `acknowledge_in_response=False`: nobody reads this request's answer (a parked request
+    replayed), so a channel that acknowledges in its answer gets the job instead.
     """
     window = timedelta(days=store.reopen_window_days)
     store_capped = False
@@ -119,7 +122,7 @@ def store_inbound(
             continue
         except AlreadyRecorded as duplicate:
             log.info("redelivered message: store=%s", store.store_id)
-            _finish_redelivery(c, store, duplicate)
+            _finish_redelivery(c, store, duplicate, acknowledge_in_response)
             return Stored(None, duplicate.thread_id, duplicate.message_sk)
         except ThreadGone:
             # Expired by the store's retention while the pointer still named it.
@@ -128,7 +131,7 @@ def store_inbound(
             answered_before, priority = False, None
             continue
         ack_by_job = bool(plan.acknowledged_at) and not (
-            c.channels[message.channel].acknowledges_in_response
+            acknowledge_in_response and c.channels[message.channel].acknowledges_in_response
         )
         jobs = _follow_ups(store, plan.thread_id, stored.sk, plan.answer_by_job, ack_by_job)
         if reopening:  # a closed thread is kept again: its retention no longer runs
@@ -164,16 +167,24 @@ def _follow_ups(
     return jobs
 
 
-def _finish_redelivery(c: Container, store: StoreConfig, duplicate: AlreadyRecorded) -> None:
+def _finish_redelivery(
+    c: Container, store: StoreConfig, duplicate: AlreadyRecorded, acknowledge_in_response: bool
+) -> None:
     """Stored before, but the first attempt may have failed before its follow-ups: queue
-    them again (the jobs are idempotent) and keep a reopened thread from expiring."""
+    them again (the jobs are idempotent) and keep a reopened thread from expiring.
+
+    An SMS's acknowledgement went in the first attempt's answer, if at all; a replayed one
+    (`acknowledge_in_response=False`) follows a first attempt that failed, so that answer
+    carried none: the job sends it (once: it is recorded under the message's id)."""
     stored = c.repository.message(store.store_id, duplicate.thread_id, duplicate.message_sk)
     jobs = _follow_ups(
         store,
         duplicate.thread_id,
         duplicate.message_sk,
         answer_by_job=stored is not None and bool(stored.answer_by_job),
-        ack_by_job=stored is not None and bool(stored.acknowledge) and stored.subject is not None,
+        ack_by_job=stored is not None
+        and bool(stored.acknowledge)
+        and (stored.subject is not None or not acknowledge_in_response),
     )
     thread = c.repository.thread(store.store_id, duplicate.thread_id)
     if thread and thread.status != ThreadStatus.CLOSED and thread.expires_at is not None:
@@ -194,21 +205,32 @@ def _record_rating(
     return Stored(None, thread_id, item.sk, rating=rating)
 
 
-def receive_message(c: Container, message: InboundMessage) -> str | None:
-    """SMS/WhatsApp: store, and return the acknowledgement for the TwiML answer, if any."""
+def receive_message(
+    c: Container, message: InboundMessage, *, acknowledge_in_response: bool = True
+) -> str | None:
+    """SMS/WhatsApp: store, and return the acknowledgement for the TwiML answer, if any
+    (with `acknowledge_in_response=False`, a job sends it instead and None is returned)."""
     store = c.stores.by_number(message.recipient)
     if store is None:
         raise UnknownDestination("no store is configured for the number this message was sent to")
     logs.bind_message(store.store_id, message.provider_id)
-    stored = store_inbound(c, store, message, follow_pointer=True)
-    if stored.plan is None or stored.plan.acknowledged_at is None or stored.plan.answer_by_job:
+    stored = store_inbound(
+        c, store, message, follow_pointer=True, acknowledge_in_response=acknowledge_in_response
+    )
+    plan = stored.plan
+    if (
+        not acknowledge_in_response
+        or plan is None
+        or not plan.acknowledged_at
+        or plan.answer_by_job
+    ):
         return None
     return acknowledgement(
         store_name=store.name,
-        deadline=stored.plan.due_at,
+        deadline=plan.due_at,
         opens=next_opening(store.calendar, message.received_at),
         timezone=store.calendar.timezone,
-        language=stored.plan.language or store.locale,
+        language=plan.language or store.locale,
         now=message.received_at,
         overrides=store.ack_templates,
     )
