@@ -101,7 +101,7 @@ def sendgrid_inbound() -> Response:
 # The pollers share the account's Lambda concurrency with the webhooks, and a webhook
 # throttled is a message lost (Twilio does not retry): however deep a backlog, at most
 # the sum of these Lambdas work on the queues (README, "Limits").
-JOBS_CONCURRENCY, TIMERS_CONCURRENCY, INBOX_CONCURRENCY = 5, 2, 2  # SQS takes 2 to 1000
+JOBS_CONCURRENCY, TIMERS_CONCURRENCY, INBOX_CONCURRENCY = 3, 2, 2  # SQS takes 2 to 1000
 
 
 # One job per invocation until partial-batch failure reporting is in place: a poison

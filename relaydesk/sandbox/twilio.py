@@ -5,6 +5,10 @@
 Given the auth token (`Sandbox(status_token=...)`, set by the local stack), a message sent
 with a `StatusCallback` URL is followed by Twilio-signed callbacks, `sent` then `delivered`,
 or `undelivered` (error 30003) for +15005550030; twilio's own `RequestValidator` signs them.
+
+`deliver_inbound` is the other direction: what Twilio does with a customer's message, a
+signed POST to the number's SMS URL, retried only as its connection overrides allow, then
+one POST to its Fallback URL when that failed (the tests' and the CLI's Twilio).
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from email.utils import format_datetime
 from http import HTTPStatus
 from typing import Any, Final
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from relaydesk.sandbox.base import (
     WHATSAPP_PREFIX,
@@ -227,3 +233,102 @@ def _status_callbacks(
         except OSError as exc:
             log.warning("status callback to %s failed: %s", url, exc)
             return
+
+
+# -- inbound: Twilio calling the store's webhooks ------------------------------------------
+
+TWILIO_DEFAULT_OVERRIDES: Final = (1, frozenset({"ct"}))
+"""A URL without overrides: one retry (rc's documented default), and only when the
+connection could not be made. A messaging webhook that answers 5xx or times out is not
+retried: Twilio logs error 11200 and calls the Fallback URL, if the number has one."""
+MAX_RETRIES: Final = 5
+FALLBACK_ERROR_CODE: Final = "11200"
+"""Twilio's "HTTP retrieval failure", sent to the Fallback URL as ErrorCode."""
+
+Post = Callable[[str, Mapping[str, str], Mapping[str, str]], tuple[int, str]]
+"""(URL as requested, form, headers) -> (status, body). Raises TimeoutError when no answer
+came in time (Twilio's `rt`) and ConnectionError when none could be opened (`ct`)."""
+
+
+def retry_plan(url: str) -> tuple[int, frozenset[str]]:
+    """(retries, the failures retried) that the URL's fragment asks of Twilio."""
+    fragment = urlsplit(url).fragment
+    if not fragment:
+        return TWILIO_DEFAULT_OVERRIDES
+    values = parse_qs(fragment)
+    retries = int(values["rc"][0]) if "rc" in values else TWILIO_DEFAULT_OVERRIDES[0]
+    policy = (
+        frozenset(values["rp"][0].split(",")) if "rp" in values else TWILIO_DEFAULT_OVERRIDES[1]
+    )
+    return max(0, min(retries, MAX_RETRIES)), policy
+
+
+def _failure(status: int) -> str | None:
+    if 200 <= status < 300:
+        return None
+    return "4xx" if status < 500 else "5xx"
+
+
+@dataclass
+class InboundDelivery:
+    """What became of one customer message at Twilio."""
+
+    attempts: list[tuple[str, int | str]] = field(default_factory=list)
+    """(URL requested, its status or `ct`/`rt`), in order."""
+    answered_by: str | None = None
+    """"primary", "fallback", or None: every attempt failed, the message is lost."""
+    answer: str = ""
+    """The TwiML Twilio acted on."""
+
+
+def deliver_inbound(
+    params: Mapping[str, str],
+    *,
+    primary_url: str,
+    fallback_url: str | None,
+    auth_token: str,
+    post: Post,
+) -> InboundDelivery:
+    """Twilio's side of an incoming message: `params` signed over each URL it calls (the URL
+    as requested: the fragment is Twilio's own and never sent), the SMS URL retried as its
+    overrides allow, then the Fallback URL once, with ErrorCode and ErrorUrl added."""
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(auth_token)
+    delivery = InboundDelivery()
+
+    def attempt(url: str, form: Mapping[str, str]) -> tuple[str | None, str]:
+        requested = url.split("#", 1)[0]
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": validator.compute_signature(requested, dict(form)),
+        }
+        try:
+            status, body = post(requested, form, headers)
+        except TimeoutError:
+            delivery.attempts.append((requested, "rt"))
+            return "rt", ""
+        except ConnectionError:
+            delivery.attempts.append((requested, "ct"))
+            return "ct", ""
+        delivery.attempts.append((requested, status))
+        return _failure(status), body
+
+    retries, policy = retry_plan(primary_url)
+    for number in range(retries + 1):
+        failed, body = attempt(primary_url, params)
+        if failed is None:
+            delivery.answered_by, delivery.answer = "primary", body
+            return delivery
+        if number == retries or not (failed in policy or "all" in policy):
+            break
+    if fallback_url:
+        form = {
+            **params,
+            "ErrorCode": FALLBACK_ERROR_CODE,
+            "ErrorUrl": primary_url.split("#", 1)[0],
+        }
+        failed, body = attempt(fallback_url, form)
+        if failed is None:
+            delivery.answered_by, delivery.answer = "fallback", body
+    return delivery

@@ -21,7 +21,7 @@ def test_every_poller_is_capped_and_together_they_leave_webhooks_room_in_a_new_a
     from app import app
 
     caps = {s.name: getattr(s, "maximum_concurrency", None) for s in app.event_sources}
-    assert set(caps) == {"on_job", "on_timer"}
+    assert set(caps) == {"on_job", "on_timer", "on_parked"}
     assert all(cap is not None and cap >= 2 for cap in caps.values())  # SQS's minimum
     assert sum(cap or 0 for cap in caps.values()) <= NEW_ACCOUNT_CONCURRENCY - 3
 
