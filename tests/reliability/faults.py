@@ -209,6 +209,51 @@ def inject(container: Container, *faults: AwsFault) -> Iterator[tuple[AwsFault, 
             client.meta.events.unregister(event, unique_id=unique)
 
 
+@dataclass
+class Outage:
+    """A service that answers every call with an error while `down()` holds (a span of the
+    test's clock), optionally only for calls `hits(operation, request)` picks."""
+
+    service: str
+    down: Callable[[], bool]
+    code: str
+    status: int
+    hits: Callable[[str, dict[str, Any]], bool] = lambda operation, request: True
+    refused: dict[str, int] = field(default_factory=dict)
+    """Operation -> calls refused."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+@contextlib.contextmanager
+def outage(container: Container, fault: Outage) -> Iterator[Outage]:
+    """Every call of the service (any operation) on the app's own clients fails while
+    `fault.down()`: nothing is sent, botocore gets the error as the service's answer."""
+    registered: list[tuple[Any, str, str]] = []
+    clients = dynamodb_clients(container) if fault.service == "dynamodb" else sqs_clients(container)
+
+    def refuse(params: Mapping[str, Any], model: Any, **_: Any) -> Any:
+        if not fault.down() or not fault.hits(model.name, _request_json(params)):
+            return None
+        with fault._lock:
+            fault.refused[model.name] = fault.refused.get(model.name, 0) + 1
+        parsed = {
+            "Error": {"Code": fault.code, "Message": f"injected: {fault.service} unavailable"},
+            "ResponseMetadata": _metadata(fault.status),
+        }
+        return AWSResponse("https://injected.invalid", fault.status, HTTPHeaders(), None), parsed
+
+    for client in clients:
+        service = client.meta.service_model.service_id.hyphenize()
+        unique = f"relaydesk-outage-{uuid.uuid4().hex}"
+        client.meta.events.register_first(f"before-call.{service}", refuse, unique_id=unique)
+        registered.append((client, f"before-call.{service}", unique))
+    try:
+        yield fault
+    finally:
+        for client, event, unique in registered:
+            client.meta.events.unregister(event, unique_id=unique)
+
+
 def _handlers(fault: AwsFault) -> list[tuple[str, Callable[..., Any]]]:
     if fault.kind in ("error", "cancelled"):
 
