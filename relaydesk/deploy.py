@@ -33,6 +33,8 @@ import sys
 import time
 from typing import Any
 
+from chalicelib import routes
+from chalicelib.channels.twilio_messaging import override_fragment
 from relaydesk.packaging import PROJECT_ROOT, Package, build, digest
 
 TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
@@ -319,8 +321,11 @@ def deploy_command(stage: str, alarm_email: str, endpoint_url: str | None, dry_r
     )
     url = app_outputs["EndpointURL"].rstrip("/")
     print(f"""
-Twilio (Messaging > the number > "A message comes in", HTTP POST):
-  {url}/webhooks/twilio/messaging
+Twilio (Messaging > the number > "A message comes in", HTTP POST; the fragment is
+Twilio's connection overrides, keep it):
+  {url}{routes.TWILIO_MESSAGING}#{override_fragment()}
+and "Primary handler fails" (the Fallback URL, HTTP POST):
+  {url}{routes.TWILIO_FALLBACK}
   Set PUBLIC_BASE_URL={url} in .chalice/config.json's {stage} stage: signatures are over it.
 SendGrid Inbound Parse (for the reply domain and the support domain):
   https://parse:<INBOUND_PARSE_PASSWORD>@{url.removeprefix("https://")}/webhooks/sendgrid/inbound

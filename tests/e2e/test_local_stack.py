@@ -296,6 +296,34 @@ def test_unsigned_webhook_is_refused(stack: Stack) -> None:
     assert "X-Twilio-Signature" in response.json()["error"]
 
 
+def test_a_message_parked_by_the_fallback_url_is_replayed_and_acknowledged_by_sms(
+    stack: Stack,
+) -> None:
+    """Twilio's Fallback URL on the local stack: an empty TwiML answer at once, then the
+    inbox worker replays the request and the acknowledgement arrives by the Messages API."""
+    url = f"{stack.app_url}/webhooks/twilio/fallback"
+    customer = "+420777654321"
+    form = {
+        "MessageSid": f"SM{uuid.uuid4().hex}",
+        "AccountSid": "AC00000000000000000000000000000000",
+        "From": customer,
+        "To": "+15005550006",
+        "Body": "Is anyone there?",
+        "ErrorCode": "11200",
+        "ErrorUrl": f"{stack.app_url}/webhooks/twilio/messaging",
+    }
+    signature = RequestValidator(LOCAL_TWILIO_AUTH_TOKEN).compute_signature(url, form)
+    response = requests.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert twiml_messages(response.text) == []
+    [ack] = wait_for(
+        lambda: [m for m in stack.outbox(provider="twilio", to=customer) if m["body"]],
+        "the acknowledgement by SMS",
+    )
+    assert "Thanks, we got your message." in ack["body"]
+    assert ack["from"] == "+15005550006"
+
+
 # -- the stage policy against what the code really calls ----------------------------------
 
 POLICY = ROOT / ".chalice" / "policy-dev.json"
