@@ -117,3 +117,8 @@ def failed_parts(exc: TransactWriteError, parts: Sequence[str]) -> frozenset[str
         for name, reason in zip(parts, reasons, strict=False)
         if reason and reason.code == "ConditionalCheckFailed"
     )
+
+
+def conflicted(exc: TransactWriteError) -> bool:
+    """Cancelled because another transaction was writing one of its items then."""
+    return any(r and r.code == "TransactionConflict" for r in exc.cancellation_reasons or [])

@@ -7,6 +7,12 @@ class StorageError(Exception):
     """Our own infrastructure failed: the caller answers 5xx so that the provider retries."""
 
 
+class TransactionConflict(StorageError):
+    """DynamoDB cancelled the transaction because another one was writing one of its items
+    at that instant (reason `TransactionConflict`): nothing was written. Retried at once,
+    with jitter, inside a bounded time (store/inbound.py); a StorageError when that is spent."""
+
+
 class AlreadyRecorded(Exception):
     """This provider message id was stored before: a redelivery."""
 

@@ -3,6 +3,9 @@ thread and the customer's pointer, all or nothing; and a survey rating, the same
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 import zlib
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +15,13 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.inbound import InboundPlan
 from chalicelib.domain.messages import InboundMessage, message_id_for
 from chalicelib.store import _dynamo
-from chalicelib.store.errors import ConcurrentChange, StorageError, StoreCapReached, ThreadGone
+from chalicelib.store.errors import (
+    ConcurrentChange,
+    StorageError,
+    StoreCapReached,
+    ThreadGone,
+    TransactionConflict,
+)
 from chalicelib.store.markers import already_recorded, marker
 from chalicelib.store.messages import MAX_BODY_CHARS
 from chalicelib.store.models import (
@@ -30,6 +39,18 @@ from chalicelib.store.models import (
 from chalicelib.store.threads import transition_actions
 
 MAX_RAW_BYTES = 250_000
+
+log = logging.getLogger(__name__)
+
+# The store's hourly counter is the one item that many customers' transactions write: two
+# new customers of one store within the same few milliseconds make DynamoDB cancel one
+# transaction (TransactionConflict). It is written only while the store is under its cap
+# (at most `auto_replies_per_hour` times an hour), so the contention it can cause is
+# bounded, and a retry a few milliseconds later finds it free: retried with full jitter
+# (uniform in 0..20 ms, doubling) for at most a second, well inside Twilio's 15 s. Sharding
+# it would make the cap approximate to save retries that are rare and cheap.
+CONFLICT_FIRST_WAIT_SECONDS = 0.02
+CONFLICT_BUDGET_SECONDS = 1.0
 
 
 def _hourly_counter(store_id: str, at: datetime) -> CounterItem:
@@ -140,7 +161,27 @@ class InboundStore(_dynamo.Table):
         customer: CustomerItem | None,
     ) -> MessageItem:
         """One transaction: marker (once only), message, thread, customer pointer, and the
-        store's hourly counter when it acknowledges. A failed condition names its part."""
+        store's hourly counter when it acknowledges. A failed condition names its part; a
+        conflict with another transaction is retried (see CONFLICT_BUDGET_SECONDS)."""
+        started, attempt = time.monotonic(), 0
+        while True:
+            try:
+                return self._record_inbound(store_id, message, plan, customer)
+            except TransactionConflict:
+                wait = random.uniform(0, CONFLICT_FIRST_WAIT_SECONDS * 2**attempt)  # noqa: S311
+                if time.monotonic() - started + wait > CONFLICT_BUDGET_SECONDS:
+                    raise
+                attempt += 1
+                log.info("inbound transaction conflicted, retrying: attempt=%d", attempt)
+                time.sleep(wait)
+
+    def _record_inbound(
+        self,
+        store_id: str,
+        message: InboundMessage,
+        plan: InboundPlan,
+        customer: CustomerItem | None,
+    ) -> MessageItem:
         now = message.received_at
         item = _message_item(store_id, message, plan)
         once = marker(store_id, message.provider_id, plan.thread_id, item.sk, now)
@@ -193,6 +234,8 @@ class InboundStore(_dynamo.Table):
                 if not plan.new_thread and _dynamo.get(ThreadItem, item.pk, META) is None:
                     raise ThreadGone(plan.thread_id) from exc
                 raise ConcurrentChange(str(exc)) from exc
+            if _dynamo.conflicted(exc):
+                raise TransactionConflict(f"recording the message conflicted: {exc}") from exc
             raise StorageError(f"recording the message failed: {exc}") from exc
         except PynamoDBException as exc:
             raise StorageError(f"recording the message failed: {exc}") from exc

@@ -82,6 +82,8 @@ class AwsFault:
     count: int = 1
     skip: int = 0
     where: str = "#CUSTOMER#"
+    every: int = 1
+    """Strike only every `every`-th matching call (1: each one)."""
     injected: int = 0
     seen: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -90,6 +92,8 @@ class AwsFault:
         with self._lock:
             self.seen += 1
             if self.seen <= self.skip or self.injected >= self.count:
+                return False
+            if (self.seen - self.skip) % self.every:
                 return False
             self.injected += 1
             return True
@@ -115,6 +119,22 @@ def cancelled(count: int = 1, where: str = "#CUSTOMER#") -> AwsFault:
         400,
         count,
         where=where,
+    )
+
+
+def conflicts(every: int, count: int = 1_000_000, where: str = "#STORE") -> AwsFault:
+    """Every `every`-th TransactWriteItems that writes an item whose pk contains `where`
+    (the store's hourly counter) is cancelled with reason TransactionConflict, as DynamoDB
+    cancels one of two transactions writing one item at once; nothing is written."""
+    return AwsFault(
+        "dynamodb",
+        "TransactWriteItems",
+        "conflict",
+        "TransactionCanceledException",
+        400,
+        count,
+        where=where,
+        every=every,
     )
 
 
@@ -145,6 +165,15 @@ def _error_response(fault: AwsFault, params: Mapping[str, Any]) -> tuple[Any, di
         "Error": {"Code": fault.code, "Message": f"injected: {fault.label()}"},
         "ResponseMetadata": _metadata(fault.status),
     }
+    if fault.kind == "conflict":
+        reasons = [
+            {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
+            if fault.where in _pk(item)
+            else {"Code": "None"}
+            for item in _request_json(params).get("TransactItems", [])
+        ]
+        parsed["CancellationReasons"] = reasons
+        parsed["Error"]["Message"] = "Transaction cancelled (injected conflict)"
     if fault.kind == "cancelled":
         reasons = []
         for item in _request_json(params).get("TransactItems", []):
@@ -161,6 +190,16 @@ def _error_response(fault: AwsFault, params: Mapping[str, Any]) -> tuple[Any, di
         parsed["CancellationReasons"] = reasons
         parsed["Error"]["Message"] = "Transaction cancelled (injected)"
     return AWSResponse("https://injected.invalid", fault.status, HTTPHeaders(), None), parsed
+
+
+def _pk(item: Mapping[str, Any]) -> str:
+    op = next(iter(item.values()))
+    key = op.get("Key") or op.get("Item") or {}
+    return str(key.get("pk", {}).get("S", ""))
+
+
+def _writes(params: Mapping[str, Any], where: str) -> bool:
+    return any(where in _pk(item) for item in _request_json(params).get("TransactItems", []))
 
 
 def dynamodb_clients(container: Container) -> list[Any]:
@@ -255,6 +294,14 @@ def outage(container: Container, fault: Outage) -> Iterator[Outage]:
 
 
 def _handlers(fault: AwsFault) -> list[tuple[str, Callable[..., Any]]]:
+    if fault.kind == "conflict":
+
+        def conflict(params: Mapping[str, Any], **_: Any) -> Any:
+            if not _writes(params, fault.where) or not fault._take():
+                return None
+            return _error_response(fault, params)
+
+        return [("before-call", conflict)]
     if fault.kind in ("error", "cancelled"):
 
         def refuse(params: Mapping[str, Any], **_: Any) -> Any:
