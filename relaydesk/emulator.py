@@ -26,8 +26,114 @@ def start_moto(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedMotoServ
     wsgi = server._server
     assert wsgi is not None  # start() waits until the server exists
     wsgi.app = DynamoDBOneAtATime(wsgi.app)
+    atomic_dynamodb()
     bound_host, bound_port = server.get_host_and_port()
     return server, f"http://{bound_host}:{bound_port}"
+
+
+def atomic_dynamodb(install: Callable[[Any, str, Any], None] = setattr) -> None:
+    """DynamoDB applies each request (a transaction included) atomically. moto's backend
+    does not under concurrent requests: a transaction checks its conditions and writes in
+    separate steps, and a cancelled one restores a copy of the whole table taken before it
+    began, wiping writes made meanwhile. One lock around the backend's requests gives the
+    emulator DynamoDB's guarantee, no more (`install` is `setattr`, or a test's
+    `monkeypatch.setattr`; installing twice changes nothing).
+
+    Under the lock a transaction's fate is known before it runs: its conditions are
+    checked first, exactly as moto checks them. One whose conditions all hold runs without
+    moto's copy of the whole table for a rollback (that copy costs time in proportion to
+    the table: a burst of new conversations on a table that holds a day of the local
+    stack's work queued requests behind it past the clients' read timeouts, as 503s); one
+    that fails a condition is cancelled with moto's own exception and reasons, writing
+    nothing. Anything else runs unchanged."""
+    from moto.dynamodb import models as moto_models
+    from moto.dynamodb.exceptions import TransactionCanceledException
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    if getattr(DynamoDBBackend.transact_write_items, "_relaydesk_atomic", False):
+        return
+    lock = threading.RLock()
+    namespace = vars(moto_models)
+    real_copy = namespace["copy"]
+
+    class _NoTableCopy:
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            return value if isinstance(value, Table) else real_copy.deepcopy(value, memo)
+
+    for name in (
+        "transact_write_items",
+        "put_item",
+        "update_item",
+        "delete_item",
+        "get_item",
+        "query",
+        "scan",
+        "batch_get_item",
+        "batch_write_item",
+    ):
+        real = getattr(DynamoDBBackend, name, None)
+        if real is None:
+            continue
+
+        def locked(*args: Any, __real: Any = real, __name: str = name, **kwargs: Any) -> Any:
+            with lock:
+                if __name != "transact_write_items":
+                    return __real(*args, **kwargs)
+                verdict = _verdict(*args, **kwargs)
+                if verdict is None:
+                    return __real(*args, **kwargs)
+                if any(code for code, _, _ in verdict):
+                    raise TransactionCanceledException(verdict)
+                namespace["copy"] = _NoTableCopy
+                try:
+                    return __real(*args, **kwargs)
+                finally:
+                    namespace["copy"] = real_copy
+
+        locked._relaydesk_atomic = True  # type: ignore[attr-defined]
+        install(DynamoDBBackend, name, locked)
+
+
+def _verdict(backend: Any, transact_items: list[dict[str, Any]]) -> list[Any] | None:
+    """moto's cancellation reasons for the transaction as things stand: (None, None,
+    None) for each item whose condition holds. None when moto should judge for itself
+    (an item twice, an unknown operation)."""
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import ConditionalCheckFailed
+
+    seen: set[tuple[str, str]] = set()
+    reasons: list[Any] = []
+    for entry in transact_items:
+        if len(entry) != 1:
+            return None
+        kind, op = next(iter(entry.items()))
+        if kind not in ("ConditionCheck", "Put", "Delete", "Update"):
+            return None
+        table = backend.get_table(op["TableName"])
+        if kind == "Put":
+            key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = op["Item"][table.range_key_attr]
+        else:
+            key = op["Key"]
+        where = (str(op["TableName"]), str(sorted(key.items())))
+        if where in seen:
+            return None
+        seen.add(where)
+        expression = op.get("ConditionExpression")
+        current = backend.get_item(op["TableName"], key)
+        if expression is None or get_filter_expression(
+            expression, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        ).expr(current):
+            reasons.append((None, None, None))
+            continue
+        old = None
+        if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+            old = current.to_json()["Attributes"]
+        reasons.append(("ConditionalCheckFailed", ConditionalCheckFailed().message, old))
+    return reasons
 
 
 class DynamoDBOneAtATime:

@@ -514,104 +514,12 @@ def provider_timeouts(
 
 @contextlib.contextmanager
 def serialized_dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """DynamoDB applies each request (a transaction included) atomically. moto's server,
-    which runs in this process, does not under concurrent requests: a transaction checks
-    its conditions and writes in separate steps, and a cancelled one restores a copy of
-    the whole table taken before it began, wiping writes made meanwhile. One lock around
-    the backend's requests gives the emulator DynamoDB's guarantee, no more.
+    """moto's DynamoDB backend made as atomic as DynamoDB for this test (the local stack
+    runs its emulator so always: relaydesk/emulator.py `atomic_dynamodb`)."""
+    from relaydesk.emulator import atomic_dynamodb
 
-    Under the lock a transaction's fate is known before it runs: its conditions are
-    checked first, exactly as moto checks them. One whose conditions all hold is run
-    without moto's copy of the whole table for a rollback (that copy costs time and
-    memory in proportion to the table, which a burst of a thousand messages turns into
-    minutes and gigabytes); one that fails a condition is cancelled with moto's own
-    exception and reasons, writing nothing. Anything else runs unchanged."""
-    from moto.dynamodb import models as moto_models
-    from moto.dynamodb.exceptions import TransactionCanceledException
-    from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.table import Table
-
-    lock = threading.RLock()
-    namespace = vars(moto_models)
-    real_copy = namespace["copy"]
-
-    class _NoTableCopy:
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, Table) else real_copy.deepcopy(value, memo)
-
-    for name in (
-        "transact_write_items",
-        "put_item",
-        "update_item",
-        "delete_item",
-        "get_item",
-        "query",
-        "scan",
-        "batch_get_item",
-        "batch_write_item",
-    ):
-        real = getattr(DynamoDBBackend, name, None)
-        if real is None:
-            continue
-
-        def locked(*args: Any, __real: Any = real, __name: str = name, **kwargs: Any) -> Any:
-            with lock:
-                if __name != "transact_write_items":
-                    return __real(*args, **kwargs)
-                verdict = _verdict(*args, **kwargs)
-                if verdict is None:
-                    return __real(*args, **kwargs)
-                if any(code for code, _, _ in verdict):
-                    raise TransactionCanceledException(verdict)
-                namespace["copy"] = _NoTableCopy
-                try:
-                    return __real(*args, **kwargs)
-                finally:
-                    namespace["copy"] = real_copy
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
+    atomic_dynamodb(monkeypatch.setattr)
     yield
-
-
-def _verdict(backend: Any, transact_items: list[dict[str, Any]]) -> list[Any] | None:
-    """moto's cancellation reasons for the transaction as things stand: (None, None,
-    None) for each item whose condition holds. None when moto should judge for itself
-    (an item twice, an unknown operation)."""
-    from moto.dynamodb.comparisons import get_filter_expression
-    from moto.dynamodb.exceptions import ConditionalCheckFailed
-
-    seen: set[tuple[str, str]] = set()
-    reasons: list[Any] = []
-    for entry in transact_items:
-        if len(entry) != 1:
-            return None
-        kind, op = next(iter(entry.items()))
-        if kind not in ("ConditionCheck", "Put", "Delete", "Update"):
-            return None
-        table = backend.get_table(op["TableName"])
-        if kind == "Put":
-            key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
-            if table.range_key_attr is not None:
-                key[table.range_key_attr] = op["Item"][table.range_key_attr]
-        else:
-            key = op["Key"]
-        where = (str(op["TableName"]), str(sorted(key.items())))
-        if where in seen:
-            return None
-        seen.add(where)
-        expression = op.get("ConditionExpression")
-        current = backend.get_item(op["TableName"], key)
-        if expression is None or get_filter_expression(
-            expression, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-        ).expr(current):
-            reasons.append((None, None, None))
-            continue
-        old = None
-        if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
-            old = current.to_json()["Attributes"]
-        reasons.append(("ConditionalCheckFailed", ConditionalCheckFailed().message, old))
-    return reasons
 
 
 # -- the world a scenario runs in, and what it must leave behind ------------------------
