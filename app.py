@@ -109,11 +109,10 @@ JOBS_CONCURRENCY, TIMERS_CONCURRENCY, INBOX_CONCURRENCY = 3, 2, 2  # SQS takes 2
 @app.on_sqs_message(queue=JOBS_QUEUE, batch_size=1, maximum_concurrency=JOBS_CONCURRENCY)
 def on_job(event: SQSEvent) -> None:
     # Imported here: the API function, which imports this module too, never runs a job.
-    from chalicelib.flows.jobs import run_job
+    from chalicelib.flows.job_failures import run_job_record
 
     for record in event:
-        attributes = record.to_dict().get("attributes", {})
-        run_job(container(), record.body, int(attributes.get("ApproximateReceiveCount", 1)))
+        run_job_record(container(), record.to_dict())
 
 
 # Requests parked by Twilio's Fallback URL, replayed through the messaging flow: one per

@@ -35,7 +35,10 @@ exception into a 500 response, so Lambda's own Errors metric never counts these)
 PARKED_REFUSED = Metric("ParkedRequestsRefused", "Reason")
 """A request parked by Twilio's Fallback URL was refused at replay (its signature failed, it
 could not be read, or no store has its number) and dropped rather than retried."""
-PUBLISHED = (SLA_BREACHES, WEBHOOK_FAILURES, PARKED_REFUSED)
+ACCOUNT_PROBLEMS = Metric("ProviderAccountProblems", "Provider")
+"""Twilio or SendGrid refused the store's account (a bad key, credits spent, suspended,
+a sender's queue full): messages wait and are retried, and a person must act."""
+PUBLISHED = (SLA_BREACHES, WEBHOOK_FAILURES, PARKED_REFUSED, ACCOUNT_PROBLEMS)
 
 
 def emit(metric: Metric, value: str, at: datetime, **context: str) -> None:
@@ -70,3 +73,7 @@ def webhook_failure(*, route: str, at: datetime) -> None:
 
 def parked_refused(*, reason: str, at: datetime) -> None:
     emit(PARKED_REFUSED, reason, at)
+
+
+def account_problem(*, provider: str, store_id: str, code: int | None, at: datetime) -> None:
+    emit(ACCOUNT_PROBLEMS, provider, at, Store=store_id, Code=str(code or ""))

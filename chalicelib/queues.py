@@ -58,6 +58,17 @@ class QueueError(Exception):
     """SQS refused or could not be reached: our infrastructure, so the caller answers 5xx."""
 
 
+class JobHeld(Exception):
+    """A job failed and was held on the queue for `seconds` (the provider asked us to wait,
+    or its account needs a person): raised so that SQS keeps it, and hands it out again
+    only then. Lambda leaves a failed message's visibility as the handler set it; the local
+    workers (relaydesk/workers.py) do too, for this exception."""
+
+    def __init__(self, message: str, seconds: int) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
 @dataclass(frozen=True)
 class Job:
     kind: JobKind
@@ -261,6 +272,13 @@ class JobQueue:
             return True
         self.send_all([timer], now=now)
         return False
+
+    def hold(self, receipt_handle: str, seconds: int) -> int:
+        """Keep a received message invisible for `seconds` from now, within SQS's 12 hours
+        per receipt (less the margin for the time since it); the seconds it is held."""
+        held = max(0, min(seconds, MAX_VISIBILITY_SECONDS - HOLD_MARGIN_SECONDS))
+        self._change_visibility(receipt_handle, held)
+        return held
 
     def _change_visibility(self, receipt_handle: str, seconds: int) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -1,15 +1,21 @@
-"""SendGrid Mail Send v3 out: our `OutgoingEmail`, vendor errors as `DeliveryError`.
+"""SendGrid Mail Send v3 out: our `OutgoingEmail`, vendor errors as `DeliveryError`,
+classified by what SendGrid means (chalicelib/domain/provider_errors.py): a 401 for
+spent credits is the account's problem, not the customer's.
 
 The `sendgrid` SDK is imported when the first mail is sent, never at module load.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.errors import DeliveryError
 from chalicelib.domain.mail import OutgoingEmail
+from chalicelib.domain.provider_errors import classify_sendgrid, seconds_until, seconds_until_epoch
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +62,35 @@ class SendGridMailer:
             response = self._sdk().send(message)
         except HTTPError as exc:
             status = int(getattr(exc, "status_code", 0) or 0)
+            found = classify_sendgrid(status, error_messages(getattr(exc, "body", b"")))
             raise DeliveryError(
-                f"SendGrid refused the mail: HTTP {status}",
-                permanent=400 <= status < 500 and status != 429,
+                f"SendGrid refused the mail: HTTP {status}: {found.meaning}",
+                kind=found.kind,
+                code=status,
+                provider="sendgrid",
+                retry_after=retry_after(getattr(exc, "headers", None), datetime.now(UTC)),
             ) from exc
         except OSError as exc:
-            raise DeliveryError(f"SendGrid could not be reached: {exc}", permanent=False) from exc
+            raise DeliveryError(
+                f"SendGrid could not be reached: {exc}", permanent=False, provider="sendgrid"
+            ) from exc
         log.info("sendgrid mail accepted: HTTP %s", response.status_code)
+
+
+def error_messages(body: object) -> tuple[str, ...]:
+    """The `message` of each entry in SendGrid's `{"errors": [...]}` body; () if unreadable."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else str(body or "")
+        errors = json.loads(text).get("errors") or []
+        return tuple(str(e.get("message", "")) for e in errors if isinstance(e, dict))
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return ()
+
+
+def retry_after(headers: Mapping[str, str] | None, now: datetime) -> float | None:
+    """`Retry-After` if SendGrid sent one, else its `X-RateLimit-Reset` (a Unix time)."""
+    if headers is None:
+        return None
+    found = {k.lower(): v for k, v in headers.items()}
+    wait = seconds_until(found.get("retry-after"), now)
+    return wait if wait is not None else seconds_until_epoch(found.get("x-ratelimit-reset"), now)

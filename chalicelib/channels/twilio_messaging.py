@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,6 +29,7 @@ from chalicelib.domain.messages import (
     Channel,
     InboundMessage,
 )
+from chalicelib.domain.provider_errors import TWILIO_CODES, classify_twilio, seconds_until
 
 if TYPE_CHECKING:
     from twilio.http.http_client import TwilioHttpClient
@@ -36,10 +38,6 @@ log = logging.getLogger(__name__)
 
 SEND_TIMEOUT_SECONDS = 10
 MAX_MEDIA = 10
-
-# Twilio error codes that no retry can fix: the recipient opted out, cannot receive
-# this channel, or the address is invalid; 63016 is WhatsApp's closed 24-hour window.
-PERMANENT_ERROR_CODES = frozenset({21211, 21408, 21610, 21612, 21614, 63003, 63016, 63024})
 
 
 def parse_form(body: bytes) -> dict[str, list[str]]:
@@ -247,8 +245,42 @@ def sandbox_http_client(base_url: str) -> TwilioHttpClient:
     return SandboxHttpClient(timeout=SEND_TIMEOUT_SECONDS)
 
 
+class _Answers:
+    """The last answer's headers, per thread: the SDK's exception carries no headers, and
+    Twilio says in `Retry-After` how long a 429 should wait."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def retry_after(self) -> str | None:
+        headers = getattr(self._local, "headers", None) or {}
+        return next((str(v) for k, v in headers.items() if k.lower() == "retry-after"), None)
+
+    def keep(self, headers: Mapping[str, Any] | None) -> None:
+        self._local.headers = dict(headers or {})
+
+
+def _keeping_headers(inner: Any, answers: _Answers) -> Any:
+    """An SDK HTTP client that asks `inner` and remembers each answer's headers; the
+    SDK's documented seam (`Client(http_client=...)`), no SDK internals touched."""
+    from twilio.http import HttpClient
+
+    class HeaderKeepingClient(HttpClient):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(logger=inner.logger, is_async=False, timeout=inner.timeout)
+
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            answers.keep(None)
+            response = inner.request(*args, **kwargs)
+            answers.keep(getattr(response, "headers", None))
+            return response
+
+    return HeaderKeepingClient()
+
+
 class TwilioMessenger:
-    """Sends SMS/WhatsApp messages; vendor errors become `DeliveryError`."""
+    """Sends SMS/WhatsApp messages; vendor errors become `DeliveryError`, classified by
+    Twilio's error code (chalicelib/domain/provider_errors.py)."""
 
     def __init__(
         self,
@@ -261,6 +293,7 @@ class TwilioMessenger:
         self._auth_token = auth_token
         self._http_client = http_client
         self._status_callback = status_callback
+        self._answers = _Answers()
         self._client: Any = None
 
     def _rest(self) -> Any:
@@ -271,7 +304,11 @@ class TwilioMessenger:
             # The SDK waits for ever by default: a Twilio that never answers would hold
             # the job until Lambda's timeout instead of failing it for SQS to retry.
             http_client = self._http_client or TwilioHttpClient(timeout=SEND_TIMEOUT_SECONDS)
-            self._client = Client(self._account_sid, self._auth_token, http_client=http_client)
+            self._client = Client(
+                self._account_sid,
+                self._auth_token,
+                http_client=_keeping_headers(http_client, self._answers),
+            )
         return self._client
 
     def send(
@@ -303,15 +340,20 @@ class TwilioMessenger:
         try:
             message = self._rest().messages.create(**params)
         except TwilioRestException as exc:
-            permanent = exc.code in PERMANENT_ERROR_CODES or (
-                400 <= exc.status < 500 and exc.status != 429
-            )
+            found = classify_twilio(exc.status, exc.code)
+            said = found.meaning if exc.code in TWILIO_CODES else (exc.msg or found.meaning)
             raise DeliveryError(
-                f"Twilio refused the message: HTTP {exc.status}, code {exc.code}: {exc.msg}",
-                permanent=permanent,
+                f"Twilio refused the message: HTTP {exc.status}, code {exc.code}: {said}",
+                kind=found.kind,
                 code=exc.code,
+                provider="twilio",
+                retry_after=seconds_until(self._answers.retry_after(), datetime.now(UTC)),
             ) from exc
         except (TwilioException, OSError) as exc:
-            raise DeliveryError(f"Twilio could not be reached: {exc}", permanent=False) from exc
+            raise DeliveryError(
+                f"Twilio could not be reached: {exc}",
+                permanent=False,
+                provider="twilio",
+            ) from exc
         log.info("twilio message sent: %s", message.sid)
         return str(message.sid)

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import metrics
 from chalicelib.domain.alerts import AlertKind, Promise, alert_subject, alert_text, escalation_sms
+from chalicelib.domain.errors import DeliveryError
 from chalicelib.flows.agent_mail import mail_staff
+from chalicelib.flows.job_failures import hold_after, receive_count
 from chalicelib.flows.notify_agents import notify_about
 from chalicelib.flows.promises import RESOLUTION, running_promises, schedule_timers
 from chalicelib.logs import correlation
@@ -141,6 +143,13 @@ def run_timer_batch(c: Container, records: list[dict[str, Any]]) -> dict[str, An
                     record["receiptHandle"], timer, sent_at=_sent_at(record), now=c.clock()
                 ):
                     failures.append(record["messageId"])
+            except DeliveryError as exc:
+                # Its alert's send failed: held as long as the provider means (job_failures).
+                log.warning("timer's alert not sent; it will be retried: %s", exc)
+                hold_after(
+                    c, c.timers, exc, record["receiptHandle"], receive_count(record), timer.store_id
+                )
+                failures.append(record["messageId"])
             except Exception:
                 log.exception("timer failed; it will be retried: %s", record.get("messageId"))
                 failures.append(record["messageId"])

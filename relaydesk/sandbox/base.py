@@ -40,6 +40,20 @@ class Request:
 
 
 @dataclass(frozen=True)
+class Fault:
+    """One injected failure: answer `status`, after `delay_seconds` (a slow vendor); in the
+    vendor's shape, with its error `code` and `message` when given (Twilio's 21611, SendGrid's
+    "Maximum credits exceeded"), and `retry_after` seconds as the vendor says it
+    (Twilio's `Retry-After`, SendGrid's `X-RateLimit-Reset`)."""
+
+    status: int
+    delay_seconds: float = 0.0
+    code: int | None = None
+    message: str | None = None
+    retry_after: int | None = None
+
+
+@dataclass(frozen=True)
 class Response:
     """What to answer: a JSON payload (None: no body) and any extra headers."""
 
@@ -76,7 +90,7 @@ class Provider(Protocol):
         """Whether the request is for this provider (method and path)."""
         ...
 
-    def fault(self, status: int) -> Response:
+    def fault(self, fault: Fault) -> Response:
         """An injected failure, in the vendor's own error shape."""
         ...
 

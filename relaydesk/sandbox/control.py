@@ -1,13 +1,17 @@
 """The sandbox's own routes, for people and tests: read the outbox, script faults.
 
     GET    /outbox[?provider=&to=&channel=]     DELETE /outbox
-    POST   /sandbox/faults {"provider", "status", "count", "delay_seconds"}
+    POST   /sandbox/faults {"provider", "status", "count", "delay_seconds",
+                            "code", "message", "retry_after"}
     DELETE /sandbox/faults
 
 A fault is a provider's name, an HTTP error status and a count: the next `count` requests to
 that provider get that status in the vendor's error shape, before any auth check, each
 `delay_seconds` late if given (0 to 10: a slow vendor, to time a client out). Shopify's 429
-is its GraphQL THROTTLED answer (relaydesk/sandbox/shopify.py).
+is its GraphQL THROTTLED answer (relaydesk/sandbox/shopify.py). Optional, in the vendor's
+words: its error `code` (Twilio's 21611 with status 400, 20003 with 401), the error
+`message` (SendGrid's 401 "Maximum credits exceeded"), and `retry_after` seconds (Twilio's
+`Retry-After`, SendGrid's `X-RateLimit-Reset`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from relaydesk.sandbox.recording import MAX_FAULT_DELAY_SECONDS, Sandbox
 from relaydesk.sandbox.registry import PROVIDERS
 
 OUTBOX_FILTERS: Final = ("provider", "to", "channel")
+MAX_RETRY_AFTER: Final = 86_400
 
 
 def handles(request: Request) -> bool:
@@ -62,6 +67,8 @@ def _faults(request: Request, sandbox: Sandbox) -> Response:
     provider = spec.get("provider")
     status, count = _whole(spec.get("status")), _whole(spec.get("count", 1))
     delay = spec.get("delay_seconds", 0)
+    code, message = spec.get("code"), spec.get("message")
+    retry_after = spec.get("retry_after")
     if provider not in PROVIDERS:
         problem = f"provider must be one of {', '.join(PROVIDERS)}"
     elif status is None or not 400 <= status <= 599:
@@ -74,11 +81,29 @@ def _faults(request: Request, sandbox: Sandbox) -> Response:
         or not 0 <= delay <= MAX_FAULT_DELAY_SECONDS
     ):
         problem = f"delay_seconds must be a number from 0 to {MAX_FAULT_DELAY_SECONDS:g}"
+    elif code is not None and _whole(code) is None:
+        problem = "code must be a whole number (the vendor's error code)"
+    elif message is not None and not (isinstance(message, str) and 0 < len(message) <= 500):
+        problem = "message must be a text of 1 to 500 characters"
+    elif retry_after is not None and not (
+        (seconds := _whole(retry_after)) is not None and 0 <= seconds <= MAX_RETRY_AFTER
+    ):
+        problem = f"retry_after must be a whole number of seconds from 0 to {MAX_RETRY_AFTER}"
     else:
-        sandbox.set_fault(provider, status, count, float(delay))
+        sandbox.set_fault(
+            provider,
+            status,
+            count,
+            float(delay),
+            code=code,
+            message=message,
+            retry_after=retry_after,
+        )
         created: dict[str, object] = {"provider": provider, "status": status, "count": count}
-        if delay:
-            created["delay_seconds"] = delay
+        extras = {"delay_seconds": delay, "code": code, "message": message}
+        created.update({k: v for k, v in extras.items() if v})
+        if retry_after is not None:
+            created["retry_after"] = retry_after
         return Response(HTTPStatus.CREATED, created)
     return Response(HTTPStatus.BAD_REQUEST, {"error": problem})
 

@@ -10,25 +10,19 @@ import copy
 import threading
 from dataclasses import dataclass
 
-from relaydesk.sandbox.base import Entry
+from relaydesk.sandbox.base import Entry, Fault
 from relaydesk.sandbox.registry import PROVIDERS
 
 MAX_FAULT_DELAY_SECONDS = 10.0
 
 
-@dataclass(frozen=True)
-class Fault:
-    """One injected failure: answer `status`, after `delay_seconds` (a slow vendor)."""
-
-    status: int
-    delay_seconds: float = 0.0
+__all__ = ["MAX_FAULT_DELAY_SECONDS", "Fault", "Sandbox"]
 
 
 @dataclass
 class _Fault:
-    status: int
+    fault: Fault
     remaining: int
-    delay_seconds: float = 0.0
 
 
 class Sandbox:
@@ -63,15 +57,27 @@ class Sandbox:
         with self._lock:
             self._outbox.clear()
 
-    def set_fault(self, provider: str, status: int, count: int, delay_seconds: float = 0.0) -> None:
+    def set_fault(
+        self,
+        provider: str,
+        status: int,
+        count: int,
+        delay_seconds: float = 0.0,
+        *,
+        code: int | None = None,
+        message: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         """Make the next `count` requests to `provider` fail with `status`, each answered
-        `delay_seconds` late (to time a client out); replaces any old one."""
+        `delay_seconds` late (to time a client out), with the vendor's error `code`,
+        `message` and wait (`retry_after` seconds) when given; replaces any old one."""
         if provider not in PROVIDERS:
             raise ValueError(f"provider must be one of {', '.join(PROVIDERS)}")
         if not 0 <= delay_seconds <= MAX_FAULT_DELAY_SECONDS:
             raise ValueError(f"delay_seconds must be 0 to {MAX_FAULT_DELAY_SECONDS}")
         with self._lock:
-            self._faults[provider] = _Fault(status, count, delay_seconds)
+            fault = Fault(status, delay_seconds, code, message, retry_after)
+            self._faults[provider] = _Fault(fault, count)
 
     def clear_faults(self, provider: str | None = None) -> None:
         """Drop pending faults, for one provider or all."""
@@ -95,4 +101,4 @@ class Sandbox:
             fault.remaining -= 1
             if fault.remaining <= 0:
                 del self._faults[provider]
-            return Fault(fault.status, fault.delay_seconds)
+            return fault.fault

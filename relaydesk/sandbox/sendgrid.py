@@ -8,6 +8,7 @@ is checked as SendGrid checks it (every problem at once), then recorded once per
 
 from __future__ import annotations
 
+import time
 import uuid
 from http import HTTPStatus
 from typing import Any, Final
@@ -15,6 +16,7 @@ from typing import Any, Final
 from relaydesk.sandbox.base import (
     BadRequest,
     Entry,
+    Fault,
     Outbox,
     Request,
     Response,
@@ -43,8 +45,18 @@ class SendGrid:
     def handles(self, request: Request) -> bool:
         return request.method == "POST" and request.path == _SEND_PATH
 
-    def fault(self, status: int) -> Response:
-        return Response(status, sendgrid_errors((phrase(status), None)))
+    def fault(self, fault: Fault) -> Response:
+        """SendGrid's error body (e.g. 401 "Maximum credits exceeded"); `retry_after`: the
+        rate-limit headers of a 429, the refresh period ending that many seconds from now."""
+        headers = {}
+        if fault.retry_after is not None:
+            headers = {
+                "X-RateLimit-Limit": "600",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(int(time.time()) + fault.retry_after),
+            }
+        message = fault.message or phrase(fault.status)
+        return Response(fault.status, sendgrid_errors((message, None)), headers=headers)
 
     def handle(self, request: Request, outbox: Outbox) -> Response:
         scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")

@@ -34,7 +34,7 @@ def route(request: Request, sandbox: Sandbox, providers: Sequence[Provider] = RE
             if fault is not None:
                 if fault.delay_seconds:
                     time.sleep(fault.delay_seconds)  # this request's thread only
-                return provider.fault(fault.status)
+                return provider.fault(fault)
             return provider.handle(request, sandbox)
     if control.handles(request):
         return control.handle(request, sandbox)

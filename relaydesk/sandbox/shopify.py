@@ -23,6 +23,7 @@ from typing import Any, Final
 from relaydesk.local_env import DEMO_SHOPIFY_SHOP, LOCAL_SHOPIFY_ACCESS_TOKEN
 from relaydesk.sandbox.base import (
     BadRequest,
+    Fault,
     Outbox,
     Request,
     Response,
@@ -87,7 +88,8 @@ class Shopify:
     def handles(self, request: Request) -> bool:
         return request.method == "POST" and _PATH.match(request.path) is not None
 
-    def fault(self, status: int) -> Response:
+    def fault(self, fault: Fault) -> Response:
+        status = fault.status
         if status == HTTPStatus.TOO_MANY_REQUESTS:
             return Response(HTTPStatus.OK, throttled())
         return Response(status, {"errors": phrase(status)})

@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from relaydesk.sandbox.base import (
     WHATSAPP_PREFIX,
+    Fault,
     Outbox,
     Request,
     Response,
@@ -105,8 +106,15 @@ class Twilio:
     def handles(self, request: Request) -> bool:
         return request.method == "POST" and _MESSAGES_PATH.match(request.path) is not None
 
-    def fault(self, status: int) -> Response:
-        return Response(status, twilio_error(status, 20000 + status, phrase(status)))
+    def fault(self, fault: Fault) -> Response:
+        """Twilio's error body; without a `code`, Twilio's own for the status (20429, 20500).
+        `retry_after`: the `Retry-After` header Twilio sends with a 429."""
+        status = fault.status
+        code = fault.code if fault.code is not None else 20000 + status
+        headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        return Response(
+            status, twilio_error(status, code, fault.message or phrase(status)), headers=headers
+        )
 
     def handle(self, request: Request, outbox: Outbox) -> Response:
         matched = _MESSAGES_PATH.match(request.path)

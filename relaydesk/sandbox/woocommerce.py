@@ -22,7 +22,7 @@ from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 from relaydesk.local_env import DEMO_WOO_URL, LOCAL_WOO_CONSUMER_KEY, LOCAL_WOO_CONSUMER_SECRET
-from relaydesk.sandbox.base import Outbox, Request, Response, iso, now, phrase
+from relaydesk.sandbox.base import Fault, Outbox, Request, Response, iso, now, phrase
 from relaydesk.sandbox.shop_data import DemoOrder, demo_orders
 
 SHOPS: Final = {
@@ -65,7 +65,8 @@ class WooCommerce:
     def handles(self, request: Request) -> bool:
         return request.method == "GET" and _PATH.match(request.path) is not None
 
-    def fault(self, status: int) -> Response:
+    def fault(self, fault: Fault) -> Response:
+        status = fault.status
         return Response(status, woo_error("sandbox_injected_fault", phrase(status), status))
 
     def handle(self, request: Request, outbox: Outbox) -> Response:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from email.message import Message
 
 from relaydesk.sandbox import PROVIDERS, REGISTRY, Outbox, Request, Response, Sandbox, route
-from relaydesk.sandbox.base import Entry
+from relaydesk.sandbox.base import Entry, Fault
 
 TWILIO_PATH = "/twilio/2010-04-01/Accounts/AC1/Messages.json"
 
@@ -27,8 +27,8 @@ class Echo:
     def handles(self, request: Request) -> bool:
         return request.path.startswith("/echo/")
 
-    def fault(self, status: int) -> Response:
-        return Response(status, {"fault": status})
+    def fault(self, fault: Fault) -> Response:
+        return Response(fault.status, {"fault": fault.status})
 
     def handle(self, request: Request, outbox: Outbox) -> Response:
         entry: Entry = {"provider": self.name, "body": request.body.decode()}
