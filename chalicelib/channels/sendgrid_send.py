@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.domain.errors import DeliveryError
 from chalicelib.domain.mail import OutgoingEmail
@@ -87,7 +87,13 @@ def error_messages(body: object) -> tuple[str, ...]:
         return ()
 
 
-def retry_after(headers: Mapping[str, str] | None, now: datetime) -> float | None:
+class Headers(Protocol):
+    """A dict, or the `http.client.HTTPMessage` that the SDK's HTTPError carries."""
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
+def retry_after(headers: Headers | None, now: datetime) -> float | None:
     """`Retry-After` if SendGrid sent one, else its `X-RateLimit-Reset` (a Unix time)."""
     if headers is None:
         return None

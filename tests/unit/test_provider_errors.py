@@ -70,7 +70,9 @@ def test_twilio_errors_by_code_then_status(status: int | None, code: int | None,
 
 def test_every_twilio_meaning_is_plain_words_without_an_address() -> None:
     for code, found in TWILIO_CODES.items():
-        assert found.meaning and "+" not in found.meaning and "{" not in found.meaning, code
+        assert found.meaning, code
+        assert "+" not in found.meaning, code
+        assert "{" not in found.meaning, code
 
 
 @pytest.mark.parametrize(
