@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from email.message import Message
 
+import pytest
+
 from relaydesk.sandbox import PROVIDERS, REGISTRY, Outbox, Request, Response, Sandbox, route
 from relaydesk.sandbox.base import Entry, Fault
 
@@ -132,3 +134,50 @@ def test_a_fault_may_be_delayed_and_its_delay_is_bounded() -> None:
     assert bad.status == 400
     assert isinstance(bad.payload, dict)
     assert "delay_seconds" in bad.payload["error"]
+
+
+SENDGRID_PATH = "/sendgrid/v3/mail/send"
+
+
+def post_fault(sandbox: Sandbox, spec: dict[str, object]) -> Response:
+    import json
+
+    return route(request("POST", "/sandbox/faults", json.dumps(spec).encode()), sandbox)
+
+
+def test_a_fault_speaks_the_vendors_code_message_and_wait() -> None:
+    sandbox = Sandbox()
+    spec = {"provider": "twilio", "status": 429, "code": 20429, "retry_after": 30}
+    assert post_fault(sandbox, spec).status == 201
+    twilio = route(request("POST", TWILIO_PATH), sandbox)
+    spec = {"provider": "twilio", "status": 400, "code": 21611, "message": "Queue full"}
+    post_fault(sandbox, spec)
+    queue_full = route(request("POST", TWILIO_PATH), sandbox)
+    post_fault(
+        sandbox, {"provider": "sendgrid", "status": 401, "message": "Maximum credits exceeded"}
+    )
+    credits = route(request("POST", SENDGRID_PATH), sandbox)
+    post_fault(sandbox, {"provider": "sendgrid", "status": 429, "retry_after": 60})
+    limited = route(request("POST", SENDGRID_PATH), sandbox)
+
+    assert (twilio.status, twilio.headers) == (429, {"Retry-After": "30"})
+    assert isinstance(twilio.payload, dict)
+    assert twilio.payload["code"] == 20429
+    assert isinstance(queue_full.payload, dict)
+    assert (queue_full.payload["code"], queue_full.payload["message"]) == (21611, "Queue full")
+    assert credits.status == 401
+    assert credits.payload == {
+        "errors": [{"message": "Maximum credits exceeded", "field": None, "help": None}]
+    }
+    assert limited.status == 429
+    assert limited.headers["X-RateLimit-Remaining"] == "0"
+    assert int(limited.headers["X-RateLimit-Reset"]) > 0
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"code": "21611"}, {"code": True}, {"message": ""}, {"retry_after": -1}, {"retry_after": 1.5}],
+)
+def test_a_faults_vendor_details_are_checked(extra: dict[str, object]) -> None:
+    response = post_fault(Sandbox(), {"provider": "twilio", "status": 400, **extra})
+    assert response.status == 400
