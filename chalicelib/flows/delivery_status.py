@@ -8,10 +8,11 @@ import logging
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from chalicelib import logs
+from chalicelib import logs, metrics
 from chalicelib.channels.twilio_messaging import StatusUpdate
-from chalicelib.domain.errors import UnknownDestination
+from chalicelib.domain.errors import FailureKind, UnknownDestination
 from chalicelib.domain.messages import DELIVERY_FAILURES, DELIVERY_PROGRESS
+from chalicelib.domain.provider_errors import TWILIO_CODES, classify_twilio
 from chalicelib.flows.deliver import job_subject, report_failure
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import MessageItem
@@ -20,18 +21,6 @@ if TYPE_CHECKING:
     from chalicelib.composition import Container
 
 log = logging.getLogger(__name__)
-
-# Twilio's delivery error codes an agent most often meets, said plainly.
-ERROR_MEANINGS = {
-    30003: "the phone is switched off or out of reach",
-    30004: "the recipient blocked messages from this number",
-    30005: "the number does not exist",
-    30006: "the number is a landline or cannot receive this channel",
-    30007: "the carrier filtered the message as spam",
-    30008: "the carrier gave no reason",
-    63016: "WhatsApp's 24-hour window had closed",
-}
-
 
 EARLY_STATUS_DELAY_SECONDS = 30
 EARLY_STATUS_ATTEMPTS = 10
@@ -82,8 +71,9 @@ def _apply(
     failed = update.status in DELIVERY_FAILURES
     error = None
     if failed:
-        meaning = ERROR_MEANINGS.get(update.error_code or 0, "see Twilio's error reference")
-        error = f"Twilio reports the message {update.status} (error {update.error_code}: {meaning})"
+        error = failure_reason(update)
+        if message.provider_status not in DELIVERY_FAILURES:
+            account_problem_after_send(c, store_id, update)
         if message.provider_status not in DELIVERY_FAILURES and not message.automatic:
             # Queued before recording: at worst a retry reports twice, never zero times.
             # The reason travels with the job: it may run before the status below is written.
@@ -98,3 +88,23 @@ def report_failure_job(c: Container, job: Job) -> None:
         store, thread, message = subject
         reason = message.delivery_error or job.detail or "not delivered"
         report_failure(c, store, thread, message, reason)
+
+
+def failure_reason(update: StatusUpdate) -> str:
+    """What the agent is told, in plain words (chalicelib/domain/provider_errors.py)."""
+    code = update.error_code
+    meaning = TWILIO_CODES[code].meaning if code in TWILIO_CODES else "see Twilio's error reference"
+    return f"Twilio reports the message {update.status} (error {code}: {meaning})"
+
+
+def account_problem_after_send(c: Container, store_id: str, update: StatusUpdate) -> None:
+    """An account problem that Twilio reports after taking the message (30001 queue
+    overflow, 30002 suspended, 30034 unregistered 10DLC) reaches the store's alarm as a
+    refused send does (flows/job_failures.py); its author is told as for any failure."""
+    found = classify_twilio(None, update.error_code)
+    if found.kind is FailureKind.ACCOUNT:
+        code = update.error_code
+        metrics.account_problem(provider="twilio", store_id=store_id, code=code, at=c.clock())
+        log.error(
+            "account problem at twilio: error %s (%s); store=%s", code, found.meaning, store_id
+        )

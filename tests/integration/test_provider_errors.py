@@ -182,3 +182,28 @@ def test_an_agent_notification_waits_out_an_account_problem_too(
     assert [m["to"] for m in outbox.entries(provider="sendgrid")] == [ALEX]
     emitted = metrics_in(capsys.readouterr().out)
     assert [m["Provider"] for m in emitted if "ProviderAccountProblems" in m] == ["sendgrid"] * 2
+
+
+def test_an_account_problem_reported_after_the_send_reaches_the_alarm_and_the_agent(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.integration.test_inbox import KIM, new_thread, post_status
+
+    reply_to = new_thread(client, worker, outbox)
+    post_parse(client, sender=KIM, to=reply_to, text="On its way")
+    drain(worker)
+    [sms] = outbox.entries(provider="twilio")
+    capsys.readouterr()
+    for _ in range(2):  # a callback retried is counted once
+        post_status(client, sid=sms["id"], status="failed", error="30002")
+    drain(worker)
+    emitted = [m for m in metrics_in(capsys.readouterr().out) if "ProviderAccountProblems" in m]
+    assert [(m["Provider"], m["Store"], m["Code"]) for m in emitted] == [
+        ("twilio", "corner", "30002")
+    ]
+    [told] = [m for m in outbox.entries(to=KIM) if m["subject"].startswith("Not delivered")]
+    assert "the Twilio account was suspended" in told["text"]
