@@ -7,13 +7,15 @@ import logging
 import random
 import time
 import zlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.inbound import InboundPlan
-from chalicelib.domain.messages import InboundMessage, message_id_for
+from chalicelib.domain.messages import Attachment, InboundMessage, message_id_for
+from chalicelib.domain.sizes import DYNAMODB_ITEM_BYTES, cut_utf8, utf8_len
 from chalicelib.store import _dynamo
 from chalicelib.store.errors import (
     ConcurrentChange,
@@ -23,7 +25,7 @@ from chalicelib.store.errors import (
     TransactionConflict,
 )
 from chalicelib.store.markers import already_recorded, marker
-from chalicelib.store.messages import MAX_BODY_CHARS
+from chalicelib.store.messages import MAX_BODY_BYTES
 from chalicelib.store.models import (
     META,
     CounterItem,
@@ -39,6 +41,12 @@ from chalicelib.store.models import (
 from chalicelib.store.threads import transition_actions
 
 MAX_RAW_BYTES = 250_000
+MAX_SUBJECT_BYTES = 2_000
+MAX_ATTACHMENTS_LISTED = 100
+MAX_NAME_BYTES = 255
+ITEM_BUDGET = DYNAMODB_ITEM_BYTES - 16 * 1024
+"""What the message item's texts may take together: the rest is for its keys, attribute
+names, numbers, dates and flags."""
 
 log = logging.getLogger(__name__)
 
@@ -57,43 +65,91 @@ def _hourly_counter(store_id: str, at: datetime) -> CounterItem:
     return CounterItem(store_pk(store_id), f"AUTO#{at.astimezone(UTC):%Y%m%dT%H}")
 
 
-def _fit(message: InboundMessage) -> tuple[str, bytes | None, str | None]:
-    """Body and compressed original that fit in one item, and what was dropped."""
+def _subject(message: InboundMessage) -> str | None:
+    """The subject as the thread and the message keep it: at most MAX_SUBJECT_BYTES."""
+    return None if message.subject is None else cut_utf8(message.subject, MAX_SUBJECT_BYTES)
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    body: str
+    raw: bytes | None
+    attachments: list[dict[str, object]]
+    dropped: str | None
+
+
+def _fit(message: InboundMessage) -> _Fitted:
+    """Body, compressed original and attachment list that fit in one item together, by
+    their UTF-8 bytes (DynamoDB's measure), and what was dropped, said in the item."""
     dropped = []
+    if utf8_len(message.subject) > MAX_SUBJECT_BYTES:
+        dropped.append(
+            f"the subject after {MAX_SUBJECT_BYTES} of {utf8_len(message.subject)} bytes"
+        )
+    listed = message.attachments[:MAX_ATTACHMENTS_LISTED]
+    if len(message.attachments) > len(listed):
+        dropped.append(f"the names of {len(message.attachments) - len(listed)} more attachments")
+    attachments = [vars(_short(a)) for a in listed]
+    others = sum(
+        utf8_len(text)
+        for text in (
+            message.sender,
+            _subject(message),
+            message.provider_id,
+            message.profile_name,
+            message.wa_id,
+            message.automatic,
+            *message.media_urls,
+            *(str(a["filename"]) + str(a["content_type"]) for a in attachments),
+        )
+    )
     body = message.body
-    if len(body) > MAX_BODY_CHARS:
-        dropped.append(f"text after {MAX_BODY_CHARS} of {len(body)} characters")
-        body = body[:MAX_BODY_CHARS]
     raw = zlib.compress(message.raw, 6) if message.raw else None
-    if raw is not None and len(raw) > MAX_RAW_BYTES:
+    if raw is not None and (
+        len(raw) > MAX_RAW_BYTES
+        or others + len(raw) + min(utf8_len(body), MAX_BODY_BYTES) > ITEM_BUDGET
+    ):
         dropped.append(f"the original message ({len(message.raw or b'')} bytes)")
         raw = None
+    room = max(0, min(MAX_BODY_BYTES, ITEM_BUDGET - others - len(raw or b"")))
+    if utf8_len(body) > room:
+        kept = cut_utf8(body, room)
+        dropped.append(f"text after {utf8_len(kept)} of {utf8_len(body)} bytes")
+        body = kept
     if message.attachments:
         dropped.append("attachment contents (names, types and sizes are kept)")
-    return body, raw, "; ".join(dropped) or None
+    return _Fitted(body, raw, attachments, "; ".join(dropped) or None)
+
+
+def _short(attachment: Attachment) -> Attachment:
+    return Attachment(
+        cut_utf8(attachment.filename, MAX_NAME_BYTES),
+        cut_utf8(attachment.content_type, MAX_NAME_BYTES),
+        attachment.size,
+    )
 
 
 def _message_item(store_id: str, message: InboundMessage, plan: InboundPlan) -> MessageItem:
     now = message.received_at
     message_id = message_id_for(store_id, message.provider_id)
-    body, raw, dropped = _fit(message)
+    fitted = _fit(message)
     return MessageItem(
         thread_pk(store_id, plan.thread_id),
         message_sort_key(now, message_id),
         message_id=message_id,
         direction="in",
         author=message.sender,
-        body=body,
+        body=fitted.body,
         media_urls=list(message.media_urls),
         provider_id=message.provider_id,
         profile_name=message.profile_name,
         wa_id=message.wa_id,
         created_at=now,
-        subject=message.subject,
+        subject=_subject(message),
         email_message_id=message.provider_id if message.subject is not None else None,
-        attachments=[vars(a) for a in message.attachments] or None,
-        raw_email=raw,
-        dropped=dropped,
+        attachments=fitted.attachments or None,
+        raw_email=fitted.raw,
+        dropped=fitted.dropped,
         automatic=message.automatic,
         acknowledge=plan.acknowledged_at is not None,
         answer_by_job=plan.answer_by_job,
@@ -119,7 +175,7 @@ def _new_thread(store_id: str, message: InboundMessage, plan: InboundPlan) -> Th
         last_inbound_at=now,
         message_count=1,
         profile_name=message.profile_name,
-        subject=message.subject,
+        subject=_subject(message),
         previous_thread_id=plan.previous_thread_id,
     )
 
@@ -254,7 +310,7 @@ class InboundStore(_dynamo.Table):
             message_id=message_id,
             direction="in",
             author=message.sender,
-            body=message.body[:MAX_BODY_CHARS],
+            body=cut_utf8(message.body, MAX_BODY_BYTES),
             provider_id=message.provider_id,
             created_at=now,
             email_message_id=message.provider_id if message.subject is not None else None,

@@ -12,6 +12,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import thread as life
 from chalicelib.domain.messages import DELIVERY_FAILURES, DELIVERY_PROGRESS, message_id_for
+from chalicelib.domain.sizes import cut_utf8
 from chalicelib.store import _dynamo
 from chalicelib.store.customers import update_pointer_of
 from chalicelib.store.errors import StorageError
@@ -27,8 +28,9 @@ from chalicelib.store.models import (
 )
 from chalicelib.store.threads import pointer_actions, snapshot, transition_actions
 
-# A DynamoDB item holds 400 KB; what does not fit is dropped and said so, not truncated silently.
-MAX_BODY_CHARS = 100_000
+# A DynamoDB item holds 400 KB, counted in bytes; what does not fit is dropped and said so,
+# not truncated silently (store/inbound.py `_fit`).
+MAX_BODY_BYTES = 100_000
 
 
 def all_messages(store_id: str, thread_id: str) -> list[MessageItem]:
@@ -104,7 +106,7 @@ class MessageStore(_dynamo.Table):
             direction=kind,
             author=author,
             author_name=author_name,
-            body=body[:MAX_BODY_CHARS],
+            body=cut_utf8(body, MAX_BODY_BYTES),
             created_at=at,
             expires_at=thread.expires_at,
         )
@@ -144,7 +146,7 @@ class MessageStore(_dynamo.Table):
             message_id=message_id,
             direction="out",
             author=author,
-            body=body,
+            body=cut_utf8(body, MAX_BODY_BYTES),
             provider_id=provider_id,
             created_at=at,
             delivery_status="queued",
