@@ -14,7 +14,7 @@ from typing import Any
 
 from relaydesk import emulator, sandbox
 from relaydesk.local_env import LOCAL_TWILIO_AUTH_TOKEN, local_environment
-from relaydesk.workers import QueueWorker
+from relaydesk.workers import QueueWorker, ScheduledRules
 
 log = logging.getLogger("relaydesk.stack")
 
@@ -48,7 +48,9 @@ def run(
         QueueWorker(boto3.client("sqs"), outputs["TimersQueueUrl"], relaydesk_app.on_timer),
         QueueWorker(boto3.client("sqs"), outputs["InboxQueueUrl"], relaydesk_app.on_parked),
     ]
-    for worker in workers:
+    # The template's scheduled rules too (the follow-up sweep every 5 minutes).
+    rules = ScheduledRules(boto3.client("events"), boto3.client("sqs"))
+    for worker in (*workers, rules):
         worker.start()
     # `chalice local` listens with socketserver's backlog of 5: a burst of webhooks (a
     # newsletter's replies) would meet connection resets. API Gateway queues far more.
@@ -72,6 +74,7 @@ def run(
     finally:
         for worker in workers:
             worker.stop()
+        rules.stop()
         sandbox_server.shutdown()
         moto_server.stop()
         print("stopped")

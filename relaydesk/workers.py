@@ -99,3 +99,60 @@ class QueueWorker(threading.Thread):
             )
             done += 1
         return done
+
+
+_RATE = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+
+
+def rate_seconds(expression: str) -> int | None:
+    """`rate(5 minutes)` in seconds; None for anything else (cron is not played locally)."""
+    inner = expression.strip()
+    if not (inner.startswith("rate(") and inner.endswith(")")):
+        return None
+    amount, _, unit = inner[5:-1].strip().partition(" ")
+    if not amount.isdigit() or unit.strip() not in _RATE:
+        return None
+    return int(amount) * _RATE[unit.strip()]
+
+
+class ScheduledRules(threading.Thread):
+    """EventBridge's scheduled rules, played against the emulator: every `rate(...)` rule
+    of the template that targets an SQS queue sends its `Input` there on time (moto keeps
+    the rules but never fires them). The first send is one period after the start."""
+
+    def __init__(self, events: Any, sqs: Any) -> None:
+        super().__init__(daemon=True, name="scheduled-rules")
+        self._sqs = sqs
+        self._stop = threading.Event()
+        self.rules: list[tuple[int, str, str]] = []
+        """(period in seconds, queue URL, message body)"""
+        for rule in events.list_rules().get("Rules", []):
+            period = rate_seconds(rule.get("ScheduleExpression") or "")
+            if period is None or rule.get("State") != "ENABLED":
+                continue
+            for target in events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
+                arn = str(target.get("Arn", ""))
+                if arn.startswith("arn:aws:sqs:"):
+                    url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
+                    self.rules.append((period, url, str(target.get("Input") or "{}")))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def fire(self, period: int, queue_url: str, body: str) -> None:
+        self._sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+
+    def run(self) -> None:
+        import time
+
+        started = time.monotonic()
+        fired = [0] * len(self.rules)
+        while not self._stop.wait(1):
+            elapsed = time.monotonic() - started
+            for i, (period, url, body) in enumerate(self.rules):
+                if elapsed >= (fired[i] + 1) * period:
+                    fired[i] += 1
+                    try:
+                        self.fire(period, url, body)
+                    except Exception:
+                        log.exception("scheduled rule could not send to %s", url)

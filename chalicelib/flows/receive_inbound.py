@@ -193,6 +193,11 @@ def _finish_redelivery(
     c.jobs.send_all(jobs)
 
 
+def requeue_follow_ups(c: Container, store: StoreConfig, thread_id: str, message_sk: str) -> None:
+    """The recovery sweep's way in (flows/recovery.py): as for a redelivery."""
+    _finish_redelivery(c, store, AlreadyRecorded(thread_id, message_sk))
+
+
 def _record_rating(
     c: Container, store: StoreConfig, message: InboundMessage, thread_id: str, rating: int
 ) -> Stored:

@@ -23,6 +23,7 @@ from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.flows.job_failures import hold_after, receive_count
 from chalicelib.flows.notify_agents import notify_about
 from chalicelib.flows.promises import RESOLUTION, running_promises, schedule_timers
+from chalicelib.flows.recovery import is_sweep, sweep_follow_ups
 from chalicelib.logs import correlation
 from chalicelib.queues import Timer, TimerKind
 from chalicelib.store.models import ThreadItem
@@ -138,6 +139,9 @@ def run_timer_batch(c: Container, records: list[dict[str, Any]]) -> dict[str, An
         # A timer logs under its SQS message id: the same across the deliveries that hold it.
         with correlation(record.get("messageId")):
             try:
+                if is_sweep(record["body"]):  # the EventBridge rule's, not a timer
+                    sweep_follow_ups(c)
+                    continue
                 timer = Timer.decode(record["body"])
                 if fire_timer(c, timer) and c.timers.wait_longer(
                     record["receiptHandle"], timer, sent_at=_sent_at(record), now=c.clock()

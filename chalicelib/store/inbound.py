@@ -24,6 +24,7 @@ from chalicelib.store.errors import (
     ThreadGone,
     TransactionConflict,
 )
+from chalicelib.store.follow_ups import pending_marker
 from chalicelib.store.markers import already_recorded, marker
 from chalicelib.store.messages import MAX_BODY_BYTES
 from chalicelib.store.models import (
@@ -216,8 +217,8 @@ class InboundStore(_dynamo.Table):
         plan: InboundPlan,
         customer: CustomerItem | None,
     ) -> MessageItem:
-        """One transaction: marker (once only), message, thread, customer pointer, and the
-        store's hourly counter when it acknowledges. A failed condition names its part; a
+        """One transaction: marker (once only), message, its pending follow-ups, thread,
+        customer pointer, and the store's hourly counter when it acknowledges. A failed condition names its part; a
         conflict with another transaction is retried (see CONFLICT_BUDGET_SECONDS)."""
         started, attempt = time.monotonic(), 0
         while True:
@@ -249,6 +250,9 @@ class InboundStore(_dynamo.Table):
                 parts.append("marker")
                 tx.save(item)
                 parts.append("message")
+                # Deleted by its notification job; the sweep's cue if the jobs never run.
+                tx.save(pending_marker(store_id, plan.thread_id, item.sk, now))
+                parts.append("pending")
                 if plan.new_thread:
                     tx.save(
                         _new_thread(store_id, message, plan),

@@ -246,3 +246,5 @@ class MarkerItem(_Item):
     message_sk = UnicodeAttribute()
     expires_at = NumberAttribute()
     """DynamoDB TTL; kept well past every provider's retry window (SendGrid: 3 days)."""
+    requeued = NumberAttribute(null=True)
+    """A pending follow-up (store/follow_ups.py): how often the sweep queued its jobs again."""

@@ -6,6 +6,7 @@ object (the container's `repository`). Its methods live with what they store:
 - threads.py: a thread and its life (decided in domain/thread.py), assignment, timers;
 - messages.py: messages, and an outbound message's delivery;
 - markers.py: idempotency markers and once-only claims;
+- follow_ups.py: messages whose follow-up jobs have not run yet (flows/recovery.py);
 - retention.py: the TTL of closed threads.
 
 (privacy.py, the GDPR export and erasure, is an admin command beside it.)
@@ -21,6 +22,7 @@ from chalicelib.store.errors import (
     StoreCapReached,
     ThreadGone,
 )
+from chalicelib.store.follow_ups import FollowUpStore
 from chalicelib.store.inbound import InboundStore
 from chalicelib.store.markers import MarkerStore
 from chalicelib.store.messages import MessageStore
@@ -38,7 +40,13 @@ __all__ = [
 
 
 class Repository(
-    CustomerStore, InboundStore, ThreadStore, MessageStore, MarkerStore, RetentionStore
+    CustomerStore,
+    InboundStore,
+    ThreadStore,
+    MessageStore,
+    MarkerStore,
+    RetentionStore,
+    FollowUpStore,
 ):
     """One door to the table. Built with the container's clock, the one time source of
     whatever it records."""
