@@ -104,15 +104,15 @@ def sendgrid_inbound() -> Response:
 JOBS_CONCURRENCY, TIMERS_CONCURRENCY, INBOX_CONCURRENCY = 3, 2, 2  # SQS takes 2 to 1000
 
 
-# One job per invocation until partial-batch failure reporting is in place: a poison
-# job must not drag its batch-mates into the dead-letter queue.
+# One job per invocation: a poison job must not drag its batch-mates into the dead-letter
+# queue. Returns batchItemFailures (switched on by `relaydesk package`, as for the timers):
+# a job held as long as a provider asked stays on the queue without being an error.
 @app.on_sqs_message(queue=JOBS_QUEUE, batch_size=1, maximum_concurrency=JOBS_CONCURRENCY)
-def on_job(event: SQSEvent) -> None:
+def on_job(event: SQSEvent) -> dict[str, Any]:
     # Imported here: the API function, which imports this module too, never runs a job.
-    from chalicelib.flows.job_failures import run_job_record
+    from chalicelib.flows.job_failures import run_job_batch
 
-    for record in event:
-        run_job_record(container(), record.to_dict())
+    return run_job_batch(container(), event.to_dict()["Records"])
 
 
 # Requests parked by Twilio's Fallback URL, replayed through the messaging flow: one per

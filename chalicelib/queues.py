@@ -58,17 +58,6 @@ class QueueError(Exception):
     """SQS refused or could not be reached: our infrastructure, so the caller answers 5xx."""
 
 
-class JobHeld(Exception):
-    """A job failed and was held on the queue for `seconds` (the provider asked us to wait,
-    or its account needs a person): raised so that SQS keeps it, and hands it out again
-    only then. Lambda leaves a failed message's visibility as the handler set it; the local
-    workers (relaydesk/workers.py) do too, for this exception."""
-
-    def __init__(self, message: str, seconds: int) -> None:
-        super().__init__(message)
-        self.seconds = seconds
-
-
 @dataclass(frozen=True)
 class Job:
     kind: JobKind

@@ -2,8 +2,9 @@
 
 What `build` does after `chalice package --stage S OUT` (and what `make deploy` ships):
 
-1. `OUT/sam.json`: the timers handler reports partial batch failures (held and failed timers
-   stay on the queue); Lambda honours that only when the event source has
+1. `OUT/sam.json`: the timers and jobs handlers report partial batch failures (held and
+   failed timers, and jobs held as long as a provider asked, stay on the queue without
+   counting as the function's errors); Lambda honours that only when the event source has
    `FunctionResponseTypes: [ReportBatchItemFailures]`, so that is switched on. Each function
    gets the name `chalice deploy` would give it (`relaydesk-<stage>`, `relaydesk-<stage>-on_job`,
    `relaydesk-<stage>-on_timer`), and the REST API is named `relaydesk-<stage>`: the alarms
@@ -45,9 +46,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib.settings import DEFAULT_TIMERS_QUEUE
+from chalicelib.settings import DEFAULT_JOBS_QUEUE, DEFAULT_TIMERS_QUEUE
 
-BATCH_FAILURE_QUEUES = (DEFAULT_TIMERS_QUEUE,)
+BATCH_FAILURE_QUEUES = (DEFAULT_TIMERS_QUEUE, DEFAULT_JOBS_QUEUE)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 BUDGET_BYTES = 30 * MB  # both zips, compressed: the project's target (issue #8)
@@ -301,7 +302,7 @@ def build(
     changed = enable_batch_item_failures(template, BATCH_FAILURE_QUEUES)
     if changed != len(BATCH_FAILURE_QUEUES):
         raise SystemExit(
-            f"expected {len(BATCH_FAILURE_QUEUES)} timer event source(s), found {changed}"
+            f"expected {len(BATCH_FAILURE_QUEUES)} SQS event source(s), found {changed}"
         )
     names = name_functions(template, app_name(), stage)
     name_api(template, app_name(), stage)

@@ -13,8 +13,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.queues import JobHeld
-
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -83,9 +81,6 @@ class QueueWorker(threading.Thread):
                 result = self._handler(lambda_sqs_event(message, self._queue_arn), None)
                 if _reported_failed(result, message["MessageId"]):
                     continue  # kept on the queue, as Lambda does with ReportBatchItemFailures
-            except JobHeld as exc:
-                log.warning("job failed, held on the queue for %s s: %s", exc.seconds, exc)
-                continue  # as Lambda does: the visibility the handler set stands
             except Exception as exc:
                 log.warning("job failed, it will be retried: %s", exc)
                 self._sqs.change_message_visibility(

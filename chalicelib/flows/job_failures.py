@@ -2,19 +2,23 @@
 provider_errors.py): held on its queue as long as the provider asked (Retry-After,
 X-RateLimit-Reset) rather than retried at once; an account problem (a bad key, credits
 spent, a suspended account) held longer, never failed against the customer, counted for
-the store's alarm and logged once, as one clear line with no secret in it."""
+the store's alarm and logged once, as one clear line with no secret in it.
+
+A held message is reported as a batch item failure (the event source reports them), not
+raised: Lambda keeps it on the queue with the visibility we set, and the function's
+Errors alarm stays for our own failures."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import metrics
 from chalicelib.domain.errors import DeliveryError, FailureKind
 from chalicelib.domain.provider_errors import retry_delay
 from chalicelib.logs import correlation, job_correlation_id
-from chalicelib.queues import Job, JobHeld, JobQueue
+from chalicelib.queues import Job, JobQueue
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container
@@ -26,9 +30,16 @@ def receive_count(record: Mapping[str, Any]) -> int:
     return int((record.get("attributes") or {}).get("ApproximateReceiveCount", 1))
 
 
-def run_job_record(c: Container, record: Mapping[str, Any]) -> None:
-    """One SQS record of the jobs queue, as Lambda hands it over. Raises on failure, so
-    that SQS redelivers the job (`JobHeld`: not before the time it was held for)."""
+def run_job_batch(c: Container, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The jobs queue's handler body; the held jobs as batch item failures."""
+    held = [str(r["messageId"]) for r in records if run_job_record(c, r)]
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in held]}
+
+
+def run_job_record(c: Container, record: Mapping[str, Any]) -> bool:
+    """One SQS record of the jobs queue, as Lambda hands it over; True when it failed and
+    is held on the queue. Raises on other failures, so that SQS redelivers the job after
+    the queue's visibility timeout and finally dead-letters it."""
     from chalicelib.flows.jobs import run_job  # every flow: not for the timers' handler
 
     count = receive_count(record)
@@ -40,7 +51,8 @@ def run_job_record(c: Container, record: Mapping[str, Any]) -> None:
             held = hold_after(c, c.jobs, exc, record["receiptHandle"], count, job.store_id)
         if held is None:
             raise
-        raise JobHeld(f"job held {held} s after a {exc.kind} failure", held) from exc
+        return True
+    return False
 
 
 def hold_after(

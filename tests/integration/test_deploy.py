@@ -207,6 +207,8 @@ def test_make_deploy_dry_run_against_the_emulator(
     assert timers["FunctionName"] == "relaydesk-prod-on_timer"
     [event] = timers["Events"].values()
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    [event] = resources["OnJob"]["Properties"]["Events"].values()
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert resources["APIHandler"]["Properties"]["FunctionName"] == "relaydesk-prod"
 
     assert "dry run: would deploy" in out
