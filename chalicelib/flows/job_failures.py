@@ -18,12 +18,16 @@ from chalicelib import metrics
 from chalicelib.domain.errors import DeliveryError, FailureKind
 from chalicelib.domain.provider_errors import retry_delay
 from chalicelib.logs import correlation, job_correlation_id
-from chalicelib.queues import Job, JobQueue
+from chalicelib.queues import Job, JobKind, JobQueue
 
 if TYPE_CHECKING:
     from chalicelib.composition import Container
 
 log = logging.getLogger(__name__)
+
+FOLLOWS_UP = frozenset({JobKind.NOTIFY_AGENTS, JobKind.ANSWER})
+"""The job a stored message is followed up by; once it ran, its pending-follow-up marker
+goes (flows/recovery.py)."""
 
 
 def receive_count(record: Mapping[str, Any]) -> int:
@@ -45,6 +49,9 @@ def run_job_record(c: Container, record: Mapping[str, Any]) -> bool:
     count = receive_count(record)
     try:
         run_job(c, record["body"], count)
+        job = Job.decode(record["body"])
+        if job.kind in FOLLOWS_UP:  # it ran: nothing left for the recovery sweep
+            c.repository.follow_ups_done(job.store_id, job.message_sk)
     except DeliveryError as exc:
         job = Job.decode(record["body"])  # it decoded in run_job, before the send failed
         with correlation(job_correlation_id(job.message_sk)):

@@ -51,7 +51,6 @@ def notify_agents(c: Container, job: Job, *, redelivered: bool = False) -> None:
     if not pending:
         # Notified before, maybe by a run that died before the timers were queued.
         schedule_timers(c, store, thread)
-        c.repository.follow_ups_done(store.store_id, job.message_sk)
         return
     claim = f"notify#{pending[-1].sk}"
     if not c.repository.claim(store.store_id, claim, thread.thread_id, c.clock()) and not (
@@ -64,7 +63,6 @@ def notify_agents(c: Container, job: Job, *, redelivered: bool = False) -> None:
     _send(c, store, thread, messages, store.followers(thread.assignee))
     c.repository.mark_notified(pending, c.clock())
     schedule_timers(c, store, thread)
-    c.repository.follow_ups_done(store.store_id, job.message_sk)  # nothing left to recover
     log.info("agents notified: store=%s thread=%s", store.store_id, thread.thread_id)
 
 

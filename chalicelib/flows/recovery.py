@@ -7,7 +7,7 @@ provider that redelivers finds the message stored and queues the jobs again
 (receive_inbound `_finish_redelivery`). Twilio does not redeliver (only to a fallback URL,
 if one is set), so the store keeps its own record: a pending-follow-up marker written in
 the message's own transaction (no extra request on the webhook) and deleted by the
-notification job when it ran (store/follow_ups.py).
+notification or answer job when it ran (flows/job_failures.py, store/follow_ups.py).
 
 Every 5 minutes an EventBridge rule puts `{"sweep": "follow-ups"}` on the timers queue
 (infra/template.yaml; locally relaydesk/workers.py plays the rule). Its handler reads each
@@ -67,7 +67,7 @@ def sweep_follow_ups(c: Container) -> int:
                 c.repository.follow_ups_done(store.store_id, marker.message_sk)
                 continue
             requeue_follow_ups(c, store, marker.thread_id, marker.message_sk)
-            c.repository.follow_ups_requeued(marker)
+            c.repository.follow_ups_requeued(store.store_id, marker.message_sk)
             requeued += 1
         if pending:
             log.warning(

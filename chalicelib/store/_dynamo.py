@@ -16,6 +16,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.store.errors import StorageError
 from chalicelib.store.models import (
     CustomerItem,
+    MarkerItem,
     MessageItem,
     StoreItem,
     ThreadItem,
@@ -81,7 +82,7 @@ def update(item: ThreadItem | MessageItem | StoreItem, actions: list[Action], wh
 
 
 def update_if(
-    item: ThreadItem | MessageItem | CustomerItem,
+    item: ThreadItem | MessageItem | CustomerItem | MarkerItem,
     actions: list[Action],
     condition: Condition,
     what: str,

@@ -62,10 +62,11 @@ class FollowUpStore(_dynamo.Table):
         except PynamoDBException as exc:
             raise StorageError(f"clearing a pending follow-up failed: {exc}") from exc
 
-    def follow_ups_requeued(self, marker: MarkerItem) -> int:
-        """Count a re-queue on the marker; how many there have been."""
-        try:
-            marker.update(actions=[MarkerItem.requeued.add(1)])
-        except PynamoDBException as exc:
-            raise StorageError(f"counting a re-queued follow-up failed: {exc}") from exc
-        return int(marker.requeued or 0)
+    def follow_ups_requeued(self, store_id: str, message_sk: str) -> None:
+        """Count a re-queue on the message's marker (if its job has not cleared it since)."""
+        _dynamo.update_if(
+            MarkerItem(store_pk(store_id), _sk(message_sk)),
+            [MarkerItem.requeued.add(1)],
+            MarkerItem.pk.exists(),
+            "counting a re-queued follow-up",
+        )

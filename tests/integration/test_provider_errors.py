@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,6 +32,13 @@ from tests.integration.test_spine import CUSTOMER, post_parse, post_twilio, repl
 ALEX = "alex@demo.relaydesk.test"
 SUPPORT = "support@demo.relaydesk.test"
 JANA = "jana@customer.example"
+
+
+@pytest.fixture(autouse=True)
+def no_fault_left(outbox: sandbox.Sandbox) -> Iterator[None]:
+    """A test that fails before its fault was used must not leave it to the next."""
+    yield
+    outbox.clear_faults()
 
 
 def fault(sandbox_url: str, **spec: Any) -> None:
