@@ -288,6 +288,11 @@ REPOSITORY_CALLS: dict[str, Call] = {
     "survey_sent": lambda r, w: r.survey_sent(w["thread"], w["now"]),
     "expire_closed_thread": lambda r, w: r.expire_closed_thread(A, w["thread_id"], w["now"], 30),
     "keep_thread": lambda r, w: r.keep_thread(A, w["thread_id"]),
+    "follow_ups_pending": lambda r, w: r.follow_ups_pending(
+        A, stored_before=w["now"] + timedelta(days=1), limit=100
+    ),
+    "follow_ups_done": lambda r, w: r.follow_ups_done(A, w["message"].sk),
+    "follow_ups_requeued": lambda r, w: r.follow_ups_requeued(A, w["message"].sk),
 }
 
 STORE_SCOPED_ITEMS = {"ThreadItem", "MessageItem", "list[MessageItem]"}
