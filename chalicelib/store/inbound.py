@@ -218,8 +218,9 @@ class InboundStore(_dynamo.Table):
         customer: CustomerItem | None,
     ) -> MessageItem:
         """One transaction: marker (once only), message, its pending follow-ups, thread,
-        customer pointer, and the store's hourly counter when it acknowledges. A failed condition names its part; a
-        conflict with another transaction is retried (see CONFLICT_BUDGET_SECONDS)."""
+        customer pointer, and the store's hourly counter when it acknowledges. A failed
+        condition names its part; a conflict with another transaction is retried (see
+        CONFLICT_BUDGET_SECONDS)."""
         started, attempt = time.monotonic(), 0
         while True:
             try:
