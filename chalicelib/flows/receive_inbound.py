@@ -194,8 +194,12 @@ def _finish_redelivery(
 
 
 def requeue_follow_ups(c: Container, store: StoreConfig, thread_id: str, message_sk: str) -> None:
-    """The recovery sweep's way in (flows/recovery.py): as for a redelivery."""
-    _finish_redelivery(c, store, AlreadyRecorded(thread_id, message_sk))
+    """The recovery sweep's way in (flows/recovery.py): as for a redelivery. An SMS's
+    acknowledgement is taken as given in the webhook's answer: the sweep cannot know, and
+    a second acknowledgement is worse than none (the agents are told either way)."""
+    _finish_redelivery(
+        c, store, AlreadyRecorded(thread_id, message_sk), acknowledge_in_response=True
+    )
 
 
 def _record_rating(
