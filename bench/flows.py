@@ -26,6 +26,8 @@ from urllib.parse import urlencode
 
 import requests
 
+from bench.report import Section, emit, table
+
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_URL = "http://127.0.0.1:8000"
 
@@ -187,30 +189,31 @@ def main() -> int:
             },
         )
 
-    def measure(name: str, action: Any) -> dict[str, float]:
+    flows: dict[str, dict[str, float]] = {}
+
+    def measure(name: str, action: Any) -> None:
         meter.start()
         started = time.perf_counter()
         action()
         durations[name] = time.perf_counter() - started
-        return meter.stop()
+        flows[name] = meter.stop()
 
-    flows: dict[str, dict[str, float]] = {}
     # SQS keeps its real limits and runs on the bench's clock, which jumps over the waits.
     with emulator.sqs_follows(clock), Client(app) as client:
         sms(client, "warm-up")  # clients built once, as in a warm container
         jobs.poll_once()
         emulator.reset(aws_url)
         emulator.provision(aws_url)
-        flows["SMS webhook, new thread"] = measure("sms", lambda: sms(client, "Where is it?"))
-        flows["notify-agents job"] = measure("notify", jobs.poll_once)
+        measure("SMS webhook, new thread", lambda: sms(client, "Where is it?"))
+        measure("answer job, then the agents' notification", jobs.poll_once)
         clock.now += timedelta(minutes=5)
-        flows["SMS webhook, follow-up"] = measure("sms2", lambda: sms(client, "Order 1042"))
-        flows["notify-agents job, follow-up"] = measure("notify2", jobs.poll_once)
+        measure("SMS webhook, follow-up", lambda: sms(client, "Order 1042"))
+        measure("notify-agents job, follow-up", jobs.poll_once)
         address = reply_to()
-        flows["agent reply webhook"] = measure("reply", lambda: agent_reply(client, address))
-        flows["deliver-reply job (SMS)"] = measure("deliver", jobs.poll_once)
-        flows["e-mail webhook, new thread"] = measure(
-            "email",
+        measure("agent reply webhook", lambda: agent_reply(client, address))
+        measure("deliver-reply job (SMS)", jobs.poll_once)
+        measure(
+            "e-mail webhook, new thread",
             lambda: parse(
                 client,
                 {
@@ -222,48 +225,75 @@ def main() -> int:
                 },
             ),
         )
-        flows["notify + e-mail ack jobs"] = measure(
-            "email-jobs", lambda: [jobs.poll_once() for _ in range(3)]
-        )
+        measure("notify + e-mail ack jobs", lambda: [jobs.poll_once() for _ in range(3)])
         clock.now += timedelta(hours=3)
-        flows["timer firing (reminder)"] = measure("timers", timers.poll_once)
+        measure("timer firing (reminder)", timers.poll_once)
 
     sandbox_server.shutdown()
     moto_server.stop()
+    emit(render(flows, durations))
+    return 0
 
-    columns = [
-        "dynamodb requests",
-        "dynamodb wru",
-        "dynamodb rru",
-        "sqs requests",
-        "twilio calls",
-        "sendgrid calls",
-    ]
-    print("## Requests per flow (measured)\n")
-    print("| flow | " + " | ".join(columns) + " |")
-    print("|---|" + "---|" * len(columns))
-    for name, counted in flows.items():
-        print(f"| {name} | " + " | ".join(f"{counted.get(c, 0):g}" for c in columns) + " |")
 
-    # One conversation: 3 customer SMS (1 new, 2 follow-ups), 3 notifications, 2 agent
-    # replies delivered, timers scheduled once and one reminder fired.
-    shape = {
-        "SMS webhook, new thread": 1,
-        "SMS webhook, follow-up": 2,
-        "notify-agents job": 1,
-        "notify-agents job, follow-up": 2,
-        "agent reply webhook": 2,
-        "deliver-reply job (SMS)": 2,
-        "timer firing (reminder)": 1,
-    }
+COLUMNS = (
+    "dynamodb requests",
+    "dynamodb wru",
+    "dynamodb rru",
+    "sqs requests",
+    "twilio calls",
+    "sendgrid calls",
+)
+WEBHOOKS = ("SMS webhook, new thread", "SMS webhook, follow-up", "agent reply webhook")
+# One conversation: 3 customer SMS (1 new, answered or acknowledged by the answer job;
+# 2 follow-ups), 3 notifications, 2 agent
+# replies delivered, and one reminder fired.
+SHAPE = {
+    "SMS webhook, new thread": 1,
+    "SMS webhook, follow-up": 2,
+    "answer job, then the agents' notification": 1,
+    "notify-agents job, follow-up": 2,
+    "agent reply webhook": 2,
+    "deliver-reply job (SMS)": 2,
+    "timer firing (reminder)": 1,
+}
+HELD_TIMER_DELIVERIES = 3
+"""Lambda invocations of the timers queue that only hold a timer (it arrived early), besides
+the reminder that fires: the conversation's other timers are kept or cancelled on time."""
+VOLUMES = (1_000, 10_000, 100_000)
+
+METHOD = """\
+Every flow runs through the app's own handlers (the Lambda handler through Chalice's test
+client, the SQS handlers through the local workers) against moto's server over HTTP, with
+SQS's real limits on the bench's clock. AWS requests are counted by the emulator's recorder
+(every client, every call; `GetQueueUrl`, paid once per container, left out), provider calls
+by the sandbox. DynamoDB units assume items under 1 KB (writes) and 4 KB (reads),
+transactional writes at 2 units per item, strongly consistent reads at 1 unit, a
+`BatchGetItem` key at half a unit."""
+
+COST_METHOD = """\
+The cost of a conversation is computed from the table above and the shape below (how many
+times each flow runs in one conversation), with these prices: us-east-1 list prices, free
+tiers ignored, inputs in `bench/flows.py` (`PRICE`; check them for your region). Lambda time
+is the mean handler time of the conversation's flows measured here, against the emulator,
+which is slower than DynamoDB: an upper bound."""
+
+
+def conversation(flows: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The conversation's totals: each flow's counts times how often it runs."""
     total: dict[str, float] = defaultdict(float)
-    for name, times in shape.items():
-        for key, value in flows[name].items():
-            total[key] += value * times
-    api_requests = 1 + 2 + 2
-    invocations = api_requests + 1 + 2 + 2 + 4  # + notify, deliver jobs and 4 timer deliveries
-    seconds = sum(durations.values()) / len(durations)  # mean measured handler time (moto)
-    per_conversation = {
+    for name, times in SHAPE.items():
+        for key in COLUMNS:
+            total[key] += flows[name].get(key, 0.0) * times
+    return dict(total)
+
+
+def costs(flows: dict[str, dict[str, float]], durations: dict[str, float]) -> dict[str, float]:
+    """USD per conversation, by service, from the measured table."""
+    total = conversation(flows)
+    api_requests = sum(SHAPE[name] for name in WEBHOOKS)
+    invocations = sum(SHAPE.values()) + HELD_TIMER_DELIVERIES
+    seconds = mean_seconds(durations)
+    return {
         "API Gateway": api_requests * PRICE["api_gateway_request"],
         "Lambda requests": invocations * PRICE["lambda_request"],
         "Lambda compute": invocations * seconds * LAMBDA_MEMORY_GB * PRICE["lambda_gb_second"],
@@ -272,26 +302,90 @@ def main() -> int:
         "SQS": total["sqs requests"] * PRICE["sqs_request"],
         "CloudWatch Logs": invocations * LOG_BYTES_PER_INVOCATION / 1e9 * PRICE["logs_gb"],
     }
-    print("\n## What a conversation costs on AWS\n")
-    print(
-        f"Shape: 3 customer SMS, 2 agent replies, 1 reminder; {api_requests} API requests, "
-        f"{invocations} Lambda invocations of {seconds * 1000:.0f} ms mean at 512 MB "
-        f"(measured against the emulator: an upper bound), {total['dynamodb wru']:g} WRU, "
-        f"{total['dynamodb rru']:g} RRU, {total['sqs requests']:g} SQS requests.\n"
-    )
-    print("| conversations a month | " + " | ".join(per_conversation) + " | total |")
-    print("|---|" + "---|" * (len(per_conversation) + 1))
-    for volume in (1_000, 10_000, 100_000):
-        costs = [volume * v for v in per_conversation.values()]
-        cells = " | ".join(f"${c:,.2f}" for c in costs)
-        print(f"| {volume:,} | {cells} | **${sum(costs):,.2f}** |")
-    print(
-        "\nProvider fees are separate and usually dominate: Twilio bills each SMS segment "
-        f"both ways ({total['twilio calls'] / 1:g} outbound + 3 inbound per conversation "
+
+
+def mean_seconds(durations: dict[str, float]) -> float:
+    """Mean handler time over one conversation's invocations (weighted by the shape)."""
+    return sum(durations[name] * times for name, times in SHAPE.items()) / sum(SHAPE.values())
+
+
+def render(flows: dict[str, dict[str, float]], durations: dict[str, float]) -> Section:
+    total = conversation(flows)
+    api_requests = sum(SHAPE[name] for name in WEBHOOKS)
+    invocations = sum(SHAPE.values()) + HELD_TIMER_DELIVERIES
+    seconds = mean_seconds(durations)
+    per_conversation = costs(flows, durations)
+    customer_sms = SHAPE["SMS webhook, new thread"] + SHAPE["SMS webhook, follow-up"]
+    body = [
+        METHOD,
+        "### Requests per flow (measured)",
+        table(
+            ("flow", *COLUMNS, "handler ms"),
+            (
+                (name, *(f"{counted.get(c, 0):g}" for c in COLUMNS), f"{durations[name] * 1e3:.0f}")
+                for name, counted in flows.items()
+            ),
+        ),
+        "### What a conversation costs on AWS",
+        COST_METHOD,
+        table(
+            ("flow", "times per conversation", *COLUMNS),
+            [
+                *(
+                    (name, times, *(f"{flows[name].get(c, 0) * times:g}" for c in COLUMNS))
+                    for name, times in SHAPE.items()
+                ),
+                (
+                    "**one conversation**",
+                    sum(SHAPE.values()),
+                    *(f"**{total[c]:g}**" for c in COLUMNS),
+                ),
+            ],
+        ),
+        f"So one conversation is {api_requests} API requests, {invocations} Lambda invocations "
+        f"(the {sum(SHAPE.values())} flows above and {HELD_TIMER_DELIVERIES} timer deliveries "
+        f"that only hold a timer) of {seconds * 1e3:.0f} ms mean at "
+        f"{LAMBDA_MEMORY_GB * 1024:.0f} MB, {total['dynamodb wru']:g} WRU, "
+        f"{total['dynamodb rru']:g} RRU and {total['sqs requests']:g} SQS requests, with "
+        f"{LOG_BYTES_PER_INVOCATION:,} bytes of logs per invocation.",
+        table(
+            ("price", "USD"),
+            (
+                (
+                    "API Gateway REST, per million requests",
+                    f"{PRICE['api_gateway_request'] * 1e6:.2f}",
+                ),
+                ("Lambda, per million requests", f"{PRICE['lambda_request'] * 1e6:.2f}"),
+                ("Lambda, per GB-second", f"{PRICE['lambda_gb_second']:.10f}"),
+                (
+                    "DynamoDB on demand, per million write units",
+                    f"{PRICE['dynamodb_wru'] * 1e6:.3f}",
+                ),
+                (
+                    "DynamoDB on demand, per million read units",
+                    f"{PRICE['dynamodb_rru'] * 1e6:.3f}",
+                ),
+                ("SQS, per million requests", f"{PRICE['sqs_request'] * 1e6:.2f}"),
+                ("CloudWatch Logs, per GB ingested", f"{PRICE['logs_gb']:.2f}"),
+            ),
+        ),
+        table(
+            ("conversations a month", *per_conversation, "total"),
+            (
+                (
+                    f"{volume:,}",
+                    *(f"${volume * v:,.2f}" for v in per_conversation.values()),
+                    f"**${volume * sum(per_conversation.values()):,.2f}**",
+                )
+                for volume in VOLUMES
+            ),
+        ),
+        "Provider fees are separate and usually dominate: Twilio bills each SMS segment both "
+        f"ways ({total['twilio calls']:g} outbound + {customer_sms} inbound per conversation "
         "here) and WhatsApp per conversation; SendGrid's plan covers the "
-        f"{total['sendgrid calls']:g} e-mails per conversation (agent notifications)."
-    )
-    return 0
+        f"{total['sendgrid calls']:g} e-mails per conversation (agent notifications).",
+    ]
+    return Section("Requests per flow and the cost of a conversation", "\n\n".join(body))
 
 
 if __name__ == "__main__":
