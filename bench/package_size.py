@@ -42,12 +42,10 @@ from email.parser import HeaderParser
 from pathlib import Path
 
 from bench.report import Section, Target, emit
-from relaydesk.packaging import BUDGET_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "prod"
 MB = 1024 * 1024
-TARGET_MB = round(BUDGET_BYTES / MB)  # relaydesk/packaging.py refuses to build past it
 DIRECT_UPLOAD_MB = 50
 UNZIPPED_MB = 250
 TOP = 15
@@ -269,6 +267,10 @@ def avoidable(layer: Layer) -> list[tuple[str, list[Entry]]]:
 
 
 def report(out: Path, seconds: float) -> Section:
+    # chalicelib is imported with it: after main() turned bytecode writing off.
+    from relaydesk.packaging import BUDGET_BYTES  # `relaydesk package` refuses to pass it
+
+    target_mb = round(BUDGET_BYTES / MB)
     zips = [zip_size(out / "deployment.zip"), zip_size(out / "layer-deployment.zip")]
     direct = {
         name
@@ -279,7 +281,7 @@ def report(out: Path, seconds: float) -> Section:
     compressed = sum(z.compressed for z in zips)
     uncompressed = sum(z.uncompressed for z in zips)
     lines: list[str] = [
-        METHOD.format(target=TARGET_MB, direct=DIRECT_UPLOAD_MB, unzipped=UNZIPPED_MB)
+        METHOD.format(target=target_mb, direct=DIRECT_UPLOAD_MB, unzipped=UNZIPPED_MB)
     ]
 
     lines.append(f"\n`relaydesk package --stage {STAGE}` took {seconds:.0f} s.\n")
@@ -294,7 +296,7 @@ def report(out: Path, seconds: float) -> Section:
     lines.append("\n| budget | measured | limit | ratio | verdict |")
     lines.append("|---|---|---|---|---|")
     budgets = [
-        ("project target: both zips, compressed", compressed, TARGET_MB),
+        ("project target: both zips, compressed", compressed, target_mb),
         (
             "AWS: one zip, direct upload (largest zip)",
             max(z.compressed for z in zips),
