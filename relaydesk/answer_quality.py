@@ -11,9 +11,9 @@ One evaluation for the conformance test (tests/unit/test_answer_quality.py) and 
 
 Every 4th line of the set (line 4, 8, ...) is held out: it was not looked at while the
 matcher was tuned, and its figures are reported apart. Two more sets were written later,
-each before the matcher ever ran on it (`SETS`): their figures at first sight are in
-bench/RESULTS.md; the second set's misses were then generalised (so it is no longer
-unseen), the third has not been tuned against.
+each before the matcher ever ran on it (`SETS`); the second set's misses were then
+generalised (so it is no longer unseen), the third has not been tuned against. Their
+figures, as of the last `make bench`, are in bench/RESULTS.md.
 """
 
 from __future__ import annotations
