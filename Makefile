@@ -50,14 +50,9 @@ e2e: $(STAMP)
 
 test: lint unit integration reliability e2e
 
+# Every bench module, one after another; writes bench/RESULTS.md from the run (bench/__main__.py).
 bench: $(STAMP)
-	$(BIN)/python -m bench.webhook
-	$(BIN)/python -m bench.timers
-	$(BIN)/python -m bench.flows
-	$(BIN)/python -m bench.coldstart
-	$(BIN)/python -m bench.package_size
-	$(BIN)/python -m bench.answers
-	$(BIN)/python -m bench.answer_time
+	$(BIN)/python -m bench
 
 secrets: $(STAMP)
 	$(BIN)/relaydesk secrets --stage $(STAGE)

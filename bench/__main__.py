@@ -106,7 +106,7 @@ def header(
         ("moto", version("moto")),
         ("total wall time", duration(seconds)),
     ]
-    return table(("", ""), rows)
+    return table(("run", ""), rows)
 
 
 def duration(seconds: float) -> str:
@@ -130,13 +130,13 @@ def render(
         header(started, commit, dirty, load_start, load_end, seconds, modules),
     ]
     targets: list[tuple[str, Target]] = [
-        (r.section.title, t) for r in ran for t in r.section.targets
+        (f"`bench.{r.module}`", t) for r in ran for t in r.section.targets
     ]
     if targets:
         parts.append("## Targets")
         parts.append(
             table(
-                ("section", "target", "measured", "limit", "verdict"),
+                ("module", "target", "measured", "limit", "verdict"),
                 ((s, t.what, t.measured, t.limit, verdict(t.met)) for s, t in targets),
             )
         )
