@@ -41,9 +41,11 @@ integration: $(STAMP)
 reliability: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider tests/reliability
 
-# The reliability suite with ten times the fuzz examples (tests/reliability/README.md).
+# The reliability suite with ten times the fuzz examples (tests/reliability/README.md); it
+# writes its figures to tests/reliability/SOAK.md (tests/reliability/summary.py).
 soak: $(STAMP)
-	HYPOTHESIS_PROFILE=relaydesk-soak RELAYDESK_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider tests/reliability
+	HYPOTHESIS_PROFILE=relaydesk-soak RELAYDESK_SOAK=1 RELAYDESK_SUMMARY=tests/reliability/SOAK.md \
+		$(BIN)/pytest -q -p no:cacheprovider tests/reliability
 
 e2e: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider tests/e2e

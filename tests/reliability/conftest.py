@@ -26,6 +26,7 @@ from relaydesk import emulator
 from relaydesk.sandbox import Sandbox
 from tests.integration import conftest as integration
 from tests.integration.conftest import FakeClock
+from tests.reliability import summary
 from tests.reliability.helpers import (
     ParseSigner,
     Snapshot,
@@ -50,6 +51,22 @@ settings.register_profile(
 )
 settings.register_profile("relaydesk-soak", settings.get_profile("relaydesk"), max_examples=400)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "relaydesk"))
+
+# The run's own summary of its figures (RELAYDESK_SUMMARY=<path>; `make soak` sets it).
+if summary.summary_path() is not None:
+    summary.start()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if summary.summary_path() is not None:
+        summary.note_report(report.nodeid, report.when, report.outcome, report.duration)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    path = summary.summary_path()
+    if path is not None:
+        summary.write(path)
+
 
 # pytest finds fixtures by name in a conftest's namespace: the integration suite's own,
 # shared rather than copied (moto_url is replaced below).

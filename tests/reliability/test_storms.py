@@ -46,6 +46,7 @@ from tests.reliability.helpers import (
     scan_table,
     twilio_signature,
 )
+from tests.reliability.summary import figure
 
 env = faults.env
 local_app = faults.local_app
@@ -60,11 +61,6 @@ SOAK = os.environ.get("RELAYDESK_SOAK") == "1"
 def atomic(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     with serialized_dynamodb(monkeypatch):
         yield
-
-
-def figure(line: str) -> None:
-    """Measured figures, printed (`pytest -s`) for tests/reliability/README.md."""
-    print(f"\nFIGURE {line}")
 
 
 # -- posting over HTTP, as the providers do ---------------------------------------------
@@ -181,7 +177,7 @@ def test_the_same_sms_posted_5_times_at_once(env: Env, local_app: LocalApp, atom
     assert len(Env.threads("demo")) == STORMS
     assert env.jobs_waiting() == 0
     assert env.dead_letters() == (0, 0)
-    figure(f"sms storms: {STORMS} x {COPIES} concurrent copies, {poster.retries} re-posts")
+    figure("sms storms", storms=STORMS, copies=COPIES, reposts=poster.retries)
 
 
 def test_the_same_email_retried_by_sendgrid_over_three_days(env: Env) -> None:
@@ -315,6 +311,7 @@ def test_one_timer_delivered_twice_at_once_alerts_once(env: Env) -> None:
 # -- a burst -------------------------------------------------------------------------------
 
 CUSTOMERS, PER_CUSTOMER = (200, 5) if SOAK else (25, 4)
+IN_FLIGHT = 50
 
 
 def test_burst_of_webhooks_from_many_customers(env: Env, local_app: LocalApp, atomic: None) -> None:
@@ -330,7 +327,7 @@ def test_burst_of_webhooks_from_many_customers(env: Env, local_app: LocalApp, at
     random.Random(7).shuffle(posts)
     poster = Poster(local_app)
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=50) as pool:
+    with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool:
         deliveries = list(pool.map(lambda p: poster.sms(*p), posts))
     elapsed = time.monotonic() - started
     accepted(deliveries)
@@ -359,8 +356,15 @@ def test_burst_of_webhooks_from_many_customers(env: Env, local_app: LocalApp, at
     assert env.jobs_waiting() == 0
     assert env.dead_letters() == (0, 0)
     figure(
-        f"burst: {len(posts)} webhooks from {CUSTOMERS} customers, 50 at a time: "
-        f"{elapsed:.1f} s, {poster.retries} re-posts (most attempts {poster.most_attempts}), "
-        f"{sum(acked.values())} acknowledgements, jobs drained in "
-        f"{time.monotonic() - drained:.1f} s, 0 lost"
+        "burst",
+        webhooks=len(posts),
+        customers=CUSTOMERS,
+        in_flight=IN_FLIGHT,
+        posting_s=elapsed,
+        jobs_s=time.monotonic() - drained,
+        reposts=poster.retries,
+        most_attempts=poster.most_attempts,
+        acknowledgements=sum(acked.values()),
+        cap=store.auto_replies_per_hour,
+        lost=len({sid for _, sid, _ in posts} - {i["provider_id"] for i in inbound}),
     )
