@@ -99,6 +99,11 @@ def header(
             "command",
             "`make bench`" if modules == MODULES else f"`python -m bench {' '.join(modules)}`",
         ),
+        (
+            "settings (environment)",
+            ", ".join(f"`{k}={v}`" for k, v in sorted(os.environ.items()) if k.startswith("BENCH_"))
+            or "the modules' defaults",
+        ),
         ("machine", f"{os.cpu_count()} cores, {platform.machine()}, {platform.system()}"),
         ("load average (1, 5, 15 min) at start", load_start),
         ("load average (1, 5, 15 min) at end", load_end),

@@ -265,7 +265,7 @@ def measure(aws_url: str) -> list[Kind]:
 
         kinds: dict[str, Callable[[str], float]] = {
             FLOOR: floor_once,
-            "SMS, new thread (acknowledged)": lambda who: post(client, who, "Where is it?"),
+            "SMS, new thread": lambda who: post(client, who, "Where is it?"),
             "SMS, follow-up (same thread)": lambda who: post(client, who, "Any news?"),
             "agent reply (Inbound Parse)": lambda who: agent_reply(client, who),
             "e-mail, new thread": lambda who: email(client, who.replace("+", "c") + "@x.test"),
