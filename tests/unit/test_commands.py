@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
-from hypothesis import given
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain.commands import (
@@ -289,25 +291,80 @@ _PIECES = st.sampled_from(
 _REPLIES = st.lists(st.one_of(_PIECES, st.text(max_size=5)), max_size=12).map("".join)
 
 
-@given(_REPLIES)
-def test_parse_reply_raises_nothing_but_command_error(text: str) -> None:
-    problems: tuple[str, ...] | None
-    try:
-        parsed = parse_reply(text)
-    except CommandError as exc:
-        problems = exc.problems
-    else:
-        problems = None
-    if problems is not None:
-        assert problems
-        assert all(problem.endswith(".") for problem in problems)
-        return
-    assert all(command.name in KNOWN_COMMANDS for command in parsed.commands)
-    assert parsed.text == parsed.text.strip()
-    if not parsed.is_note and parsed.text:
-        # Whatever goes to the customer does not start with a command.
-        first = parsed.text.splitlines()[0]
-        assert parse_reply(first).commands == ()
+def test_parse_reply_raises_nothing_but_command_error() -> None:
+    """Any reply is parsed or refused with sentences; both branches are exercised (the
+    counts are checked after the run), not only the refusal most garbage meets."""
+    seen: Counter[str] = Counter()
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(st.one_of(_REPLIES, _VALID_REPLIES.map(lambda built: built[0])))
+    def check(text: str) -> None:
+        problems: tuple[str, ...] | None
+        try:
+            parsed = parse_reply(text)
+        except CommandError as exc:
+            problems = exc.problems
+        else:
+            problems = None
+        if problems is not None:
+            seen["refused"] += 1
+            event("refused")
+            assert problems
+            assert all(problem.endswith(".") for problem in problems)
+            return
+        seen["parsed"] += 1
+        event("parsed, with commands" if parsed.commands else "parsed, no command")
+        if parsed.commands:
+            seen["with commands"] += 1
+        assert all(command.name in KNOWN_COMMANDS for command in parsed.commands)
+        assert parsed.text == parsed.text.strip()
+        if not parsed.is_note and parsed.text:
+            # Whatever goes to the customer does not start with a command.
+            first = parsed.text.splitlines()[0]
+            assert parse_reply(first).commands == ()
+
+    check()
+    assert seen["refused"] >= 30, seen
+    assert seen["with commands"] >= 30, seen
+
+
+# Replies built from valid commands, so the expected reading is known independently of the
+# parser: (reply, command names in order, the answer text).
+_STATE = st.sampled_from(["", "#close", "#pending", "#snooze 4h", "#snooze friday", "#reopen"])
+_ANSWER = st.sampled_from(
+    ["", "It left today.", "Hello,\n\nyour parcel is on its way.", "#1 is it"]
+)
+
+
+@st.composite
+def _valid_reply(draw: st.DrawFn) -> tuple[str, tuple[str, ...], str]:
+    lines = [draw(_STATE)]
+    if draw(st.booleans()):
+        lines.append("#assign me")
+    if draw(st.booleans()):
+        lines.append(f"#priority {draw(st.sampled_from(PRIORITIES))}")
+    if draw(st.booleans()):
+        lines.append("#tag late, vip")
+    lines = [line for line in lines if line]
+    draw(st.randoms()).shuffle(lines)
+    blank = draw(st.sampled_from(["\n", "\n\n", "\r\n"]))
+    answer = draw(_ANSWER)
+    names = tuple(line.split()[0].removeprefix("#") for line in lines)
+    return blank.join([*lines, answer]), names, answer.strip()
+
+
+_VALID_REPLIES = _valid_reply()
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(_VALID_REPLIES)
+def test_valid_commands_are_read_in_order_and_the_rest_is_the_answer(
+    built: tuple[str, tuple[str, ...], str],
+) -> None:
+    text, names, answer = built
+    parsed = parse_reply(text)
+    assert tuple(command.name for command in parsed.commands) == names
+    assert parsed.text == answer
 
 
 @pytest.mark.parametrize("written", ["#order 1042", "#ORDER #1042", "#order   1042  "])

@@ -6,11 +6,12 @@ Expected instants are written in UTC: the store-local readings are in the commen
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain.calendar import BusinessCalendar
@@ -288,17 +289,49 @@ _SPEC_PIECES = st.sampled_from(
 _SPECS = st.one_of(st.text(max_size=20), st.lists(_SPEC_PIECES, max_size=8).map("".join))
 
 
-@given(_SPECS, _NOW)
-def test_a_snooze_is_in_the_future_within_the_limit_or_a_value_error(
-    spec: str, now: datetime
-) -> None:
-    try:
-        woken = snooze_until(spec, now=now, calendar=OFFICE)
-    except ValueError:
-        return
-    assert check_spec(spec) is None
-    assert now < woken <= now + MAX_SNOOZE
-    assert woken.tzinfo is UTC
+# Specs that are valid whatever `now` is (a duration within the limit, a weekday), so that
+# the accepted branch below is exercised as often as the refusals.
+_VALID_SPECS = st.one_of(
+    st.integers(min_value=1, max_value=MAX_SNOOZE // timedelta(minutes=1)).map("{}m".format),
+    st.integers(min_value=1, max_value=MAX_SNOOZE // timedelta(hours=1)).map("{}h".format),
+    st.integers(min_value=1, max_value=MAX_SNOOZE.days).map("{}d".format),
+    st.sampled_from(["tomorrow", "monday", "friday", "saturday", "1d12h"]),
+)
+# What a syntactically valid spec can still be refused for, depending on `now`.
+_REFUSED_FOR_NOW = ("in the past", "at most 14 days", "no business hours")
+
+
+def test_a_snooze_is_in_the_future_within_the_limit_or_a_value_error() -> None:
+    """Accepted: in the future, within the limit, in UTC. Refused: check_spec's own reason
+    for a bad spec, or a reason that depends on `now`. Both branches are counted."""
+    seen: Counter[str] = Counter()
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(st.one_of(_SPECS, _VALID_SPECS), _NOW)
+    def check(spec: str, now: datetime) -> None:
+        problem = check_spec(spec)
+        refused: str | None = None
+        try:
+            woken = snooze_until(spec, now=now, calendar=OFFICE)
+        except ValueError as exc:
+            refused = str(exc)
+        if refused is not None:
+            seen["refused"] += 1
+            event("refused")
+            if problem is not None:
+                assert refused == problem
+            else:
+                assert any(reason in refused for reason in _REFUSED_FOR_NOW), refused
+            return
+        seen["accepted"] += 1
+        event("accepted")
+        assert problem is None
+        assert now < woken <= now + MAX_SNOOZE
+        assert woken.tzinfo is UTC
+
+    check()
+    assert seen["refused"] >= 30, seen
+    assert seen["accepted"] >= 30, seen
 
 
 @given(st.integers(min_value=1, max_value=MAX_SNOOZE // timedelta(minutes=1)), _NOW)
