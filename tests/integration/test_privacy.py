@@ -160,6 +160,8 @@ def test_erase_removes_texts_and_contact_details_and_keeps_anonymous_counts(
     assert container.repository.customer("demo", f"whatsapp:{PHONE}") is None
 
     after = {t["pk"]: t for t in thread_items("demo") if t["pk"] in before}
+    assert len(before) == 2  # the SMS and the WhatsApp thread: the loop below sees both
+    assert after.keys() == before.keys()
     for pk, thread in after.items():
         assert thread["customer"] == erasure.pseudonym  # the same for SMS and WhatsApp
         assert thread["status"] == "closed"
@@ -193,6 +195,7 @@ def test_erase_of_an_email_customer_removes_the_original_and_its_threading(
     for gone in (JANA, "jana.novak", SUBJECT, MAIL_TEXT, "desk.png", "m1@customer.example"):
         assert gone not in left
     messages = [i for i in items_of("demo") if i["pk"] == erased.pk and i["sk"] != "#META"]
+    assert len(messages) >= 2  # her mail and our acknowledgement, at least
     assert all("raw_email" not in m and "attachments" not in m for m in messages)
     # Her answer to the old mail can no longer join the erased thread: it starts a new one.
     answer = mail_with_attachment("<m2@customer.example>", in_reply_to="<m1@customer.example>")

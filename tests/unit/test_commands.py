@@ -297,7 +297,7 @@ def test_parse_reply_raises_nothing_but_command_error() -> None:
     seen: Counter[str] = Counter()
 
     @settings(max_examples=300, deadline=None, database=None)
-    @given(st.one_of(_REPLIES, _VALID_REPLIES.map(lambda built: built[0])))
+    @given(st.one_of(_REPLIES, _VALID_REPLIES.map(lambda built: built[0]), _BAD_REPLIES))
     def check(text: str) -> None:
         problems: tuple[str, ...] | None
         try:
@@ -354,6 +354,11 @@ def _valid_reply(draw: st.DrawFn) -> tuple[str, tuple[str, ...], str]:
 
 
 _VALID_REPLIES = _valid_reply()
+# A valid reply under a first line that is a command with a problem.
+_BAD_LINES = st.sampled_from(
+    ["#clsoe", "#priority extreme", "#snooze 15d", "#snooze 2026-02-30", "#close x", "#tag"]
+)
+_BAD_REPLIES = st.tuples(_BAD_LINES, _VALID_REPLIES).map(lambda bad: f"{bad[0]}\n{bad[1][0]}")
 
 
 @settings(max_examples=200, deadline=None, database=None)

@@ -13,6 +13,7 @@ CHALICE = ROOT / ".chalice"
 def test_every_stage_has_a_hand_written_policy_equal_to_dev_but_for_its_secrets() -> None:
     config = json.loads((CHALICE / "config.json").read_text())
     dev = (CHALICE / "policy-dev.json").read_text()
+    assert set(config["stages"]) == {"dev", "prod"}  # the loop below checks each
     for stage, settings in config["stages"].items():
         assert settings["autogen_policy"] is False, stage
         policy = (CHALICE / settings["iam_policy_file"]).read_text()
