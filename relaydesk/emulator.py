@@ -39,15 +39,16 @@ def atomic_dynamodb(install: Callable[[Any, str, Any], None] = setattr) -> None:
     emulator DynamoDB's guarantee, no more (`install` is `setattr`, or a test's
     `monkeypatch.setattr`; installing twice changes nothing).
 
-    Under the lock a transaction's fate is known before it runs: its conditions are
-    checked first, exactly as moto checks them. One whose conditions all hold runs without
-    moto's copy of the whole table for a rollback (that copy costs time in proportion to
-    the table: a burst of new conversations on a table that holds a day of the local
-    stack's work queued requests behind it past the clients' read timeouts, as 503s); one
-    that fails a condition is cancelled with moto's own exception and reasons, writing
-    nothing. Anything else runs unchanged."""
+    Under the lock, moto runs every transaction itself and decides every condition with
+    its own code: nothing here judges a condition. Only moto's rollback is replaced: its
+    copy of the whole table before each transaction costs time in proportion to the table
+    (a burst of new conversations on a table that holds a day of the local stack's work
+    queued requests behind it past the clients' read timeouts, as 503s). Instead, the items
+    the transaction names are kept (a transaction writes no other item), and when moto
+    cancels it they are put back as they were (or deleted, if they did not exist), then
+    moto's own exception is raised (tests/reliability/test_storms.py checks this rollback).
+    Anything else runs unchanged."""
     from moto.dynamodb import models as moto_models
-    from moto.dynamodb.exceptions import TransactionCanceledException
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
 
@@ -81,14 +82,15 @@ def atomic_dynamodb(install: Callable[[Any, str, Any], None] = setattr) -> None:
             with lock:
                 if __name != "transact_write_items":
                     return __real(*args, **kwargs)
-                verdict = _verdict(*args, **kwargs)
-                if verdict is None:
+                kept = _named_items(*args, **kwargs)
+                if kept is None:  # moto refuses it before writing anything; let it say so
                     return __real(*args, **kwargs)
-                if any(code for code, _, _ in verdict):
-                    raise TransactionCanceledException(verdict)
                 namespace["copy"] = _NoTableCopy
                 try:
                     return __real(*args, **kwargs)
+                except Exception:
+                    _put_back(args[0], kept)
+                    raise
                 finally:
                     namespace["copy"] = real_copy
 
@@ -96,15 +98,12 @@ def atomic_dynamodb(install: Callable[[Any, str, Any], None] = setattr) -> None:
         install(DynamoDBBackend, name, locked)
 
 
-def _verdict(backend: Any, transact_items: list[dict[str, Any]]) -> list[Any] | None:
-    """moto's cancellation reasons for the transaction as things stand: (None, None,
-    None) for each item whose condition holds. None when moto should judge for itself
-    (an item twice, an unknown operation)."""
-    from moto.dynamodb.comparisons import get_filter_expression
-    from moto.dynamodb.exceptions import ConditionalCheckFailed
-
-    seen: set[tuple[str, str]] = set()
-    reasons: list[Any] = []
+def _named_items(
+    backend: Any, transact_items: list[dict[str, Any]]
+) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]] | None:
+    """(table, key, attributes before or None) of every item the transaction names; None
+    when its shape is one moto refuses before any write (checked by moto all the same)."""
+    kept = []
     for entry in transact_items:
         if len(entry) != 1:
             return None
@@ -118,22 +117,19 @@ def _verdict(backend: Any, transact_items: list[dict[str, Any]]) -> list[Any] | 
                 key[table.range_key_attr] = op["Item"][table.range_key_attr]
         else:
             key = op["Key"]
-        where = (str(op["TableName"]), str(sorted(key.items())))
-        if where in seen:
-            return None
-        seen.add(where)
-        expression = op.get("ConditionExpression")
         current = backend.get_item(op["TableName"], key)
-        if expression is None or get_filter_expression(
-            expression, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-        ).expr(current):
-            reasons.append((None, None, None))
-            continue
-        old = None
-        if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
-            old = current.to_json()["Attributes"]
-        reasons.append(("ConditionalCheckFailed", ConditionalCheckFailed().message, old))
-    return reasons
+        kept.append((op["TableName"], key, current.to_json()["Attributes"] if current else None))
+    return kept
+
+
+def _put_back(backend: Any, kept: list[tuple[str, dict[str, Any], dict[str, Any] | None]]) -> None:
+    """Undo what a cancelled transaction wrote before moto found a failed condition."""
+    for table_name, key, attributes in kept:
+        if attributes is None:
+            if backend.get_item(table_name, key) is not None:
+                backend.delete_item(table_name, key)
+        else:
+            backend.put_item(table_name, attributes)
 
 
 class DynamoDBOneAtATime:

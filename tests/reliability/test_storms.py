@@ -368,3 +368,41 @@ def test_burst_of_webhooks_from_many_customers(env: Env, local_app: LocalApp, at
         cap=store.auto_replies_per_hour,
         lost=len({sid for _, sid, _ in posts} - {i["provider_id"] for i in inbound}),
     )
+
+
+# -- the serialisation itself ----------------------------------------------------------------
+
+
+def test_a_cancelled_transaction_writes_nothing_under_the_serialisation(
+    env: Env, atomic: None
+) -> None:
+    """moto judges the conditions; the emulator's atomic_dynamodb (relaydesk/emulator.py)
+    only undoes, item by item, what a cancelled transaction wrote before its failed
+    condition (moto's whole-table copy is skipped): moto writes the first two items below,
+    then the third's condition fails, and the table must be as it was."""
+    dynamodb = boto3.client("dynamodb")
+    key = {"pk": {"S": "serial#1"}, "sk": {"S": "a"}}
+    dynamodb.put_item(TableName="relaydesk", Item={**key, "v": {"S": "before"}})
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException) as cancelled:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "relaydesk", "Item": {**key, "v": {"S": "after"}}}},
+                {
+                    "Put": {
+                        "TableName": "relaydesk",
+                        "Item": {"pk": {"S": "serial#1"}, "sk": {"S": "new"}},
+                    }
+                },
+                {
+                    "ConditionCheck": {
+                        "TableName": "relaydesk",
+                        "Key": {"pk": {"S": "serial#1"}, "sk": {"S": "missing"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "ConditionalCheckFailed"]
+    left = {i["sk"]: i.get("v") for i in scan_table() if i["pk"] == "serial#1"}
+    assert left == {"a": "before"}
