@@ -98,6 +98,13 @@ def sendgrid_inbound() -> Response:
         )
 
 
+@app.route(routes.SHOPIFY, methods=["POST"], content_types=["application/json"])
+def shopify() -> Response:
+    request = _request()
+    with correlation(request.context.get("requestId")):
+        return web.shopify_webhook(container(), body=_body(request), headers=request.headers)
+
+
 # The pollers share the account's Lambda concurrency with the webhooks, and a webhook
 # throttled is a message lost (Twilio does not retry): however deep a backlog, at most
 # the sum of these Lambdas work on the queues (README, "Limits").

@@ -32,7 +32,7 @@ from relaydesk.sandbox.base import (
     now,
     phrase,
 )
-from relaydesk.sandbox.shop_data import DemoOrder, demo_orders
+from relaydesk.sandbox.shop_data import DemoOrder, demo_orders, order_news, shopify_order_id
 
 SHOPS: Final = {DEMO_SHOPIFY_SHOP: LOCAL_SHOPIFY_ACCESS_TOKEN}
 """Shop domain -> the Admin API access token it accepts."""
@@ -180,6 +180,17 @@ def _answer(operation: str | None, variables: dict[str, Any]) -> dict[str, Any] 
     if operation == "RelaydeskOrdersByEmail":
         found = [o for o in orders if field == "email" and o.customer.email == value.lower()]
         return {"orders": {"nodes": [order_node(o) for o in found[:first]]}}
+    if operation == "RelaydeskOrderById":
+        wanted = str(variables.get("id") or "")
+        node = next(
+            (
+                order_node(o)
+                for o in orders
+                if wanted == f"gid://shopify/Order/{shopify_order_id(o.number)}"
+            ),
+            None,
+        )
+        return {"order": node}
     if operation == "RelaydeskOrderByName":
         found = [o for o in orders if field == "name" and o.number == value.lstrip("#")]
         return {"orders": {"nodes": [order_node(o) for o in found[:first]]}}
@@ -211,17 +222,21 @@ def order_node(order: DemoOrder) -> dict[str, Any]:
                     "nodes": [
                         {
                             "status": shipment.event,
-                            "happenedAt": iso(shipment.delivered_at or shipment.shipped_at),
+                            "happenedAt": iso(
+                                shipment.event_at or shipment.delivered_at or shipment.shipped_at
+                            ),
                         }
                     ]
                 },
             }
         )
+    news = order_news(order.number)
     return {
+        "id": f"gid://shopify/Order/{shopify_order_id(order.number)}",
         "name": f"#{order.number}",
         "createdAt": iso(order.created_at),
-        "cancelledAt": None,
-        "displayFinancialStatus": "PAID",
+        "cancelledAt": iso(news.cancelled_at) if news.cancelled_at else None,
+        "displayFinancialStatus": "REFUNDED" if news.refunded_at else "PAID",
         "displayFulfillmentStatus": "FULFILLED" if shipment else "UNFULFILLED",
         "email": customer.email,
         "phone": customer.phone,

@@ -34,7 +34,17 @@ _PATH: Final = re.compile(
     r"^/woocommerce/(?P<host>[a-z0-9][a-z0-9.-]*)/wp-json/wc/v3/orders(?:/(?P<id>\d+))?/?$"
 )
 # TrackShip's word for each demo event.
-_TRACKSHIP: Final = {"IN_TRANSIT": "in_transit", "DELAYED": "exception", "DELIVERED": "delivered"}
+_TRACKSHIP: Final = {
+    "CONFIRMED": "pre_transit",
+    "IN_TRANSIT": "in_transit",
+    "OUT_FOR_DELIVERY": "out_for_delivery",
+    "READY_FOR_PICKUP": "available_for_pickup",
+    "ATTEMPTED_DELIVERY": "attempted_delivery",
+    "DELAYED": "exception",
+    "DELIVERED": "delivered",
+    "FAILURE": "failure",
+    "RETURNING_TO_SENDER": "return_to_sender",
+}
 
 
 def woo_error(code: str, message: str, status: int) -> dict[str, Any]:
@@ -160,7 +170,7 @@ def order_json(order: DemoOrder) -> dict[str, Any]:
                 ],
             }
         )
-        status: dict[str, Any] = {"status": _TRACKSHIP[shipment.event]}
+        status: dict[str, Any] = {"status": _TRACKSHIP.get(shipment.event, "unknown")}
         if shipment.estimated_delivery is not None:
             status["est_delivery_date"] = _local(shipment.estimated_delivery)
         if shipment.delivered_at is not None:

@@ -134,6 +134,7 @@ def test_an_order_node_maps_to_our_order() -> None:
             shipped_at=datetime(2026, 11, 30, 14, tzinfo=UTC),
             estimated_delivery=datetime(2026, 12, 2, 12, tzinfo=UTC),
             last_event=ShipmentEvent.IN_TRANSIT,
+            last_event_at=datetime(2026, 11, 30, 15, tzinfo=UTC),
         ),
     )
 
