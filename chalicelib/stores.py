@@ -166,6 +166,18 @@ class Stores:
     def by_number(self, address: str) -> StoreConfig | None:
         return self._by_number.get(contact_of(address))
 
+    def by_woocommerce_url(self, url: str) -> StoreConfig | None:
+        """The store whose WooCommerce site is `url` (`https://shop.example`)."""
+        wanted = url.strip().rstrip("/").lower()
+        return next(
+            (
+                s
+                for s in self._by_id.values()
+                if s.commerce is not None and getattr(s.commerce, "url", "").lower() == wanted
+            ),
+            None,
+        )
+
     def by_shopify_shop(self, domain: str) -> StoreConfig | None:
         """The store whose Shopify shop is `domain` (`<name>.myshopify.com`)."""
         wanted = domain.strip().lower()

@@ -273,3 +273,35 @@ def shopify_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) ->
         return _json(200, {"status": queue_event(c, store, event)})
 
     return guarded(c, handle, route, facts)
+
+
+def woocommerce_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Response:
+    """A WooCommerce shop's webhook: its creation ping answered 200 (nothing stored); else
+    the shop (404, from X-WC-Webhook-Source), the HMAC (401), the topic."""
+    from chalicelib.commerce import woocommerce_webhook as woo
+
+    route = routes.WOOCOMMERCE
+    facts: dict[str, str] = {}
+
+    def handle() -> Response:
+        if len(body) > woo.MAX_BODY:
+            return _too_large(route, len(body), woo.MAX_BODY, facts)
+        if woo.is_ping(body):
+            return _json(200, {"status": "ping"})
+        facts.update(source=woo.source(headers)[:100], topic=woo.topic(headers)[:60])
+        store = c.stores.by_woocommerce_url(woo.source(headers))
+        if store is None:
+            raise UnknownDestination("no store is configured for this shop")
+        secret = c.shop_webhook_secret(store)
+        if not secret:
+            raise UnknownDestination("this store's shop has no webhook secret")
+        woo.verify(secret, body, headers)
+        event = woo.read_event(headers, body)
+        if event is None:
+            return _json(200, {"status": "ignored"})
+        facts["event"] = event.event_id[:100]
+        from chalicelib.flows.proactive import queue_event
+
+        return _json(200, {"status": queue_event(c, store, event)})
+
+    return guarded(c, handle, route, facts)

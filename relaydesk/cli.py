@@ -7,6 +7,7 @@ relaydesk simulate email --from jana@example.com --subject "Order 1042" "Where i
 relaydesk simulate agent-reply "It ships today."  (replies to the latest notification)
 relaydesk simulate shopify-event --order 1050 --status DELAYED [--event-id ID]
                                                  a signed Shopify webhook about a demo order
+relaydesk simulate woo-event --order 1050 --status cancelled   the same from WooCommerce
 relaydesk answers try demo --from +420777123456 "Where is my order?"
                                                  what automation would answer (a dry run)
 relaydesk outbox [--clear]                       what was sent through the sandbox
@@ -34,10 +35,12 @@ from relaydesk.local_env import (
     DEMO_NUMBER,
     DEMO_SHOPIFY_SHOP,
     DEMO_SUPPORT,
+    DEMO_WOO_URL,
     LOCAL_PARSE_PASSWORD,
     LOCAL_PARSE_USER,
     LOCAL_SHOPIFY_WEBHOOK_SECRET,
     LOCAL_TWILIO_AUTH_TOKEN,
+    LOCAL_WOO_WEBHOOK_SECRET,
     local_environment,
 )
 
@@ -293,6 +296,51 @@ def send_shopify_event(
     )
 
 
+def send_woo_event(
+    *,
+    app_url: str,
+    sandbox_url: str | None,
+    order: str,
+    status: str,
+    delivery_id: str | None = None,
+    site: str = DEMO_WOO_URL,
+    secret: str = LOCAL_WOO_WEBHOOK_SECRET,
+) -> requests.Response:
+    """The sandbox shop's news first, then WooCommerce's `order.updated`, signed as it signs
+    it (a repeated `delivery_id` is a redelivery)."""
+    from datetime import UTC, datetime
+
+    from chalicelib.commerce.signing import sign
+
+    if sandbox_url:
+        requests.post(
+            f"{sandbox_url}/sandbox/shop/news", json={"order": order, "event": status}, timeout=10
+        ).raise_for_status()
+    woo_status = {"CANCELLED": "cancelled", "REFUNDED": "refunded"}.get(status, "completed")
+    payload = {
+        "id": int(order),
+        "number": order,
+        "status": woo_status,
+        "date_modified_gmt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    body = json.dumps(payload).encode()
+    return requests.post(
+        app_url.rstrip("/") + routes.WOOCOMMERCE,
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-WC-Webhook-Source": f"{site}/",
+            "X-WC-Webhook-Topic": "order.updated",
+            "X-WC-Webhook-Resource": "order",
+            "X-WC-Webhook-Event": "updated",
+            "X-WC-Webhook-Signature": sign(secret, body),
+            "X-WC-Webhook-ID": "1",
+            "X-WC-Webhook-Delivery-ID": delivery_id or uuid.uuid4().hex,
+        },
+        timeout=30,
+    )
+
+
 def print_proactive(sandbox_url: str, order: str, seen: int, wait: float) -> None:
     """What the proactive job sent to the order's customer within `wait` seconds."""
     from relaydesk.sandbox.shop_data import demo_orders
@@ -425,6 +473,12 @@ def main(argv: list[str] | None = None) -> int:
     shopify.add_argument("--shop", default=DEMO_SHOPIFY_SHOP)
     shopify.add_argument("--secret", default=LOCAL_SHOPIFY_WEBHOOK_SECRET, help="the app secret")
     shopify.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the message")
+    woo = kinds.add_parser("woo-event", help="a WooCommerce order.updated about a demo order")
+    woo.add_argument("--order", required=True, help="the demo order's number, e.g. 1050")
+    woo.add_argument("--status", required=True, type=str.upper, choices=SHOPIFY_STATUSES)
+    woo.add_argument("--delivery-id", default=None, help="X-WC-Webhook-Delivery-ID")
+    woo.add_argument("--secret", default=LOCAL_WOO_WEBHOOK_SECRET, help="the webhook's secret")
+    woo.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the message")
 
     for name, text in (("secrets", "store the secrets in SSM"), ("deploy", "deploy to AWS")):
         sub = commands.add_parser(name, help=text)
@@ -517,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(response.json(), indent=2, ensure_ascii=False))
         return 0
     public_url = os.environ.get("PUBLIC_BASE_URL", args.app_url)
-    if args.kind == "shopify-event":
+    if args.kind in ("shopify-event", "woo-event"):
         from relaydesk.sandbox.shop_data import demo_orders
 
         who = next((o.customer for o in demo_orders() if o.number == args.order), None)
@@ -526,14 +580,25 @@ def main(argv: list[str] | None = None) -> int:
             if who
             else 0
         )
-        response = send_shopify_event(
-            app_url=args.app_url,
-            sandbox_url=args.sandbox_url,
-            order=args.order,
-            status=args.status,
-            event_id=args.event_id,
-            shop=args.shop,
-            secret=args.secret,
+        response = (
+            send_shopify_event(
+                app_url=args.app_url,
+                sandbox_url=args.sandbox_url,
+                order=args.order,
+                status=args.status,
+                event_id=args.event_id,
+                shop=args.shop,
+                secret=args.secret,
+            )
+            if args.kind == "shopify-event"
+            else send_woo_event(
+                app_url=args.app_url,
+                sandbox_url=args.sandbox_url,
+                order=args.order,
+                status=args.status,
+                delivery_id=args.delivery_id,
+                secret=args.secret,
+            )
         )
         code = _print_response(response)
         if response.ok and args.wait:

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from relaydesk.local_env import DEMO_WOO_URL, LOCAL_WOO_CONSUMER_KEY, LOCAL_WOO_CONSUMER_SECRET
 from relaydesk.sandbox.base import Fault, Outbox, Request, Response, iso, now, phrase
-from relaydesk.sandbox.shop_data import DemoOrder, demo_orders
+from relaydesk.sandbox.shop_data import DemoOrder, demo_orders, order_news
 
 SHOPS: Final = {
     urlsplit(DEMO_WOO_URL).hostname or "": (LOCAL_WOO_CONSUMER_KEY, LOCAL_WOO_CONSUMER_SECRET)
@@ -149,6 +149,15 @@ def _local(moment: Any) -> str:
     return str(iso(moment))[:19]
 
 
+def _status(order: DemoOrder) -> str:
+    news = order_news(order.number)
+    if news.refunded_at:
+        return "refunded"
+    if news.cancelled_at:
+        return "cancelled"
+    return "completed" if order.shipment else "processing"
+
+
 def order_json(order: DemoOrder) -> dict[str, Any]:
     """One order as `GET /orders/{id}` gives it (the fields the adapter reads, and a few)."""
     customer, shipment = order.customer, order.shipment
@@ -185,7 +194,7 @@ def order_json(order: DemoOrder) -> dict[str, Any]:
     return {
         "id": int(order.number),
         "number": order.number,
-        "status": "completed" if shipment else "processing",
+        "status": _status(order),
         "currency": order.currency,
         "date_created": _local(order.created_at),
         "date_created_gmt": _local(order.created_at),

@@ -26,6 +26,7 @@ from relaydesk.local_env import (
     DEMO_SHOPIFY_SHOP,
     LOCAL_SHOPIFY_ACCESS_TOKEN,
     LOCAL_SHOPIFY_WEBHOOK_SECRET,
+    LOCAL_WOO_WEBHOOK_SECRET,
     local_environment,
 )
 from relaydesk.sandbox.shop_data import clear_news, set_news, shopify_order_id
@@ -198,7 +199,11 @@ def test_the_customers_reply_continues_the_conversation_and_reaches_the_agents(
 
 
 def test_a_customer_who_wrote_before_hears_on_their_own_thread(
-    client: Client, container: Container, worker: QueueWorker, outbox: sandbox.Sandbox
+    client: Client,
+    container: Container,
+    clock: FakeClock,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
 ) -> None:
     czech = "Dobrý den, mám dotaz k objednávce 1042, děkuji"
     post_twilio(client, sender=JANA, to=SHOP_NUMBER, body=czech)
@@ -206,6 +211,7 @@ def test_a_customer_who_wrote_before_hears_on_their_own_thread(
     pointer = container.repository.customer("answers", JANA)
     assert pointer is not None
     before = len(texts_to(outbox, JANA))
+    clock.advance(minutes=5)
     set_news("1042", "ATTEMPTED_DELIVERY", datetime.now(UTC))
     post_event(client, order="1042", status="attempted_delivery")
     drain(worker)
@@ -280,3 +286,66 @@ def test_a_text_in_the_quiet_hours_waits_for_the_morning(
     clock.now = datetime(2026, 11, 21, 7, 1, tzinfo=UTC)  # 08:01 in Prague
     drain(timer_worker)
     assert len(texts_to(outbox, PIOTR)) == 1
+
+
+# -- WooCommerce ------------------------------------------------------------------------------
+
+
+def post_woo(
+    client: Client,
+    *,
+    order: str = "1050",
+    woo_status: str = "cancelled",
+    delivery_id: str | None = None,
+    secret: str = LOCAL_WOO_WEBHOOK_SECRET,
+    source: str = "https://shop.woo.relaydesk.test/",
+    body: bytes | None = None,
+    topic: str = "order.updated",
+) -> Any:
+    if body is None:
+        body = json.dumps(
+            {"id": int(order), "number": order, "status": woo_status, "date_modified_gmt": None}
+        ).encode()
+    return client.http.post(
+        "/webhooks/woocommerce",
+        headers={
+            "Content-Type": "application/json",
+            "X-WC-Webhook-Signature": sign(secret, body),
+            "X-WC-Webhook-Source": source,
+            "X-WC-Webhook-Topic": topic,
+            "X-WC-Webhook-ID": "1",
+            "X-WC-Webhook-Delivery-ID": delivery_id or uuid.uuid4().hex,
+        },
+        body=body,
+    )
+
+
+def test_woocommerce_ping_signature_shop_and_a_cancelled_order(
+    client: Client, container: Container, worker: QueueWorker, outbox: sandbox.Sandbox
+) -> None:
+    from dataclasses import replace
+
+    store = container.stores.by_id("demo-woo")
+    assert store is not None
+    container.stores._by_id["demo-woo"] = replace(  # a test's own copy of the store
+        store, proactive=replace(store.proactive, enabled=True)
+    )
+    ping = client.http.post(
+        "/webhooks/woocommerce",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body=b"webhook_id=17",
+    )
+    assert status(ping) == (200, "ping")
+    assert post_woo(client, secret="wrong").status_code == 401
+    assert post_woo(client, source="https://elsewhere.example/").status_code == 404
+    assert status(post_woo(client, topic="product.updated")) == (200, "ignored")
+    assert table_items() == []
+
+    set_news("1050", "CANCELLED", datetime.now(UTC))
+    assert status(post_woo(client, delivery_id="d-1")) == (200, "queued")
+    assert status(post_woo(client, delivery_id="d-1")) == (200, "duplicate")
+    post_woo(client)  # another update of the same order: the same news, told once
+    drain(worker)
+    [mail] = mails_to(outbox, "piotr@customer.example")
+    assert "zostało anulowane" in mail["text"]
+    assert texts_to(outbox, PIOTR) == []
