@@ -10,6 +10,7 @@ relaydesk simulate shopify-event --order 1050 --status DELAYED [--event-id ID]
 relaydesk simulate woo-event --order 1050 --status cancelled   the same from WooCommerce
 relaydesk answers try demo --from +420777123456 "Where is my order?"
                                                  what automation would answer (a dry run)
+relaydesk commerce subscribe demo [--url URL] [--dry-run]   the shop's webhooks to relaydesk
 relaydesk outbox [--clear]                       what was sent through the sandbox
 relaydesk customer export demo +420777123456     all held about a customer, as JSON (GDPR)
 relaydesk customer erase demo +420777123456 --yes   erase it, keeping anonymous counts
@@ -507,6 +508,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     attempt.add_argument("--stage", default=None, help="AWS: the SSM prefix /relaydesk/<stage>")
 
+    commerce = commands.add_parser("commerce", help="the stores' shops")
+    shop_actions = commerce.add_subparsers(dest="action", required=True)
+    subscribe = shop_actions.add_parser(
+        "subscribe", help="subscribe relaydesk to the store's shop's webhooks"
+    )
+    subscribe.add_argument("store", help="store id, e.g. demo")
+    subscribe.add_argument("--url", default=None, help="relaydesk's base URL (PUBLIC_BASE_URL)")
+    subscribe.add_argument("--dry-run", action="store_true", help="show, change nothing")
+    subscribe.add_argument("--stage", default=None, help="AWS: the SSM prefix /relaydesk/<stage>")
+
     outbox = commands.add_parser("outbox", help="print what the sandbox recorded")
     outbox.add_argument("--clear", action="store_true")
 
@@ -559,6 +570,10 @@ def main(argv: list[str] | None = None) -> int:
             stage=args.stage,
             yes=getattr(args, "yes", False),
         )
+    if args.command == "commerce":
+        from relaydesk.commerce_subscribe import subscribe_command
+
+        return subscribe_command(args, sandbox_url=args.sandbox_url)
     if args.command == "answers":
         from relaydesk.answers_try import try_command
 

@@ -45,7 +45,7 @@ _PATH: Final = re.compile(
     r"^/shopify/(?P<shop>[a-z0-9][a-z0-9.-]*)/admin/api/(?P<version>\d{4}-\d{2}|unstable)"
     r"/graphql\.json$"
 )
-_OPERATION: Final = re.compile(r"\bquery\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
+_OPERATION: Final = re.compile(r"\b(?:query|mutation)\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
 _TERM: Final = re.compile(r'^(?P<field>[a-z_]+):"?(?P<value>[^"]*)"?$')
 
 
@@ -157,8 +157,26 @@ def _first(variables: dict[str, Any]) -> int:
     return first if isinstance(first, int) and 0 < first <= 250 else 10
 
 
+SUBSCRIPTIONS: Final[list[dict[str, Any]]] = []
+"""Webhook subscriptions made by `relaydesk commerce subscribe` (kept while the sandbox runs)."""
+
+
 def _answer(operation: str | None, variables: dict[str, Any]) -> dict[str, Any] | None:
     """The `data` of one of the adapter's queries, or None for a query we do not serve."""
+    if operation == "RelaydeskWebhookSubscriptions":
+        return {"webhookSubscriptions": {"nodes": list(SUBSCRIPTIONS)}}
+    if operation == "RelaydeskWebhookSubscribe":
+        node = {
+            "id": f"gid://shopify/WebhookSubscription/{len(SUBSCRIPTIONS) + 1}",
+            "topic": str(variables.get("topic")),
+            "endpoint": {
+                "__typename": "WebhookHttpEndpoint",
+                "callbackUrl": str(variables.get("url")),
+            },
+        }
+        SUBSCRIPTIONS.append(node)
+        created = {"id": node["id"], "topic": node["topic"]}
+        return {"webhookSubscriptionCreate": {"webhookSubscription": created, "userErrors": []}}
     field, value = _search(variables)
     first, orders = _first(variables), demo_orders()
     if operation == "RelaydeskOrdersByPhone":
@@ -182,7 +200,7 @@ def _answer(operation: str | None, variables: dict[str, Any]) -> dict[str, Any] 
         return {"orders": {"nodes": [order_node(o) for o in found[:first]]}}
     if operation == "RelaydeskOrderById":
         wanted = str(variables.get("id") or "")
-        node = next(
+        found_node: dict[str, Any] | None = next(
             (
                 order_node(o)
                 for o in orders
@@ -190,7 +208,7 @@ def _answer(operation: str | None, variables: dict[str, Any]) -> dict[str, Any] 
             ),
             None,
         )
-        return {"order": node}
+        return {"order": found_node}
     if operation == "RelaydeskOrderByName":
         found = [o for o in orders if field == "name" and o.number == value.lstrip("#")]
         return {"orders": {"nodes": [order_node(o) for o in found[:first]]}}

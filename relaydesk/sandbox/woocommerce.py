@@ -22,7 +22,17 @@ from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 from relaydesk.local_env import DEMO_WOO_URL, LOCAL_WOO_CONSUMER_KEY, LOCAL_WOO_CONSUMER_SECRET
-from relaydesk.sandbox.base import Fault, Outbox, Request, Response, iso, now, phrase
+from relaydesk.sandbox.base import (
+    BadRequest,
+    Fault,
+    Outbox,
+    Request,
+    Response,
+    iso,
+    json_object,
+    now,
+    phrase,
+)
 from relaydesk.sandbox.shop_data import DemoOrder, demo_orders, order_news
 
 SHOPS: Final = {
@@ -73,6 +83,8 @@ class WooCommerce:
     title: Final = "the WooCommerce REST API"
 
     def handles(self, request: Request) -> bool:
+        if _WEBHOOKS.match(request.path):
+            return request.method in ("GET", "POST")
         return request.method == "GET" and _PATH.match(request.path) is not None
 
     def fault(self, fault: Fault) -> Response:
@@ -80,6 +92,9 @@ class WooCommerce:
         return Response(status, woo_error("sandbox_injected_fault", phrase(status), status))
 
     def handle(self, request: Request, outbox: Outbox) -> Response:
+        hook = _WEBHOOKS.match(request.path)
+        if hook is not None:
+            return _webhooks(request, hook.group("host"))
         matched = _PATH.match(request.path)
         assert matched is not None, "handle() is only called when handles() said so"
         host, order_id = matched.group("host"), matched.group("id")
@@ -137,6 +152,37 @@ class WooCommerce:
             [order_json(o) for o in found_all[:per_page]],
             headers={"X-WP-Total": str(len(found_all)), "X-WP-TotalPages": "1"},
         )
+
+
+_WEBHOOKS: Final = re.compile(
+    r"^/woocommerce/(?P<host>[a-z0-9][a-z0-9.-]*)/wp-json/wc/v3/webhooks/?$"
+)
+WEBHOOKS: Final[list[dict[str, Any]]] = []
+"""Webhooks made by `relaydesk commerce subscribe` (kept while the sandbox runs)."""
+
+
+def _webhooks(request: Request, host: str) -> Response:
+    query = parse_qs(request.query, keep_blank_values=True)
+    if host not in SHOPS or _credentials(request, query) != SHOPS[host]:
+        return Response(
+            HTTPStatus.UNAUTHORIZED,
+            woo_error("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 401),
+        )
+    if request.method == "GET":
+        return Response(HTTPStatus.OK, list(WEBHOOKS))
+    try:
+        spec = json_object(request.body)
+    except BadRequest as exc:
+        return Response(HTTPStatus.BAD_REQUEST, woo_error("rest_invalid_json", str(exc), 400))
+    hook = {
+        "id": len(WEBHOOKS) + 1,
+        "name": spec.get("name"),
+        "status": spec.get("status", "active"),
+        "topic": spec.get("topic"),
+        "delivery_url": spec.get("delivery_url"),
+    }
+    WEBHOOKS.append(hook)
+    return Response(HTTPStatus.CREATED, hook)
 
 
 def _searchable(order: DemoOrder) -> str:

@@ -349,3 +349,41 @@ def test_woocommerce_ping_signature_shop_and_a_cancelled_order(
     [mail] = mails_to(outbox, "piotr@customer.example")
     assert "zostało anulowane" in mail["text"]
     assert texts_to(outbox, PIOTR) == []
+
+
+def test_commerce_subscribe_creates_the_webhooks_once_and_dry_run_changes_nothing(
+    sandbox_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from relaydesk.cli import main
+    from relaydesk.sandbox import shopify as sandbox_shopify
+    from relaydesk.sandbox import woocommerce as sandbox_woo
+
+    sandbox_shopify.SUBSCRIPTIONS.clear()
+    sandbox_woo.WEBHOOKS.clear()
+    base = ["--sandbox-url", sandbox_url, "commerce", "subscribe"]
+    url = "https://hooks.example.test/api"
+    assert main([*base, "demo", "--url", url, "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"would subscribe {topic} -> {url}/webhooks/shopify"
+        for topic in (
+            "FULFILLMENT_EVENTS_CREATE",
+            "FULFILLMENTS_UPDATE",
+            "ORDERS_CANCELLED",
+            "REFUNDS_CREATE",
+        )
+    ]
+    assert sandbox_shopify.SUBSCRIPTIONS == []
+    assert main([*base, "demo", "--url", url]) == 0
+    assert capsys.readouterr().out.count("subscribed ") == 4
+    assert main([*base, "demo", "--url", url]) == 0
+    assert capsys.readouterr().out.count("already subscribed ") == 4
+    assert len(sandbox_shopify.SUBSCRIPTIONS) == 4
+
+    assert main([*base, "demo-woo", "--url", url]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"subscribed order.updated -> {url}/webhooks/woocommerce"
+    )
+    assert [(w["topic"], w["delivery_url"]) for w in sandbox_woo.WEBHOOKS] == [
+        ("order.updated", f"{url}/webhooks/woocommerce")
+    ]
+    assert main([*base, "demo-fast", "--url", url]) == 2
