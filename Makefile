@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.package_size
 	$(BIN)/python -m bench.answers
 	$(BIN)/python -m bench.answer_time
+	$(BIN)/python -m bench.proactive
 
 secrets: $(STAMP)
 	$(BIN)/relaydesk secrets --stage $(STAGE)
