@@ -174,15 +174,28 @@ class Contacts:
     known: Sequence[Known] = field(default_factory=tuple)
 
 
-def choose_route(contacts: Contacts, *, text_new_customers: bool) -> Route | None:
+WHATSAPP_WINDOW: Final = timedelta(hours=24)
+"""WhatsApp allows free text this long after the customer's last message."""
+
+
+def choose_route(
+    contacts: Contacts,
+    *,
+    text_new_customers: bool,
+    now: datetime | None = None,
+    whatsapp_template: bool = False,
+) -> Route | None:
     """The channel the customer last used with this store; else, where the store allows
     texting customers who never wrote, SMS; else e-mail to the order's address. A number
-    that opted out is never chosen, on SMS or WhatsApp."""
+    that opted out is never chosen, on SMS or WhatsApp; WhatsApp outside its 24 hours only
+    where the store has an approved template (otherwise the next channel, or e-mail)."""
     stopped = {k.address.removeprefix("whatsapp:") for k in contacts.known if k.opted_out}
     usable = [
         k
         for k in contacts.known
-        if not k.opted_out and k.address.removeprefix("whatsapp:") not in stopped
+        if not k.opted_out
+        and k.address.removeprefix("whatsapp:") not in stopped
+        and not _whatsapp_closed(k, now, whatsapp_template)
     ]
     if usable:
         latest = max(usable, key=lambda k: (k.last_message_at is not None, k.last_message_at))
@@ -193,6 +206,12 @@ def choose_route(contacts: Contacts, *, text_new_customers: bool) -> Route | Non
     if contacts.emails:
         return Route("email", sorted(contacts.emails)[0])
     return None
+
+
+def _whatsapp_closed(known: Known, now: datetime | None, template: bool) -> bool:
+    if known.channel != "whatsapp" or template or now is None:
+        return False
+    return known.last_message_at is None or now - known.last_message_at > WHATSAPP_WINDOW
 
 
 def quiet_until(now: datetime, timezone: str, config: Proactive) -> datetime | None:

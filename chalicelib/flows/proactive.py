@@ -191,6 +191,8 @@ def _route(c: Container, store: StoreConfig, order: Order) -> Route | None:
     route = choose_route(
         Contacts(emails=emails, phones=phones, known=known),
         text_new_customers=store.proactive.text_new_customers,
+        now=c.clock(),
+        whatsapp_template=store.whatsapp_template is not None,
     )
     if route is not None and route.channel != "email" and not store.phone_numbers:
         return choose_route(Contacts(emails=emails), text_new_customers=False)

@@ -144,6 +144,20 @@ def test_an_opted_out_number_is_never_chosen_on_sms_or_whatsapp() -> None:
     assert choose_route(Contacts(phones=[PIOTR], known=known), text_new_customers=True) is None
 
 
+def test_whatsapp_outside_its_24_hours_falls_back_unless_the_store_has_a_template() -> None:
+    known = (Known("whatsapp", f"whatsapp:{PIOTR}", T0),)
+    contacts = Contacts(emails=[MAIL], phones=[PIOTR], known=known)
+    within = choose_route(contacts, text_new_customers=False, now=T0 + timedelta(hours=23))
+    late = choose_route(contacts, text_new_customers=False, now=T0 + timedelta(hours=25))
+    templated = choose_route(
+        contacts, text_new_customers=False, now=T0 + timedelta(days=3), whatsapp_template=True
+    )
+    assert within is not None
+    assert late is not None
+    assert templated is not None
+    assert (within.channel, late.channel, templated.channel) == ("whatsapp", "email", "whatsapp")
+
+
 # -- quiet hours ----------------------------------------------------------------------------
 
 
