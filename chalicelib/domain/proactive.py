@@ -9,7 +9,8 @@ shop and the table and acts on what is decided here.
                  "RETURNING_TO_SENDER", "cancelled", "refunded"],   // (the default)
       "daily_cap": 2,                       // messages per customer per store-local day
       "quiet_hours": "21:00-08:00",         // store time: SMS/WhatsApp wait until its end
-      "text_new_customers": false           // SMS/WhatsApp to a customer who never wrote
+      "text_new_customers": false,          // SMS/WhatsApp to a customer who never wrote
+      "messages": {"pl": {"delayed": "..."}}  // the store's own words ({number})
     }
 """
 
@@ -60,6 +61,8 @@ class Proactive:
     text_new_customers: bool = False
     """SMS (or WhatsApp) to a customer who has never written to the store through us: only
     where the store has the customer's consent to be texted; otherwise they get e-mail."""
+    messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """The store's own words: language -> news kind (or 'reply') -> text with {number}."""
 
 
 def parse_proactive(raw: object, *, store_id: str) -> Proactive:
@@ -68,7 +71,7 @@ def parse_proactive(raw: object, *, store_id: str) -> Proactive:
         return Proactive()
     if not isinstance(raw, Mapping):
         raise ProactiveConfigError(f"{where}: must be an object")
-    allowed = {"enabled", "events", "daily_cap", "quiet_hours", "text_new_customers"}
+    allowed = {"enabled", "events", "daily_cap", "quiet_hours", "text_new_customers", "messages"}
     if unknown := sorted(set(raw) - allowed):
         raise ProactiveConfigError(f"{where}: unknown field(s) {', '.join(unknown)}")
     for flag in ("enabled", "text_new_customers"):
@@ -90,6 +93,7 @@ def parse_proactive(raw: object, *, store_id: str) -> Proactive:
     if matched is None:
         raise ProactiveConfigError(f'{where}.quiet_hours: "HH:MM-HH:MM" such as "21:00-08:00"')
     h1, m1, h2, m2 = (int(g) for g in matched.groups())
+    messages = _messages(raw.get("messages", {}), where)
     return Proactive(
         enabled=raw.get("enabled", True),
         events=events,
@@ -97,7 +101,30 @@ def parse_proactive(raw: object, *, store_id: str) -> Proactive:
         quiet_start=time(h1, m1),
         quiet_end=time(h2, m2),
         text_new_customers=raw.get("text_new_customers", False),
+        messages=messages,
     )
+
+
+def _messages(raw: object, where: str) -> dict[str, dict[str, str]]:
+    """`messages`: {"pl": {"delayed": "Zamówienie nr {number} ..."}}, checked whole."""
+    if not isinstance(raw, Mapping):
+        raise ProactiveConfigError(f'{where}.messages: {{"<language>": {{"<news>": "text"}}}}')
+    parsed: dict[str, dict[str, str]] = {}
+    for language, texts in raw.items():
+        if not isinstance(texts, Mapping):
+            raise ProactiveConfigError(f"{where}.messages[{language!r}]: an object of texts")
+        for kind, text in texts.items():
+            here = f"{where}.messages[{language!r}][{kind!r}]"
+            if kind not in (*SPEAKING, "reply"):
+                raise ProactiveConfigError(f"{here}: one of {[*SPEAKING, 'reply']}")
+            if not isinstance(text, str) or not text.strip():
+                raise ProactiveConfigError(f"{here}: a non-empty text")
+            try:
+                text.format(number="1")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ProactiveConfigError(f"{here}: only {{number}} may be filled in") from exc
+        parsed[str(language)] = {str(k): str(v) for k, v in texts.items()}
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -272,10 +299,16 @@ def language_for(known: str | None, country: str | None, default: str) -> str:
     return base if base in WORDS else "en"
 
 
-def message_text(news: News, *, store_name: str, language: str) -> str:
+def message_text(
+    news: News,
+    *,
+    store_name: str,
+    language: str,
+    overrides: Mapping[str, Mapping[str, str]] | None = None,
+) -> str:
     """The order, what happened, what happens next, the tracking link, and that a reply
-    reaches the store: short enough for one or two SMS."""
-    words = WORDS.get(language, WORDS["en"])
+    reaches the store: short enough for one or two SMS. The store's own words win."""
+    words = {**WORDS.get(language, WORDS["en"]), **(overrides or {}).get(language, {})}
     parts = [f"{store_name}: " + words[news.kind].format(number=news.order_number)]
     if news.tracking_url and news.kind not in ("cancelled", "refunded"):
         parts.append(words["tracking"].format(url=news.tracking_url))

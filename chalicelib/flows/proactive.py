@@ -233,7 +233,9 @@ def _record(
             proactive=f"order #{news.order_number}: {news.kind}",
             at=c.clock(),
         )
-    text = message_text(news, store_name=store.name, language=language)
+    text = message_text(
+        news, store_name=store.name, language=language, overrides=store.proactive.messages
+    )
     email_id = f"<{key}.{store.store_id}@{domain}>" if email else None
     try:
         message = c.repository.record_outbound(

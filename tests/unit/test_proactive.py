@@ -66,6 +66,10 @@ def test_events_are_read_in_either_case() -> None:
         ({"daily_cap": True}, "daily_cap"),
         ({"quiet_hours": "9pm-8am"}, "quiet_hours"),
         ({"enabled": "yes"}, "enabled: true or false"),
+        ({"messages": []}, "messages"),
+        ({"messages": {"pl": {"shipped": "x"}}}, "one of"),
+        ({"messages": {"pl": {"delayed": ""}}}, "a non-empty text"),
+        ({"messages": {"pl": {"delayed": "{order}"}}}, "only {number}"),
     ],
 )
 def test_a_wrong_block_names_the_store_and_field(raw: object, names: str) -> None:
@@ -205,6 +209,18 @@ def test_every_problem_has_words_naming_the_order_and_the_reply(language: str, k
     assert text.endswith(WORDS[language]["reply"])
     assert ("tracking.example" in text) == (kind not in ("cancelled", "refunded"))
     assert "{" not in text
+
+
+def test_the_stores_own_words_win_per_language() -> None:
+    config = parse_proactive(
+        {"messages": {"pl": {"delayed": "paczka {number} się spóźni", "reply": "Pisz śmiało."}}},
+        store_id="s",
+    )
+    polish = message_text(news(), store_name="S", language="pl", overrides=config.messages)
+    english = message_text(news(), store_name="S", language="en", overrides=config.messages)
+    assert polish.startswith("S: paczka 1050 się spóźni\n")
+    assert polish.endswith("Pisz śmiało.")
+    assert english.startswith("S: your order #1050 is delayed")
 
 
 def test_the_words_cover_the_same_keys_in_every_language() -> None:
