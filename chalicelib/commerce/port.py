@@ -83,6 +83,9 @@ class Customer:
     """Case-folded."""
     phones: frozenset[str] = frozenset()
     """E.164; numbers the adapter could not read as E.164 are left out, not guessed."""
+    text_consent: bool | None = None
+    """The shop's record of the customer agreeing to be texted (Shopify: SMS marketing
+    subscribed on their default phone); None where the platform records none."""
 
     @property
     def email(self) -> str | None:

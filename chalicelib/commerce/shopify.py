@@ -61,7 +61,7 @@ fragment RelaydeskOrder on Order {
   customer {
     displayName
     defaultEmailAddress { emailAddress }
-    defaultPhoneNumber { phoneNumber }
+    defaultPhoneNumber { phoneNumber marketingState }
   }
   fulfillments(first: 5) {
     status
@@ -362,10 +362,12 @@ def _customer(node: dict[str, Any]) -> Customer:
         normalise_phone(billing.get("phone"), region),
     }
     name = customer.get("displayName")
+    state = _get(customer.get("defaultPhoneNumber"), "marketingState")
     return Customer(
         name=name if isinstance(name, str) and name.strip() else None,
         emails=frozenset(e for e in emails if e),
         phones=frozenset(p for p in phones if p),
+        text_consent=state == "SUBSCRIBED" if isinstance(state, str) else None,
     )
 
 

@@ -199,6 +199,8 @@ class Contacts:
     emails: Sequence[str] = ()
     phones: Sequence[str] = ()
     known: Sequence[Known] = field(default_factory=tuple)
+    text_consent: bool = False
+    """The shop records their consent to be texted."""
 
 
 WHATSAPP_WINDOW: Final = timedelta(hours=24)
@@ -213,7 +215,8 @@ def choose_route(
     whatsapp_template: bool = False,
 ) -> Route | None:
     """The channel the customer last used with this store; else, where the store allows
-    texting customers who never wrote, SMS; else e-mail to the order's address. A number
+    texting customers who never wrote and the shop records their consent, SMS; else e-mail
+    to the order's address. A number
     that opted out is never chosen, on SMS or WhatsApp; WhatsApp outside its 24 hours only
     where the store has an approved template (otherwise the next channel, or e-mail)."""
     stopped = {k.address.removeprefix("whatsapp:") for k in contacts.known if k.opted_out}
@@ -228,7 +231,7 @@ def choose_route(
         latest = max(usable, key=lambda k: (k.last_message_at is not None, k.last_message_at))
         return Route(latest.channel, latest.address, latest)
     phones = [p for p in sorted(contacts.phones) if p not in stopped]
-    if text_new_customers and phones:
+    if text_new_customers and contacts.text_consent and phones:
         return Route("sms", phones[0])
     if contacts.emails:
         return Route("email", sorted(contacts.emails)[0])

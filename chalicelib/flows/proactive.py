@@ -189,7 +189,12 @@ def _route(c: Container, store: StoreConfig, order: Order) -> Route | None:
         if item.last_message_at is not None or item.opted_out
     ]
     route = choose_route(
-        Contacts(emails=emails, phones=phones, known=known),
+        Contacts(
+            emails=emails,
+            phones=phones,
+            known=known,
+            text_consent=order.customer.text_consent is True,
+        ),
         text_new_customers=store.proactive.text_new_customers,
         now=c.clock(),
         whatsapp_template=store.whatsapp_template is not None,

@@ -27,6 +27,8 @@ class DemoCustomer:
     country: str
     typed_phone: str
     """As the customer typed it at checkout (billing address; WooCommerce keeps only this)."""
+    texts_ok: bool = False
+    """Agreed to SMS at checkout (Shopify's SMS marketing state on their phone)."""
 
     @property
     def name(self) -> str:
@@ -58,10 +60,10 @@ class DemoOrder:
 
 
 JANA: Final = DemoCustomer(
-    "Jana", "Nováková", "+420777123456", "jana@customer.example", "CZ", "777123456"
+    "Jana", "Nováková", "+420777123456", "jana@customer.example", "CZ", "777123456", True
 )
 PIOTR: Final = DemoCustomer(
-    "Piotr", "Kowalski", "+48600100200", "piotr@customer.example", "PL", "+48 600100200"
+    "Piotr", "Kowalski", "+48600100200", "piotr@customer.example", "PL", "+48 600100200", True
 )
 SARA: Final = DemoCustomer(
     "Sara", "Ahmadi", "+989121234567", "sara@customer.example", "IR", "09121234567"

@@ -263,7 +263,10 @@ def order_node(order: DemoOrder) -> dict[str, Any]:
         "customer": {
             "displayName": customer.name,
             "defaultEmailAddress": {"emailAddress": customer.email},
-            "defaultPhoneNumber": {"phoneNumber": customer.phone},
+            "defaultPhoneNumber": {
+                "phoneNumber": customer.phone,
+                "marketingState": "SUBSCRIBED" if customer.texts_ok else "NOT_SUBSCRIBED",
+            },
         },
         "fulfillments": fulfillments,
     }

@@ -128,7 +128,7 @@ def test_the_channel_last_used_wins() -> None:
 
 
 def test_someone_who_never_wrote_gets_e_mail_unless_the_store_texts_new_customers() -> None:
-    contacts = Contacts(emails=[MAIL], phones=[PIOTR])
+    contacts = Contacts(emails=[MAIL], phones=[PIOTR], text_consent=True)
     mail = choose_route(contacts, text_new_customers=False)
     text = choose_route(contacts, text_new_customers=True)
     assert mail is not None
@@ -137,15 +137,24 @@ def test_someone_who_never_wrote_gets_e_mail_unless_the_store_texts_new_customer
     assert choose_route(Contacts(phones=[PIOTR]), text_new_customers=False) is None
 
 
+def test_a_customer_the_shop_has_no_consent_to_text_for_gets_e_mail() -> None:
+    route = choose_route(Contacts(emails=[MAIL], phones=[PIOTR]), text_new_customers=True)
+    assert route is not None
+    assert route.channel == "email"
+    assert choose_route(Contacts(phones=[PIOTR]), text_new_customers=True) is None
+
+
 def test_an_opted_out_number_is_never_chosen_on_sms_or_whatsapp() -> None:
     known = (Known("sms", PIOTR, T0 + timedelta(days=1), opted_out=True),)
     known_wa = (*known, Known("whatsapp", f"whatsapp:{PIOTR}", T0 + timedelta(days=2)))
     route = choose_route(
-        Contacts(emails=[MAIL], phones=[PIOTR], known=known_wa), text_new_customers=True
+        Contacts(emails=[MAIL], phones=[PIOTR], known=known_wa, text_consent=True),
+        text_new_customers=True,
     )
     assert route is not None
     assert (route.channel, route.address) == ("email", MAIL)
-    assert choose_route(Contacts(phones=[PIOTR], known=known), text_new_customers=True) is None
+    stopped = Contacts(phones=[PIOTR], known=known, text_consent=True)
+    assert choose_route(stopped, text_new_customers=True) is None
 
 
 def test_whatsapp_outside_its_24_hours_falls_back_unless_the_store_has_a_template() -> None:
