@@ -236,8 +236,11 @@ def _record(
             store_address=store_address,
             subject=subject_line(news, store_name=store.name, language=language) if email else None,
             proactive=f"order #{news.order_number}: {news.kind}",
+            order_number=news.order_number,
             at=c.clock(),
         )
+    elif thread.attached_order is None:
+        c.repository.attach_order(thread, news.order_number)  # the agents see which order
     text = message_text(
         news, store_name=store.name, language=language, overrides=store.proactive.messages
     )

@@ -135,10 +135,12 @@ class ProactiveStore(_dynamo.Table):
         store_address: str,
         subject: str | None,
         proactive: str,
+        order_number: str,
         at: datetime,
     ) -> ThreadItem:
-        """A new thread that we open, waiting on the customer, and the customer's pointer to
-        it: their reply joins it (and is for a person, with its promise acknowledged)."""
+        """A new thread that we open, waiting on the customer, with the order attached (the
+        agents' notifications show it), and the customer's pointer to it: their reply joins
+        it (and is for a person, with its promise acknowledged)."""
         thread_id = secrets.token_hex(8)
         thread = ThreadItem(
             thread_pk(store_id, thread_id),
@@ -155,6 +157,7 @@ class ProactiveStore(_dynamo.Table):
             paused_at=at,
             subject=subject,
             proactive=proactive,
+            attached_order=order_number,
         )
         pointer = CustomerItem(customer_pk(store_id, customer), META)
         try:

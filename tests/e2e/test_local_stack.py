@@ -173,6 +173,7 @@ def test_a_delay_in_the_shop_reaches_piotr_by_sms_in_polish_and_his_reply_the_ag
         "the agents' notification of Piotr's reply",
     )
     assert "zamówienie nr 1050" in notice["text"]  # the proactive message, in the thread
+    assert "Attached order: #1050" in notice["text"]
 
 
 def test_email_ack_and_threaded_answer(stack: Stack) -> None:

@@ -163,10 +163,11 @@ def test_a_delay_reaches_a_customer_who_never_wrote_by_sms_in_polish_once(
     assert pointer.open_thread_id
     thread = container.repository.thread("answers", pointer.open_thread_id)
     assert thread is not None
-    assert (thread.proactive, thread.channel, thread.status) == (
+    assert (thread.proactive, thread.channel, thread.status, thread.attached_order) == (
         "order #1050: delayed",
         "sms",
         "pending",
+        "1050",
     )
     [message] = container.repository.messages("answers", thread.thread_id)
     assert (message.direction, message.automatic, message.delivery_status) == (
@@ -196,6 +197,7 @@ def test_the_customers_reply_continues_the_conversation_and_reaches_the_agents(
     [notice] = mails_to(outbox, AGENT)
     assert "Kiedy dotrze?" in notice["text"]
     assert "zamówienie nr 1050" in notice["text"]
+    assert "Attached order: #1050" in notice["text"]
 
 
 def test_a_customer_who_wrote_before_hears_on_their_own_thread(
