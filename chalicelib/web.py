@@ -267,6 +267,8 @@ def shopify_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) ->
         event = shopify.read_event(headers, body)
         if event is None:
             return _json(200, {"status": "ignored"})
+        if not store.proactive.enabled:
+            return _json(200, {"status": "off"})  # nothing queued: the store does not tell
         facts["event"] = event.event_id[:100]
         from chalicelib.flows.proactive import queue_event
 
@@ -299,6 +301,8 @@ def woocommerce_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]
         event = woo.read_event(headers, body)
         if event is None:
             return _json(200, {"status": "ignored"})
+        if not store.proactive.enabled:
+            return _json(200, {"status": "off"})  # nothing queued: the store does not tell
         facts["event"] = event.event_id[:100]
         from chalicelib.flows.proactive import queue_event
 

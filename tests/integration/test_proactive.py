@@ -329,6 +329,8 @@ def test_woocommerce_ping_signature_shop_and_a_cancelled_order(
 
     store = container.stores.by_id("demo-woo")
     assert store is not None
+    assert status(post_woo(client)) == (200, "off")  # the store does not tell: nothing queued
+    assert table_items() == []
     container.stores._by_id["demo-woo"] = replace(  # a test's own copy of the store
         store, proactive=replace(store.proactive, enabled=True)
     )
