@@ -98,6 +98,24 @@ def sendgrid_inbound() -> Response:
         )
 
 
+@app.route(routes.SHOPIFY, methods=["POST"], content_types=["application/json"])
+def shopify() -> Response:
+    request = _request()
+    with correlation(request.context.get("requestId")):
+        return web.shopify_webhook(container(), body=_body(request), headers=request.headers)
+
+
+@app.route(
+    routes.WOOCOMMERCE,
+    methods=["POST"],
+    content_types=["application/json", "application/x-www-form-urlencoded"],
+)
+def woocommerce() -> Response:
+    request = _request()
+    with correlation(request.context.get("requestId")):
+        return web.woocommerce_webhook(container(), body=_body(request), headers=request.headers)
+
+
 # The pollers share the account's Lambda concurrency with the webhooks, and a webhook
 # throttled is a message lost (Twilio does not retry): however deep a backlog, at most
 # the sum of these Lambdas work on the queues (README, "Limits").

@@ -34,6 +34,7 @@ MODULES = (
     "package_size",
     "answers",
     "answer_time",
+    "proactive",
 )
 
 INTRO = """\

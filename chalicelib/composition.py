@@ -6,6 +6,7 @@ Nothing heavy is imported until a request needs it.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from chalicelib.channels.twilio_messaging import StatusUpdate
     from chalicelib.commerce.port import Shop
 from chalicelib.stores import StoreConfig, Stores, load_stores
+
+log = logging.getLogger(__name__)
 
 SQS_CLIENT_LIMITS: dict[str, Any] = {
     "connect_timeout": 1,
@@ -200,6 +203,19 @@ class Container:
                 Channel.EMAIL: EmailChannel(lambda: self.mailer),
             }
         )
+
+    def shop_webhook_secret(self, store: StoreConfig) -> str | None:
+        """The secret the store's shop signs its webhooks with; None if it has no shop.
+        None too when it is not set (logged): the webhook then refuses and stores nothing."""
+        if store.commerce is None:
+            return None
+        from chalicelib.commerce.config import webhook_secret_name
+
+        try:
+            return self.secrets.get(webhook_secret_name(store.store_id, store.commerce))
+        except ConfigError:
+            log.error("store %s: its shop's webhook secret is not set", store.store_id)
+            return None
 
     @cached_property
     def _shops(self) -> dict[str, Shop]:

@@ -34,6 +34,9 @@ class JobKind(StrEnum):
     AGENT_ORDER = "agent_order"
     """An agent's reply that needs the shop (`#order`, `{order.*}`): finished here, off the
     webhook's path (detail: the reply, as JSON)."""
+    PROACTIVE = "proactive"
+    """A shop's webhook about an order: re-read it, and tell the customer of a problem
+    (flows/proactive.py). `detail` is the event (commerce/port.py ShopEvent)."""
 
 
 class TimerKind(StrEnum):
@@ -44,6 +47,8 @@ class TimerKind(StrEnum):
     """A snoozed thread's time is up."""
     RESOLVE = "resolve"
     """A thread answered automatically was not followed up: resolved automatically."""
+    PROACTIVE = "proactive"
+    """A proactive text waited out the quiet hours: sent now (`message_sk`)."""
 
 
 # SQS: DelaySeconds stops at 15 minutes, a message's visibility at 12 hours.
@@ -104,13 +109,18 @@ class Timer:
     family: str = "response"
     """'response' (the next answer is owed), 'resolution' (the thread's close is), or
     'snooze' (the epoch is then the thread's snooze epoch)."""
+    message_sk: str = ""
+    """PROACTIVE: the message that waits."""
 
     @property
     def key(self) -> str:
         return f"{self.family}:{self.epoch}:{self.kind}:{self.step}"
 
     def encode(self) -> str:
-        return json.dumps({**asdict(self), "due_at": self.due_at.isoformat()}, sort_keys=True)
+        fields = {**asdict(self), "due_at": self.due_at.isoformat()}
+        if not self.message_sk:
+            del fields["message_sk"]
+        return json.dumps(fields, sort_keys=True)
 
     @classmethod
     def decode(cls, body: str) -> Timer:
@@ -127,6 +137,7 @@ class Timer:
                 due_at=due_at,
                 step=int(raw.get("step", 0)),
                 family=str(raw.get("family", "response")),
+                message_sk=str(raw.get("message_sk", "")),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"not a relaydesk timer: {exc}") from exc

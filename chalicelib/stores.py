@@ -22,6 +22,7 @@ from chalicelib.domain.automation import Automation, parse_automation
 from chalicelib.domain.calendar import BusinessCalendar
 from chalicelib.domain.customer_view import ORDER_FIELDS, unknown_placeholders
 from chalicelib.domain.messages import contact_of
+from chalicelib.domain.proactive import Proactive, ProactiveConfigError, parse_proactive
 from chalicelib.domain.sla import (
     FIRST_RESPONSE,
     NEXT_RESPONSE,
@@ -112,6 +113,8 @@ class StoreConfig:
     """The store's shop (chalicelib/commerce/config.py); None: no shop connected."""
     automation: Automation = field(default_factory=Automation)
     """Automatic answers (chalicelib/domain/automation.py); off unless configured."""
+    proactive: Proactive = field(default_factory=Proactive)
+    """Shipment problems told before the customer asks (chalicelib/domain/proactive.py)."""
 
     @property
     def has_shop(self) -> bool:
@@ -162,6 +165,30 @@ class Stores:
 
     def by_number(self, address: str) -> StoreConfig | None:
         return self._by_number.get(contact_of(address))
+
+    def by_woocommerce_url(self, url: str) -> StoreConfig | None:
+        """The store whose WooCommerce site is `url` (`https://shop.example`)."""
+        wanted = url.strip().rstrip("/").lower()
+        return next(
+            (
+                s
+                for s in self._by_id.values()
+                if s.commerce is not None and getattr(s.commerce, "url", "").lower() == wanted
+            ),
+            None,
+        )
+
+    def by_shopify_shop(self, domain: str) -> StoreConfig | None:
+        """The store whose Shopify shop is `domain` (`<name>.myshopify.com`)."""
+        wanted = domain.strip().lower()
+        return next(
+            (
+                s
+                for s in self._by_id.values()
+                if s.commerce is not None and getattr(s.commerce, "shop", None) == wanted
+            ),
+            None,
+        )
 
 
 def _field(raw: Mapping[str, Any], store: str, name: str, kind: type, default: Any = ...) -> Any:
@@ -283,7 +310,15 @@ def parse_store(raw: Mapping[str, Any], base_dir: Path | None = None) -> StoreCo
         ),
         commerce=parse_commerce(raw.get("commerce"), store_id),
         automation=_parse_automation(store_id, raw.get("automation"), base_dir),
+        proactive=_parse_proactive(store_id, raw.get("proactive")),
     )
+
+
+def _parse_proactive(store_id: str, raw: object) -> Proactive:
+    try:
+        return parse_proactive(raw, store_id=store_id)
+    except ProactiveConfigError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _parse_automation(store_id: str, raw: object, base_dir: Path | None) -> Automation:

@@ -21,6 +21,7 @@ from chalicelib.composition import Container
 from chalicelib.domain.errors import (
     NotAuthenticated,
     RequestRejected,
+    UnknownDestination,
     VerificationFailed,
 )
 from chalicelib.flows.receive_inbound import receive_message
@@ -126,7 +127,8 @@ def guarded(
                 exc,
                 _facts(facts),
             )
-        headers = {"WWW-Authenticate": 'Basic realm="relaydesk"'} if exc.status == 401 else None
+        basic = isinstance(exc, NotAuthenticated)
+        headers = {"WWW-Authenticate": 'Basic realm="relaydesk"'} if basic else None
         return _json(exc.status, {"error": str(exc)}, headers)
     except (StorageError, QueueError, SecretsUnavailable) as exc:
         log.error("infrastructure failure, the provider will retry: %s%s", exc, _facts(facts))
@@ -237,5 +239,73 @@ def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str,
 
         outcome = route_email(c, adapter.receive(request, facts))
         return _json(200, {"status": outcome})
+
+    return guarded(c, handle, route, facts)
+
+
+def shopify_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Response:
+    """A Shopify shop's webhook: the HMAC over the raw body first (401, nothing read or
+    stored), then the shop (404), then the topic; a topic we do not act on is 200."""
+    from chalicelib.commerce import shopify_webhook as shopify
+
+    route = routes.SHOPIFY
+    facts: dict[str, str] = {}
+
+    def handle() -> Response:
+        if len(body) > shopify.MAX_BODY:
+            return _too_large(route, len(body), shopify.MAX_BODY, facts)
+        domain = shopify.shop_domain(headers)
+        facts.update(shop=domain[:100], topic=shopify.topic(headers)[:60])
+        store = c.stores.by_shopify_shop(domain)
+        if store is None:
+            # Nothing to verify against: no store of ours knows this shop, or its secret.
+            raise UnknownDestination("no store is configured for this shop")
+        secret = c.shop_webhook_secret(store)
+        if not secret:
+            raise UnknownDestination("this store's shop has no webhook secret")
+        shopify.verify(secret, body, headers)
+        event = shopify.read_event(headers, body)
+        if event is None:
+            return _json(200, {"status": "ignored"})
+        if not store.proactive.enabled:
+            return _json(200, {"status": "off"})  # nothing queued: the store does not tell
+        facts["event"] = event.event_id[:100]
+        from chalicelib.flows.proactive import queue_event
+
+        return _json(200, {"status": queue_event(c, store, event)})
+
+    return guarded(c, handle, route, facts)
+
+
+def woocommerce_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Response:
+    """A WooCommerce shop's webhook: its creation ping answered 200 (nothing stored); else
+    the shop (404, from X-WC-Webhook-Source), the HMAC (401), the topic."""
+    from chalicelib.commerce import woocommerce_webhook as woo
+
+    route = routes.WOOCOMMERCE
+    facts: dict[str, str] = {}
+
+    def handle() -> Response:
+        if len(body) > woo.MAX_BODY:
+            return _too_large(route, len(body), woo.MAX_BODY, facts)
+        if woo.is_ping(body):
+            return _json(200, {"status": "ping"})
+        facts.update(source=woo.source(headers)[:100], topic=woo.topic(headers)[:60])
+        store = c.stores.by_woocommerce_url(woo.source(headers))
+        if store is None:
+            raise UnknownDestination("no store is configured for this shop")
+        secret = c.shop_webhook_secret(store)
+        if not secret:
+            raise UnknownDestination("this store's shop has no webhook secret")
+        woo.verify(secret, body, headers)
+        event = woo.read_event(headers, body)
+        if event is None:
+            return _json(200, {"status": "ignored"})
+        if not store.proactive.enabled:
+            return _json(200, {"status": "off"})  # nothing queued: the store does not tell
+        facts["event"] = event.event_id[:100]
+        from chalicelib.flows.proactive import queue_event
+
+        return _json(200, {"status": queue_event(c, store, event)})
 
     return guarded(c, handle, route, facts)

@@ -5,8 +5,12 @@ relaydesk simulate sms --from +420777123456 "Where is my order?"
 relaydesk simulate whatsapp --from +420777123456 "Hi"
 relaydesk simulate email --from jana@example.com --subject "Order 1042" "Where is it?"
 relaydesk simulate agent-reply "It ships today."  (replies to the latest notification)
+relaydesk simulate shopify-event --order 1050 --status DELAYED [--event-id ID]
+                                                 a signed Shopify webhook about a demo order
+relaydesk simulate woo-event --order 1050 --status cancelled   the same from WooCommerce
 relaydesk answers try demo --from +420777123456 "Where is my order?"
                                                  what automation would answer (a dry run)
+relaydesk commerce subscribe demo [--url URL] [--dry-run]   the shop's webhooks to relaydesk
 relaydesk outbox [--clear]                       what was sent through the sandbox
 relaydesk customer export demo +420777123456     all held about a customer, as JSON (GDPR)
 relaydesk customer erase demo +420777123456 --yes   erase it, keeping anonymous counts
@@ -30,10 +34,14 @@ from chalicelib import routes
 from relaydesk.local_env import (
     DEMO_AGENT,
     DEMO_NUMBER,
+    DEMO_SHOPIFY_SHOP,
     DEMO_SUPPORT,
+    DEMO_WOO_URL,
     LOCAL_PARSE_PASSWORD,
     LOCAL_PARSE_USER,
+    LOCAL_SHOPIFY_WEBHOOK_SECRET,
     LOCAL_TWILIO_AUTH_TOKEN,
+    LOCAL_WOO_WEBHOOK_SECRET,
     local_environment,
 )
 
@@ -209,6 +217,150 @@ def _sent_to(sandbox_url: str, customer: str) -> list[dict[str, Any]]:
     return entries
 
 
+SHOPIFY_STATUSES = (
+    "CONFIRMED",
+    "IN_TRANSIT",
+    "OUT_FOR_DELIVERY",
+    "READY_FOR_PICKUP",
+    "ATTEMPTED_DELIVERY",
+    "DELAYED",
+    "DELIVERED",
+    "FAILURE",
+    "RETURNING_TO_SENDER",
+    "CANCELLED",
+    "REFUNDED",
+)
+
+
+def shopify_event(
+    *, order: str, status: str, event_id: str | None = None, happened_at: str | None = None
+) -> tuple[bytes, str, str]:
+    """(body, topic, event id) of the webhook Shopify sends for this news about an order:
+    a fulfillment event, or the order cancelled, or a refund."""
+    from datetime import UTC, datetime
+
+    from relaydesk.sandbox.shop_data import shopify_order_id
+
+    order_id = shopify_order_id(order)
+    at = happened_at or datetime.now(UTC).isoformat(timespec="seconds")
+    if status == "CANCELLED":
+        topic, payload = (
+            "orders/cancelled",
+            {"id": order_id, "name": f"#{order}", "cancelled_at": at},
+        )
+    elif status == "REFUNDED":
+        topic, payload = "refunds/create", {"id": 1, "order_id": order_id, "created_at": at}
+    else:
+        topic = "fulfillment_events/create"
+        payload = {
+            "id": int(uuid.uuid4().int % 10**12),
+            "fulfillment_id": 1,
+            "order_id": order_id,
+            "status": status.lower(),
+            "happened_at": at,
+        }
+    return json.dumps(payload).encode(), topic, event_id or str(uuid.uuid4())
+
+
+def send_shopify_event(
+    *,
+    app_url: str,
+    sandbox_url: str | None,
+    order: str,
+    status: str,
+    event_id: str | None = None,
+    shop: str = DEMO_SHOPIFY_SHOP,
+    secret: str = LOCAL_SHOPIFY_WEBHOOK_SECRET,
+) -> requests.Response:
+    """Tell the sandbox's shop the news first (so that the job re-reads it there), then post
+    the webhook signed as Shopify signs it (a repeated `event_id` is a redelivery)."""
+    from chalicelib.commerce.shopify_webhook import sign
+
+    body, topic, event = shopify_event(order=order, status=status, event_id=event_id)
+    if sandbox_url:
+        requests.post(
+            f"{sandbox_url}/sandbox/shop/news", json={"order": order, "event": status}, timeout=10
+        ).raise_for_status()
+    return requests.post(
+        app_url.rstrip("/") + routes.SHOPIFY,
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Shopify-Hmac-Sha256": sign(secret, body),
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Shop-Domain": shop,
+            "X-Shopify-Event-Id": event,
+            "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+            "X-Shopify-API-Version": "2025-07",
+        },
+        timeout=30,
+    )
+
+
+def send_woo_event(
+    *,
+    app_url: str,
+    sandbox_url: str | None,
+    order: str,
+    status: str,
+    delivery_id: str | None = None,
+    site: str = DEMO_WOO_URL,
+    secret: str = LOCAL_WOO_WEBHOOK_SECRET,
+) -> requests.Response:
+    """The sandbox shop's news first, then WooCommerce's `order.updated`, signed as it signs
+    it (a repeated `delivery_id` is a redelivery)."""
+    from datetime import UTC, datetime
+
+    from chalicelib.commerce.signing import sign
+
+    if sandbox_url:
+        requests.post(
+            f"{sandbox_url}/sandbox/shop/news", json={"order": order, "event": status}, timeout=10
+        ).raise_for_status()
+    woo_status = {"CANCELLED": "cancelled", "REFUNDED": "refunded"}.get(status, "completed")
+    payload = {
+        "id": int(order),
+        "number": order,
+        "status": woo_status,
+        "date_modified_gmt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    body = json.dumps(payload).encode()
+    return requests.post(
+        app_url.rstrip("/") + routes.WOOCOMMERCE,
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-WC-Webhook-Source": f"{site}/",
+            "X-WC-Webhook-Topic": "order.updated",
+            "X-WC-Webhook-Resource": "order",
+            "X-WC-Webhook-Event": "updated",
+            "X-WC-Webhook-Signature": sign(secret, body),
+            "X-WC-Webhook-ID": "1",
+            "X-WC-Webhook-Delivery-ID": delivery_id or uuid.uuid4().hex,
+        },
+        timeout=30,
+    )
+
+
+def print_proactive(sandbox_url: str, order: str, seen: int, wait: float) -> None:
+    """What the proactive job sent to the order's customer within `wait` seconds."""
+    from relaydesk.sandbox.shop_data import demo_orders
+
+    customer = next((o.customer for o in demo_orders() if o.number == order), None)
+    if customer is None:
+        return
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        entries = _sent_to(sandbox_url, customer.phone) + _sent_to(sandbox_url, customer.email)
+        if len(entries) > seen:
+            for entry in entries[seen:]:
+                text = entry.get("body") or entry.get("text")
+                print(f"sent by the proactive job to {entry['to']}: {text}")
+            return
+        time.sleep(0.25)
+    print(f"nothing sent to {customer.name} within {wait:g} s (see `relaydesk outbox`)")
+
+
 def customer_command(
     action: str,
     store_id: str,
@@ -315,6 +467,19 @@ def main(argv: list[str] | None = None) -> int:
         help="text to quote below the reply, as mail clients do",
     )
     reply.add_argument("text")
+    shopify = kinds.add_parser("shopify-event", help="a Shopify webhook about a demo order")
+    shopify.add_argument("--order", required=True, help="the demo order's number, e.g. 1050")
+    shopify.add_argument("--status", required=True, type=str.upper, choices=SHOPIFY_STATUSES)
+    shopify.add_argument("--event-id", default=None, help="X-Shopify-Event-Id (repeat: redelivery)")
+    shopify.add_argument("--shop", default=DEMO_SHOPIFY_SHOP)
+    shopify.add_argument("--secret", default=LOCAL_SHOPIFY_WEBHOOK_SECRET, help="the app secret")
+    shopify.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the message")
+    woo = kinds.add_parser("woo-event", help="a WooCommerce order.updated about a demo order")
+    woo.add_argument("--order", required=True, help="the demo order's number, e.g. 1050")
+    woo.add_argument("--status", required=True, type=str.upper, choices=SHOPIFY_STATUSES)
+    woo.add_argument("--delivery-id", default=None, help="X-WC-Webhook-Delivery-ID")
+    woo.add_argument("--secret", default=LOCAL_WOO_WEBHOOK_SECRET, help="the webhook's secret")
+    woo.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the message")
 
     for name, text in (("secrets", "store the secrets in SSM"), ("deploy", "deploy to AWS")):
         sub = commands.add_parser(name, help=text)
@@ -343,11 +508,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     attempt.add_argument("--stage", default=None, help="AWS: the SSM prefix /relaydesk/<stage>")
 
+    commerce = commands.add_parser("commerce", help="the stores' shops")
+    shop_actions = commerce.add_subparsers(dest="action", required=True)
+    subscribe = shop_actions.add_parser(
+        "subscribe", help="subscribe relaydesk to the store's shop's webhooks"
+    )
+    subscribe.add_argument("store", help="store id, e.g. demo")
+    subscribe.add_argument("--url", default=None, help="relaydesk's base URL (PUBLIC_BASE_URL)")
+    subscribe.add_argument("--dry-run", action="store_true", help="show, change nothing")
+    subscribe.add_argument("--stage", default=None, help="AWS: the SSM prefix /relaydesk/<stage>")
+
     outbox = commands.add_parser("outbox", help="print what the sandbox recorded")
     outbox.add_argument("--clear", action="store_true")
 
-    customer = commands.add_parser("customer", help="GDPR: export or erase a customer's data")
-    actions = customer.add_subparsers(dest="action", required=True)
+    gdpr = commands.add_parser("customer", help="GDPR: export or erase a customer's data")
+    actions = gdpr.add_subparsers(dest="action", required=True)
     for action, text in (
         ("export", "print everything held about the customer as JSON"),
         ("erase", "erase bodies and contact details, keep anonymous counts"),
@@ -395,6 +570,10 @@ def main(argv: list[str] | None = None) -> int:
             stage=args.stage,
             yes=getattr(args, "yes", False),
         )
+    if args.command == "commerce":
+        from relaydesk.commerce_subscribe import subscribe_command
+
+        return subscribe_command(args, sandbox_url=args.sandbox_url)
     if args.command == "answers":
         from relaydesk.answers_try import try_command
 
@@ -407,6 +586,39 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(response.json(), indent=2, ensure_ascii=False))
         return 0
     public_url = os.environ.get("PUBLIC_BASE_URL", args.app_url)
+    if args.kind in ("shopify-event", "woo-event"):
+        from relaydesk.sandbox.shop_data import demo_orders
+
+        who = next((o.customer for o in demo_orders() if o.number == args.order), None)
+        seen = (
+            len(_sent_to(args.sandbox_url, who.phone) + _sent_to(args.sandbox_url, who.email))
+            if who
+            else 0
+        )
+        response = (
+            send_shopify_event(
+                app_url=args.app_url,
+                sandbox_url=args.sandbox_url,
+                order=args.order,
+                status=args.status,
+                event_id=args.event_id,
+                shop=args.shop,
+                secret=args.secret,
+            )
+            if args.kind == "shopify-event"
+            else send_woo_event(
+                app_url=args.app_url,
+                sandbox_url=args.sandbox_url,
+                order=args.order,
+                status=args.status,
+                delivery_id=args.delivery_id,
+                secret=args.secret,
+            )
+        )
+        code = _print_response(response)
+        if response.ok and args.wait:
+            print_proactive(args.sandbox_url, args.order, seen, args.wait)
+        return code
     if args.kind in ("sms", "whatsapp"):
         number = args.sender.removeprefix("whatsapp:")
         recipient = f"whatsapp:{number}" if args.kind == "whatsapp" else number  # as recorded

@@ -83,7 +83,7 @@ def deploy_stack(cloudformation: Any, name: str, parameters: dict[str, str]) -> 
 def shop_secret_names() -> tuple[str, ...]:
     """Each connected store's shop credentials (SHOPIFY_ACCESS_TOKEN_<STORE>, ...), from the
     stores' configuration: one set per store, so that no store's token opens another's shop."""
-    from chalicelib.commerce.config import secret_names
+    from chalicelib.commerce.config import secret_names, webhook_secret_name
     from chalicelib.settings import DEFAULT_STORES_FILE
     from chalicelib.stores import load_stores
 
@@ -91,7 +91,10 @@ def shop_secret_names() -> tuple[str, ...]:
         name
         for store in load_stores(DEFAULT_STORES_FILE).all()
         if store.commerce is not None
-        for name in secret_names(store.store_id, store.commerce)
+        for name in (
+            *secret_names(store.store_id, store.commerce),
+            webhook_secret_name(store.store_id, store.commerce),
+        )
     )
 
 

@@ -22,6 +22,8 @@ LOCAL_SHOPIFY_ACCESS_TOKEN = "shpat_local_sandbox_token"  # noqa: S105
 DEMO_WOO_URL = "https://shop.woo.relaydesk.test"
 LOCAL_WOO_CONSUMER_KEY = "ck_local_sandbox_key"
 LOCAL_WOO_CONSUMER_SECRET = "cs_local_sandbox_secret"  # noqa: S105
+LOCAL_SHOPIFY_WEBHOOK_SECRET = "local-shopify-secret"  # noqa: S105
+LOCAL_WOO_WEBHOOK_SECRET = "local-woo-secret"  # noqa: S105
 
 
 def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[str, str]:
@@ -49,4 +51,7 @@ def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[s
         "SHOPIFY_ACCESS_TOKEN_DEMO": LOCAL_SHOPIFY_ACCESS_TOKEN,
         "WOOCOMMERCE_CONSUMER_KEY_DEMO_WOO": LOCAL_WOO_CONSUMER_KEY,
         "WOOCOMMERCE_CONSUMER_SECRET_DEMO_WOO": LOCAL_WOO_CONSUMER_SECRET,
+        # What the demo shops sign their webhooks with (commerce/config.webhook_secret_name).
+        "SHOPIFY_WEBHOOK_SECRET_DEMO": LOCAL_SHOPIFY_WEBHOOK_SECRET,
+        "WOOCOMMERCE_WEBHOOK_SECRET_DEMO_WOO": LOCAL_WOO_WEBHOOK_SECRET,
     }

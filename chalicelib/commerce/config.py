@@ -123,6 +123,16 @@ def secret_names(store_id: str, config: CommerceConfig) -> tuple[str, ...]:
     )
 
 
+def webhook_secret_name(store_id: str, config: CommerceConfig) -> str:
+    """The secret the shop signs its webhooks with: a Shopify app's client secret
+    (SHOPIFY_WEBHOOK_SECRET_<STORE>) or a WooCommerce webhook's secret
+    (WOOCOMMERCE_WEBHOOK_SECRET_<STORE>). Apart from `secret_names`: the shop's API works
+    without it, and the webhooks need nothing else."""
+    shopify = isinstance(config, ShopifyConfig)
+    base = "SHOPIFY_WEBHOOK_SECRET" if shopify else "WOOCOMMERCE_WEBHOOK_SECRET"
+    return secret_name(base, store_id)
+
+
 def api_base_url(config: CommerceConfig, sandbox_url: str | None) -> str:
     """Where the adapter sends its requests: the shop itself, or the local sandbox's stand-in
     for it (the only difference between the local stack and AWS)."""

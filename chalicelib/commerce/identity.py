@@ -46,3 +46,16 @@ def normalise_phone(raw: str | None, region: str | None = None) -> str | None:
         return canonical if _E164.match(canonical) and region is None else None
     formatted: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return formatted
+
+
+def phone_country(e164: str | None) -> str | None:
+    """The ISO 3166 country of an E.164 number ('+48…' -> 'PL'); None if unknown."""
+    if not e164 or not _E164.match(e164):
+        return None
+    import phonenumbers
+
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return None
+    return str(region) if region and region != "ZZ" else None

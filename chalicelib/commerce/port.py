@@ -57,6 +57,8 @@ class ShipmentEvent(enum.Enum):
     DELAYED = "delayed"
     DELIVERED = "delivered"
     FAILURE = "failure"
+    RETURNING_TO_SENDER = "returning_to_sender"
+    """Shopify's newer API versions; a carrier sending the parcel back."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class Shipment:
     estimated_delivery: datetime | None = None
     delivered_at: datetime | None = None
     last_event: ShipmentEvent | None = None
+    last_event_at: datetime | None = None
+    """When the carrier's latest news happened, where the shop says (aware, UTC)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,9 @@ class Customer:
     """Case-folded."""
     phones: frozenset[str] = frozenset()
     """E.164; numbers the adapter could not read as E.164 are left out, not guessed."""
+    text_consent: bool | None = None
+    """The shop's record of the customer agreeing to be texted (Shopify: SMS marketing
+    subscribed on their default phone); None where the platform records none."""
 
     @property
     def email(self) -> str | None:
@@ -150,6 +157,56 @@ class Shop(Protocol):
         """One order by its number ('1042' or '#1042'); None if the shop has no such order.
         Whose it is, is the caller's to check (`Order.belongs_to`)."""
         ...
+
+    def order_by_id(self, order_id: str) -> Order | None:
+        """One order by the platform's own id, as its webhooks name it (Shopify's numeric
+        order id, WooCommerce's post id); None if the shop has no such order."""
+        ...
+
+
+class EventKind(enum.Enum):
+    """What a shop's webhook says happened to an order, in our words."""
+
+    SHIPMENT = "shipment"
+    """The carrier's news about a shipment (its status, if the webhook carries one)."""
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+@dataclass(frozen=True)
+class ShopEvent:
+    """One verified shop webhook about an order, as the adapters read it. Only where to look:
+    the proactive job re-reads the order's current state from the shop before it speaks."""
+
+    event_id: str
+    """The platform's id of this event: a redelivery carries the same one."""
+    kind: EventKind
+    order_id: str
+    """The platform's id of the order (ShopOrder.order_by_id)."""
+    happened_at: datetime | None = None
+    status: ShipmentEvent | None = None
+    """SHIPMENT: the carrier's status the webhook named, where it is one we read."""
+
+    def encode(self) -> dict[str, str]:
+        fields = {"event_id": self.event_id, "kind": self.kind.value, "order_id": self.order_id}
+        if self.happened_at is not None:
+            fields["happened_at"] = self.happened_at.isoformat()
+        if self.status is not None:
+            fields["status"] = self.status.value
+        return fields
+
+    @classmethod
+    def decode(cls, raw: dict[str, object]) -> ShopEvent:
+        """Raises ValueError (KeyError, TypeError included) for what `encode` did not write."""
+        happened = raw.get("happened_at")
+        status = raw.get("status")
+        return cls(
+            event_id=str(raw["event_id"]),
+            kind=EventKind(raw["kind"]),
+            order_id=str(raw["order_id"]),
+            happened_at=datetime.fromisoformat(str(happened)) if happened else None,
+            status=ShipmentEvent(status) if status else None,
+        )
 
 
 ORDER_NUMBER = re.compile(r"^[A-Za-z0-9-]{1,32}$")

@@ -61,7 +61,7 @@ fragment RelaydeskOrder on Order {
   customer {
     displayName
     defaultEmailAddress { emailAddress }
-    defaultPhoneNumber { phoneNumber }
+    defaultPhoneNumber { phoneNumber marketingState }
   }
   fulfillments(first: 5) {
     status
@@ -97,6 +97,14 @@ query RelaydeskOrdersByEmail($search: String!, $first: Int!) {
 """
     + _ORDER_FIELDS
 )
+BY_ID: Final = (
+    """
+query RelaydeskOrderById($id: ID!) {
+  order(id: $id) { ...RelaydeskOrder }
+}
+"""
+    + _ORDER_FIELDS
+)
 BY_NAME: Final = (
     """
 query RelaydeskOrderByName($search: String!, $first: Int!) {
@@ -118,6 +126,7 @@ _DISPLAY_EVENTS: Final = {
     "READY_FOR_PICKUP": ShipmentEvent.READY_FOR_PICKUP,
     "CONFIRMED": ShipmentEvent.CONFIRMED,
     "NOT_DELIVERED": ShipmentEvent.FAILURE,
+    "RETURNING_TO_SENDER": ShipmentEvent.RETURNING_TO_SENDER,
 }
 _SHIPPED: Final = frozenset({"FULFILLED", "PARTIALLY_FULFILLED"})
 _NOT_SHIPPED: Final = frozenset(
@@ -200,6 +209,15 @@ class ShopifyShop:
             (o for o in _orders(_nodes(data.get("orders"))) if o.number.lower() == wanted.lower()),
             None,
         )
+
+    def order_by_id(self, order_id: str) -> Order | None:
+        """By the numeric id the webhooks carry (`order_id`, the order's `id`)."""
+        wanted = order_id.strip().removeprefix("gid://shopify/Order/")
+        if not wanted.isdigit() or len(wanted) > 20:
+            return None
+        data = self._query(BY_ID, {"id": f"gid://shopify/Order/{wanted}"})
+        node = data.get("order")
+        return order_from_graphql(node) if isinstance(node, dict) else None
 
     def _query(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """Run one query within the budget: wait for the bucket, retry THROTTLED, map errors."""
@@ -344,10 +362,12 @@ def _customer(node: dict[str, Any]) -> Customer:
         normalise_phone(billing.get("phone"), region),
     }
     name = customer.get("displayName")
+    state = _get(customer.get("defaultPhoneNumber"), "marketingState")
     return Customer(
         name=name if isinstance(name, str) and name.strip() else None,
         emails=frozenset(e for e in emails if e),
         phones=frozenset(p for p in phones if p),
+        text_consent=state == "SUBSCRIBED" if isinstance(state, str) else None,
     )
 
 
@@ -356,6 +376,7 @@ def _shipment(fulfillment: dict[str, Any]) -> Shipment:
     first = tracking[0] if tracking and isinstance(tracking[0], dict) else {}
     events = _nodes(fulfillment.get("events"))
     event = _EVENTS.get(str(events[0].get("status"))) if events else None
+    event_at = moment(events[0].get("happenedAt")) if events else None
     shown = _DISPLAY_EVENTS.get(str(fulfillment.get("displayStatus")))
     # The display status is Shopify's summary; it wins when it says more (DELAYED, DELIVERED).
     if (
@@ -374,6 +395,7 @@ def _shipment(fulfillment: dict[str, Any]) -> Shipment:
         estimated_delivery=moment(fulfillment.get("estimatedDeliveryAt")),
         delivered_at=delivered,
         last_event=event,
+        last_event_at=event_at,
     )
 
 

@@ -74,7 +74,7 @@ _EVENTS: Final = {
     "on_hold": ShipmentEvent.DELAYED,
     "delivered": ShipmentEvent.DELIVERED,
     "failure": ShipmentEvent.FAILURE,
-    "return_to_sender": ShipmentEvent.FAILURE,
+    "return_to_sender": ShipmentEvent.RETURNING_TO_SENDER,
 }
 
 
@@ -129,6 +129,14 @@ class WooCommerceShop:
                     return direct
         body = self._get("/orders", {"search": wanted, "per_page": SEARCH_PAGE})
         return next((o for o in _orders(body) if o.number.lower() == wanted.lower()), None)
+
+    def order_by_id(self, order_id: str) -> Order | None:
+        """By the post id WooCommerce's webhooks carry (`id`)."""
+        wanted = order_id.strip()
+        if not wanted.isdigit() or len(wanted) > 20:
+            return None
+        body = self._get(f"/orders/{wanted}", {}, missing_ok=True)
+        return order_from_rest(body) if isinstance(body, dict) else None
 
     def _get(self, path: str, params: dict[str, Any], *, missing_ok: bool = False) -> Any:
         """One GET within the time budget; a 429 is waited out if the budget allows."""

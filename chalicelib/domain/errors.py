@@ -75,3 +75,10 @@ class DeliveryError(Exception):
     @property
     def permanent(self) -> bool:
         return self.kind is FailureKind.PERMANENT
+
+
+class SignatureRejected(VerificationFailed):
+    """A shop's webhook signature (an HMAC of the body) is missing or wrong: 401, as the
+    platforms document it; nothing is read from the body."""
+
+    status = 401

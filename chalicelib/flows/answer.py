@@ -221,6 +221,7 @@ _PROGRESS: dict[str, Progress] = {
     "ready_for_pickup": "ready_for_pickup",
     "attempted_delivery": "problem",
     "failure": "problem",
+    "returning_to_sender": "problem",
 }
 
 

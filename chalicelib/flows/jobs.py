@@ -45,3 +45,7 @@ def run_job(c: Container, body: str, receive_count: int = 1) -> None:
             answer_job(c, job, redelivered=redelivered)
         elif job.kind is JobKind.AGENT_ORDER:
             apply_agent_order(c, job)
+        elif job.kind is JobKind.PROACTIVE:
+            from chalicelib.flows.proactive import proactive_job
+
+            proactive_job(c, job, redelivered=redelivered)

@@ -77,6 +77,11 @@ def fire_timer(c: Container, timer: Timer) -> bool:
 
         resolve_if_quiet(c, store, thread, timer)
         return False
+    if timer.kind is TimerKind.PROACTIVE:
+        from chalicelib.flows.proactive import send_after_quiet_hours
+
+        send_after_quiet_hours(c, store, thread, timer)
+        return False
     if timer.key in (thread.fired_timers or set()) or not any(
         family == timer.family and epoch == timer.epoch
         for family, epoch, *_ in running_promises(store, thread)

@@ -40,6 +40,10 @@ def store_pk(store_id: str) -> str:
     return f"{store_id}#STORE"
 
 
+def order_pk(store_id: str, order_number: str) -> str:
+    return f"{store_id}#ORDER#{order_number}"
+
+
 def marker_pk(store_id: str, provider_id: str) -> str:
     return f"{store_id}#PROVIDER#{provider_id}"
 
@@ -134,6 +138,8 @@ class ThreadItem(_Item):
     attached_order = UnicodeAttribute(null=True)
     """The shop's order number an agent attached with `#order` (the latest one): shown in
     the notifications, and what `{order.*}` in a saved reply is filled from."""
+    proactive = UnicodeAttribute(null=True)
+    """Started by a proactive message (flows/proactive.py): the order and the news told."""
     expires_at = NumberAttribute(null=True)
     """DynamoDB TTL (epoch seconds): set when the thread closes, for the store's
     `retention_days`; removed when it reopens (store/retention.py)."""
@@ -248,3 +254,17 @@ class MarkerItem(_Item):
     """DynamoDB TTL; kept well past every provider's retry window (SendGrid: 3 days)."""
     requeued = NumberAttribute(null=True)
     """A pending follow-up (store/follow_ups.py): how often the sweep queued its jobs again."""
+
+
+class OrderNewsItem(_Item):
+    """What a store's customer was told about one order by proactive messages: each kind of
+    news at most once, and never news older than the newest told (flows/proactive.py)."""
+
+    told = UnicodeSetAttribute(null=True)
+    """The kinds of news told ('delayed', 'cancelled', ...)."""
+    last_news_at = UTCDateTimeAttribute(null=True)
+    """When the newest news told happened."""
+    claimed_by = UnicodeAttribute(null=True)
+    """The message that the latest claim is for: its job's retry may claim again."""
+    expires_at = NumberAttribute()
+    """DynamoDB TTL: a year after the latest news; an order's shipping is long over by then."""

@@ -7,7 +7,8 @@ object (the container's `repository`). Its methods live with what they store:
 - messages.py: messages, and an outbound message's delivery;
 - markers.py: idempotency markers and once-only claims;
 - follow_ups.py: messages whose follow-up jobs have not run yet (flows/recovery.py);
-- retention.py: the TTL of closed threads.
+- retention.py: the TTL of closed threads;
+- proactive.py: what each order's customer was told, and proactive threads.
 
 (privacy.py, the GDPR export and erasure, is an admin command beside it.)
 """
@@ -26,6 +27,7 @@ from chalicelib.store.follow_ups import FollowUpStore
 from chalicelib.store.inbound import InboundStore
 from chalicelib.store.markers import MarkerStore
 from chalicelib.store.messages import MessageStore
+from chalicelib.store.proactive import ProactiveStore
 from chalicelib.store.retention import RetentionStore
 from chalicelib.store.threads import ThreadStore
 
@@ -47,6 +49,7 @@ class Repository(
     MarkerStore,
     RetentionStore,
     FollowUpStore,
+    ProactiveStore,
 ):
     """One door to the table. Built with the container's clock, the one time source of
     whatever it records."""

@@ -4,6 +4,8 @@
     POST   /sandbox/faults {"provider", "status", "count", "delay_seconds",
                             "code", "message", "retry_after"}
     DELETE /sandbox/faults
+    POST   /sandbox/shop/news {"order": "1050", "event": "DELAYED", "happened_at": ISO}
+    DELETE /sandbox/shop/news
 
 A fault is a provider's name, an HTTP error status and a count: the next `count` requests to
 that provider get that status in the vendor's error shape, before any auth check, each
@@ -30,14 +32,60 @@ MAX_RETRY_AFTER: Final = 86_400
 
 def handles(request: Request) -> bool:
     return (request.path == "/outbox" and request.method in ("GET", "DELETE")) or (
-        request.path == "/sandbox/faults" and request.method in ("POST", "DELETE")
+        request.path in ("/sandbox/faults", NEWS_PATH) and request.method in ("POST", "DELETE")
     )
 
 
 def handle(request: Request, sandbox: Sandbox) -> Response:
     if request.path == "/outbox":
         return _outbox(request, sandbox)
+    if request.path == NEWS_PATH:
+        return _news(request)
     return _faults(request, sandbox)
+
+
+NEWS_PATH: Final = "/sandbox/shop/news"
+NEWS_EVENTS: Final = (
+    "CONFIRMED",
+    "IN_TRANSIT",
+    "OUT_FOR_DELIVERY",
+    "READY_FOR_PICKUP",
+    "ATTEMPTED_DELIVERY",
+    "DELAYED",
+    "DELIVERED",
+    "FAILURE",
+    "RETURNING_TO_SENDER",
+    "CANCELLED",
+    "REFUNDED",
+)
+
+
+def _news(request: Request) -> Response:
+    """What the demo shop says next about an order (its Shopify stand-in reads it)."""
+    from datetime import datetime
+
+    from relaydesk.sandbox.base import now
+    from relaydesk.sandbox.shop_data import clear_news, demo_orders, set_news
+
+    if request.method == "DELETE":
+        clear_news()
+        return Response(HTTPStatus.NO_CONTENT)
+    try:
+        spec = json_object(request.body)
+        order, event = str(spec.get("order", "")).lstrip("#"), str(spec.get("event", "")).upper()
+        at = datetime.fromisoformat(str(spec["happened_at"])) if spec.get("happened_at") else now()
+    except (BadRequest, ValueError) as exc:
+        return Response(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+    if order not in {o.number for o in demo_orders()}:
+        return Response(HTTPStatus.BAD_REQUEST, {"error": f"no demo order {order!r}"})
+    if event not in NEWS_EVENTS or at.tzinfo is None:
+        return Response(
+            HTTPStatus.BAD_REQUEST,
+            {"error": f"event: one of {', '.join(NEWS_EVENTS)}; happened_at with a zone"},
+        )
+    set_news(order, event, at)
+    created = {"order": order, "event": event, "happened_at": at.isoformat()}
+    return Response(HTTPStatus.CREATED, created)
 
 
 def _outbox(request: Request, sandbox: Sandbox) -> Response:

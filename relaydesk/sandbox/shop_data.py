@@ -27,6 +27,8 @@ class DemoCustomer:
     country: str
     typed_phone: str
     """As the customer typed it at checkout (billing address; WooCommerce keeps only this)."""
+    texts_ok: bool = False
+    """Agreed to SMS at checkout (Shopify's SMS marketing state on their phone)."""
 
     @property
     def name(self) -> str:
@@ -43,6 +45,8 @@ class DemoShipment:
     """The carrier's last event, in Shopify's words: IN_TRANSIT, DELAYED, DELIVERED."""
     estimated_delivery: datetime | None = None
     delivered_at: datetime | None = None
+    event_at: datetime | None = None
+    """When the last event happened (default: delivered, else shipped)."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,10 @@ class DemoOrder:
 
 
 JANA: Final = DemoCustomer(
-    "Jana", "Nováková", "+420777123456", "jana@customer.example", "CZ", "777123456"
+    "Jana", "Nováková", "+420777123456", "jana@customer.example", "CZ", "777123456", True
 )
 PIOTR: Final = DemoCustomer(
-    "Piotr", "Kowalski", "+48600100200", "piotr@customer.example", "PL", "+48 600100200"
+    "Piotr", "Kowalski", "+48600100200", "piotr@customer.example", "PL", "+48 600100200", True
 )
 SARA: Final = DemoCustomer(
     "Sara", "Ahmadi", "+989121234567", "sara@customer.example", "IR", "09121234567"
@@ -69,12 +73,64 @@ NOBODY_PHONE: Final = "+420777999999"
 """A number the shop has never seen: no orders."""
 
 
+SHOPIFY_ID_BASE: Final = 7_000_000_000
+"""The demo shop's Shopify order ids: what its webhooks name an order by (`order_id`)."""
+
+
+def shopify_order_id(number: str) -> int:
+    return SHOPIFY_ID_BASE + int(number)
+
+
+NEWS: Final[dict[str, tuple[str, datetime]]] = {}
+"""Order number -> (the carrier's latest event in Shopify's words, or CANCELLED or REFUNDED;
+when it happened): what `POST /sandbox/shop/news` set since the sandbox started or was
+reset, so that an event simulated for an order is what the shop says when it is re-read."""
+
+
+def set_news(number: str, event: str, at: datetime) -> None:
+    NEWS[number] = (event, at)
+
+
+def clear_news() -> None:
+    NEWS.clear()
+
+
 def _at(day: date, days: int, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day + timedelta(days=days), time(hour, minute), UTC)
 
 
 def demo_orders(started: datetime = STARTED) -> tuple[DemoOrder, ...]:
-    """Every demo order, newest first, dated from `started`'s day."""
+    """Every demo order, newest first, dated from `started`'s day, with the news set."""
+    return tuple(_with_news(order) for order in _orders(started))
+
+
+@dataclass(frozen=True)
+class DemoOrderNews:
+    cancelled_at: datetime | None = None
+    refunded_at: datetime | None = None
+
+
+def order_news(number: str) -> DemoOrderNews:
+    event, at = NEWS.get(number, ("", STARTED))
+    if event == "CANCELLED":
+        return DemoOrderNews(cancelled_at=at)
+    if event == "REFUNDED":
+        return DemoOrderNews(refunded_at=at)
+    return DemoOrderNews()
+
+
+def _with_news(order: DemoOrder) -> DemoOrder:
+    from dataclasses import replace
+
+    event, at = NEWS.get(order.number, ("", STARTED))
+    if not event or event in ("CANCELLED", "REFUNDED") or order.shipment is None:
+        return order
+    delivered = at if event == "DELIVERED" else None
+    shipment = replace(order.shipment, event=event, event_at=at, delivered_at=delivered)
+    return replace(order, shipment=shipment)
+
+
+def _orders(started: datetime) -> tuple[DemoOrder, ...]:
     day = started.astimezone(UTC).date()
     return (
         DemoOrder("1043", JANA, _at(day, -1, 18, 30), "459.00", "CZK"),

@@ -32,7 +32,7 @@ from relaydesk.sandbox.base import (
     now,
     phrase,
 )
-from relaydesk.sandbox.shop_data import DemoOrder, demo_orders
+from relaydesk.sandbox.shop_data import DemoOrder, demo_orders, order_news, shopify_order_id
 
 SHOPS: Final = {DEMO_SHOPIFY_SHOP: LOCAL_SHOPIFY_ACCESS_TOKEN}
 """Shop domain -> the Admin API access token it accepts."""
@@ -45,7 +45,7 @@ _PATH: Final = re.compile(
     r"^/shopify/(?P<shop>[a-z0-9][a-z0-9.-]*)/admin/api/(?P<version>\d{4}-\d{2}|unstable)"
     r"/graphql\.json$"
 )
-_OPERATION: Final = re.compile(r"\bquery\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
+_OPERATION: Final = re.compile(r"\b(?:query|mutation)\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
 _TERM: Final = re.compile(r'^(?P<field>[a-z_]+):"?(?P<value>[^"]*)"?$')
 
 
@@ -157,8 +157,26 @@ def _first(variables: dict[str, Any]) -> int:
     return first if isinstance(first, int) and 0 < first <= 250 else 10
 
 
+SUBSCRIPTIONS: Final[list[dict[str, Any]]] = []
+"""Webhook subscriptions made by `relaydesk commerce subscribe` (kept while the sandbox runs)."""
+
+
 def _answer(operation: str | None, variables: dict[str, Any]) -> dict[str, Any] | None:
     """The `data` of one of the adapter's queries, or None for a query we do not serve."""
+    if operation == "RelaydeskWebhookSubscriptions":
+        return {"webhookSubscriptions": {"nodes": list(SUBSCRIPTIONS)}}
+    if operation == "RelaydeskWebhookSubscribe":
+        node = {
+            "id": f"gid://shopify/WebhookSubscription/{len(SUBSCRIPTIONS) + 1}",
+            "topic": str(variables.get("topic")),
+            "endpoint": {
+                "__typename": "WebhookHttpEndpoint",
+                "callbackUrl": str(variables.get("url")),
+            },
+        }
+        SUBSCRIPTIONS.append(node)
+        created = {"id": node["id"], "topic": node["topic"]}
+        return {"webhookSubscriptionCreate": {"webhookSubscription": created, "userErrors": []}}
     field, value = _search(variables)
     first, orders = _first(variables), demo_orders()
     if operation == "RelaydeskOrdersByPhone":
@@ -180,6 +198,17 @@ def _answer(operation: str | None, variables: dict[str, Any]) -> dict[str, Any] 
     if operation == "RelaydeskOrdersByEmail":
         found = [o for o in orders if field == "email" and o.customer.email == value.lower()]
         return {"orders": {"nodes": [order_node(o) for o in found[:first]]}}
+    if operation == "RelaydeskOrderById":
+        wanted = str(variables.get("id") or "")
+        found_node: dict[str, Any] | None = next(
+            (
+                order_node(o)
+                for o in orders
+                if wanted == f"gid://shopify/Order/{shopify_order_id(o.number)}"
+            ),
+            None,
+        )
+        return {"order": found_node}
     if operation == "RelaydeskOrderByName":
         found = [o for o in orders if field == "name" and o.number == value.lstrip("#")]
         return {"orders": {"nodes": [order_node(o) for o in found[:first]]}}
@@ -211,17 +240,21 @@ def order_node(order: DemoOrder) -> dict[str, Any]:
                     "nodes": [
                         {
                             "status": shipment.event,
-                            "happenedAt": iso(shipment.delivered_at or shipment.shipped_at),
+                            "happenedAt": iso(
+                                shipment.event_at or shipment.delivered_at or shipment.shipped_at
+                            ),
                         }
                     ]
                 },
             }
         )
+    news = order_news(order.number)
     return {
+        "id": f"gid://shopify/Order/{shopify_order_id(order.number)}",
         "name": f"#{order.number}",
         "createdAt": iso(order.created_at),
-        "cancelledAt": None,
-        "displayFinancialStatus": "PAID",
+        "cancelledAt": iso(news.cancelled_at) if news.cancelled_at else None,
+        "displayFinancialStatus": "REFUNDED" if news.refunded_at else "PAID",
         "displayFulfillmentStatus": "FULFILLED" if shipment else "UNFULFILLED",
         "email": customer.email,
         "phone": customer.phone,
@@ -230,7 +263,10 @@ def order_node(order: DemoOrder) -> dict[str, Any]:
         "customer": {
             "displayName": customer.name,
             "defaultEmailAddress": {"emailAddress": customer.email},
-            "defaultPhoneNumber": {"phoneNumber": customer.phone},
+            "defaultPhoneNumber": {
+                "phoneNumber": customer.phone,
+                "marketingState": "SUBSCRIBED" if customer.texts_ok else "NOT_SUBSCRIBED",
+            },
         },
         "fulfillments": fulfillments,
     }

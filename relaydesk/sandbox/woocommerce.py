@@ -22,8 +22,18 @@ from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 from relaydesk.local_env import DEMO_WOO_URL, LOCAL_WOO_CONSUMER_KEY, LOCAL_WOO_CONSUMER_SECRET
-from relaydesk.sandbox.base import Fault, Outbox, Request, Response, iso, now, phrase
-from relaydesk.sandbox.shop_data import DemoOrder, demo_orders
+from relaydesk.sandbox.base import (
+    BadRequest,
+    Fault,
+    Outbox,
+    Request,
+    Response,
+    iso,
+    json_object,
+    now,
+    phrase,
+)
+from relaydesk.sandbox.shop_data import DemoOrder, demo_orders, order_news
 
 SHOPS: Final = {
     urlsplit(DEMO_WOO_URL).hostname or "": (LOCAL_WOO_CONSUMER_KEY, LOCAL_WOO_CONSUMER_SECRET)
@@ -34,7 +44,17 @@ _PATH: Final = re.compile(
     r"^/woocommerce/(?P<host>[a-z0-9][a-z0-9.-]*)/wp-json/wc/v3/orders(?:/(?P<id>\d+))?/?$"
 )
 # TrackShip's word for each demo event.
-_TRACKSHIP: Final = {"IN_TRANSIT": "in_transit", "DELAYED": "exception", "DELIVERED": "delivered"}
+_TRACKSHIP: Final = {
+    "CONFIRMED": "pre_transit",
+    "IN_TRANSIT": "in_transit",
+    "OUT_FOR_DELIVERY": "out_for_delivery",
+    "READY_FOR_PICKUP": "available_for_pickup",
+    "ATTEMPTED_DELIVERY": "attempted_delivery",
+    "DELAYED": "exception",
+    "DELIVERED": "delivered",
+    "FAILURE": "failure",
+    "RETURNING_TO_SENDER": "return_to_sender",
+}
 
 
 def woo_error(code: str, message: str, status: int) -> dict[str, Any]:
@@ -63,6 +83,8 @@ class WooCommerce:
     title: Final = "the WooCommerce REST API"
 
     def handles(self, request: Request) -> bool:
+        if _WEBHOOKS.match(request.path):
+            return request.method in ("GET", "POST")
         return request.method == "GET" and _PATH.match(request.path) is not None
 
     def fault(self, fault: Fault) -> Response:
@@ -70,6 +92,9 @@ class WooCommerce:
         return Response(status, woo_error("sandbox_injected_fault", phrase(status), status))
 
     def handle(self, request: Request, outbox: Outbox) -> Response:
+        hook = _WEBHOOKS.match(request.path)
+        if hook is not None:
+            return _webhooks(request, hook.group("host"))
         matched = _PATH.match(request.path)
         assert matched is not None, "handle() is only called when handles() said so"
         host, order_id = matched.group("host"), matched.group("id")
@@ -129,6 +154,37 @@ class WooCommerce:
         )
 
 
+_WEBHOOKS: Final = re.compile(
+    r"^/woocommerce/(?P<host>[a-z0-9][a-z0-9.-]*)/wp-json/wc/v3/webhooks/?$"
+)
+WEBHOOKS: Final[list[dict[str, Any]]] = []
+"""Webhooks made by `relaydesk commerce subscribe` (kept while the sandbox runs)."""
+
+
+def _webhooks(request: Request, host: str) -> Response:
+    query = parse_qs(request.query, keep_blank_values=True)
+    if host not in SHOPS or _credentials(request, query) != SHOPS[host]:
+        return Response(
+            HTTPStatus.UNAUTHORIZED,
+            woo_error("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 401),
+        )
+    if request.method == "GET":
+        return Response(HTTPStatus.OK, list(WEBHOOKS))
+    try:
+        spec = json_object(request.body)
+    except BadRequest as exc:
+        return Response(HTTPStatus.BAD_REQUEST, woo_error("rest_invalid_json", str(exc), 400))
+    hook = {
+        "id": len(WEBHOOKS) + 1,
+        "name": spec.get("name"),
+        "status": spec.get("status", "active"),
+        "topic": spec.get("topic"),
+        "delivery_url": spec.get("delivery_url"),
+    }
+    WEBHOOKS.append(hook)
+    return Response(HTTPStatus.CREATED, hook)
+
+
 def _searchable(order: DemoOrder) -> str:
     customer = order.customer
     fields = (order.number, customer.first_name, customer.last_name, customer.email)
@@ -137,6 +193,15 @@ def _searchable(order: DemoOrder) -> str:
 
 def _local(moment: Any) -> str:
     return str(iso(moment))[:19]
+
+
+def _status(order: DemoOrder) -> str:
+    news = order_news(order.number)
+    if news.refunded_at:
+        return "refunded"
+    if news.cancelled_at:
+        return "cancelled"
+    return "completed" if order.shipment else "processing"
 
 
 def order_json(order: DemoOrder) -> dict[str, Any]:
@@ -160,7 +225,7 @@ def order_json(order: DemoOrder) -> dict[str, Any]:
                 ],
             }
         )
-        status: dict[str, Any] = {"status": _TRACKSHIP[shipment.event]}
+        status: dict[str, Any] = {"status": _TRACKSHIP.get(shipment.event, "unknown")}
         if shipment.estimated_delivery is not None:
             status["est_delivery_date"] = _local(shipment.estimated_delivery)
         if shipment.delivered_at is not None:
@@ -175,7 +240,7 @@ def order_json(order: DemoOrder) -> dict[str, Any]:
     return {
         "id": int(order.number),
         "number": order.number,
-        "status": "completed" if shipment else "processing",
+        "status": _status(order),
         "currency": order.currency,
         "date_created": _local(order.created_at),
         "date_created_gmt": _local(order.created_at),

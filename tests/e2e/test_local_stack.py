@@ -197,6 +197,41 @@ def test_email_ack_and_threaded_answer(stack: Stack) -> None:
     assert "It ships on Monday." in notices[-1]["text"]  # same thread: the history is there
 
 
+def test_a_delay_in_the_shop_reaches_piotr_by_sms_in_polish_and_his_reply_the_agents(
+    stack: Stack,
+) -> None:
+    """Runs before Piotr writes in the tests below: he has never written, and the demo
+    store texts customers who never wrote (`proactive.text_new_customers`) where the shop
+    records their consent. After the e-mail test: the round-robin's first two turns are
+    Alex's and Sam's there, as those tests expect."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    if not 8 <= datetime.now(UTC).astimezone(ZoneInfo("Europe/Prague")).hour < 21:
+        pytest.skip("the demo store's quiet hours (21:00-08:00 Prague): the SMS waits")
+    piotr = "+48600100200"
+    sent = stack.cli("simulate", "shopify-event", "--order", "1050", "--status", "DELAYED")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert '"status": "queued"' in sent.stdout, sent.stdout
+    [text] = wait_for(lambda: stack.outbox(to=piotr), "the proactive SMS")
+    assert text["body"].startswith("Demo Store: Twoje zamówienie nr 1050 jest opóźnione")
+    assert text["body"].endswith("Po prostu odpowiedz na tę wiadomość.")
+    again = stack.cli(
+        "simulate", "shopify-event", "--order", "1050", "--status", "DELAYED", "--wait", "0"
+    )
+    assert '"status": "queued"' in again.stdout, again.stdout  # new event id, same news
+    time.sleep(2)
+    assert len(stack.outbox(to=piotr)) == 1
+    reply = stack.cli("simulate", "sms", "--from", piotr, "--wait", "0", "Kiedy dotrze?")
+    assert "acknowledgement: " in reply.stdout, reply.stdout + reply.stderr
+    [notice] = wait_for(
+        lambda: [n for n in stack.outbox(provider="sendgrid") if "Kiedy dotrze?" in n["text"]],
+        "the agents' notification of Piotr's reply",
+    )
+    assert "zamówienie nr 1050" in notice["text"]  # the proactive message, in the thread
+    assert "Attached order: #1050" in notice["text"]
+
+
 def test_where_is_my_order_is_answered_from_the_shop_and_agent_hands_over(stack: Stack) -> None:
     """The README's automatic answer: Sara's order is looked up in the sandbox's Shopify
     shop by the answer job, and AGENT brings a person in with the whole conversation."""
@@ -278,7 +313,8 @@ def test_commands_delivery_reports_and_the_survey_through_the_stack(stack: Stack
     closed = stack.cli("simulate", "agent-reply", "--from", agent, "#close")
     assert '"status": "closed"' in closed.stdout, closed.stdout + closed.stderr
     [survey] = wait_for(
-        lambda: [t for t in stack.outbox(to=customer) if "5" in t["body"]], "the survey"
+        lambda: [t for t in stack.outbox(to=customer) if "How was your experience" in t["body"]],
+        "the survey",
     )
     assert "Demo Store" in survey["body"]
     rated = stack.cli("simulate", "sms", "--from", customer, "5")

@@ -76,7 +76,7 @@ KEY_BUILDERS = [
 
 def test_every_key_builder_is_found() -> None:
     names = sorted(f.__name__ for f in KEY_BUILDERS)
-    assert names == ["customer_pk", "marker_pk", "store_pk", "thread_pk"], (
+    assert names == ["customer_pk", "marker_pk", "order_pk", "store_pk", "thread_pk"], (
         "a new key builder in store/models.py: it is checked below automatically; "
         "update this list once you have looked at it"
     )
@@ -226,6 +226,14 @@ def _claimed(first_time: bool) -> None:
     assert first_time, "acme's claim on a key counted as demo's"
 
 
+def _nothing_told(told: tuple[frozenset[str], Any]) -> None:
+    assert told == (frozenset(), None), "another store's order news read as demo's"
+
+
+def _not_seen(seen: bool) -> None:
+    assert not seen, "another store's marker read as demo's"
+
+
 REPOSITORY_CALLS: dict[str, Call] = {
     "customer": lambda r, w: [r.customer(A, CUSTOMER), r.customer(A, ONLY_B_CUSTOMER)],
     "thread": lambda r, w: [r.thread(A, w["thread_id"]), r.thread(A, w["only_b_thread"])],
@@ -239,6 +247,11 @@ REPOSITORY_CALLS: dict[str, Call] = {
         r.message_for_provider_id(A, ONLY_B_SID),
         (r.message_for_provider_id(A, w["sid"]) or (None, None))[1],
     ],
+    "order_news": lambda r, w: _nothing_told(r.order_news(A, "1050")),
+    "shop_event_seen": lambda r, w: _not_seen(r.shop_event_seen(A, ONLY_B_KEYS[1])),
+    "customers_by_address": lambda r, w: list(
+        r.customers_by_address(A, [CUSTOMER, ONLY_B_CUSTOMER]).values()
+    ),
     "record_inbound": _record_inbound,
     "record_rating": _record_rating,
     "record_outbound": lambda r, w: r.record_outbound(
@@ -293,6 +306,20 @@ REPOSITORY_CALLS: dict[str, Call] = {
     ),
     "follow_ups_done": lambda r, w: r.follow_ups_done(A, w["message"].sk),
     "follow_ups_requeued": lambda r, w: r.follow_ups_requeued(A, w["message"].sk),
+    "claim_news": lambda r, w: _claimed(r.claim_news(A, "1050", "delayed", w["now"], "k")),
+    "count_proactive": lambda r, w: _claimed(
+        r.count_proactive(A, ONLY_B_CUSTOMER, "2026-11-20", 1)
+    ),
+    "start_proactive_thread": lambda r, w: r.start_proactive_thread(
+        A,
+        channel="sms",
+        customer=ONLY_B_CUSTOMER,
+        store_address="+15005550006",
+        subject=None,
+        proactive="order #1050: delayed",
+        order_number="1050",
+        at=w["now"],
+    ),
 }
 
 STORE_SCOPED_ITEMS = {"ThreadItem", "MessageItem", "list[MessageItem]"}

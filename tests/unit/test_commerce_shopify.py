@@ -134,6 +134,7 @@ def test_an_order_node_maps_to_our_order() -> None:
             shipped_at=datetime(2026, 11, 30, 14, tzinfo=UTC),
             estimated_delivery=datetime(2026, 12, 2, 12, tzinfo=UTC),
             last_event=ShipmentEvent.IN_TRANSIT,
+            last_event_at=datetime(2026, 11, 30, 15, tzinfo=UTC),
         ),
     )
 
@@ -368,3 +369,32 @@ def test_a_sandbox_base_url_keeps_the_api_path() -> None:
     assert (
         adapter.url == f"http://127.0.0.1:8025/shopify/{SHOP}/admin/api/{API_VERSION}/graphql.json"
     )
+
+
+@pytest.mark.parametrize(
+    ("phone", "consent"),
+    [
+        (None, None),
+        ({"phoneNumber": "+420777123456", "marketingState": "SUBSCRIBED"}, True),
+        ({"phoneNumber": "+420777123456", "marketingState": "UNSUBSCRIBED"}, False),
+        ({"phoneNumber": "+420777123456"}, None),
+    ],
+)
+def test_the_customers_consent_to_texts_is_their_sms_marketing_state(
+    phone: dict[str, str] | None, consent: bool | None
+) -> None:
+    customer = {
+        "displayName": "Jana",
+        "defaultEmailAddress": None,
+        "defaultPhoneNumber": phone,
+    }
+    order = order_from_graphql(node(customer=customer))
+    assert order is not None
+    assert order.customer.text_consent is consent
+
+
+def test_an_order_by_its_webhook_id() -> None:
+    """`order_by_id` asks for the order's gid; anything but digits is not an id."""
+    shop = ShopifyShop(SHOP, TOKEN)
+    assert shop.order_by_id("not-an-id") is None
+    assert shop.order_by_id("1" * 21) is None
