@@ -20,7 +20,6 @@ from chalicelib.domain.answers import AnswersConfigError
 from chalicelib.domain.automail import DEFAULT_NO_REPLY_SENDERS
 from chalicelib.domain.automation import Automation, parse_automation
 from chalicelib.domain.calendar import BusinessCalendar
-from chalicelib.domain.customer_view import ORDER_FIELDS, unknown_placeholders
 from chalicelib.domain.messages import contact_of
 from chalicelib.domain.proactive import Proactive, ProactiveConfigError, parse_proactive
 from chalicelib.domain.sla import (
@@ -266,6 +265,11 @@ def parse_store(raw: Mapping[str, Any], base_dir: Path | None = None) -> StoreCo
                 f"store {store_id!r}: reply_templates: {template_name!r} needs a lower-case "
                 "name (letters, digits, - or _) and a non-empty text"
             )
+        if "{order." not in text:
+            continue
+        # Only a template that names the attached order needs the agents' order wording.
+        from chalicelib.domain.customer_view import ORDER_FIELDS, unknown_placeholders
+
         if unknown := unknown_placeholders(text):
             raise ConfigError(
                 f"store {store_id!r}: reply_templates: {template_name!r} uses "
