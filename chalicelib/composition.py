@@ -14,10 +14,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import routes
-from chalicelib.channels.email_channel import EmailChannel
-from chalicelib.channels.port import Channels, InboundAdapter, Mailer, TextMessenger
+from chalicelib.channels.port import (
+    ChannelAdapter,
+    Channels,
+    InboundAdapter,
+    Mailer,
+    TextMessenger,
+)
 from chalicelib.channels.text_channel import TextChannel
-from chalicelib.domain.mail import InboundEmail
 from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.queues import JobQueue
 from chalicelib.settings import ConfigError, Secrets, Settings
@@ -26,6 +30,7 @@ from chalicelib.store.repository import Repository
 if TYPE_CHECKING:
     from chalicelib.channels.twilio_messaging import StatusUpdate
     from chalicelib.commerce.port import Shop
+    from chalicelib.domain.mail import InboundEmail
 from chalicelib.stores import StoreConfig, Stores, load_stores
 
 log = logging.getLogger(__name__)
@@ -196,12 +201,17 @@ class Container:
         """Each customer channel's adapter. Each reaches its provider through the container
         at send time: nothing is built (no secret read, no SDK imported) until a message
         goes out, and a test that swaps the messenger or mailer swaps it for every channel."""
+
+        def email() -> ChannelAdapter:
+            from chalicelib.channels.email_channel import EmailChannel
+
+            return EmailChannel(lambda: self.mailer)
+
+        def text(whatsapp: bool) -> Callable[[], ChannelAdapter]:
+            return lambda: TextChannel(lambda: self.messenger, whatsapp=whatsapp)
+
         return Channels(
-            {
-                Channel.SMS: TextChannel(lambda: self.messenger, whatsapp=False),
-                Channel.WHATSAPP: TextChannel(lambda: self.messenger, whatsapp=True),
-                Channel.EMAIL: EmailChannel(lambda: self.mailer),
-            }
+            {Channel.SMS: text(False), Channel.WHATSAPP: text(True), Channel.EMAIL: email}
         )
 
     def shop_webhook_secret(self, store: StoreConfig) -> str | None:

@@ -21,7 +21,7 @@ from chalicelib.domain.automail import DEFAULT_NO_REPLY_SENDERS
 from chalicelib.domain.automation import Automation, parse_automation
 from chalicelib.domain.calendar import BusinessCalendar
 from chalicelib.domain.messages import contact_of
-from chalicelib.domain.proactive import Proactive, ProactiveConfigError, parse_proactive
+from chalicelib.domain.proactive_config import Proactive, ProactiveConfigError, parse_proactive
 from chalicelib.domain.sla import (
     FIRST_RESPONSE,
     NEXT_RESPONSE,

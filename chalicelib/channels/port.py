@@ -18,14 +18,16 @@ put a fake that records what it was given in their place.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from chalicelib.domain.mail import OutgoingEmail
 from chalicelib.domain.messages import Channel
-from chalicelib.stores import StoreConfig
+
+if TYPE_CHECKING:  # types only: the SMS webhook needs neither the mail shapes nor their import
+    from chalicelib.domain.mail import OutgoingEmail
+    from chalicelib.stores import StoreConfig
 
 
 class TextMessenger(Protocol):
@@ -118,13 +120,20 @@ class ChannelAdapter(Protocol):
 
 
 class Channels:
-    """Channel name -> its adapter; an unknown channel is a bug, not a customer's error."""
+    """Channel name -> its adapter; an unknown channel is a bug, not a customer's error.
 
-    def __init__(self, adapters: Mapping[Channel, ChannelAdapter]) -> None:
-        self._adapters = dict(adapters)
+    Each adapter is built (and its module imported) on its first use: an SMS webhook's
+    Lambda never loads the e-mail channel's code."""
+
+    def __init__(self, factories: Mapping[Channel, Callable[[], ChannelAdapter]]) -> None:
+        self._factories = dict(factories)
+        self._adapters: dict[Channel, ChannelAdapter] = {}
 
     def __getitem__(self, channel: Channel | str) -> ChannelAdapter:
-        return self._adapters[Channel(channel)]
+        key = Channel(channel)
+        if key not in self._adapters:
+            self._adapters[key] = self._factories[key]()
+        return self._adapters[key]
 
 
 @dataclass(frozen=True)
