@@ -12,6 +12,12 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No timing in tests: Hypothesis's default 200 ms deadline per example is one, and fails
+# on a machine that is busy with something else (speed is measured in bench/).
+settings.register_profile("relaydesk", deadline=None)
+settings.load_profile("relaydesk")
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
