@@ -11,6 +11,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Protocol
 
 from chalice.app import Response
 
@@ -28,6 +29,20 @@ from chalicelib.flows.receive_inbound import receive_message
 from chalicelib.queues import ParkedRequest, QueueError
 from chalicelib.settings import SecretsUnavailable
 from chalicelib.store.repository import StorageError
+
+if TYPE_CHECKING:
+    from chalicelib.commerce.port import ShopEvent
+    from chalicelib.stores import StoreConfig
+
+
+class ShopWebhooks(Protocol):
+    """What a shop platform's webhook module offers (commerce/shopify_webhook.py,
+    commerce/woocommerce_webhook.py)."""
+
+    def verify(self, secret: str, body: bytes, headers: Mapping[str, str]) -> None: ...
+
+    def read_event(self, headers: Mapping[str, str], body: bytes) -> ShopEvent | None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -260,21 +275,34 @@ def shopify_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) ->
         if store is None:
             # Nothing to verify against: no store of ours knows this shop, or its secret.
             raise UnknownDestination("no store is configured for this shop")
-        secret = c.shop_webhook_secret(store)
-        if not secret:
-            raise UnknownDestination("this store's shop has no webhook secret")
-        shopify.verify(secret, body, headers)
-        event = shopify.read_event(headers, body)
-        if event is None:
-            return _json(200, {"status": "ignored"})
-        if not store.proactive.enabled:
-            return _json(200, {"status": "off"})  # nothing queued: the store does not tell
-        facts["event"] = event.event_id[:100]
-        from chalicelib.flows.proactive import queue_event
-
-        return _json(200, {"status": queue_event(c, store, event)})
+        return _shop_event(c, store, shopify, body=body, headers=headers, facts=facts)
 
     return guarded(c, handle, route, facts)
+
+
+def _shop_event(
+    c: Container,
+    store: StoreConfig,
+    platform: ShopWebhooks,
+    *,
+    body: bytes,
+    headers: Mapping[str, str],
+    facts: dict[str, str],
+) -> Response:
+    """Both shops' webhooks once the store is known: the HMAC (401), the topic, the job."""
+    secret = c.shop_webhook_secret(store)
+    if not secret:
+        raise UnknownDestination("this store's shop has no webhook secret")
+    platform.verify(secret, body, headers)
+    event = platform.read_event(headers, body)
+    if event is None:
+        return _json(200, {"status": "ignored"})
+    if not store.proactive.enabled:
+        return _json(200, {"status": "off"})  # nothing queued: the store does not tell
+    facts["event"] = event.event_id[:100]
+    from chalicelib.flows.proactive import queue_event
+
+    return _json(200, {"status": queue_event(c, store, event)})
 
 
 def woocommerce_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Response:
@@ -294,18 +322,6 @@ def woocommerce_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]
         store = c.stores.by_woocommerce_url(woo.source(headers))
         if store is None:
             raise UnknownDestination("no store is configured for this shop")
-        secret = c.shop_webhook_secret(store)
-        if not secret:
-            raise UnknownDestination("this store's shop has no webhook secret")
-        woo.verify(secret, body, headers)
-        event = woo.read_event(headers, body)
-        if event is None:
-            return _json(200, {"status": "ignored"})
-        if not store.proactive.enabled:
-            return _json(200, {"status": "off"})  # nothing queued: the store does not tell
-        facts["event"] = event.event_id[:100]
-        from chalicelib.flows.proactive import queue_event
-
-        return _json(200, {"status": queue_event(c, store, event)})
+        return _shop_event(c, store, woo, body=body, headers=headers, facts=facts)
 
     return guarded(c, handle, route, facts)
