@@ -16,7 +16,11 @@ from chalice.test import Client
 from chalicelib.composition import Container, reset_container
 from chalicelib.settings import Settings
 from relaydesk import emulator, sandbox
-from relaydesk.local_env import local_environment
+from relaydesk.local_env import (
+    LOCAL_SHOPIFY_ACCESS_TOKEN,
+    LOCAL_SHOPIFY_WEBHOOK_SECRET,
+    local_environment,
+)
 from relaydesk.workers import QueueWorker
 from tests.conftest import TEST_STORES
 
@@ -88,6 +92,9 @@ def container(aws: dict[str, str], sandbox_url: str, clock: FakeClock) -> Iterat
             app_url=PUBLIC_URL, aws_url=os.environ["AWS_ENDPOINT_URL"], sandbox_url=sandbox_url
         ),
         "STORES_FILE": str(TEST_STORES),
+        # The fixture store `answers` reads the sandbox's demo Shopify shop.
+        "SHOPIFY_ACCESS_TOKEN_ANSWERS": LOCAL_SHOPIFY_ACCESS_TOKEN,
+        "SHOPIFY_WEBHOOK_SECRET_ANSWERS": LOCAL_SHOPIFY_WEBHOOK_SECRET,
     }
     built = Container(Settings(environ), clock=clock)
     reset_container(built)

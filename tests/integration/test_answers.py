@@ -8,21 +8,17 @@ not); both answer with the demo store's four answers.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
-from chalicelib.composition import Container, reset_container
-from chalicelib.settings import Settings
+from chalicelib.composition import Container
 from relaydesk import sandbox
-from relaydesk.local_env import LOCAL_SHOPIFY_ACCESS_TOKEN, local_environment
 from relaydesk.sandbox.shop_data import STARTED
 from relaydesk.workers import QueueWorker
-from tests.conftest import TEST_STORES
-from tests.integration.conftest import PUBLIC_URL, FakeClock, drain, queue_depth
+from tests.integration.conftest import FakeClock, drain, queue_depth
 from tests.integration.email_posts import post_form
 from tests.integration.test_spine import ack_of, post_twilio
 
@@ -30,22 +26,6 @@ SHOP_NUMBER, WOO_NUMBER = "+15005550030", "+15005550008"
 JANA, PIOTR, SARA, NOBODY = "+420777123456", "+48600100200", "+989121234567", "+420777999999"
 AGENT = "kim@answers.test"
 FOOTER = "Reply AGENT to talk to our team."
-
-
-@pytest.fixture
-def container(aws: dict[str, str], sandbox_url: str, clock: FakeClock) -> Iterator[Container]:
-    environ = {
-        **os.environ,
-        **local_environment(
-            app_url=PUBLIC_URL, aws_url=os.environ["AWS_ENDPOINT_URL"], sandbox_url=sandbox_url
-        ),
-        "STORES_FILE": str(TEST_STORES),
-        "SHOPIFY_ACCESS_TOKEN_ANSWERS": LOCAL_SHOPIFY_ACCESS_TOKEN,
-    }
-    built = Container(Settings(environ), clock=clock)
-    reset_container(built)
-    yield built
-    reset_container(None)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ and texts customers who never wrote (`proactive.text_new_customers`).
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,43 +18,22 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.commerce.shopify_webhook import sign
-from chalicelib.composition import Container, reset_container
-from chalicelib.settings import Settings
+from chalicelib.composition import Container
 from relaydesk import sandbox
 from relaydesk.local_env import (
     DEMO_SHOPIFY_SHOP,
-    LOCAL_SHOPIFY_ACCESS_TOKEN,
     LOCAL_SHOPIFY_WEBHOOK_SECRET,
     LOCAL_WOO_WEBHOOK_SECRET,
-    local_environment,
 )
 from relaydesk.sandbox.shop_data import clear_news, set_news, shopify_order_id
 from relaydesk.workers import QueueWorker
-from tests.conftest import TEST_STORES
-from tests.integration.conftest import PUBLIC_URL, FakeClock, drain, queue_depth, table_items
+from tests.integration.conftest import FakeClock, drain, queue_depth, table_items
 from tests.integration.test_spine import post_twilio
 
 SHOP_NUMBER = "+15005550030"
 PIOTR, JANA = "+48600100200", "+420777123456"
 AGENT = "kim@answers.test"
 PATH = "/webhooks/shopify"
-
-
-@pytest.fixture
-def container(aws: dict[str, str], sandbox_url: str, clock: FakeClock) -> Iterator[Container]:
-    environ = {
-        **os.environ,
-        **local_environment(
-            app_url=PUBLIC_URL, aws_url=os.environ["AWS_ENDPOINT_URL"], sandbox_url=sandbox_url
-        ),
-        "STORES_FILE": str(TEST_STORES),
-        "SHOPIFY_ACCESS_TOKEN_ANSWERS": LOCAL_SHOPIFY_ACCESS_TOKEN,
-        "SHOPIFY_WEBHOOK_SECRET_ANSWERS": LOCAL_SHOPIFY_WEBHOOK_SECRET,
-    }
-    built = Container(Settings(environ), clock=clock)
-    reset_container(built)
-    yield built
-    reset_container(None)
 
 
 @pytest.fixture

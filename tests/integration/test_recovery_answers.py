@@ -11,14 +11,13 @@ from tests.integration.conftest import drain
 from tests.integration.test_answers import (  # the `answers` store, connected to its shop
     JANA,
     SHOP_NUMBER,
-    container,
     outbox,
     texts_to,
 )
 from tests.integration.test_recovery import pending
 from tests.integration.test_spine import post_twilio
 
-__all__ = ["container", "outbox"]  # fixtures
+__all__ = ["outbox"]  # the fixture
 
 
 def test_an_automatic_answer_clears_the_pending_follow_up(
