@@ -217,21 +217,6 @@ def _sent_to(sandbox_url: str, customer: str) -> list[dict[str, Any]]:
     return entries
 
 
-SHOPIFY_STATUSES = (
-    "CONFIRMED",
-    "IN_TRANSIT",
-    "OUT_FOR_DELIVERY",
-    "READY_FOR_PICKUP",
-    "ATTEMPTED_DELIVERY",
-    "DELAYED",
-    "DELIVERED",
-    "FAILURE",
-    "RETURNING_TO_SENDER",
-    "CANCELLED",
-    "REFUNDED",
-)
-
-
 def shopify_event(
     *, order: str, status: str, event_id: str | None = None, happened_at: str | None = None
 ) -> tuple[bytes, str, str]:
@@ -417,6 +402,8 @@ def customer_command(
 
 
 def main(argv: list[str] | None = None) -> int:
+    from relaydesk.sandbox.control import NEWS_EVENTS  # the news the sandbox's shops can tell
+
     parser = argparse.ArgumentParser(
         prog="relaydesk", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -469,14 +456,14 @@ def main(argv: list[str] | None = None) -> int:
     reply.add_argument("text")
     shopify = kinds.add_parser("shopify-event", help="a Shopify webhook about a demo order")
     shopify.add_argument("--order", required=True, help="the demo order's number, e.g. 1050")
-    shopify.add_argument("--status", required=True, type=str.upper, choices=SHOPIFY_STATUSES)
+    shopify.add_argument("--status", required=True, type=str.upper, choices=NEWS_EVENTS)
     shopify.add_argument("--event-id", default=None, help="X-Shopify-Event-Id (repeat: redelivery)")
     shopify.add_argument("--shop", default=DEMO_SHOPIFY_SHOP)
     shopify.add_argument("--secret", default=LOCAL_SHOPIFY_WEBHOOK_SECRET, help="the app secret")
     shopify.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the message")
     woo = kinds.add_parser("woo-event", help="a WooCommerce order.updated about a demo order")
     woo.add_argument("--order", required=True, help="the demo order's number, e.g. 1050")
-    woo.add_argument("--status", required=True, type=str.upper, choices=SHOPIFY_STATUSES)
+    woo.add_argument("--status", required=True, type=str.upper, choices=NEWS_EVENTS)
     woo.add_argument("--delivery-id", default=None, help="X-WC-Webhook-Delivery-ID")
     woo.add_argument("--secret", default=LOCAL_WOO_WEBHOOK_SECRET, help="the webhook's secret")
     woo.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the message")
