@@ -18,8 +18,6 @@ from relaydesk.workers import QueueWorker, ScheduledRules
 
 log = logging.getLogger("relaydesk.stack")
 
-LISTEN_BACKLOG = 128
-
 
 def run(
     host: str = "127.0.0.1",
@@ -38,10 +36,9 @@ def run(
 
     # The app reads its settings at import, so it is imported only now.
     import boto3
-    from chalice.config import Config
-    from chalice.local import ThreadedHTTPServer, create_local_server
 
     import app as relaydesk_app
+    from relaydesk.app_server import local_server
 
     workers = [
         QueueWorker(boto3.client("sqs"), outputs["JobsQueueUrl"], relaydesk_app.on_job),
@@ -52,10 +49,7 @@ def run(
     rules = ScheduledRules(boto3.client("events"), boto3.client("sqs"))
     for worker in (*workers, rules):
         worker.start()
-    # `chalice local` listens with socketserver's backlog of 5: a burst of webhooks (a
-    # newsletter's replies) would meet connection resets. API Gateway queues far more.
-    ThreadedHTTPServer.request_queue_size = LISTEN_BACKLOG
-    server = create_local_server(relaydesk_app.app, Config(chalice_stage="dev"), host, app_port)
+    server = local_server(relaydesk_app.app, host, app_port)
 
     def stop(*_: Any) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()

@@ -637,16 +637,10 @@ class LocalApp:
     not thread-safe: it keeps the current request on the shared app object.)"""
 
     def __init__(self) -> None:
-        from chalice.config import Config
-        from chalice.local import LocalChalice, LocalDevServer, create_local_server
-
         import app as relaydesk_app
+        from relaydesk.app_server import local_server
 
-        config = Config(chalice_stage="dev")
-        if isinstance(relaydesk_app.app, LocalChalice):  # made thread-safe by an earlier test
-            self.server = LocalDevServer(relaydesk_app.app, config, "127.0.0.1", 0)
-        else:
-            self.server = create_local_server(relaydesk_app.app, config, "127.0.0.1", 0)
+        self.server = local_server(relaydesk_app.app, "127.0.0.1", 0)
         host, port = self.server.server.server_address[:2]
         self.url = f"http://{host!s}:{port}"
         self._thread = threading.Thread(
