@@ -143,6 +143,35 @@ def test_sms_ack_agent_email_reply_and_sms_back(stack: Stack) -> None:
     ]
 
 
+def test_whatsapp_question_and_the_agents_answer_on_whatsapp(stack: Stack) -> None:
+    """The same conversation on WhatsApp: the agent's answer leaves on WhatsApp."""
+    customer = "+420777555111"
+    sent = stack.cli("simulate", "whatsapp", "--from", customer, "Do you deliver to Brno?")
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert "HTTP 200" in sent.stdout
+
+    def notice() -> list[dict[str, Any]]:
+        return [n for n in stack.outbox(provider="sendgrid") if "deliver to Brno" in n["text"]]
+
+    [notified] = wait_for(notice, "the agent e-mail")
+    replied = stack.cli(
+        "simulate",
+        "agent-reply",
+        "--from",
+        notified["to"],
+        "--to",
+        notified["reply_to"],
+        "Yes, in two days.",
+    )
+    assert '"status": "queued"' in replied.stdout, replied.stdout + replied.stderr
+
+    def answered() -> list[dict[str, Any]]:
+        return [t for t in stack.outbox(provider="twilio") if t["body"] == "Yes, in two days."]
+
+    texts = wait_for(answered, "the WhatsApp answer")
+    assert [(t["channel"], t["to"]) for t in texts] == [("whatsapp", f"whatsapp:{customer}")]
+
+
 def test_email_ack_and_threaded_answer(stack: Stack) -> None:
     customer = "jana@customer.example"
     sent = stack.cli(
@@ -279,7 +308,13 @@ def test_demo_fast_reminder_and_breach_happen_in_real_time(stack: Stack) -> None
     started = time.monotonic()
 
     def alerts(kind: str) -> list[dict[str, Any]]:
-        return [m for m in stack.outbox(to="alex@demo.relaydesk.test") if kind in m["subject"]]
+        """To whichever of the two agents the round-robin assigned the thread."""
+        return [
+            m
+            for agent in ("alex@demo.relaydesk.test", "sam@demo.relaydesk.test")
+            for m in stack.outbox(to=agent)
+            if kind in m["subject"]
+        ]
 
     reminder = wait_for(lambda: alerts("Reminder"), "the reminder", timeout=150)
     reminded_after = time.monotonic() - started
