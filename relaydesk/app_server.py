@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from chalice import Chalice
+    from chalice.app import Chalice
     from chalice.local import LocalDevServer
 
 LISTEN_BACKLOG = 128

@@ -148,11 +148,23 @@ def _woo(
     url = f"{api}/wp-json/wc/v3/webhooks"
     found = requests.get(url, auth=(key, secret), params={"per_page": 100}, timeout=15)
     found.raise_for_status()
-    existing = {(w.get("topic"), w.get("delivery_url")) for w in found.json()}
+    existing = {(w.get("topic"), w.get("delivery_url")): w for w in found.json()}
     done = []
     for item in plan:
-        if (item["topic"], item["url"]) in existing:
+        hook = existing.get((item["topic"], item["url"]))
+        if hook is not None and hook.get("status") == "active":
             done.append(f"already subscribed {item['topic']} -> {item['url']}")
+            continue
+        if hook is not None:
+            # WooCommerce disables a webhook after 5 failed deliveries in a row, silently.
+            enabled = requests.put(
+                f"{url}/{hook['id']}",
+                auth=(key, secret),
+                json={"status": "active", "secret": webhook_secret},
+                timeout=15,
+            )
+            enabled.raise_for_status()
+            done.append(f"re-enabled {item['topic']} -> {item['url']} (was {hook.get('status')})")
             continue
         created = requests.post(
             url,

@@ -328,17 +328,28 @@ def _note_once(c: Container, store: StoreConfig, thread: ThreadItem, text: str) 
 
 def resolve_if_quiet(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) -> None:
     """A day after an automatic answer, with no word since: resolved automatically."""
+    why = f"resolved automatically: no reply within {RESOLVE_AFTER_HOURS} hours"
+    resolve_quietly(c, store, thread, timer.epoch, why)
+
+
+def resolve_quietly(
+    c: Container, store: StoreConfig, thread: ThreadItem, epoch: int, why: str
+) -> bool:
+    """Closed, with `why` in its history and the store's retention applied, if the thread
+    still waits on the customer at `epoch`; False when the customer or an agent got there
+    first (the automatic answer's and the proactive news's timers both end here)."""
     from chalicelib.flows.retention import retention_job_for
 
-    if not c.repository.resolve_automatically(thread, timer.epoch, c.clock()):
-        return  # the customer wrote again, or an agent took it
+    if not c.repository.resolve_automatically(thread, epoch, c.clock()):
+        return False
     c.repository.record_event(
         thread,
         kind="event",
         author=store.support_address,
         author_name="relaydesk",
-        body=f"resolved automatically: no reply within {RESOLVE_AFTER_HOURS} hours",
+        body=why,
         at=c.clock(),
     )
     c.jobs.send_all([retention_job_for(store.store_id, thread.thread_id)])
     log.info("thread resolved automatically: thread=%s", thread.thread_id)
+    return True

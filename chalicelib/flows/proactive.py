@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -51,6 +51,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FAMILY = "proactive"
+RESOLVE_AFTER = timedelta(days=3)
+"""A proactive thread that the customer never answers is resolved this long after its
+last news (the shop's problem was told; nothing waits on the store). A reply later than
+that reopens it, within the store's reopen window, like any resolved thread."""
 
 
 def queue_event(c: Container, store: StoreConfig, event: ShopEvent) -> str:
@@ -270,9 +274,21 @@ def _send(
     *,
     redelivered: bool,
 ) -> None:
-    """Now, or for a text in the store's quiet hours, when they end (the timers queue)."""
+    """Now, or for a text in the store's quiet hours, when they end (the timers queue);
+    on a proactive thread that waits on the customer, its resolution later."""
     now = c.clock()
     wake = quiet_until(now, store.calendar.timezone, store.proactive)
+    if thread.proactive and thread.status == ThreadStatus.PENDING.value:
+        resolve = Timer(
+            TimerKind.RESOLVE,
+            store.store_id,
+            thread.thread_id,
+            int(thread.sla_epoch),
+            (wake or now) + RESOLVE_AFTER,
+            family=FAMILY,
+            message_sk=message.sk,
+        )
+        c.timers.send_all([resolve], now=now)
     if thread.channel != "email" and wake is not None and message.delivery_status == "queued":
         timer = Timer(
             TimerKind.PROACTIVE,
@@ -301,3 +317,18 @@ def send_after_quiet_hours(
         _send(c, store, thread, message, redelivered=False)
         return
     deliver(c, store, thread, message)
+
+
+def resolve_if_unanswered(
+    c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer
+) -> None:
+    """Three days after the news, with nothing since on the thread: resolved. Later news
+    on the same thread carries its own timer; a reply has opened the thread for a person."""
+    from chalicelib.flows.answer import resolve_quietly
+
+    history = c.repository.messages(store.store_id, thread.thread_id)
+    if any(m.sk > timer.message_sk for m in history):
+        return
+    days = RESOLVE_AFTER.days
+    why = f"resolved automatically: no reply within {days} days of the shipment news"
+    resolve_quietly(c, store, thread, timer.epoch, why)

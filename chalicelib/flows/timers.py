@@ -73,9 +73,12 @@ def fire_timer(c: Container, timer: Timer) -> bool:
         _wake(c, store, thread, timer)
         return False
     if timer.kind is TimerKind.RESOLVE:
-        from chalicelib.flows.answer import resolve_if_quiet
+        from chalicelib.flows import answer, proactive
 
-        resolve_if_quiet(c, store, thread, timer)
+        if timer.family == proactive.FAMILY:
+            proactive.resolve_if_unanswered(c, store, thread, timer)
+        else:
+            answer.resolve_if_quiet(c, store, thread, timer)
         return False
     if timer.kind is TimerKind.PROACTIVE:
         from chalicelib.flows.proactive import send_after_quiet_hours

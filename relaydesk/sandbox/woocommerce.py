@@ -84,7 +84,7 @@ class WooCommerce:
 
     def handles(self, request: Request) -> bool:
         if _WEBHOOKS.match(request.path):
-            return request.method in ("GET", "POST")
+            return request.method in ("GET", "POST", "PUT")
         return request.method == "GET" and _PATH.match(request.path) is not None
 
     def fault(self, fault: Fault) -> Response:
@@ -94,7 +94,7 @@ class WooCommerce:
     def handle(self, request: Request, outbox: Outbox) -> Response:
         hook = _WEBHOOKS.match(request.path)
         if hook is not None:
-            return _webhooks(request, hook.group("host"))
+            return _webhooks(request, hook.group("host"), hook.group("id"))
         matched = _PATH.match(request.path)
         assert matched is not None, "handle() is only called when handles() said so"
         host, order_id = matched.group("host"), matched.group("id")
@@ -155,25 +155,35 @@ class WooCommerce:
 
 
 _WEBHOOKS: Final = re.compile(
-    r"^/woocommerce/(?P<host>[a-z0-9][a-z0-9.-]*)/wp-json/wc/v3/webhooks/?$"
+    r"^/woocommerce/(?P<host>[a-z0-9][a-z0-9.-]*)/wp-json/wc/v3/webhooks(?:/(?P<id>[0-9]+))?/?$"
 )
 WEBHOOKS: Final[list[dict[str, Any]]] = []
 """Webhooks made by `relaydesk commerce subscribe` (kept while the sandbox runs)."""
 
 
-def _webhooks(request: Request, host: str) -> Response:
+def _webhooks(request: Request, host: str, hook_id: str | None) -> Response:
     query = parse_qs(request.query, keep_blank_values=True)
     if host not in SHOPS or _credentials(request, query) != SHOPS[host]:
         return Response(
             HTTPStatus.UNAUTHORIZED,
             woo_error("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 401),
         )
-    if request.method == "GET":
+    if request.method == "GET" and hook_id is None:
         return Response(HTTPStatus.OK, list(WEBHOOKS))
     try:
-        spec = json_object(request.body)
+        spec = json_object(request.body) if request.method != "GET" else {}
     except BadRequest as exc:
         return Response(HTTPStatus.BAD_REQUEST, woo_error("rest_invalid_json", str(exc), 400))
+    if hook_id is not None:
+        found = next((w for w in WEBHOOKS if str(w["id"]) == hook_id), None)
+        if found is None or request.method == "POST":
+            return Response(
+                HTTPStatus.NOT_FOUND,
+                woo_error("woocommerce_rest_shop_webhook_invalid_id", "Invalid ID.", 404),
+            )
+        if request.method == "PUT":
+            found.update({k: spec[k] for k in ("status", "name", "delivery_url") if k in spec})
+        return Response(HTTPStatus.OK, found)
     hook = {
         "id": len(WEBHOOKS) + 1,
         "name": spec.get("name"),

@@ -268,6 +268,56 @@ def test_a_text_in_the_quiet_hours_waits_for_the_morning(
     assert len(texts_to(outbox, PIOTR)) == 1
 
 
+def test_news_nobody_answers_is_resolved_three_days_later_and_a_reply_keeps_it_open(
+    client: Client,
+    container: Container,
+    clock: FakeClock,
+    worker: QueueWorker,
+    timer_worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+) -> None:
+    clock.now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # 11:00 in Prague
+    post_event(client, order="1050")
+    drain(worker)
+    pointer = container.repository.customer("answers", PIOTR)
+    assert pointer is not None
+    assert pointer.open_thread_id
+    thread_id = str(pointer.open_thread_id)
+
+    clock.now += timedelta(days=2, hours=23)
+    drain(timer_worker)
+    thread = container.repository.thread("answers", thread_id)
+    assert thread is not None
+    assert thread.status == "pending"
+
+    clock.now += timedelta(hours=1, minutes=1)
+    drain(timer_worker)
+    drain(worker)  # the retention job
+    thread = container.repository.thread("answers", thread_id)
+    assert thread is not None
+    assert (thread.status, thread.expires_at is not None) == ("closed", True)
+    history = container.repository.messages("answers", thread_id)
+    assert [m.body for m in history if m.direction == "event"] == [
+        "resolved automatically: no reply within 3 days of the shipment news"
+    ]
+
+    # Jana's news, then her reply within the three days: the thread is hers and the agents'.
+    set_news("1042", "DELAYED", clock.now)
+    post_event(client, order="1042")
+    drain(worker)
+    jana = container.repository.customer("answers", JANA)
+    assert jana is not None
+    assert jana.open_thread_id
+    reply = post_twilio(client, sender=JANA, to=SHOP_NUMBER, body="Thanks, no rush.")
+    assert reply.status_code == 200
+    drain(worker)
+    clock.now += timedelta(days=3, minutes=1)
+    drain(timer_worker)
+    kept = container.repository.thread("answers", str(jana.open_thread_id))
+    assert kept is not None
+    assert kept.status == "open"
+
+
 # -- WooCommerce ------------------------------------------------------------------------------
 
 
@@ -368,4 +418,13 @@ def test_commerce_subscribe_creates_the_webhooks_once_and_dry_run_changes_nothin
     assert [(w["topic"], w["delivery_url"]) for w in sandbox_woo.WEBHOOKS] == [
         ("order.updated", f"{url}/webhooks/woocommerce")
     ]
+    # Five failed deliveries later WooCommerce has disabled it: subscribing again re-enables it.
+    sandbox_woo.WEBHOOKS[0]["status"] = "disabled"
+    assert main([*base, "demo-woo", "--url", url]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"re-enabled order.updated -> {url}/webhooks/woocommerce (was disabled)"
+    )
+    assert [w["status"] for w in sandbox_woo.WEBHOOKS] == ["active"]
+    assert main([*base, "demo-woo", "--url", url]) == 0
+    assert capsys.readouterr().out.startswith("already subscribed order.updated")
     assert main([*base, "demo-fast", "--url", url]) == 2
