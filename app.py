@@ -116,6 +116,20 @@ def woocommerce() -> Response:
         return web.woocommerce_webhook(container(), body=_body(request), headers=request.headers)
 
 
+@app.route(routes.META, methods=["GET"])
+def meta_verification() -> Response:
+    request = _request()
+    with correlation(request.context.get("requestId")):
+        return web.meta_verification(container(), params=request.query_params or {})
+
+
+@app.route(routes.META, methods=["POST"], content_types=["application/json"])
+def meta() -> Response:
+    request = _request()
+    with correlation(request.context.get("requestId")):
+        return web.meta_webhook(container(), body=_body(request), headers=request.headers)
+
+
 # The pollers share the account's Lambda concurrency with the webhooks, and a webhook
 # throttled is a message lost (Twilio does not retry): however deep a backlog, at most
 # the sum of these Lambdas work on the queues (README, "Limits").

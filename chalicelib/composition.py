@@ -28,6 +28,8 @@ from chalicelib.settings import ConfigError, Secrets, Settings
 from chalicelib.store.repository import Repository
 
 if TYPE_CHECKING:
+    from chalicelib.channels.meta_send import GraphSender
+    from chalicelib.channels.meta_webhook import MetaBatch
     from chalicelib.channels.twilio_messaging import StatusUpdate
     from chalicelib.commerce.port import Shop
     from chalicelib.domain.mail import InboundEmail
@@ -175,6 +177,40 @@ class Container:
         )
 
     @cached_property
+    def meta_webhook(self) -> InboundAdapter[MetaBatch]:
+        from chalicelib.channels.meta_webhook import MetaWebhook
+
+        return MetaWebhook(
+            app_secret=lambda: self.secrets.get("META_APP_SECRET"),
+            clock=lambda: self.clock(),
+        )
+
+    @cached_property
+    def meta_verify_token(self) -> str:
+        return self.secrets.get("META_VERIFY_TOKEN")
+
+    @cached_property
+    def _graph_senders(self) -> dict[str, GraphSender]:
+        return {}
+
+    def graph_sender(self, store: StoreConfig) -> GraphSender:
+        """The Send API as the store's page (its own token), built on first use and kept."""
+        with _lock:
+            sender = self._graph_senders.get(store.store_id)
+        if sender is not None:
+            return sender
+        from chalicelib.channels.meta_send import GRAPH_URL, GraphClient
+        from chalicelib.domain.meta_config import page_token_name
+
+        sandbox = self.settings.sandbox_url
+        client = GraphClient(
+            self.secrets.get(page_token_name(store.store_id)),
+            base_url=f"{sandbox}/meta" if sandbox else GRAPH_URL,
+        )
+        with _lock:
+            return self._graph_senders.setdefault(store.store_id, client)
+
+    @cached_property
     def messenger(self) -> TextMessenger:
         from chalicelib.channels.twilio_messaging import TwilioMessenger, sandbox_http_client
 
@@ -210,8 +246,22 @@ class Container:
         def text(whatsapp: bool) -> Callable[[], ChannelAdapter]:
             return lambda: TextChannel(lambda: self.messenger, whatsapp=whatsapp)
 
+        def meta(channel: Channel) -> Callable[[], ChannelAdapter]:
+            def build() -> ChannelAdapter:
+                from chalicelib.channels.meta_send import MetaChannel
+
+                return MetaChannel(self.graph_sender, channel=channel.value)
+
+            return build
+
         return Channels(
-            {Channel.SMS: text(False), Channel.WHATSAPP: text(True), Channel.EMAIL: email}
+            {
+                Channel.SMS: text(False),
+                Channel.WHATSAPP: text(True),
+                Channel.EMAIL: email,
+                Channel.MESSENGER: meta(Channel.MESSENGER),
+                Channel.INSTAGRAM: meta(Channel.INSTAGRAM),
+            }
         )
 
     def shop_webhook_secret(self, store: StoreConfig) -> str | None:

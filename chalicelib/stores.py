@@ -20,7 +20,8 @@ from chalicelib.domain.answers import AnswersConfigError
 from chalicelib.domain.automail import DEFAULT_NO_REPLY_SENDERS
 from chalicelib.domain.automation import Automation, parse_automation
 from chalicelib.domain.calendar import BusinessCalendar
-from chalicelib.domain.messages import contact_of
+from chalicelib.domain.messages import INSTAGRAM_PREFIX, MESSENGER_PREFIX, contact_of
+from chalicelib.domain.meta_config import MetaConfig, MetaConfigError, parse_meta
 from chalicelib.domain.proactive_config import Proactive, ProactiveConfigError, parse_proactive
 from chalicelib.domain.sla import (
     FIRST_RESPONSE,
@@ -43,6 +44,7 @@ DEFAULT_BASE_DIR = Path(__file__).parent
 """Where files named in a store's configuration live when it is parsed without a path."""
 MAX_RETENTION_DAYS = 36_500  # a century; a few zeros more would overflow datetime
 TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+SLA_CHANNELS = frozenset({"sms", "whatsapp", "email", "messenger", "instagram"})
 WHATSAPP_TEMPLATE_PLACEHOLDERS = frozenset({"customer_name", "store", "agent", "reply"})
 
 
@@ -114,6 +116,16 @@ class StoreConfig:
     """Automatic answers (chalicelib/domain/automation.py); off unless configured."""
     proactive: Proactive = field(default_factory=Proactive)
     """Shipment problems told before the customer asks (chalicelib/domain/proactive.py)."""
+    meta: MetaConfig | None = None
+    """The store's Facebook page and Instagram account (domain/meta_config.py)."""
+
+    @property
+    def meta_addresses(self) -> tuple[str, ...]:
+        """The store's own addresses on Messenger and Instagram (`messenger:<page id>`)."""
+        if self.meta is None:
+            return ()
+        found = ((MESSENGER_PREFIX, self.meta.page_id), (INSTAGRAM_PREFIX, self.meta.instagram_id))
+        return tuple(prefix + account for prefix, account in found if account)
 
     @property
     def has_shop(self) -> bool:
@@ -149,6 +161,16 @@ class Stores:
                         f"stores {other.store_id!r} and {store.store_id!r}: "
                         f"phone_numbers: {number} is configured twice"
                     )
+        self._by_meta: dict[str, StoreConfig] = {}
+        for store in stores:
+            for address in store.meta_addresses:
+                other = self._by_meta.setdefault(address, store)
+                if other is not store:
+                    raise ConfigError(
+                        f"stores {other.store_id!r} and {store.store_id!r}: meta: "
+                        f"{address.partition(':')[0]} account {address.partition(':')[2]} "
+                        "is configured twice"
+                    )
 
     def all(self) -> list[StoreConfig]:
         return list(self._by_id.values())
@@ -164,6 +186,10 @@ class Stores:
 
     def by_number(self, address: str) -> StoreConfig | None:
         return self._by_number.get(contact_of(address))
+
+    def by_meta_account(self, address: str) -> StoreConfig | None:
+        """The store whose page or Instagram account is `address` (`messenger:<page id>`)."""
+        return self._by_meta.get(address)
 
     def by_woocommerce_url(self, url: str) -> StoreConfig | None:
         """The store whose WooCommerce site is `url` (`https://shop.example`)."""
@@ -315,7 +341,15 @@ def parse_store(raw: Mapping[str, Any], base_dir: Path | None = None) -> StoreCo
         commerce=parse_commerce(raw.get("commerce"), store_id),
         automation=_parse_automation(store_id, raw.get("automation"), base_dir),
         proactive=_parse_proactive(store_id, raw.get("proactive")),
+        meta=_parse_meta(store_id, raw.get("meta")),
     )
+
+
+def _parse_meta(store_id: str, raw: object) -> MetaConfig | None:
+    try:
+        return parse_meta(raw, store_id=store_id)
+    except MetaConfigError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _parse_proactive(store_id: str, raw: object) -> Proactive:
@@ -443,8 +477,8 @@ def _parse_sla(store_id: str, raw: Mapping[str, Any], first_response_minutes: in
     levels = {k: v for k, v in raw.items() if k in (FIRST_RESPONSE, NEXT_RESPONSE, RESOLUTION)}
     targets = _targets(where, levels, Targets(first, first))
     channels = raw.get("channels", {})
-    if not isinstance(channels, dict) or not set(channels) <= {"sms", "whatsapp", "email"}:
-        raise ConfigError(f"{where}.channels: an object keyed by sms, whatsapp or email")
+    if not isinstance(channels, dict) or not set(channels) <= SLA_CHANNELS:
+        raise ConfigError(f"{where}.channels: an object keyed by {', '.join(sorted(SLA_CHANNELS))}")
     by_channel = {
         name: _targets(f"{where}.channels.{name}", value, targets)
         for name, value in channels.items()

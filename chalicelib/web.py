@@ -71,6 +71,9 @@ MAX_INBOUND_PARSE_BODY = (LAMBDA_EVENT_LIMIT - 256 * 1024) * 3 // 4
 # extra fields on top. 128 KiB is twice the worst genuine case; anything larger is not
 # Twilio, and is refused before its signature is computed over it.
 MAX_TWILIO_BODY = 128 * 1024
+# Meta batches up to 1,000 events in a post, each a kilobyte or two: what a Lambda event
+# can carry is the only limit worth setting (a genuine post refused would be retried).
+MAX_META_BODY = LAMBDA_EVENT_LIMIT - 256 * 1024
 
 _TWILIO_IDS = re.compile(rb"(?:^|&)(MessageSid|SmsSid|AccountSid)=([A-Za-z0-9]{1,64})(?=&|$)")
 _MESSAGE_ID = re.compile(rb"\nMessage-ID:[ \t]*(<[^<>\s]{1,200}>)", re.IGNORECASE)
@@ -254,6 +257,35 @@ def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str,
 
         outcome = route_email(c, adapter.receive(request, facts))
         return _json(200, {"status": outcome})
+
+    return guarded(c, handle, route, facts)
+
+
+def meta_verification(c: Container, *, params: Mapping[str, str]) -> Response:
+    """Meta's subscription check when the callback URL is saved: the challenge echoed as
+    plain text for the deployment's verify token, 403 for another."""
+    from chalicelib.channels.meta_webhook import challenge
+
+    def handle() -> Response:
+        echo = challenge(params, c.meta_verify_token)
+        return Response(body=echo, status_code=200, headers={"Content-Type": "text/plain"})
+
+    return guarded(c, handle, routes.META)
+
+
+def meta_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Response:
+    """Messenger and Instagram events: the signature over the raw body first (401, nothing
+    read or stored), then each customer message stored once; 200 for the rest."""
+    route = routes.META
+    facts: dict[str, str] = {}
+
+    def handle() -> Response:
+        if len(body) > MAX_META_BODY:
+            return _too_large(route, len(body), MAX_META_BODY, facts)
+        batch = c.meta_webhook.receive(WebhookRequest(route, body, headers), facts)
+        from chalicelib.flows.receive_meta import receive_batch  # as in the status webhook
+
+        return _json(200, {"status": "ok", **receive_batch(c, batch)})
 
     return guarded(c, handle, route, facts)
 

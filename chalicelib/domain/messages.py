@@ -18,10 +18,17 @@ class Channel(StrEnum):
     SMS = "sms"
     WHATSAPP = "whatsapp"
     EMAIL = "email"
+    MESSENGER = "messenger"
+    INSTAGRAM = "instagram"
 
 
 WHATSAPP_PREFIX = "whatsapp:"
 """Twilio's WhatsApp addresses are the number behind this prefix."""
+MESSENGER_PREFIX = "messenger:"
+INSTAGRAM_PREFIX = "instagram:"
+"""Meta's ids (a Page-scoped id, an Instagram-scoped id, the page's or account's own id) are
+bare digits: stored behind these prefixes, so that they never collide with each other or
+with a phone number, and the address says its channel (channels/meta_webhook.py)."""
 
 
 def contact_of(address: str) -> str:

@@ -11,7 +11,13 @@ from chalicelib.domain.headers import header_text
 from chalicelib.domain.messages import contact_of
 from chalicelib.domain.thread import ThreadStatus
 
-CHANNEL_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "email": "e-mail"}
+CHANNEL_NAMES = {
+    "sms": "SMS",
+    "whatsapp": "WhatsApp",
+    "email": "e-mail",
+    "messenger": "Messenger",
+    "instagram": "Instagram",
+}
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ as the last resort. The channel adapters translate with these tables and nothing
 tables are tested with fixed vectors (tests/unit/test_provider_errors.py).
 
 Sources: Twilio's error dictionary (twilio.com/docs/api/errors/<code>), SendGrid's v3
-"Errors" and "Rate Limits" pages and its 4XX troubleshooting article.
+"Errors" and "Rate Limits" pages and its 4XX troubleshooting article; for Meta, the Graph
+API's "Handling Errors" page, the Messenger Platform's error codes and the errors the Page
+Messages edge lists (developers.facebook.com/docs/graph-api/reference/page/messages).
 """
 
 from __future__ import annotations
@@ -91,6 +93,54 @@ TWILIO_CODES: dict[int, Classification] = {
     63017: Classification(TRANSIENT, "Twilio's message rate limit was exceeded"),
     63018: Classification(TRANSIENT, "the channel's rate limit was exceeded"),
 }
+
+
+# Meta's Graph API: `error.code`, and where it says more, `error.error_subcode`.
+META_CODES: dict[int, Classification] = {
+    # This message can never go to this person.
+    100: Classification(PERMANENT, "Meta refused the message as invalid (no such person?)"),
+    551: Classification(PERMANENT, "the person is not available on Messenger right now"),
+    230: Classification(PERMANENT, "the person's settings do not allow the page to message them"),
+    10900: Classification(PERMANENT, "the person's message was already answered"),
+    10903: Classification(PERMANENT, "the person cannot be answered on this conversation"),
+    # The store's page or Meta app needs a person.
+    190: Classification(
+        ACCOUNT, "Meta refused the page access token (expired, revoked or for another page)"
+    ),
+    200: Classification(ACCOUNT, "the Meta app lacks a permission (pages_messaging?)"),
+    10: Classification(ACCOUNT, "the Meta app may not do this (a permission or a review)"),
+    368: Classification(ACCOUNT, "Meta has blocked the page from sending for now (policy)"),
+    2022: Classification(ACCOUNT, "Meta has disabled the app's messaging for now"),
+    10904: Classification(ACCOUNT, "the page has messaging switched off in its settings"),
+    # Busy or down: a retry soon sends it.
+    1: Classification(TRANSIENT, "Meta had an unknown error"),
+    2: Classification(TRANSIENT, "Meta's service was temporarily unavailable"),
+    4: Classification(TRANSIENT, "Meta is rate-limiting the app's requests"),
+    17: Classification(TRANSIENT, "Meta is rate-limiting the page's requests"),
+    32: Classification(TRANSIENT, "Meta is rate-limiting the page's requests"),
+    613: Classification(TRANSIENT, "Meta is rate-limiting the Send API for this page"),
+    1200: Classification(TRANSIENT, "Meta failed to send the message for now"),
+}
+META_SUBCODES: dict[int, Classification] = {
+    2018278: Classification(
+        PERMANENT, "it was outside Messenger's window for answers (24 hours, 7 with the tag)"
+    ),
+    2018001: Classification(PERMANENT, "Meta knows no such person for this page"),
+    2018108: Classification(PERMANENT, "the person cannot receive messages from the page"),
+    1545041: Classification(PERMANENT, "the person is not available on Messenger right now"),
+    2018065: Classification(ACCOUNT, "the Meta app lacks the pages_messaging permission"),
+}
+META_WINDOW_SUBCODE = 2018278
+"""Meta's "This message is sent outside of allowed window": also what we say, unasked."""
+
+
+def classify_meta(status: int | None, code: int | None, subcode: int | None) -> Classification:
+    """The subcode first (code 10 is a permission or the closed window by its subcode),
+    then the code, then the status."""
+    for table, key in ((META_SUBCODES, subcode), (META_CODES, code)):
+        if key is not None and (known := table.get(key)) is not None:
+            return known
+    return by_status("Meta", status)
 
 
 def by_status(provider: str, status: int | None) -> Classification:

@@ -32,7 +32,12 @@ from chalicelib.domain.customer_view import (
     ShopAnswer,
     ShopRecord,
 )
-from chalicelib.domain.messages import WHATSAPP_PREFIX, contact_of
+from chalicelib.domain.messages import (
+    INSTAGRAM_PREFIX,
+    MESSENGER_PREFIX,
+    WHATSAPP_PREFIX,
+    contact_of,
+)
 from chalicelib.domain.thread import ThreadStatus
 from chalicelib.store.models import ThreadItem
 from chalicelib.stores import StoreConfig
@@ -45,7 +50,7 @@ log = logging.getLogger(__name__)
 RECENT_ORDERS = 3
 MAX_ADDRESSES = 12
 """Addresses read for one customer: a shop record with many phones stays one small read."""
-_CHANNEL_ORDER = ("sms", "whatsapp", "email")
+_CHANNEL_ORDER = ("sms", "whatsapp", "email", "messenger", "instagram")
 
 
 def order_facts(order: Order) -> OrderFacts:
@@ -70,6 +75,8 @@ def order_facts(order: Order) -> OrderFacts:
 def channel_of(address: str) -> str:
     if address.startswith(WHATSAPP_PREFIX):
         return "whatsapp"
+    if address.startswith((MESSENGER_PREFIX, INSTAGRAM_PREFIX)):
+        return address.partition(":")[0]  # a Meta id: no phone, no e-mail
     return "email" if "@" in address else "sms"
 
 
@@ -166,7 +173,7 @@ def _linked_addresses(
     the same number gave, and which the shop's record."""
     addresses = [thread.customer]
     same_number: set[str] = set()
-    if channel_of(thread.customer) != "email":
+    if channel_of(thread.customer) in ("sms", "whatsapp"):
         phone = contact_of(thread.customer)
         same_number = {phone, f"{WHATSAPP_PREFIX}{phone}"} - {thread.customer}
         addresses += sorted(same_number)
