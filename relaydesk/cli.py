@@ -3,6 +3,7 @@
 relaydesk stack                                  the local stack (what `make run` runs)
 relaydesk simulate sms --from +420777123456 "Where is my order?"
 relaydesk simulate whatsapp --from +420777123456 "Hi"
+relaydesk simulate messenger --from 24680135792468 "Hi"      (instagram: the same, on Instagram)
 relaydesk simulate email --from jana@example.com --subject "Order 1042" "Where is it?"
 relaydesk simulate agent-reply "It ships today."  (replies to the latest notification)
 relaydesk simulate shopify-event --order 1050 --status DELAYED [--event-id ID]
@@ -33,10 +34,13 @@ import requests
 from chalicelib import routes
 from relaydesk.local_env import (
     DEMO_AGENT,
+    DEMO_INSTAGRAM_ID,
     DEMO_NUMBER,
+    DEMO_PAGE_ID,
     DEMO_SHOPIFY_SHOP,
     DEMO_SUPPORT,
     DEMO_WOO_URL,
+    LOCAL_META_APP_SECRET,
     LOCAL_PARSE_PASSWORD,
     LOCAL_PARSE_USER,
     LOCAL_SHOPIFY_WEBHOOK_SECRET,
@@ -401,6 +405,32 @@ def customer_command(
         return 1
 
 
+def simulate_meta(args: argparse.Namespace) -> int:
+    """A customer's Messenger or Instagram message, posted and signed as Meta posts it."""
+    from relaydesk.sandbox.meta import messaging_event, post_webhook, webhook_body
+
+    instagram = args.kind == "instagram"
+    account = args.to or (DEMO_INSTAGRAM_ID if instagram else DEMO_PAGE_ID)
+    image = [{"type": "image", "payload": {"url": args.image}}] if args.image else []
+    sender, recipient = (account, args.sender) if args.echo else (args.sender, account)
+    event = messaging_event(
+        sender=sender,
+        recipient=recipient,
+        text=args.body,
+        mid=args.mid,
+        attachments=image,
+        echo=args.echo,
+    )
+    body = webhook_body("instagram" if instagram else "page", {account: [event]})
+    seen = len(_sent_to(args.sandbox_url, args.sender))
+    status, text = post_webhook(args.app_url.rstrip("/") + routes.META, body, args.secret)
+    print(f"HTTP {status}")
+    print(text)
+    if 200 <= status < 300 and args.wait and not args.echo:
+        print_job_reply(args.sandbox_url, args.sender, seen, args.wait)
+    return 0 if 200 <= status < 300 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     from relaydesk.sandbox.control import NEWS_EVENTS  # the news the sandbox's shops can tell
 
@@ -434,6 +464,16 @@ def main(argv: list[str] | None = None) -> int:
             default=5.0,
             help="seconds to wait for a reply sent by a job (0: do not wait)",
         )
+        sub.add_argument("body")
+    for channel in ("messenger", "instagram"):
+        sub = kinds.add_parser(channel, help=f"a customer's {channel} message, signed as Meta")
+        sub.add_argument("--from", dest="sender", required=True, help="customer's scoped id")
+        sub.add_argument("--to", default=None, help="the page's / Instagram account's id")
+        sub.add_argument("--mid", default=None, help="message id (repeat one to redeliver)")
+        sub.add_argument("--image", default=None, help="an image attachment's URL")
+        sub.add_argument("--echo", action="store_true", help="the page's own message (echo)")
+        sub.add_argument("--secret", default=LOCAL_META_APP_SECRET, help="the app secret")
+        sub.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a reply")
         sub.add_argument("body")
     email = kinds.add_parser("email", help="a customer's e-mail to the support address")
     email.add_argument("--from", dest="sender", required=True, help="customer's address")
@@ -623,6 +663,8 @@ def main(argv: list[str] | None = None) -> int:
             ),
             then=lambda: print_job_reply(args.sandbox_url, recipient, seen, args.wait),
         )
+    if args.kind in ("messenger", "instagram"):
+        return simulate_meta(args)
     if args.kind == "email":
         return _print_response(
             send_customer_email(

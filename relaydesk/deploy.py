@@ -98,9 +98,26 @@ def shop_secret_names() -> tuple[str, ...]:
     )
 
 
+META_SECRET_NAMES = ("META_APP_SECRET", "META_VERIFY_TOKEN")
+"""The deployment's Meta app: asked for when a store has a page or Instagram account."""
+
+
+def meta_secret_names() -> tuple[str, ...]:
+    """The Meta app's two secrets and each connected store's page token
+    (META_PAGE_TOKEN_<STORE>); none when no store has a `meta` section."""
+    from chalicelib.domain.meta_config import page_token_name
+    from chalicelib.settings import DEFAULT_STORES_FILE
+    from chalicelib.stores import load_stores
+
+    stores = [s for s in load_stores(DEFAULT_STORES_FILE).all() if s.meta is not None]
+    if not stores:
+        return ()
+    return (*META_SECRET_NAMES, *(page_token_name(s.store_id) for s in stores))
+
+
 def put_secrets(ssm: Any, stage: str, values: dict[str, str]) -> list[str]:
     """SecureString parameters under /relaydesk/<stage>/; the names written."""
-    known = SECRET_NAMES + shop_secret_names()
+    known = SECRET_NAMES + shop_secret_names() + meta_secret_names()
     written = []
     for name, value in values.items():
         if name not in known:
@@ -138,7 +155,7 @@ def secrets_command(stage: str, endpoint_url: str | None) -> int:
             print(f"{name} is required", file=sys.stderr)
             return 2
         values[name] = value
-    for name in shop_secret_names():
+    for name in (*shop_secret_names(), *meta_secret_names()):
         # Optional: a store whose shop is not connected yet is answered as before (the
         # acknowledgement and the agents), and the answer flow says why in the logs.
         value = getpass.getpass(f"{name} (input hidden, empty = not now): ")
@@ -332,5 +349,8 @@ and "Primary handler fails" (the Fallback URL, HTTP POST):
   Set PUBLIC_BASE_URL={url} in .chalice/config.json's {stage} stage: signatures are over it.
 SendGrid Inbound Parse (for the reply domain and the support domain):
   https://parse:<INBOUND_PARSE_PASSWORD>@{url.removeprefix("https://")}/webhooks/sendgrid/inbound
+Meta (the app's Messenger and Instagram webhooks: Callback URL, Verify token =
+META_VERIFY_TOKEN; fields messages, messaging_postbacks, message_echoes):
+  {url}{routes.META}
 """)
     return 0

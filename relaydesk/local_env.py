@@ -24,6 +24,14 @@ LOCAL_WOO_CONSUMER_KEY = "ck_local_sandbox_key"
 LOCAL_WOO_CONSUMER_SECRET = "cs_local_sandbox_secret"  # noqa: S105
 LOCAL_SHOPIFY_WEBHOOK_SECRET = "local-shopify-secret"  # noqa: S105
 LOCAL_WOO_WEBHOOK_SECRET = "local-woo-secret"  # noqa: S105
+# Meta (Messenger, Instagram): the app's secret that signs webhook posts, the verify token
+# of the subscription check, and the demo page's access token; the demo store's page and
+# Instagram account ids are in chalicelib/stores.json.
+LOCAL_META_APP_SECRET = "local-meta-app-secret"  # noqa: S105
+LOCAL_META_VERIFY_TOKEN = "local-meta-verify-token"  # noqa: S105
+LOCAL_META_PAGE_TOKEN = "EAAlocal-sandbox-page-token"  # noqa: S105
+DEMO_PAGE_ID = "100000000000001"
+DEMO_INSTAGRAM_ID = "17841400000000001"
 
 
 def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[str, str]:
@@ -54,4 +62,7 @@ def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[s
         # What the demo shops sign their webhooks with (commerce/config.webhook_secret_name).
         "SHOPIFY_WEBHOOK_SECRET_DEMO": LOCAL_SHOPIFY_WEBHOOK_SECRET,
         "WOOCOMMERCE_WEBHOOK_SECRET_DEMO_WOO": LOCAL_WOO_WEBHOOK_SECRET,
+        "META_APP_SECRET": LOCAL_META_APP_SECRET,
+        "META_VERIFY_TOKEN": LOCAL_META_VERIFY_TOKEN,
+        "META_PAGE_TOKEN_DEMO": LOCAL_META_PAGE_TOKEN,
     }

@@ -9,12 +9,19 @@ from __future__ import annotations
 from typing import Final
 
 from relaydesk.sandbox.base import Provider
+from relaydesk.sandbox.meta import Meta
 from relaydesk.sandbox.sendgrid import SendGrid
 from relaydesk.sandbox.shopify import Shopify
 from relaydesk.sandbox.twilio import Twilio
 from relaydesk.sandbox.woocommerce import WooCommerce
 
-REGISTRY: Final[tuple[Provider, ...]] = (Twilio(), SendGrid(), Shopify(), WooCommerce())
+REGISTRY: Final[tuple[Provider, ...]] = (
+    Twilio(),
+    SendGrid(),
+    Shopify(),
+    WooCommerce(),
+    Meta(),
+)
 
 PROVIDERS: Final = tuple(provider.name for provider in REGISTRY)
 """Their names: what an outbox entry's `provider` and an injected fault may say."""
