@@ -95,6 +95,8 @@ def container(aws: dict[str, str], sandbox_url: str, clock: FakeClock) -> Iterat
         # The fixture store `answers` reads the sandbox's demo Shopify shop.
         "SHOPIFY_ACCESS_TOKEN_ANSWERS": LOCAL_SHOPIFY_ACCESS_TOKEN,
         "SHOPIFY_WEBHOOK_SECRET_ANSWERS": LOCAL_SHOPIFY_WEBHOOK_SECRET,
+        # The fixture store `acme` has a Facebook page too (the demo's token is local_env's).
+        "META_PAGE_TOKEN_ACME": "EAAlocal-acme-page-token",
     }
     built = Container(Settings(environ), clock=clock)
     reset_container(built)
