@@ -311,7 +311,8 @@ def test_an_event_without_what_a_message_needs_is_skipped_not_refused() -> None:
 
 def test_other_objects_are_not_customer_messages() -> None:
     batch = to_batch(post("user", [{"id": "1", "changes": []}]), NOW, {})
-    assert batch.messages == () and batch.ignored == {"object": 1}
+    assert batch.messages == ()
+    assert batch.ignored == {"object": 1}
 
 
 @pytest.mark.parametrize("body", [b"", b"[]", b'{"object": "page"}', b'{"entry": {}}', b"\xff"])
@@ -444,7 +445,8 @@ def test_outside_the_window_nothing_is_sent_and_the_reason_is_given(
         channel(sender).send_answer(
             answer(hours=hours, automatic=automatic, human_agent_tag=tagged), Progress()
         )
-    assert failed.value.permanent and failed.value.code == 2018278
+    assert failed.value.permanent
+    assert failed.value.code == 2018278
     assert "24 hours" in str(failed.value)
     if not tagged:
         assert "human_agent_tag" in str(failed.value)  # what the store owner can do
@@ -464,7 +466,8 @@ def test_long_answers_go_in_parts_and_a_retry_skips_the_parts_sent() -> None:
     text = " ".join(["word"] * 900)  # 4,499 characters
     sender, progress = FakeSender(), Progress()
     channel(sender).send_answer(answer(text), progress)
-    assert len(sender.sent) == 3 and all(len(t) <= MESSENGER_TEXT_CHARS for _, t, _ in sender.sent)
+    assert len(sender.sent) == 3
+    assert all(len(t) <= MESSENGER_TEXT_CHARS for _, t, _ in sender.sent)
     assert " ".join(t for _, t, _ in sender.sent) == text
     retried = FakeSender()
     again = Answer(**{**answer(text).__dict__, "parts_sent": 2, "last_part_id": "m_2"})
@@ -514,7 +517,8 @@ def test_the_send_api_request() -> None:
     }
     assert second["json"]["messaging_type"] == "MESSAGE_TAG"
     assert second["json"]["tag"] == "HUMAN_AGENT"
-    assert first["allow_redirects"] is False and first["timeout"]
+    assert first["allow_redirects"] is False
+    assert first["timeout"]
 
 
 def graph_error(code: int, subcode: int | None = None) -> dict[str, Any]:
@@ -618,7 +622,8 @@ def test_a_wrong_meta_section_names_the_store_and_the_field(meta: object, said: 
                 "meta": meta,
             }
         )
-    assert "store 'demo'" in str(wrong.value) and said in str(wrong.value)
+    assert "store 'demo'" in str(wrong.value)
+    assert said in str(wrong.value)
 
 
 def test_one_page_belongs_to_one_store() -> None:
