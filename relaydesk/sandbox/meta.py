@@ -4,7 +4,8 @@
 
 answers as the Graph API does (`{"recipient_id", "message_id"}`, or Graph's error object)
 and records each message in the outbox (`provider: meta`, `to`: the customer's bare
-Page- or Instagram-scoped id, as Meta sees it; `messaging_type` and `tag` as sent). Two
+Page- or Instagram-scoped id, as Meta sees it; `messaging_type` and `tag` as sent; the
+first 16 hex digits of the token's SHA-256, to tell which page sent it). Two
 magic recipients answer with Meta's errors: `META_UNAVAILABLE_RECIPIENT` (551, "this person
 isn't available") and `META_CLOSED_WINDOW_RECIPIENT` (code 10, subcode 2018278, the window).
 
@@ -139,6 +140,8 @@ class Meta:
                     "media_urls": [],
                     "messaging_type": kind,
                     "tag": tag,
+                    # Which page's token sent it (a fingerprint: the token is a secret).
+                    "token_sha256": hashlib.sha256(token.strip().encode()).hexdigest()[:16],
                     "subject": None,
                     "text": None,
                     "html": None,

@@ -14,6 +14,8 @@ route or command lets one store's agent act on another store's thread.
 (d) A Twilio status callback from one store's number naming another store's message
     changes nothing.
 (e) A customer writing to both stores gets a separate thread in each.
+(f) The same on Messenger: each page's messages land in its own store, and an agent's
+    answer goes out with their own store's page token.
 """
 
 from __future__ import annotations
@@ -577,3 +579,58 @@ def test_an_email_quoting_one_stores_thread_starts_a_new_thread_at_the_other(env
     [second] = Env.stored("<second@customer.test>")
     assert first["pk"] == demo_thread["pk"]
     assert second["pk"] == acme_thread["pk"]
+
+
+# == (f) Messenger: one page, one store; one page token, one store ================================
+
+
+def test_a_messenger_customer_of_both_pages_gets_a_thread_in_each_answered_as_that_page(
+    env: Env,
+) -> None:
+    import hashlib
+
+    from relaydesk.local_env import LOCAL_META_APP_SECRET, LOCAL_META_PAGE_TOKEN
+    from relaydesk.sandbox.meta import messaging_event, signature, webhook_body
+
+    demo_page, acme_page, psid = "100000000000001", "200000000000002", "24680135792468"
+    body = webhook_body(
+        "page",
+        {
+            demo_page: [messaging_event(sender=psid, recipient=demo_page, text="demo via page")],
+            acme_page: [messaging_event(sender=psid, recipient=acme_page, text="acme via page")],
+        },
+    )
+    response = env.client.http.post(
+        "/webhooks/meta",
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature(LOCAL_META_APP_SECRET, body),
+        },
+        body=body,
+    )
+    assert response.status_code == 200, response.body
+    env.drain()
+    customer = f"messenger:{psid}"
+    repository = env.container.repository
+    threads = {}
+    for store in (A, B):
+        pointer = repository.customer(store, customer)
+        assert pointer is not None
+        assert pointer.open_thread_id
+        threads[store] = pointer.open_thread_id
+        bodies = [m.body for m in repository.messages(store, threads[store]) if m.direction == "in"]
+        assert bodies == [f"{store} via page"]
+    assert repository.thread(A, threads[B]) is None
+    assert repository.thread(B, threads[A]) is None
+    [pat] = [m for m in env.outbox.entries(to=ACME_AGENT) if m.get("reply_to")]
+    assert "acme via page" in pat["text"]
+    assert "demo via page" not in pat["text"]
+    env.outbox.clear()
+    response = post_parse(env.client, sender=ACME_AGENT, to=pat["reply_to"], text="From acme")
+    assert response.status_code == 200, response.body
+    env.drain()
+    [sent] = env.outbox.entries(provider="meta")
+    fingerprint = hashlib.sha256(b"EAAlocal-acme-page-token").hexdigest()[:16]
+    assert sent["token_sha256"] == fingerprint  # acme's own page token, not demo's
+    assert sent["token_sha256"] != hashlib.sha256(LOCAL_META_PAGE_TOKEN.encode()).hexdigest()[:16]
+    assert sent["to"] == psid
