@@ -54,6 +54,14 @@ PUBLIC_URL = "http://127.0.0.1:8000"
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1000"))
 STATE_EVERY = int(os.environ.get("BENCH_STATE_EVERY", "20"))
 FLOOR = "floor: GetItem + TransactWriteItems + SendMessage by hand"
+MESSENGER = "Messenger, new thread"
+BATCH = 3
+MESSENGER_BATCH = f"Messenger, {BATCH} customers in one post (per message)"
+
+
+def per_post(kind: str) -> int:
+    """Messages in one request of `kind`: its requests are counted per message."""
+    return BATCH if kind == MESSENGER_BATCH else 1
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -149,7 +157,13 @@ def measure(aws_url: str) -> list[Kind]:
     from chalicelib.domain import tokens
     from chalicelib.settings import Settings
     from chalicelib.store.models import CustomerItem, MarkerItem, MessageItem, ThreadItem
-    from relaydesk.local_env import LOCAL_PARSE_PASSWORD, LOCAL_TWILIO_AUTH_TOKEN
+    from relaydesk.local_env import (
+        DEMO_PAGE_ID,
+        LOCAL_META_APP_SECRET,
+        LOCAL_PARSE_PASSWORD,
+        LOCAL_TWILIO_AUTH_TOKEN,
+    )
+    from relaydesk.sandbox.meta import messaging_event, signature, webhook_body
 
     validator = RequestValidator(LOCAL_TWILIO_AUTH_TOKEN)
     url = PUBLIC_URL + "/webhooks/twilio/messaging"
@@ -183,6 +197,24 @@ def measure(aws_url: str) -> list[Kind]:
         response = client.http.post(
             "/webhooks/twilio/messaging", headers=headers, body=urlencode(params)
         )
+        elapsed = time.perf_counter() - start
+        assert response.status_code == 200, response.body
+        return elapsed
+
+    def messenger(client: Client, who: str, count: int = 1) -> float:
+        """`count` customers' messages in one post, as Meta batches them."""
+        psid = who.lstrip("+")
+        events = [
+            messaging_event(sender=f"{psid}{n}", recipient=DEMO_PAGE_ID, text="Where is it?")
+            for n in range(count)
+        ]
+        body = webhook_body("page", {DEMO_PAGE_ID: events})
+        headers = {
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature(LOCAL_META_APP_SECRET, body),
+        }
+        start = time.perf_counter()
+        response = client.http.post("/webhooks/meta", headers=headers, body=body)
         elapsed = time.perf_counter() - start
         assert response.status_code == 200, response.body
         return elapsed
@@ -269,6 +301,8 @@ def measure(aws_url: str) -> list[Kind]:
             "SMS, follow-up (same thread)": lambda who: post(client, who, "Any news?"),
             "agent reply (Inbound Parse)": lambda who: agent_reply(client, who),
             "e-mail, new thread": lambda who: email(client, who.replace("+", "c") + "@x.test"),
+            MESSENGER: lambda who: messenger(client, who),
+            MESSENGER_BATCH: lambda who: messenger(client, who, BATCH),
         }
         times: dict[str, list[float]] = {kind: [] for kind in kinds}
         replayed: dict[str, list[float]] = {kind: [] for kind in kinds}
@@ -303,8 +337,8 @@ def measure(aws_url: str) -> list[Kind]:
             p50=percentile(times[kind], 0.5),
             p99=percentile(times[kind], 0.99),
             replay_p50=percentile(replayed[kind], 0.5) if kind != FLOOR else None,
-            dynamodb_per_message=counted[kind]["dynamodb"] / len(customers),
-            sqs_per_message=counted[kind]["sqs"] / len(customers),
+            dynamodb_per_message=counted[kind]["dynamodb"] / len(customers) / per_post(kind),
+            sqs_per_message=counted[kind]["sqs"] / len(customers) / per_post(kind),
         )
         for kind in kinds
     ]
@@ -323,8 +357,10 @@ class Kind:
 
 
 METHOD = """\
-What it measures: the server-side time of each webhook kind (Twilio messaging, and Inbound
-Parse for agent replies and customer e-mails; the Lambda handler called through Chalice's
+What it measures: the server-side time of each webhook kind (Twilio messaging, Inbound Parse
+for agent replies and customer e-mails, Meta's webhook for Messenger, one message in a post or
+three customers' in one, as Meta batches them: its requests are counted per message, its
+times are per post; the Lambda handler called through Chalice's
 test client, signature and credential checks included), {requests:,} requests of each kind,
 against moto's server over HTTP, and the DynamoDB and SQS requests each makes, counted with
 botocore's `before-send` hook on every client the app uses. The app logs as deployed (INFO,

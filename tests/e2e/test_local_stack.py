@@ -536,18 +536,20 @@ def test_messenger_and_instagram_reach_the_agents_and_their_answers_the_customer
         assert sent.returncode == 0, sent.stdout + sent.stderr
         assert '"stored": 1' in sent.stdout
         assert "sent by the answer job: Thanks, we got your message." in sent.stdout
-        [notice] = wait_for(
-            lambda q=question: [n for n in stack.outbox(provider="sendgrid") if q in n["text"]],
-            f"the agents' notification of the {kind} message",
-        )
+
+        def notified(q: str = question) -> list[dict[str, Any]]:
+            return [n for n in stack.outbox(provider="sendgrid") if q in n["text"]]
+
+        [notice] = wait_for(notified, f"the agents' notification of the {kind} message")
         assert kind.capitalize() in notice["subject"]
         answer = f"Yes: we answered your {kind} message."
         replied = stack.cli("simulate", "agent-reply", "--from", notice["to"], answer)
         assert '"status": "queued"' in replied.stdout, replied.stdout + replied.stderr
-        [out] = wait_for(
-            lambda a=answer: [m for m in stack.outbox(provider="meta") if m["body"] == a],
-            f"the answer through the Send API ({kind})",
-        )
+
+        def relayed(a: str = answer) -> list[dict[str, Any]]:
+            return [m for m in stack.outbox(provider="meta") if m["body"] == a]
+
+        [out] = wait_for(relayed, f"the answer through the Send API ({kind})")
         assert (out["to"], out["messaging_type"], out["tag"]) == (customer, "RESPONSE", None)
 
     # Redelivered, echoed and forged posts do nothing.

@@ -139,7 +139,7 @@ def post(obj: str, entries: list[dict[str, Any]]) -> bytes:
     return json.dumps({"object": obj, "entry": entries}).encode()
 
 
-def entry(account: str, *events: dict[str, Any]) -> dict[str, Any]:
+def entry(account: str, *events: object) -> dict[str, Any]:
     return {"id": account, "time": 1458692752478, "messaging": list(events)}
 
 
@@ -643,5 +643,6 @@ def test_one_page_belongs_to_one_store() -> None:
     with pytest.raises(ConfigError) as twice:
         Stores([first, second])
     assert f"messenger account {PAGE} is configured twice" in str(twice.value)
-    assert Stores([first]).by_meta_account(f"messenger:{PAGE}") is first
-    assert Stores([first]).by_meta_account(f"instagram:{PAGE}") is None
+    alone = Stores([first])
+    assert alone.by_meta_account(f"messenger:{PAGE}") is first
+    assert alone.by_meta_account(f"instagram:{PAGE}") is None
