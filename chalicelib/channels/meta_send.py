@@ -49,9 +49,15 @@ RATE_LIMIT_WAIT_SECONDS = 60.0
 
 
 class GraphSender(Protocol):
-    """Sends one text message as a page: Meta's `message_id` for it; `DeliveryError`."""
+    """The Graph API as one page."""
 
-    def send_text(self, recipient: str, text: str, *, tag: str | None) -> str: ...
+    def send_text(self, recipient: str, text: str, *, tag: str | None) -> str:
+        """Sends one text message: Meta's `message_id` for it; raises `DeliveryError`."""
+        ...
+
+    def profile_name(self, user_id: str, *, instagram: bool) -> str | None:
+        """The person's name as Meta shows it to the page; None when Meta does not say."""
+        ...
 
 
 def window(last_inbound_at: datetime, now: datetime, *, automatic: bool, tagged: bool) -> str:
@@ -199,6 +205,38 @@ class GraphClient:
                 provider="meta",
             ) from exc
         return self._message_id(response)
+
+    def profile_name(self, user_id: str, *, instagram: bool) -> str | None:
+        """Messenger's User Profile API (`first_name`, `last_name`) or Instagram's
+        (`name`, `username`). Never raises: a name is a courtesy to the agents, and a job
+        that cannot have it goes on without it (and asks again next time)."""
+        import requests
+
+        fields = "name,username" if instagram else "first_name,last_name"
+        url = f"{self.base_url.rstrip('/')}/{self.version}/{user_id}"
+        try:
+            response = self._session().get(
+                url,
+                params={"fields": fields},
+                headers={"Authorization": f"Bearer {self.access_token}"},
+                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                allow_redirects=False,
+            )
+            body = response.json() if response.status_code == 200 else None
+        except (requests.RequestException, ValueError) as exc:
+            log.info("meta profile unavailable: %s", type(exc).__name__)
+            return None
+        if not isinstance(body, dict):
+            log.info("meta profile unavailable: HTTP %s", response.status_code)
+            return None
+        parts = [body.get(k) for k in ("first_name", "last_name", "name")]
+        name = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+        username = body.get("username")
+        if not name and isinstance(username, str) and username.strip():
+            name = "@" + username.strip()
+        # Shown in e-mail subjects: one line, a sensible length.
+        name = " ".join("".join(ch if ch.isprintable() else " " for ch in name).split())[:100]
+        return name or None
 
     def _message_id(self, response: requests.Response) -> str:
         try:

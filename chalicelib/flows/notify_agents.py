@@ -26,6 +26,7 @@ from chalicelib.domain.notification import (
 from chalicelib.domain.thread import Awaiting
 from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.flows.customer_context import customer_view
+from chalicelib.flows.meta_profile import with_name
 from chalicelib.flows.promises import schedule_timers
 from chalicelib.queues import Job
 from chalicelib.store.models import MessageItem, ThreadItem
@@ -109,6 +110,7 @@ def _send(
     to: tuple[str, ...],
     headline: str | None = None,
 ) -> None:
+    thread = with_name(c, store, thread)  # Messenger/Instagram: the name from Meta, once
     assignee = store.agent(thread.assignee) if thread.assignee else None
     view = customer_view(c, store, thread)
     subject = _subject(c, store, thread, messages, view)

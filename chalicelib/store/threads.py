@@ -204,6 +204,10 @@ class ThreadStore(_dynamo.Table):
         """An agent's `#order`: the thread's attached order from now on."""
         _dynamo.update(thread, [ThreadItem.attached_order.set(number)], "attaching the order")
 
+    def set_profile_name(self, thread: ThreadItem, name: str) -> None:
+        """The customer's name as their channel knows it (Meta's profile), for the agents."""
+        _dynamo.update(thread, [ThreadItem.profile_name.set(name)], "recording the name")
+
     def add_tags(self, thread: ThreadItem, tags: Sequence[str]) -> None:
         _dynamo.update(thread, [ThreadItem.tags.add(set(tags))], "tagging the thread")
 

@@ -1,6 +1,7 @@
 """Meta's side of Messenger and Instagram Direct: the Send API, and its signed webhooks.
 
     POST /meta/{version}/me/messages     (JSON, `Authorization: Bearer <page token>`)
+    GET  /meta/{version}/{user id}?fields=first_name,last_name   (or name,username)
 
 answers as the Graph API does (`{"recipient_id", "message_id"}`, or Graph's error object)
 and records each message in the outbox (`provider: meta`, `to`: the customer's bare
@@ -8,6 +9,9 @@ Page- or Instagram-scoped id, as Meta sees it; `messaging_type` and `tag` as sen
 first 16 hex digits of the token's SHA-256, to tell which page sent it). Two
 magic recipients answer with Meta's errors: `META_UNAVAILABLE_RECIPIENT` (551, "this person
 isn't available") and `META_CLOSED_WINDOW_RECIPIENT` (code 10, subcode 2018278, the window).
+
+The profile API knows the demo customers in `META_PROFILES` (Messenger's `first_name` and
+`last_name`, Instagram's `name` and `username`); any other id is Graph's error 100.
 
 The other direction is what Meta does with a customer's message: `messaging_event` and
 `webhook_body` build a post shaped as Meta's documentation shows it (one entry per page or
@@ -39,6 +43,11 @@ from relaydesk.sandbox.base import (
 )
 
 _SEND_PATH: Final = re.compile(r"^/meta/v[0-9]+\.[0-9]+/(?:me|[0-9]+)/messages$")
+_PROFILE_PATH: Final = re.compile(r"^/meta/v[0-9]+\.[0-9]+/(?P<id>[0-9]+)$")
+META_PROFILES: Final[dict[str, dict[str, str]]] = {
+    "24680135792468": {"first_name": "Jana", "last_name": "Nováková"},
+    "55500011122233": {"name": "Sara Lind", "username": "sara.lind"},
+}
 MESSAGING_TYPES: Final = ("RESPONSE", "UPDATE", "MESSAGE_TAG")
 TAGS: Final = ("HUMAN_AGENT", "ACCOUNT_UPDATE", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE")
 MAX_TEXT: Final = 2000
@@ -79,6 +88,8 @@ class Meta:
     title: Final = "Meta's Graph API (Messenger and Instagram Send API)"
 
     def handles(self, request: Request) -> bool:
+        if request.method == "GET":
+            return _PROFILE_PATH.match(request.path) is not None
         return request.method == "POST" and _SEND_PATH.match(request.path) is not None
 
     def fault(self, fault: Fault) -> Response:
@@ -101,6 +112,8 @@ class Meta:
                 HTTPStatus.UNAUTHORIZED,
                 graph_error(190, "An active access token must be used to query information."),
             )
+        if request.method == "GET":
+            return _profile(request)
         try:
             body = json_object(request.body)
         except BadRequest as exc:
@@ -153,6 +166,21 @@ class Meta:
             ]
         )
         return Response(HTTPStatus.OK, {"recipient_id": to, "message_id": mid})
+
+
+def _profile(request: Request) -> Response:
+    """The User Profile API: the fields asked for, of a person who wrote to the page."""
+    from urllib.parse import parse_qs
+
+    matched = _PROFILE_PATH.match(request.path)
+    assert matched is not None
+    user_id = matched.group("id")
+    known = META_PROFILES.get(user_id)
+    if known is None:
+        said = f"Unsupported get request. Object with ID '{user_id}' does not exist"
+        return Response(HTTPStatus.BAD_REQUEST, graph_error(100, said, subcode=33))
+    fields = (parse_qs(request.query).get("fields") or [""])[0].split(",")
+    return Response(HTTPStatus.OK, {**{f: known[f] for f in fields if f in known}, "id": user_id})
 
 
 # -- inbound: Meta calling the app's webhook ------------------------------------------------

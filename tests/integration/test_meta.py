@@ -97,6 +97,19 @@ def test_a_messenger_message_is_stored_acknowledged_and_the_agents_told(
     [notice] = outbox.entries(provider="sendgrid")
     assert "Messenger" in notice["subject"]
     assert "Where is my order?" in notice["text"]
+    # The name from Meta's profile API (the sandbox knows this customer), asked by the job.
+    assert "Jana Nováková" in notice["subject"]
+    assert thread_of(container, f"messenger:{PSID}").profile_name == "Jana Nováková"
+
+
+def test_a_customer_meta_does_not_name_is_shown_by_their_id(
+    client: Client, container: Container, worker: QueueWorker, outbox: sandbox.Sandbox
+) -> None:
+    post_meta(client, message(sender="97531864200"))
+    drain(worker)
+    [notice] = outbox.entries(provider="sendgrid")
+    assert "messenger:97531864200" in notice["subject"]
+    assert thread_of(container, "messenger:97531864200").profile_name is None
 
 
 def test_forged_posts_store_nothing(
@@ -195,6 +208,7 @@ def test_an_instagram_message_and_the_agents_answer_round_trip(
     drain(worker)
     thread = thread_of(container, f"instagram:{IGSID}")
     assert thread.channel == "instagram"
+    assert thread.profile_name == "Sara Lind"
     body = conversation(container, thread.thread_id)[0].body
     assert body.startswith("Is the blue one in stock?\n[reply to your story] https://lookaside")
     response = post_parse(
@@ -273,14 +287,17 @@ def test_meta_refusals_are_permanent_or_retried(
     failed = [m for m in conversation(container, thread.thread_id) if m.direction == "out"]
     assert [m.delivery_status for m in failed] == ["failed"]  # the acknowledgement
     # A rate limit (613) waits as Meta says, then goes through.
+    post_meta(client, message(sender="13579246801"))
+    drain(worker)
+    assert [to for to, _, _ in sent(outbox)] == ["13579246801"]  # the acknowledgement
     requests.post(
         f"{sandbox_url}/sandbox/faults",
         json={"provider": "meta", "status": 400, "code": 613, "count": 1},
         timeout=5,
     ).raise_for_status()
-    post_meta(client, message(sender="13579246801"))
+    post_parse(client, sender="alex@demo.relaydesk.test", to=reply_to_of(outbox), text="Soon!")
     drain(worker)
-    assert sent(outbox) == []  # held for Meta's minute, not failed
+    assert len(sent(outbox)) == 1  # held for Meta's minute, not failed
     clock.advance(minutes=2)
     drain(worker)
-    assert [to for to, _, _ in sent(outbox)] == ["13579246801"]
+    assert sent(outbox)[-1] == ("13579246801", "Soon!", None)

@@ -279,6 +279,7 @@ REPOSITORY_CALLS: dict[str, Call] = {
     "assign": lambda r, w: r.assign(w["thread"], ALEX),
     "add_tags": lambda r, w: r.add_tags(w["thread"], ["t"]),
     "attach_order": lambda r, w: r.attach_order(w["thread"], "1042"),
+    "set_profile_name": lambda r, w: r.set_profile_name(w["thread"], "Jana Nováková"),
     "customers": lambda r, w: list(r.customers(A, [CUSTOMER, ONLY_B_CUSTOMER]).values()),
     "threads": lambda r, w: list(r.threads(A, [w["thread_id"], w["only_b_thread"]]).values()),
     "first_messages": lambda r, w: (

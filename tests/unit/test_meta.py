@@ -415,6 +415,9 @@ class FakeSender:
         self.sent.append((recipient, text, tag))
         return f"m_{len(self.sent)}"
 
+    def profile_name(self, user_id: str, *, instagram: bool) -> str | None:
+        raise AssertionError("sending an answer never asks for a name")
+
 
 def channel(sender: FakeSender, name: str = "messenger") -> MetaChannel:
     return MetaChannel(lambda _store: sender, channel=name)
@@ -493,6 +496,9 @@ class RecordingSession:
         self.status, self.payload, self.headers = status, payload, headers or {}
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.get(url, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
         self.calls.append({"url": url, **kwargs})
         response = requests.Response()
         response.status_code = self.status
@@ -576,14 +582,39 @@ def test_graph_errors_are_translated(
     assert PSID not in str(failed.value)
 
 
+@pytest.mark.parametrize(
+    ("instagram", "status", "payload", "name"),
+    [
+        (False, 200, {"first_name": "Jana", "last_name": "Nováková", "id": PSID}, "Jana Nováková"),
+        (True, 200, {"name": "Sara Lind", "username": "sara.lind", "id": IGSID}, "Sara Lind"),
+        (True, 200, {"username": "sara.lind", "id": IGSID}, "@sara.lind"),
+        (False, 200, {"first_name": "Evil\r\nBcc: x@y", "id": PSID}, "Evil Bcc: x@y"),
+        (False, 200, {"id": PSID}, None),
+        (False, 400, graph_error(100, 33), None),
+        (False, 500, "<html>", None),
+    ],
+)
+def test_the_profile_name(instagram: bool, status: int, payload: object, name: str | None) -> None:
+    session = RecordingSession(status, payload)
+    client = GraphClient("EAA-page-token", base_url="https://graph.test", session=session)
+    assert client.profile_name(PSID, instagram=instagram) == name
+    [call] = session.calls
+    assert call["url"] == f"https://graph.test/v21.0/{PSID}"
+    assert call["params"] == {"fields": "name,username" if instagram else "first_name,last_name"}
+    assert call["headers"] == {"Authorization": "Bearer EAA-page-token"}
+
+
 def test_an_unreachable_graph_is_transient() -> None:
     class Down:
         def post(self, url: str, **kwargs: Any) -> requests.Response:
             raise requests.ConnectionError("refused")
 
+        get = post
+
     with pytest.raises(DeliveryError) as failed:
         GraphClient("t", session=Down()).send_text(PSID, "Hello", tag=None)
     assert failed.value.kind is FailureKind.TRANSIENT
+    assert GraphClient("t", session=Down()).profile_name(PSID, instagram=False) is None
 
 
 # -- configuration --------------------------------------------------------------------------
