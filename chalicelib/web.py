@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
 
 from chalice.app import Response
@@ -27,7 +28,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.flows.receive_inbound import receive_message
 from chalicelib.queues import ParkedRequest, QueueError
-from chalicelib.settings import SecretsUnavailable
+from chalicelib.settings import ConfigError, SecretsUnavailable
 from chalicelib.store.repository import StorageError
 
 if TYPE_CHECKING:
@@ -261,13 +262,26 @@ def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str,
     return guarded(c, handle, route, facts)
 
 
+@contextmanager
+def _meta_configured() -> Iterator[None]:
+    """A deployment without a Meta app (its secrets unset) has no Meta webhook: 404, as
+    for a shop no store has, not a 500 that reads as our failure."""
+    try:
+        yield
+    except ConfigError as exc:
+        log.warning("the Meta webhook was called, but %s", exc)
+        raise UnknownDestination("this deployment has no Meta app configured") from exc
+
+
 def meta_verification(c: Container, *, params: Mapping[str, str]) -> Response:
     """Meta's subscription check when the callback URL is saved: the challenge echoed as
     plain text for the deployment's verify token, 403 for another."""
     from chalicelib.channels.meta_webhook import challenge
 
     def handle() -> Response:
-        echo = challenge(params, c.meta_verify_token)
+        with _meta_configured():
+            token = c.meta_verify_token
+        echo = challenge(params, token)
         return Response(body=echo, status_code=200, headers={"Content-Type": "text/plain"})
 
     return guarded(c, handle, routes.META)
@@ -282,7 +296,8 @@ def meta_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Re
     def handle() -> Response:
         if len(body) > MAX_META_BODY:
             return _too_large(route, len(body), MAX_META_BODY, facts)
-        batch = c.meta_webhook.receive(WebhookRequest(route, body, headers), facts)
+        with _meta_configured():
+            batch = c.meta_webhook.receive(WebhookRequest(route, body, headers), facts)
         from chalicelib.flows.receive_meta import receive_batch  # as in the status webhook
 
         return _json(200, {"status": "ok", **receive_batch(c, batch)})

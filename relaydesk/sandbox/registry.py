@@ -15,13 +15,7 @@ from relaydesk.sandbox.shopify import Shopify
 from relaydesk.sandbox.twilio import Twilio
 from relaydesk.sandbox.woocommerce import WooCommerce
 
-REGISTRY: Final[tuple[Provider, ...]] = (
-    Twilio(),
-    SendGrid(),
-    Shopify(),
-    WooCommerce(),
-    Meta(),
-)
+REGISTRY: Final[tuple[Provider, ...]] = (Twilio(), SendGrid(), Shopify(), WooCommerce(), Meta())
 
 PROVIDERS: Final = tuple(provider.name for provider in REGISTRY)
 """Their names: what an outbox entry's `provider` and an injected fault may say."""

@@ -301,3 +301,19 @@ def test_meta_refusals_are_permanent_or_retried(
     clock.advance(minutes=2)
     drain(worker)
     assert sent(outbox)[-1] == ("13579246801", "Soon!", None)
+
+
+def test_a_deployment_without_a_meta_app_answers_404(
+    client: Client, container: Container, clock: FakeClock
+) -> None:
+    from chalicelib.composition import reset_container
+    from chalicelib.settings import Settings
+
+    environ = {k: v for k, v in container.settings.environ.items() if not k.startswith("META_")}
+    reset_container(Container(Settings(environ), clock=clock))
+    response = post_meta(client, message())
+    assert response.status_code == 404
+    assert "no Meta app" in json.loads(response.body)["error"]
+    query = "hub.mode=subscribe&hub.verify_token=x&hub.challenge=1"
+    assert client.http.get(f"{META_PATH}?{query}").status_code == 404
+    assert table_items() == []
