@@ -677,3 +677,74 @@ def test_one_page_belongs_to_one_store() -> None:
     alone = Stores([first])
     assert alone.by_meta_account(f"messenger:{PAGE}") is first
     assert alone.by_meta_account(f"instagram:{PAGE}") is None
+
+
+# -- the sandbox's Meta ---------------------------------------------------------------------
+
+
+def sandbox_request(
+    method: str, path: str, body: object = None, query: str = "", **headers: str
+) -> Any:
+    from email.message import Message
+
+    from relaydesk.sandbox import Request
+
+    message = Message()
+    for name, value in headers.items():
+        message[name] = value
+    raw = json.dumps(body).encode() if body is not None else b""
+    return Request(method, path, query, message, raw)
+
+
+def test_the_sandbox_send_api_records_what_was_sent_and_answers_as_graph() -> None:
+    from relaydesk.sandbox import Sandbox, route
+
+    sandbox = Sandbox()
+    payload = {"recipient": {"id": PSID}, "messaging_type": "RESPONSE", "message": {"text": "Hi"}}
+    path = "/meta/v21.0/me/messages"
+    answered = route(sandbox_request("POST", path, payload, Authorization="Bearer EAA1"), sandbox)
+    assert answered.status == 200
+    assert isinstance(answered.payload, dict)
+    assert answered.payload["recipient_id"] == PSID
+    [entry] = sandbox.entries(provider="meta")
+    assert (entry["to"], entry["body"], entry["messaging_type"], entry["tag"]) == (
+        PSID,
+        "Hi",
+        "RESPONSE",
+        None,
+    )
+    assert entry["id"] == answered.payload["message_id"]
+    refused = route(sandbox_request("POST", path, payload), sandbox)
+    assert refused.status == 401
+    untagged = {**payload, "messaging_type": "MESSAGE_TAG"}
+    assert (
+        route(sandbox_request("POST", path, untagged, Authorization="Bearer EAA1"), sandbox).status
+        == 400
+    )
+    assert len(sandbox.entries(provider="meta")) == 1
+
+
+def test_the_sandbox_faults_and_profiles_in_graphs_shape() -> None:
+    from relaydesk.sandbox import Sandbox, route
+
+    sandbox = Sandbox()
+    sandbox.set_fault("meta", 400, 1, code=613, retry_after=120)
+    path = "/meta/v21.0/me/messages"
+    fault = route(sandbox_request("POST", path, {}, Authorization="Bearer EAA1"), sandbox)
+    assert fault.status == 400
+    assert isinstance(fault.payload, dict)
+    assert fault.payload["error"]["code"] == 613
+    usage = json.loads(fault.headers["X-Business-Use-Case-Usage"])
+    assert usage["0"][0]["estimated_time_to_regain_access"] == 2
+    known = route(
+        sandbox_request(
+            "GET",
+            f"/meta/v21.0/{PSID}",
+            query="fields=first_name,last_name",
+            Authorization="Bearer EAA1",
+        ),
+        sandbox,
+    )
+    assert known.payload == {"first_name": "Jana", "last_name": "Nováková", "id": PSID}
+    unknown = route(sandbox_request("GET", "/meta/v21.0/42", Authorization="Bearer EAA1"), sandbox)
+    assert unknown.status == 400
