@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from string import Formatter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.commerce.config import CommerceConfig, parse_commerce
 from chalicelib.domain.answers import AnswersConfigError
@@ -21,7 +21,6 @@ from chalicelib.domain.automail import DEFAULT_NO_REPLY_SENDERS
 from chalicelib.domain.automation import Automation, parse_automation
 from chalicelib.domain.calendar import BusinessCalendar
 from chalicelib.domain.messages import INSTAGRAM_PREFIX, MESSENGER_PREFIX, contact_of
-from chalicelib.domain.meta_config import MetaConfig, MetaConfigError, parse_meta
 from chalicelib.domain.proactive_config import Proactive, ProactiveConfigError, parse_proactive
 from chalicelib.domain.sla import (
     FIRST_RESPONSE,
@@ -34,6 +33,9 @@ from chalicelib.domain.sla import (
     Targets,
 )
 from chalicelib.settings import ConfigError
+
+if TYPE_CHECKING:
+    from chalicelib.domain.meta_config import MetaConfig
 
 STORE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -346,6 +348,11 @@ def parse_store(raw: Mapping[str, Any], base_dir: Path | None = None) -> StoreCo
 
 
 def _parse_meta(store_id: str, raw: object) -> MetaConfig | None:
+    if raw is None:
+        return None
+    # Only a store with a page or an Instagram account needs the module (cold start).
+    from chalicelib.domain.meta_config import MetaConfigError, parse_meta
+
     try:
         return parse_meta(raw, store_id=store_id)
     except MetaConfigError as exc:
