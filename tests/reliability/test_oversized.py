@@ -171,3 +171,29 @@ def test_an_inbound_parse_post_at_the_limit_is_stored_without_the_attachment(
     [attachment] = json.loads(message["attachments"])
     assert attachment["filename"] == "photo.jpg"
     assert int(attachment["size"]) > 4_000_000
+
+
+def test_an_oversized_meta_post_is_refused_unparsed(
+    client: Client, snapshot: Callable[..., Snapshot], logs: pytest.LogCaptureFixture
+) -> None:
+    from chalicelib.web import MAX_META_BODY
+    from relaydesk.local_env import LOCAL_META_APP_SECRET
+    from relaydesk.sandbox.meta import signature
+
+    assert MAX_META_BODY < LAMBDA_EVENT_LIMIT  # JSON is not base64-encoded into the event
+    body = b'{"object": "page", "entry": [], "pad": "' + b"x" * MAX_META_BODY + b'"}'
+    before = snapshot()
+    logs.clear()
+    response = client.http.post(
+        "/webhooks/meta",
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature(LOCAL_META_APP_SECRET, body),
+        },
+        body=body,
+    )
+    assert response.status_code == 413
+    assert_clean_rejection(response, before, snapshot())
+    [line] = too_large_lines(logs)
+    assert "route=/webhooks/meta" in line
+    assert f"limit={MAX_META_BODY}" in line
