@@ -459,6 +459,61 @@ def policy_grants() -> dict[str, set[str]]:
 BURST, CONNECTIONS = 200, 32
 
 
+def test_messenger_and_instagram_reach_the_agents_and_their_answers_the_customers(
+    stack: Stack,
+) -> None:
+    """As the README's "Messenger and Instagram" section walks it: Meta's signed posts in,
+    the agents' e-mailed answers out through the (sandbox's) Send API."""
+    for kind, customer, question in (
+        ("messenger", "24680135792468", "Can you gift-wrap my order, please?"),
+        ("instagram", "55500011122233", "Could you gift-wrap the blue scarf?"),
+    ):
+        sent = stack.cli("simulate", kind, "--wait", "0", "--from", customer, question)
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert '"stored": 1' in sent.stdout
+
+        def acknowledged(who: str = customer) -> list[dict[str, Any]]:
+            return [m for m in stack.outbox(provider="meta", to=who) if "will reply" in m["body"]]
+
+        [ack] = wait_for(acknowledged, f"the acknowledgement by the Send API ({kind})")
+        assert ack["body"].startswith("Thanks, we got your message.")
+
+        def notified(q: str = question) -> list[dict[str, Any]]:
+            return [n for n in stack.outbox(provider="sendgrid") if q in n["text"]]
+
+        [notice] = wait_for(notified, f"the agents' notification of the {kind} message")
+        assert kind.capitalize() in notice["subject"]
+        answer = f"Yes: we answered your {kind} message."
+        replied = stack.cli("simulate", "agent-reply", "--from", notice["to"], answer)
+        assert '"status": "queued"' in replied.stdout, replied.stdout + replied.stderr
+
+        def relayed(a: str = answer) -> list[dict[str, Any]]:
+            return [m for m in stack.outbox(provider="meta") if m["body"] == a]
+
+        [out] = wait_for(relayed, f"the answer through the Send API ({kind})")
+        assert (out["to"], out["messaging_type"], out["tag"]) == (customer, "RESPONSE", None)
+
+    # Redelivered, echoed and forged posts do nothing.
+    before = len(stack.outbox())
+    again = stack.cli(
+        "simulate", "messenger", "--wait", "0", "--mid", "m_e2e_once", "--from", "13572468", "Hi"
+    )
+    assert '"stored": 1' in again.stdout, again.stdout + again.stderr
+    twice = stack.cli(
+        "simulate", "messenger", "--wait", "0", "--mid", "m_e2e_once", "--from", "13572468", "Hi"
+    )
+    assert '"redelivered": 1' in twice.stdout, twice.stdout + twice.stderr
+    echo = stack.cli("simulate", "messenger", "--echo", "--from", "13572468", "Our own words")
+    assert '"ignored": 1' in echo.stdout
+    forged = stack.cli("simulate", "messenger", "--secret", "guess", "--from", "13572468", "x")
+    assert forged.returncode == 1
+    assert "HTTP 401" in forged.stdout
+    wait_for(lambda: stack.outbox(provider="meta", to="13572468"), "the one acknowledgement")
+    time.sleep(1)  # a second one would follow a redelivery, an echo or a forgery
+    assert len(stack.outbox(provider="meta", to="13572468")) == 1
+    assert len(stack.outbox()) <= before + 2  # that acknowledgement and the agents' notice
+
+
 def test_a_burst_of_webhooks_is_taken_whole(stack: Stack) -> None:
     """200 signed SMS webhooks from 32 concurrent connections, as a newsletter's replies
     arrive: every one answered 200, none refused or reset, one thread per customer, at
@@ -521,61 +576,6 @@ def test_a_burst_of_webhooks_is_taken_whole(stack: Stack) -> None:
     assert acknowledged > 0
     assert {c: t["customer"] for c, t in threads.items()} == {c: c for c in customers}
     assert len({t["pk"] for t in threads.values()}) == BURST
-
-
-def test_messenger_and_instagram_reach_the_agents_and_their_answers_the_customers(
-    stack: Stack,
-) -> None:
-    """As the README's "Messenger and Instagram" section walks it: Meta's signed posts in,
-    the agents' e-mailed answers out through the (sandbox's) Send API."""
-    for kind, customer, question in (
-        ("messenger", "24680135792468", "Can you gift-wrap my order, please?"),
-        ("instagram", "55500011122233", "Could you gift-wrap the blue scarf?"),
-    ):
-        sent = stack.cli("simulate", kind, "--wait", "0", "--from", customer, question)
-        assert sent.returncode == 0, sent.stdout + sent.stderr
-        assert '"stored": 1' in sent.stdout
-
-        def acknowledged(who: str = customer) -> list[dict[str, Any]]:
-            return [m for m in stack.outbox(provider="meta", to=who) if "will reply" in m["body"]]
-
-        [ack] = wait_for(acknowledged, f"the acknowledgement by the Send API ({kind})")
-        assert ack["body"].startswith("Thanks, we got your message.")
-
-        def notified(q: str = question) -> list[dict[str, Any]]:
-            return [n for n in stack.outbox(provider="sendgrid") if q in n["text"]]
-
-        [notice] = wait_for(notified, f"the agents' notification of the {kind} message")
-        assert kind.capitalize() in notice["subject"]
-        answer = f"Yes: we answered your {kind} message."
-        replied = stack.cli("simulate", "agent-reply", "--from", notice["to"], answer)
-        assert '"status": "queued"' in replied.stdout, replied.stdout + replied.stderr
-
-        def relayed(a: str = answer) -> list[dict[str, Any]]:
-            return [m for m in stack.outbox(provider="meta") if m["body"] == a]
-
-        [out] = wait_for(relayed, f"the answer through the Send API ({kind})")
-        assert (out["to"], out["messaging_type"], out["tag"]) == (customer, "RESPONSE", None)
-
-    # Redelivered, echoed and forged posts do nothing.
-    before = len(stack.outbox())
-    again = stack.cli(
-        "simulate", "messenger", "--wait", "0", "--mid", "m_e2e_once", "--from", "13572468", "Hi"
-    )
-    assert '"stored": 1' in again.stdout, again.stdout + again.stderr
-    twice = stack.cli(
-        "simulate", "messenger", "--wait", "0", "--mid", "m_e2e_once", "--from", "13572468", "Hi"
-    )
-    assert '"redelivered": 1' in twice.stdout, twice.stdout + twice.stderr
-    echo = stack.cli("simulate", "messenger", "--echo", "--from", "13572468", "Our own words")
-    assert '"ignored": 1' in echo.stdout
-    forged = stack.cli("simulate", "messenger", "--secret", "guess", "--from", "13572468", "x")
-    assert forged.returncode == 1
-    assert "HTTP 401" in forged.stdout
-    wait_for(lambda: stack.outbox(provider="meta", to="13572468"), "the one acknowledgement")
-    time.sleep(1)  # a second one would follow a redelivery, an echo or a forgery
-    assert len(stack.outbox(provider="meta", to="13572468")) == 1
-    assert len(stack.outbox()) <= before + 2  # that acknowledgement and the agents' notice
 
 
 def test_every_aws_call_is_allowed_by_the_stage_policy_and_every_grant_is_used(
