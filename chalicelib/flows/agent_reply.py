@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib import logs
 from chalicelib.commerce.port import ShopRefused, ShopUnavailable
+from chalicelib.domain import report
 from chalicelib.domain.automail import automatic_reason
 from chalicelib.domain.commands import Command, CommandError, ParsedReply, help_text, parse_reply
 from chalicelib.domain.customer_view import (
@@ -324,7 +325,7 @@ def _apply(
             )
             return said
     elif name == "close":
-        c.repository.close_thread(thread, now)
+        c.repository.close_thread(thread, now, close_counts(store, thread, now))
         said = "closed"
         if not answered:  # with an answer, the survey follows the answer (deliver.py)
             closed = c.repository.thread(store.store_id, thread.thread_id)
@@ -351,6 +352,24 @@ def _apply(
     if name == "close":  # after the last item the close adds: each gets the expiry
         c.jobs.send_all([retention_job_for(store.store_id, thread.thread_id)])
     return said
+
+
+def close_counts(store: StoreConfig, thread: ThreadItem, at: datetime) -> report.Counts | None:
+    """The resolution promise, kept or broken when an agent closes the thread (a breach its
+    timer counted already counts once); None when no resolution promise is running."""
+    due = thread.resolution_due_at
+    if thread.status == ThreadStatus.CLOSED or due is None or thread.resolution_breached_at:
+        return None
+    timezone = store.calendar.timezone
+    kept = (thread.paused_at or at) <= due
+    hour = report.local_day_hour(due, timezone)[1]
+    return report.counts_at(
+        at,
+        timezone,
+        thread.thread_id,
+        report.promise_outcome(report.RESOLUTION, kept, hour),
+        event=f"close:{thread.resolution_epoch}",
+    )
 
 
 def _record(c: Container, thread: ThreadItem, agent: Agent, kind: str, text: str) -> MessageItem:

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from chalicelib.channels.port import Answer
+from chalicelib.domain import report
 from chalicelib.domain.ack import acknowledgement, next_opening
 from chalicelib.domain.errors import DeliveryError
 from chalicelib.domain.messages import contact_of
 from chalicelib.domain.notification import delivery_failure_text
 from chalicelib.domain.survey import survey_text
-from chalicelib.domain.thread import ThreadStatus
+from chalicelib.domain.thread import Awaiting, ThreadStatus
 from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.queues import Job, JobKind
 from chalicelib.store.models import MessageItem, ThreadItem
@@ -159,12 +160,51 @@ def deliver(
         if not message.automatic:
             report_failure(c, store, thread, message, str(exc))
         return
-    c.repository.mark_delivered(thread, message, provider_id=provider_id, at=c.clock())
+    at = c.clock()
+    c.repository.mark_delivered(
+        thread,
+        message,
+        provider_id=provider_id,
+        at=at,
+        counts=delivery_counts(store, thread, message, at),
+    )
     log.info("answer delivered: store=%s thread=%s", store.store_id, thread.thread_id)
     if message.survey_after:
         refreshed = c.repository.thread(store.store_id, thread.thread_id)
         if refreshed is not None and refreshed.status == ThreadStatus.CLOSED:
             queue_survey(c, store, refreshed)
+
+
+def delivery_counts(
+    store: StoreConfig, thread: ThreadItem, message: MessageItem, at: datetime
+) -> report.Counts | None:
+    """What a delivered message adds to the weekly report: a person's answer its first
+    response time and the promise it kept or broke; an automatic answer or a survey that
+    it went out. Once per message (its key in the thread's `counted` set)."""
+    timezone = store.calendar.timezone
+    automatic = message.automatic or ""
+    if automatic.startswith("answer:"):
+        adds: dict[str, int] = dict(report.ANSWERED_AUTOMATICALLY)
+    elif automatic == "survey":
+        adds = dict(report.SURVEY_SENT)
+    elif automatic:
+        return None  # an acknowledgement keeps no promise
+    else:
+        started, breached = thread.promise_started_at, thread.response_breached_at
+        facts = report.AnswerFacts(
+            thread_id=thread.thread_id,
+            awaiting_agent=thread.awaiting == Awaiting.AGENT,
+            created_at=thread.created_at,
+            first_response_at=thread.first_response_at,
+            response_target=thread.response_target,
+            response_due_at=thread.response_due_at,
+            breach_counted=bool(breached and started and breached >= started),
+            author=message.author.lower(),
+        )
+        adds = report.answer_counts(facts, at, timezone)
+    return report.counts_at(
+        at, timezone, thread.thread_id, adds, event=f"delivered:{message.message_id}"
+    )
 
 
 def _answer(store: StoreConfig, thread: ThreadItem, message: MessageItem) -> Answer:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib import logs
+from chalicelib.domain import report
 from chalicelib.domain.ack import acknowledgement, next_opening
 from chalicelib.domain.errors import UnknownDestination
 from chalicelib.domain.inbound import CustomerSnapshot, InboundPlan, plan_inbound
@@ -17,6 +18,7 @@ from chalicelib.domain.thread import ThreadStatus
 from chalicelib.flows.retention import retention_job_for
 from chalicelib.queues import Job, JobKind
 from chalicelib.store import customers
+from chalicelib.store.models import CustomerItem
 from chalicelib.store.repository import (
     AlreadyRecorded,
     ConcurrentChange,
@@ -96,7 +98,8 @@ def store_inbound(
             reopening = customer.open_thread_id == thread_id and customer.closed_at is not None
         if (rating := _survey_answer(customer, message, thread_id)) is not None:
             assert thread_id is not None
-            return _record_rating(c, store, message, thread_id, rating)
+            agent = pointer.survey_agent if pointer is not None else None
+            return _record_rating(c, store, message, thread_id, rating, agent)
         plan = plan_inbound(
             store,
             customer,
@@ -110,7 +113,13 @@ def store_inbound(
             store_capped=store_capped,
         )
         try:
-            stored = c.repository.record_inbound(store.store_id, message, plan, pointer)
+            stored = c.repository.record_inbound(
+                store.store_id,
+                message,
+                plan,
+                pointer,
+                _inbound_counts(store, message, plan, pointer),
+            )
         except ConcurrentChange:
             continue
         except StoreCapReached:
@@ -148,6 +157,27 @@ def store_inbound(
     raise StorageError(
         "the customer's thread kept changing; giving up so that the provider retries"
     )
+
+
+def _inbound_counts(
+    store: StoreConfig, message: InboundMessage, plan: InboundPlan, pointer: CustomerItem | None
+) -> report.Counts | None:
+    """What this message adds to the weekly report, in its own transaction: a customer's
+    (not an auto-reply's) message by hour, a new conversation by channel, and a customer
+    coming back to a person after an automatic answer."""
+    timezone = store.calendar.timezone
+    adds: list[dict[str, int]] = []
+    if message.automatic is None:
+        adds.append(report.inbound(report.local_day_hour(message.received_at, timezone)[1]))
+    if plan.new_thread:
+        adds.append(report.conversation_started(message.channel.value))
+    elif (
+        pointer is not None
+        and pointer.answered_automatically
+        and pointer.open_thread_id == plan.thread_id
+    ):
+        adds.append(report.BACK_TO_A_PERSON)
+    return report.counts_at(message.received_at, timezone, plan.thread_id, report.combine(*adds))
 
 
 def _follow_ups(
@@ -203,10 +233,22 @@ def requeue_follow_ups(c: Container, store: StoreConfig, thread_id: str, message
 
 
 def _record_rating(
-    c: Container, store: StoreConfig, message: InboundMessage, thread_id: str, rating: int
+    c: Container,
+    store: StoreConfig,
+    message: InboundMessage,
+    thread_id: str,
+    rating: int,
+    agent: str | None,
 ) -> Stored:
+    counts = report.counts_at(
+        message.received_at,
+        store.calendar.timezone,
+        thread_id,
+        report.rating(rating, agent),
+        low=report.low_rated_entry(rating, message.channel.value, thread_id),
+    )
     try:
-        item = c.repository.record_rating(store.store_id, message, thread_id, rating)
+        item = c.repository.record_rating(store.store_id, message, thread_id, rating, counts)
     except AlreadyRecorded as duplicate:
         return Stored(None, duplicate.thread_id, duplicate.message_sk)
     log.info("survey answered: store=%s thread=%s rating=%s", store.store_id, thread_id, rating)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import metrics
+from chalicelib.domain import report
 from chalicelib.domain.alerts import AlertKind, Promise, alert_subject, alert_text, escalation_sms
 from chalicelib.domain.errors import DeliveryError
 from chalicelib.flows.agent_mail import mail_staff
@@ -95,7 +96,8 @@ def fire_timer(c: Container, timer: Timer) -> bool:
     # A failure on the way (the claim's own answer lost included) releases the claim, so
     # that the retry alerts; only a Lambda killed between the two loses that one alert.
     try:
-        if not c.repository.timer_fired(thread, timer.key, breached=breached):
+        counts = breach_counts(store, thread, timer, c.clock()) if breached else None
+        if not c.repository.timer_fired(thread, timer.key, breached=breached, counts=counts):
             return False
         _act(c, store, thread, timer)
     except Exception:
@@ -105,6 +107,25 @@ def fire_timer(c: Container, timer: Timer) -> bool:
         metrics.sla_breach(store_id=store.store_id, promise=timer.family, at=c.clock())
     log.info("timer fired: thread=%s %s", thread.thread_id, timer.key)
     return False
+
+
+def breach_counts(
+    store: StoreConfig, thread: ThreadItem, timer: Timer, now: datetime
+) -> report.Counts | None:
+    """A breach adds a broken promise to the weekly report, filed by the local hour its
+    deadline passed; once per promise (the timer's key in the thread's `counted` set)."""
+    resolution = timer.family == RESOLUTION
+    due = thread.resolution_due_at if resolution else thread.response_due_at
+    promise = report.RESOLUTION if resolution else thread.response_target
+    timezone = store.calendar.timezone
+    hour = report.local_day_hour(due or now, timezone)[1]
+    return report.counts_at(
+        now,
+        timezone,
+        thread.thread_id,
+        report.promise_outcome(promise, kept=False, due_hour=hour),
+        event=f"breach:{timer.key}",
+    )
 
 
 def _act(c: Container, store: StoreConfig, thread: ThreadItem, timer: Timer) -> None:

@@ -15,8 +15,10 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.inbound import InboundPlan
 from chalicelib.domain.messages import Attachment, InboundMessage, message_id_for
+from chalicelib.domain.report import Counts
 from chalicelib.domain.sizes import DYNAMODB_ITEM_BYTES, cut_utf8, utf8_len
 from chalicelib.store import _dynamo
+from chalicelib.store.counters import add_counts
 from chalicelib.store.errors import (
     ConcurrentChange,
     StorageError,
@@ -216,15 +218,16 @@ class InboundStore(_dynamo.Table):
         message: InboundMessage,
         plan: InboundPlan,
         customer: CustomerItem | None,
+        counts: Counts | None = None,
     ) -> MessageItem:
         """One transaction: marker (once only), message, its pending follow-ups, thread,
-        customer pointer, and the store's hourly counter when it acknowledges. A failed
-        condition names its part; a conflict with another transaction is retried (see
-        CONFLICT_BUDGET_SECONDS)."""
+        customer pointer, the store's hourly counter when it acknowledges, and the report's
+        `counts` (added once, with the marker). A failed condition names its part; a
+        conflict with another transaction is retried (see CONFLICT_BUDGET_SECONDS)."""
         started, attempt = time.monotonic(), 0
         while True:
             try:
-                return self._record_inbound(store_id, message, plan, customer)
+                return self._record_inbound(store_id, message, plan, customer, counts)
             except TransactionConflict:
                 wait = random.uniform(0, CONFLICT_FIRST_WAIT_SECONDS * 2**attempt)  # noqa: S311
                 if time.monotonic() - started + wait > CONFLICT_BUDGET_SECONDS:
@@ -239,6 +242,7 @@ class InboundStore(_dynamo.Table):
         message: InboundMessage,
         plan: InboundPlan,
         customer: CustomerItem | None,
+        counts: Counts | None = None,
     ) -> MessageItem:
         now = message.received_at
         item = _message_item(store_id, message, plan)
@@ -283,6 +287,7 @@ class InboundStore(_dynamo.Table):
                         | (CounterItem.sent < plan.store_hourly_cap),
                     )
                     parts.append("counter")
+                add_counts(tx, store_id, counts)
         except TransactWriteError as exc:
             failed = _dynamo.failed_parts(exc, parts)
             if "marker" in failed:
@@ -303,9 +308,15 @@ class InboundStore(_dynamo.Table):
         return item
 
     def record_rating(
-        self, store_id: str, message: InboundMessage, thread_id: str, rating: int
+        self,
+        store_id: str,
+        message: InboundMessage,
+        thread_id: str,
+        rating: int,
+        counts: Counts | None = None,
     ) -> MessageItem:
-        """The customer's answer to the survey: kept on the closed thread, once, as its rating."""
+        """The customer's answer to the survey: kept on the closed thread, once, as its
+        rating (and in the report's `counts`, once with it)."""
         now = message.received_at
         message_id = message_id_for(store_id, message.provider_id)
         pk = thread_pk(store_id, thread_id)
@@ -337,6 +348,7 @@ class InboundStore(_dynamo.Table):
                     condition=CustomerItem.pk.exists(),
                     add_version_condition=False,
                 )
+                add_counts(tx, store_id, counts)
         except TransactWriteError as exc:
             if "marker" in _dynamo.failed_parts(exc, ["marker"]):
                 raise already_recorded(once.pk) from exc

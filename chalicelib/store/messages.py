@@ -7,13 +7,16 @@ import secrets
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import thread as life
 from chalicelib.domain.messages import DELIVERY_FAILURES, DELIVERY_PROGRESS, message_id_for
+from chalicelib.domain.report import Counts
 from chalicelib.domain.sizes import cut_utf8
 from chalicelib.store import _dynamo
+from chalicelib.store.counters import with_counts
 from chalicelib.store.customers import update_pointer_of
 from chalicelib.store.errors import StorageError
 from chalicelib.store.markers import already_recorded, marker
@@ -202,25 +205,40 @@ class MessageStore(_dynamo.Table):
         message.parts_sent = part
 
     def mark_delivered(
-        self, thread: ThreadItem, message: MessageItem, *, provider_id: str, at: datetime
+        self,
+        thread: ThreadItem,
+        message: MessageItem,
+        *,
+        provider_id: str,
+        at: datetime,
+        counts: Counts | None = None,
     ) -> None:
         """Sent. A person's answer keeps the promise and stops the clock (life.answered); an
-        automatic acknowledgement does neither."""
+        automatic acknowledgement does neither. The report's `counts` go in the same
+        transaction, once per delivery (store/counters.py)."""
         sent: list[Action] = [
             MessageItem.delivery_status.set("sent"),
             MessageItem.outbound_provider_id.set(provider_id),
         ]
         answered = life.answered(snapshot(thread), at)
-        try:
-            if message.automatic:
-                message.update(actions=sent)
-                return
-            with TransactWrite(connection=self.connection) as tx:
-                tx.update(message, actions=sent)
-                tx.update(thread, actions=transition_actions(answered))
-        except PynamoDBException as exc:
-            raise StorageError(f"recording the delivery failed: {exc}") from exc
-        update_pointer_of(thread, [*pointer_actions(answered), CustomerItem.responded.set(True)])
+        if message.automatic and counts is None:
+            _dynamo.update(message, sent, "recording the delivery")
+            return
+
+        def write(tx: TransactWrite, counted: list[Action], cond: Condition | None) -> None:
+            tx.update(message, actions=sent)
+            actions = [] if message.automatic else transition_actions(answered)
+            if actions or counted:
+                tx.update(thread, actions=[*actions, *counted], condition=cond)
+
+        if not with_counts(
+            self.connection, thread.store_id, counts, write, "recording the delivery"
+        ):
+            with_counts(self.connection, thread.store_id, None, write, "recording the delivery")
+        if not message.automatic:
+            update_pointer_of(
+                thread, [*pointer_actions(answered), CustomerItem.responded.set(True)]
+            )
 
     def record_provider_status(
         self, message: MessageItem, status: str, error: str | None, *, failed: bool

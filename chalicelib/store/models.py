@@ -7,7 +7,7 @@ store's items. Keys are built only by the functions below.
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import date, datetime
 
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -143,6 +143,9 @@ class ThreadItem(_Item):
     expires_at = NumberAttribute(null=True)
     """DynamoDB TTL (epoch seconds): set when the thread closes, for the store's
     `retention_days`; removed when it reopens (store/retention.py)."""
+    counted = UnicodeSetAttribute(null=True)
+    """Events of this thread already added to the report's counters (store/counters.py):
+    a retried write that finds its event here adds nothing."""
 
 
 class MessageItem(_Item):
@@ -225,6 +228,8 @@ class CustomerItem(_Item):
     threads = NumberAttribute(null=True)
     """Conversations started at this address, counted as they start (the agents see how
     many a customer had, without a scan)."""
+    survey_agent = UnicodeAttribute(null=True)
+    """The assignee of the thread we asked a rating for: the rating counts for them."""
     threads_before_count = BooleanAttribute(default=False)
     """The address had a conversation before `threads` was counted: the count is a floor."""
     version = VersionAttribute()
@@ -243,6 +248,24 @@ class CounterItem(_Item):
 
     sent = NumberAttribute(default=0)
     expires_at = NumberAttribute()
+
+
+def report_pk(store_id: str) -> str:
+    return f"{store_id}#REPORT"
+
+
+def report_sk(day: date, shard: int) -> str:
+    return f"DAY#{day.isoformat()}#{shard}"
+
+
+class ReportDayItem(_Item):
+    """One store-local day's report counters (one of its shards). Its other attributes are
+    named by domain/report.py (`conv_sms`, `frt_3`, `agent:<address>:threads`, ...): plain
+    numbers, no customer's data, so that erasing a customer keeps them."""
+
+    low = UnicodeSetAttribute(null=True)
+    """Low ratings of the day: `rating|channel|thread id`."""
+    expires_at = NumberAttribute(null=True)
 
 
 class MarkerItem(_Item):

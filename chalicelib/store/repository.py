@@ -8,13 +8,15 @@ object (the container's `repository`). Its methods live with what they store:
 - markers.py: idempotency markers and once-only claims;
 - follow_ups.py: messages whose follow-up jobs have not run yet (flows/recovery.py);
 - retention.py: the TTL of closed threads;
-- proactive.py: what each order's customer was told, and proactive threads.
+- proactive.py: what each order's customer was told, and proactive threads;
+- counters.py: the weekly report's counters (added inside the writes above).
 
 (privacy.py, the GDPR export and erasure, is an admin command beside it.)
 """
 
 from __future__ import annotations
 
+from chalicelib.store.counters import CounterStore
 from chalicelib.store.customers import CustomerStore
 from chalicelib.store.errors import (
     AlreadyRecorded,
@@ -50,6 +52,7 @@ class Repository(
     RetentionStore,
     FollowUpStore,
     ProactiveStore,
+    CounterStore,
 ):
     """One door to the table. Built with the container's clock, the one time source of
     whatever it records."""

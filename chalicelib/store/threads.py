@@ -9,11 +9,15 @@ from enum import StrEnum
 from typing import Any
 
 from pynamodb.attributes import Attribute
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import thread as life
+from chalicelib.domain.report import Counts
 from chalicelib.domain.thread import Clear, ThreadSnapshot, ThreadStatus, Transition
 from chalicelib.store import _dynamo
+from chalicelib.store.counters import with_counts
 from chalicelib.store.customers import update_pointer_of
 from chalicelib.store.models import (
     META,
@@ -95,9 +99,25 @@ class ThreadStore(_dynamo.Table):
 
     # -- its life (decided in domain/thread.py) -------------------------------------------
 
-    def close_thread(self, thread: ThreadItem, at: datetime) -> None:
-        """Closed (life.close); the retention TTL is set apart (RetentionStore)."""
-        apply(thread, life.close(snapshot(thread), at), "closing the thread")
+    def close_thread(self, thread: ThreadItem, at: datetime, counts: Counts | None = None) -> None:
+        """Closed (life.close); the retention TTL is set apart (RetentionStore). The
+        report's `counts` (the resolution promise kept or broken) are added with the close,
+        once: only while the thread is not closed yet."""
+        t = life.close(snapshot(thread), at)
+        if counts is not None:
+
+            def write(tx: TransactWrite, counted: list[Action], cond: Condition | None) -> None:
+                still_open = ThreadItem.status != ThreadStatus.CLOSED.value
+                tx.update(
+                    thread,
+                    actions=[*transition_actions(t), *counted],
+                    condition=still_open if cond is None else still_open & cond,
+                )
+
+            if with_counts(self.connection, thread.store_id, counts, write, "closing the thread"):
+                update_pointer_of(thread, pointer_actions(t))
+                return
+        apply(thread, t, "closing the thread")
 
     def answered_automatically(
         self, thread: ThreadItem, last_inbound_at: datetime, at: datetime
@@ -181,7 +201,14 @@ class ThreadStore(_dynamo.Table):
     def survey_sent(self, thread: ThreadItem, at: datetime) -> None:
         """The customer's next message on this thread may be their rating."""
         _dynamo.update(thread, [ThreadItem.survey_sent_at.set(at)], "recording the survey")
-        update_pointer_of(thread, [CustomerItem.survey_thread_id.set(thread.thread_id)])
+        pointer: list[Action] = [CustomerItem.survey_thread_id.set(thread.thread_id)]
+        # The rating counts for the thread's assignee (read here: the rating's webhook
+        # must not read the thread too).
+        if thread.assignee:
+            pointer.append(CustomerItem.survey_agent.set(thread.assignee))
+        else:
+            pointer.append(CustomerItem.survey_agent.remove())
+        update_pointer_of(thread, pointer)
 
     # -- the agents' side -----------------------------------------------------------------
 
@@ -216,9 +243,17 @@ class ThreadStore(_dynamo.Table):
     def timers_scheduled(self, thread: ThreadItem, key: str) -> None:
         _dynamo.update(thread, [ThreadItem.scheduled_timers.add({key})], "recording the timers")
 
-    def timer_fired(self, thread: ThreadItem, key: str, *, breached: bool = False) -> bool:
+    def timer_fired(
+        self,
+        thread: ThreadItem,
+        key: str,
+        *,
+        breached: bool = False,
+        counts: Counts | None = None,
+    ) -> bool:
         """Claim a timer before it acts (and, for a breach, record by the injected clock
-        when the promise was broken); False if another delivery of it already has."""
+        when the promise was broken, with the report's `counts`, once even when a failed
+        alert releases the claim for its retry); False if another delivery already has."""
         actions: list[Action] = [ThreadItem.fired_timers.add({key})]
         if breached:
             attribute = (
@@ -227,6 +262,17 @@ class ThreadStore(_dynamo.Table):
                 else ThreadItem.response_breached_at
             )
             actions.append(attribute.set(self.clock()))
+        unclaimed = ThreadItem.fired_timers.does_not_exist() | ~ThreadItem.fired_timers.contains(
+            key
+        )
+        if counts is not None:
+
+            def write(tx: TransactWrite, counted: list[Action], cond: Condition | None) -> None:
+                both = unclaimed if cond is None else unclaimed & cond
+                tx.update(thread, actions=[*actions, *counted], condition=both)
+
+            if with_counts(self.connection, thread.store_id, counts, write, "recording the timer"):
+                return True
         return _dynamo.update_if(
             thread, actions, ~ThreadItem.fired_timers.contains(key), "recording the timer"
         )
