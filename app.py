@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from chalice.app import Chalice, Request, Response, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Cron, Request, Response, SQSEvent
 
 from chalicelib import routes, web
 from chalicelib.composition import container
@@ -166,3 +166,14 @@ def on_timer(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.flows.timers import run_timer_batch  # as in on_job
 
     return run_timer_batch(container(), event.to_dict()["Records"])
+
+
+# Every hour of the UTC Sunday and Monday (the span in which it is Monday morning in some
+# time zone): each store whose Monday morning it is gets last week's report, once
+# (chalicelib/flows/report.py).
+@app.schedule(Cron(0, "*", "?", "*", "SUN,MON", "*"), name="weekly_report")
+def weekly_report(event: CloudWatchEvent) -> None:
+    from chalicelib.flows.report import send_weekly_reports  # as in on_job
+
+    with correlation(event.to_dict().get("id")):
+        send_weekly_reports(container())

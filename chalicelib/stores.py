@@ -120,6 +120,8 @@ class StoreConfig:
     """Shipment problems told before the customer asks (chalicelib/domain/proactive.py)."""
     meta: MetaConfig | None = None
     """The store's Facebook page and Instagram account (domain/meta_config.py)."""
+    report_to: tuple[str, ...] = ()
+    """Who gets the weekly report on Monday morning (flows/report.py); empty: nobody."""
 
     @property
     def meta_addresses(self) -> tuple[str, ...]:
@@ -344,6 +346,7 @@ def parse_store(raw: Mapping[str, Any], base_dir: Path | None = None) -> StoreCo
         automation=_parse_automation(store_id, raw.get("automation"), base_dir),
         proactive=_parse_proactive(store_id, raw.get("proactive")),
         meta=_parse_meta(store_id, raw.get("meta")),
+        report_to=_parse_report_to(store_id, raw.get("report_to", [])),
     )
 
 
@@ -357,6 +360,19 @@ def _parse_meta(store_id: str, raw: object) -> MetaConfig | None:
         return parse_meta(raw, store_id=store_id)
     except MetaConfigError as exc:
         raise ConfigError(str(exc)) from exc
+
+
+def _parse_report_to(store_id: str, raw: object) -> tuple[str, ...]:
+    """The weekly report's recipients: a list of e-mail addresses (or one, as a string)."""
+    addresses = [raw] if isinstance(raw, str) else raw
+    if not isinstance(addresses, list):
+        raise ConfigError(f"store {store_id!r}: report_to: a list of e-mail addresses")
+    for address in addresses:
+        if not isinstance(address, str) or not EMAIL.match(address.strip()):
+            raise ConfigError(
+                f"store {store_id!r}: report_to: {address!r} is not an e-mail address"
+            )
+    return tuple(dict.fromkeys(a.strip().lower() for a in addresses))
 
 
 def _parse_proactive(store_id: str, raw: object) -> Proactive:

@@ -50,6 +50,8 @@ class SendGridMailer:
         message.from_email = From(mail.from_email, mail.from_name)
         message.subject = mail.subject
         message.add_content(mail.text, "text/plain")
+        if mail.html:
+            message.add_content(mail.html, "text/html")
         for address in mail.to:
             personalization = Personalization()
             personalization.add_to(To(address))

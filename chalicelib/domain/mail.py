@@ -67,6 +67,8 @@ class OutgoingEmail:
     text: str
     reply_to: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    html: str | None = None
+    """An HTML alternative to `text` (the weekly report); None: plain text only."""
 
     def __post_init__(self) -> None:
         safe = object.__setattr__  # frozen: the safe values replace what was given

@@ -25,7 +25,15 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.report import Counts
 from chalicelib.store import _dynamo
 from chalicelib.store.errors import StorageError
-from chalicelib.store.models import ReportDayItem, ThreadItem, report_pk, report_sk
+from chalicelib.store.models import (
+    META,
+    MarkerItem,
+    ReportDayItem,
+    ThreadItem,
+    marker_pk,
+    report_pk,
+    report_sk,
+)
 
 KEEP_DAYS = 800
 """Counters expire (DynamoDB TTL) after a bit more than two years: a year on year compare."""
@@ -91,6 +99,14 @@ def _number(value: Mapping[str, Any]) -> int | None:
 
 
 class CounterStore(_dynamo.Table):
+    def release_claim(self, store_id: str, key: str) -> None:
+        """Undo `claim(store_id, key)`: the once-only work it claimed failed (the weekly
+        report's send), and the next run must try again."""
+        try:
+            MarkerItem(marker_pk(store_id, key), META).delete()
+        except PynamoDBException as exc:
+            raise StorageError(f"releasing {key} failed: {exc}") from exc
+
     def report_days(
         self, store_id: str, first: date, last: date
     ) -> list[tuple[date, dict[str, object]]]:

@@ -76,6 +76,7 @@ class FakeRepository:
         self.customers: dict[str, CustomerItem] = {}
         self.history = list(history)
         self.delivered: list[str] = []
+        self.counted: list[object] = []
         self.failed: list[str] = []
         self.reported: list[datetime] = []
 
@@ -98,10 +99,17 @@ class FakeRepository:
         message.parts_sent, message.outbound_provider_id = part, sid
 
     def mark_delivered(
-        self, thread: ThreadItem, message: MessageItem, *, provider_id: str, at: datetime
+        self,
+        thread: ThreadItem,
+        message: MessageItem,
+        *,
+        provider_id: str,
+        at: datetime,
+        counts: object = None,
     ) -> None:
         message.delivery_status = "sent"
         self.delivered.append(provider_id)
+        self.counted.append(counts)
 
     def mark_failed(self, message: MessageItem, reason: str) -> None:
         message.delivery_status, message.delivery_error = "failed", reason
