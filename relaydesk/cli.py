@@ -15,6 +15,8 @@ relaydesk commerce subscribe demo [--url URL] [--dry-run]   the shop's webhooks 
 relaydesk outbox [--clear]                       what was sent through the sandbox
 relaydesk customer export demo +420777123456     all held about a customer, as JSON (GDPR)
 relaydesk customer erase demo +420777123456 --yes   erase it, keeping anonymous counts
+relaydesk report demo [--week 2026-W48] [--html report.html | --csv dir]
+                                                 the weekly report (text, HTML or CSV)
 """
 
 from __future__ import annotations
@@ -562,6 +564,15 @@ def main(argv: list[str] | None = None) -> int:
         if action == "erase":
             sub.add_argument("--yes", action="store_true", help="really erase")
 
+    weekly = commands.add_parser("report", help="the weekly report of a store")
+    weekly.add_argument("store", help="store id, e.g. demo")
+    weekly.add_argument("--week", default=None, help="YYYY-Www (default: this week so far)")
+    written = weekly.add_mutually_exclusive_group()
+    written.add_argument("--html", default=None, help="write the e-mail's HTML to this file")
+    written.add_argument("--csv", dest="csv_dir", default=None, help="write CSV tables here")
+    weekly.add_argument("--endpoint-url", default=None, help="the local stack's emulator")
+    weekly.add_argument("--stage", default=None, help="SSM prefix /relaydesk/<stage>")
+
     args, rest = parser.parse_known_args(argv)
     if args.command == "answers" and args.message is None and len(rest) == 1:
         # argparse gives an optional positional its chance before the options that
@@ -588,6 +599,17 @@ def main(argv: list[str] | None = None) -> int:
         from relaydesk.packaging import package
 
         return package(Path(args.out), args.stage)
+    if args.command == "report":
+        from relaydesk.report_cli import report_command
+
+        return report_command(
+            args.store,
+            week=args.week,
+            html=args.html,
+            csv_dir=args.csv_dir,
+            endpoint_url=args.endpoint_url,
+            stage=args.stage,
+        )
     if args.command == "customer":
         return customer_command(
             args.action,

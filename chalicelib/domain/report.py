@@ -123,9 +123,14 @@ def local_day_hour(at: datetime, timezone: str) -> tuple[date, int]:
     return local.date(), local.hour
 
 
+def this_week(now: datetime, timezone: str) -> IsoWeek:
+    """The week the store is in at `now` (store-local)."""
+    return IsoWeek.of(local_day_hour(now, timezone)[0])
+
+
 def last_week(now: datetime, timezone: str) -> IsoWeek:
     """The week before the one the store is in at `now`."""
-    return IsoWeek.of(local_day_hour(now, timezone)[0]).previous()
+    return this_week(now, timezone).previous()
 
 
 REPORT_FIRST_HOUR, REPORT_LAST_HOUR = 7, 11

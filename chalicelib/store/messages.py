@@ -235,6 +235,8 @@ class MessageStore(_dynamo.Table):
             self.connection, thread.store_id, counts, write, "recording the delivery"
         ):
             with_counts(self.connection, thread.store_id, None, write, "recording the delivery")
+        # As `update` does, so that the caller sees the message sent (flows/answer.py reads it).
+        message.delivery_status, message.outbound_provider_id = "sent", provider_id
         if not message.automatic:
             update_pointer_of(
                 thread, [*pointer_actions(answered), CustomerItem.responded.set(True)]

@@ -1,0 +1,69 @@
+"""`relaydesk report <store> [--week YYYY-Www] [--html out.html | --csv dir]`: the weekly
+report of any week, built as the Monday e-mail is (chalicelib/flows/report.py), from the
+local stack (`--endpoint-url`) or from AWS (the environment's credentials, `--stage`)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from pathlib import Path
+
+from relaydesk.local_env import local_environment
+
+
+def report_command(
+    store_id: str,
+    *,
+    week: str | None,
+    html: str | None,
+    csv_dir: str | None,
+    endpoint_url: str | None,
+    stage: str | None,
+) -> int:
+    """Prints the plain-text report, or writes the HTML file or the CSV tables."""
+    if endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+        for name, value in local_environment(
+            app_url="", aws_url=endpoint_url, sandbox_url=""
+        ).items():
+            os.environ.setdefault(name, value)
+    if stage and not os.environ.get("SECRETS_SSM_PREFIX"):
+        os.environ["SECRETS_SSM_PREFIX"] = f"/relaydesk/{stage}"
+    # Imported only now: the table's endpoint is read when the models are defined.
+    from chalicelib.composition import Container
+    from chalicelib.domain.report import IsoWeek, this_week
+    from chalicelib.domain.report_render import csv_tables, render_html, render_text
+    from chalicelib.flows.report import build_report
+    from chalicelib.settings import ConfigError, Settings
+    from chalicelib.store.repository import StorageError
+
+    try:
+        c = Container(Settings.from_env())
+        store = c.stores.by_id(store_id)
+        if store is None:
+            known = ", ".join(s.store_id for s in c.stores.all())
+            print(f"no store {store_id!r} is configured (known: {known})", file=sys.stderr)
+            return 2
+        try:
+            chosen = IsoWeek.parse(week) if week else this_week(c.clock(), store.calendar.timezone)
+        except ValueError as exc:
+            print(f"relaydesk report: {exc}", file=sys.stderr)
+            return 2
+        built = build_report(c, store, chosen)
+    except (ConfigError, StorageError) as exc:
+        print(f"relaydesk report: {exc}", file=sys.stderr)
+        return 1
+    if html:
+        Path(html).write_text(render_html(built), encoding="utf-8")
+        print(f"wrote {html} ({store_id}, week {chosen})")
+    elif csv_dir:
+        folder = Path(csv_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, rows in csv_tables(built).items():
+            with (folder / name).open("w", newline="", encoding="utf-8") as out:
+                csv.writer(out).writerows(rows)
+        print(f"wrote {len(csv_tables(built))} CSV files to {folder} ({store_id}, week {chosen})")
+    else:
+        print(render_text(built), end="")
+    return 0
