@@ -154,7 +154,8 @@ class Week:
 
     def thread(self, customer: str) -> Any:
         pointer = self.c.repository.customer(STORE, customer)
-        assert pointer is not None and pointer.open_thread_id
+        assert pointer is not None
+        assert pointer.open_thread_id
         thread = self.c.repository.thread(STORE, pointer.open_thread_id)
         assert thread is not None
         return thread
@@ -172,13 +173,13 @@ class Week:
             )
         drain(self.jobs)
         thread = self.thread(customer)
-        if thread.awaiting == "agent" and thread.response_due_at and thread.promise_started_at:
-            if not any(
-                p.thread_id == thread.thread_id and p.answered_at is None for p in self.promises
-            ):
-                self.promises.append(
-                    Promise(thread.thread_id, thread.response_target, thread.response_due_at)
-                )
+        running = thread.awaiting == "agent" and thread.response_due_at is not None
+        if running and not any(
+            p.thread_id == thread.thread_id and p.answered_at is None for p in self.promises
+        ):
+            self.promises.append(
+                Promise(thread.thread_id, thread.response_target, thread.response_due_at)
+            )
         return thread
 
     def agent_replies(self, agent: str, customer: str, text: str, when: datetime) -> None:
@@ -413,7 +414,8 @@ def test_a_scripted_week_reports_every_figure_as_the_slow_count_does(
     assert this.conversations == {"sms": (2, 1, 0, 0, 1, 0, 1), "whatsapp": (0, 0, 1, 0, 0, 0, 0)}
     assert built.before.total_conversations == 1
     assert this.heat[6][23] == 1  # Sunday 23:30 in New York, although Monday in UTC
-    assert this.ratings == (1, 0, 0, 0, 1) and this.surveys == 2
+    assert this.ratings == (1, 0, 0, 0, 1)
+    assert this.surveys == 2
     assert (this.auto_answered, this.auto_returned) == (1, 1)
     assert this.broken["first_response"] == 2  # c2 (breach alert retried) and c4
     c2_alerts = [

@@ -32,7 +32,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.domain import tokens
+from chalicelib.domain import report, tokens
 from chalicelib.domain.inbound import plan_inbound
 from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.store import customers, models, privacy
@@ -78,7 +78,14 @@ KEY_BUILDERS = [
 
 def test_every_key_builder_is_found() -> None:
     names = sorted(f.__name__ for f in KEY_BUILDERS)
-    assert names == ["customer_pk", "marker_pk", "order_pk", "store_pk", "thread_pk"], (
+    assert names == [
+        "customer_pk",
+        "marker_pk",
+        "order_pk",
+        "report_pk",
+        "store_pk",
+        "thread_pk",
+    ], (
         "a new key builder in store/models.py: it is checked below automatically; "
         "update this list once you have looked at it"
     )
@@ -236,6 +243,35 @@ def _not_seen(seen: bool) -> None:
     assert not seen, "another store's marker read as demo's"
 
 
+def _report_counts(prefix: str) -> dict[str, int]:
+    """A store's report counters summed over all its days, read from a scan."""
+    total: dict[str, int] = {}
+    for item in scan_table():
+        if str(item["pk"]) == f"{prefix}#REPORT":
+            for name, value in item.items():
+                if name not in ("pk", "sk", "expires_at", "low"):
+                    total[name] = total.get(name, 0) + int(value)
+    return total
+
+
+def _report_days(r: Repository, w: dict[str, Any]) -> None:
+    """demo's counters and only demo's: acme, mirrored from demo, has two conversations
+    more of its own, so a read that crossed stores would show them."""
+    found = r.report_days(A, w["now"].date() - timedelta(days=400), w["now"].date())
+    total: dict[str, int] = {}
+    for _, values in found:
+        for name, value in values.items():
+            if isinstance(value, int):
+                total[name] = total.get(name, 0) + value
+    assert total == _report_counts(A)
+    assert total != _report_counts(B), "the seed gives acme counters of its own"
+
+
+def _counts(w: dict[str, Any]) -> report.Counts | None:
+    """Counts for demo's thread: they must land in demo's counters only."""
+    return report.counts_at(w["now"], "Europe/Prague", w["thread_id"], {"isolation": 1})
+
+
 REPOSITORY_CALLS: dict[str, Call] = {
     "customer": lambda r, w: [r.customer(A, CUSTOMER), r.customer(A, ONLY_B_CUSTOMER)],
     "thread": lambda r, w: [r.thread(A, w["thread_id"]), r.thread(A, w["only_b_thread"])],
@@ -263,8 +299,10 @@ REPOSITORY_CALLS: dict[str, Call] = {
     "claim": lambda r, w: _claimed(r.claim(A, ONLY_B_KEYS[1], w["thread_id"], w["now"])),
     "mark_notified": lambda r, w: r.mark_notified([w["message"]], w["now"]),
     "mark_delivered": lambda r, w: r.mark_delivered(
-        w["thread"], w["message"], provider_id="SMx", at=w["now"]
+        w["thread"], w["message"], provider_id="SMx", at=w["now"], counts=_counts(w)
     ),
+    "report_days": _report_days,
+    "release_claim": lambda r, w: r.release_claim(A, ONLY_B_KEYS[1]),
     "mark_failed": lambda r, w: r.mark_failed(w["message"], "no"),
     "failure_reported": lambda r, w: r.failure_reported(w["message"], w["now"]),
     "claim_sending": lambda r, w: r.claim_sending(w["message"], take_over=True),
@@ -287,13 +325,15 @@ REPOSITORY_CALLS: dict[str, Call] = {
     ),
     "set_priority": lambda r, w: r.set_priority(w["thread"], "urgent", w["now"]),
     "timers_scheduled": lambda r, w: r.timers_scheduled(w["thread"], "response:9"),
-    "timer_fired": lambda r, w: r.timer_fired(w["thread"], "response:9:reminder:0"),
+    "timer_fired": lambda r, w: r.timer_fired(
+        w["thread"], "response:9:breach:0", breached=True, counts=_counts(w)
+    ),
     "timer_unfired": lambda r, w: r.timer_unfired(w["thread"], "response:9:reminder:0"),
     "pause_thread": lambda r, w: r.pause_thread(w["thread"], w["now"]),
     "resume_resolution": lambda r, w: r.resume_resolution(w["thread"], w["now"]),
     "snooze_thread": lambda r, w: r.snooze_thread(w["thread"], w["now"], w["now"]),
     "wake_thread": lambda r, w: r.wake_thread(w["thread"], 1, w["now"]),
-    "close_thread": lambda r, w: r.close_thread(w["thread"], w["now"]),
+    "close_thread": lambda r, w: r.close_thread(w["thread"], w["now"], _counts(w)),
     "answered_automatically": lambda r, w: r.answered_automatically(
         w["thread"], w["message"].created_at, w["now"]
     ),
