@@ -15,7 +15,7 @@ relaydesk commerce subscribe demo [--url URL] [--dry-run]   the shop's webhooks 
 relaydesk outbox [--clear]                       what was sent through the sandbox
 relaydesk customer export demo +420777123456     all held about a customer, as JSON (GDPR)
 relaydesk customer erase demo +420777123456 --yes   erase it, keeping anonymous counts
-relaydesk report demo [--week 2026-W48] [--html report.html | --csv dir]
+relaydesk report demo [--week 2026-W48] [--html report.html | --csv dir | --mail]
                                                  the weekly report (text, HTML or CSV)
 """
 
@@ -570,6 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     written = weekly.add_mutually_exclusive_group()
     written.add_argument("--html", default=None, help="write the e-mail's HTML to this file")
     written.add_argument("--csv", dest="csv_dir", default=None, help="write CSV tables here")
+    written.add_argument("--mail", action="store_true", help="e-mail it to report_to now")
     weekly.add_argument("--endpoint-url", default=None, help="the local stack's emulator")
     weekly.add_argument("--stage", default=None, help="SSM prefix /relaydesk/<stage>")
 
@@ -607,6 +608,7 @@ def main(argv: list[str] | None = None) -> int:
             week=args.week,
             html=args.html,
             csv_dir=args.csv_dir,
+            mail=args.mail,
             endpoint_url=args.endpoint_url,
             stage=args.stage,
         )

@@ -18,10 +18,12 @@ def report_command(
     week: str | None,
     html: str | None,
     csv_dir: str | None,
+    mail: bool = False,
     endpoint_url: str | None,
     stage: str | None,
 ) -> int:
-    """Prints the plain-text report, or writes the HTML file or the CSV tables."""
+    """Prints the plain-text report, or writes the HTML file or the CSV tables, or mails it
+    to the store's `report_to` as the Monday schedule does (`mail`)."""
     if endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = endpoint_url
         for name, value in local_environment(
@@ -34,7 +36,7 @@ def report_command(
     from chalicelib.composition import Container
     from chalicelib.domain.report import IsoWeek, this_week
     from chalicelib.domain.report_render import csv_tables, render_html, render_text
-    from chalicelib.flows.report import build_report
+    from chalicelib.flows.report import build_report, report_mail
     from chalicelib.settings import ConfigError, Settings
     from chalicelib.store.repository import StorageError
 
@@ -54,7 +56,13 @@ def report_command(
     except (ConfigError, StorageError) as exc:
         print(f"relaydesk report: {exc}", file=sys.stderr)
         return 1
-    if html:
+    if mail:
+        if not store.report_to:
+            print(f"store {store_id!r} has no report_to addresses", file=sys.stderr)
+            return 2
+        c.mailer.send(report_mail(store, built))
+        print(f"mailed the report of {chosen} to {', '.join(store.report_to)}")
+    elif html:
         Path(html).write_text(render_html(built), encoding="utf-8")
         print(f"wrote {html} ({store_id}, week {chosen})")
     elif csv_dir:

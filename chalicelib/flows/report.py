@@ -60,25 +60,25 @@ def report_mail(store: StoreConfig, built: report.WeeklyReport) -> OutgoingEmail
 
 def send_weekly_reports(c: Container) -> list[str]:
     """The hourly schedule's body: every store whose Monday morning it is now gets last
-    week's report, once (a claim per store and week; released if the send fails, so that
-    the next hour's run tries again). Returns the stores sent to."""
+    week's report, once (a claim per store and week; a failed send leaves the claim to
+    the next hour's run). Returns the stores sent to."""
     now = c.clock()
     sent, failed = [], []
     for store in c.stores.all():
         week = report.report_due(now, store.calendar.timezone)
         if week is None or not store.report_to:
             continue
-        key = f"REPORT#{week}"
-        if not c.repository.claim(store.store_id, key, "", now):
+        if not c.repository.claim_report(store.store_id, str(week), now):
             continue
         try:
             c.mailer.send(report_mail(store, build_report(c, store, week)))
         except Exception:
             # One store's failure must not cost the others their report.
             log.exception("weekly report failed: store=%s week=%s", store.store_id, week)
-            c.repository.release_claim(store.store_id, key)
+            c.repository.report_sent(store.store_id, str(week), sent=False)
             failed.append(store.store_id)
             continue
+        c.repository.report_sent(store.store_id, str(week), sent=True)
         log.info("weekly report sent: store=%s week=%s", store.store_id, week)
         sent.append(store.store_id)
     if failed:

@@ -18,6 +18,7 @@ from chalicelib.store.models import (
     CustomerItem,
     MarkerItem,
     MessageItem,
+    ReportSentItem,
     StoreItem,
     ThreadItem,
     dynamodb_host,
@@ -73,7 +74,9 @@ def get_many(model: type[_Item], keys: Sequence[tuple[str, str]]) -> list[_Item]
         raise StorageError(f"reading {model.__name__}s failed: {exc}") from exc
 
 
-def update(item: ThreadItem | MessageItem | StoreItem, actions: list[Action], what: str) -> None:
+def update(
+    item: ThreadItem | MessageItem | StoreItem | ReportSentItem, actions: list[Action], what: str
+) -> None:
     """Update `item`; StorageError (the provider retries) when DynamoDB fails."""
     try:
         item.update(actions=actions)
@@ -82,7 +85,7 @@ def update(item: ThreadItem | MessageItem | StoreItem, actions: list[Action], wh
 
 
 def update_if(
-    item: ThreadItem | MessageItem | CustomerItem | MarkerItem,
+    item: ThreadItem | MessageItem | CustomerItem | MarkerItem | ReportSentItem,
     actions: list[Action],
     condition: Condition,
     what: str,

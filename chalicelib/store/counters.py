@@ -25,15 +25,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.report import Counts
 from chalicelib.store import _dynamo
 from chalicelib.store.errors import StorageError
-from chalicelib.store.models import (
-    META,
-    MarkerItem,
-    ReportDayItem,
-    ThreadItem,
-    marker_pk,
-    report_pk,
-    report_sk,
-)
+from chalicelib.store.models import ReportDayItem, ReportSentItem, ThreadItem, report_pk, report_sk
 
 KEEP_DAYS = 800
 """Counters expire (DynamoDB TTL) after a bit more than two years: a year on year compare."""
@@ -99,13 +91,27 @@ def _number(value: Mapping[str, Any]) -> int | None:
 
 
 class CounterStore(_dynamo.Table):
-    def release_claim(self, store_id: str, key: str) -> None:
-        """Undo `claim(store_id, key)`: the once-only work it claimed failed (the weekly
-        report's send), and the next run must try again."""
-        try:
-            MarkerItem(marker_pk(store_id, key), META).delete()
-        except PynamoDBException as exc:
-            raise StorageError(f"releasing {key} failed: {exc}") from exc
+    def claim_report(self, store_id: str, week: str, at: datetime) -> bool:
+        """True when this run is the one to send `week`'s report (never claimed, or its
+        last send failed)."""
+        item = ReportSentItem(report_pk(store_id), f"SENT#{week}")
+        return _dynamo.update_if(
+            item,
+            [
+                ReportSentItem.state.set("sending"),
+                ReportSentItem.claimed_at.set(at),
+                ReportSentItem.expires_at.set(int((at + timedelta(days=KEEP_DAYS)).timestamp())),
+            ],
+            ReportSentItem.state.does_not_exist() | (ReportSentItem.state == "failed"),
+            f"claiming the report of {week}",
+        )
+
+    def report_sent(self, store_id: str, week: str, *, sent: bool) -> None:
+        """The claimed report went out (`sent`), or failed: the next run may try again."""
+        item = ReportSentItem(report_pk(store_id), f"SENT#{week}")
+        _dynamo.update(
+            item, [ReportSentItem.state.set("sent" if sent else "failed")], "recording the report"
+        )
 
     def report_days(
         self, store_id: str, first: date, last: date

@@ -268,6 +268,16 @@ class ReportDayItem(_Item):
     expires_at = NumberAttribute(null=True)
 
 
+class ReportSentItem(_Item):
+    """A weekly report's once-only claim (`sk` SENT#<week>): 'sending' while one run sends
+    it, 'sent' after, 'failed' when the send failed and the next run may claim it again.
+    Released by an update, not a delete: the functions may delete only pending markers."""
+
+    state = UnicodeAttribute()
+    claimed_at = UTCDateTimeAttribute()
+    expires_at = NumberAttribute()
+
+
 class MarkerItem(_Item):
     """A provider's message id, seen once: what makes redelivery harmless."""
 

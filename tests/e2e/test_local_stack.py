@@ -578,6 +578,69 @@ def test_a_burst_of_webhooks_is_taken_whole(stack: Stack) -> None:
     assert len({t["pk"] for t in threads.values()}) == BURST
 
 
+# The schedule's handler as Lambda calls it, with the stack's environment and a clock set
+# to the coming Monday morning in Prague (EventBridge's schedule is not played locally).
+WEEKLY_REPORT = """
+import sys
+from datetime import datetime
+from chalicelib.composition import Container, reset_container
+from chalicelib.settings import Settings
+monday = datetime.fromisoformat(sys.argv[1])
+reset_container(Container(Settings.from_env(), clock=lambda: monday))
+import app
+event = {
+    "version": "0", "id": "e2e-weekly", "detail-type": "Scheduled Event",
+    "source": "aws.events", "account": "123456789012", "time": sys.argv[1],
+    "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/x"],
+    "detail": {},
+}
+app.weekly_report(event, None)
+"""
+
+
+def test_the_monday_schedule_mails_the_weeks_report_to_the_owner(stack: Stack) -> None:
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from relaydesk.local_env import local_environment
+
+    prague = ZoneInfo("Europe/Prague")
+    today = datetime.now(prague)
+    monday = (today + timedelta(days=7 - today.weekday())).replace(
+        hour=7, minute=30, second=0, microsecond=0
+    )
+    week = today.strftime("%G-W%V")  # the week the tests above wrote in
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        local_environment(
+            app_url=stack.app_url, aws_url=stack.aws_url, sandbox_url=stack.sandbox_url
+        )
+    )
+    for _ in range(2):  # a retried invocation sends nothing more
+        ran = subprocess.run(  # noqa: S603 - our own handler
+            [sys.executable, "-c", WEEKLY_REPORT, monday.astimezone(UTC).isoformat()],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            env=env,
+            check=False,
+        )
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+    [mail] = stack.outbox(to="owner@demo.relaydesk.test")
+    assert mail["subject"] == f"Demo Store: Weekly report {week}"
+    assert mail["headers"]["Auto-Submitted"] == "auto-generated"
+    assert mail["html"].startswith("<!DOCTYPE html>")
+    assert "<script" not in mail["html"]
+    assert "<img" not in mail["html"]
+    conversations = int(mail["text"].split("Conversations: ", 1)[1].split(" ", 1)[0])
+    assert conversations >= 5  # the SMS, WhatsApp and e-mail conversations above
+    # The owner's own copy of any week, from the same counters: the same report.
+    printed = stack.cli("report", "demo", "--week", week, "--endpoint-url", stack.aws_url)
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout == mail["text"]
+
+
 def test_every_aws_call_is_allowed_by_the_stage_policy_and_every_grant_is_used(
     stack: Stack, request: pytest.FixtureRequest
 ) -> None:

@@ -168,6 +168,7 @@ def _seed(e: Env) -> dict[str, Any]:
     assert only_b.open_thread_id
     for key in ONLY_B_KEYS:
         assert e.container.repository.claim(B, key, only_b.open_thread_id, e.clock.now)
+    assert e.container.repository.claim_report(B, "2026-W47", e.clock.now)  # acme's only
     assert e.container.repository.thread(A, only_b.open_thread_id) is None
     return {
         "thread_id": sms_thread.open_thread_id,
@@ -302,7 +303,8 @@ REPOSITORY_CALLS: dict[str, Call] = {
         w["thread"], w["message"], provider_id="SMx", at=w["now"], counts=_counts(w)
     ),
     "report_days": _report_days,
-    "release_claim": lambda r, w: r.release_claim(A, ONLY_B_KEYS[1]),
+    "claim_report": lambda r, w: _claimed(r.claim_report(A, "2026-W47", w["now"])),
+    "report_sent": lambda r, w: r.report_sent(A, "2026-W47", sent=False),
     "mark_failed": lambda r, w: r.mark_failed(w["message"], "no"),
     "failure_reported": lambda r, w: r.failure_reported(w["message"], w["now"]),
     "claim_sending": lambda r, w: r.claim_sending(w["message"], take_over=True),

@@ -196,7 +196,7 @@ def test_counts_are_filed_by_local_day_and_a_threads_shard() -> None:
 def test_merge_sums_the_shards_and_week_figures_reads_every_counter() -> None:
     week = IsoWeek(2026, 48)
     monday, sunday = week.days[0], week.days[-1]
-    items = [
+    items: list[tuple[date, dict[str, object]]] = [
         (monday, {"conv_sms": 2, "in_h09": 3, "frt_1": 1, "kept_first_response": 1}),
         (monday, {"conv_sms": 1, "conv_email": 1, "in_h09": 1, "broken_first_response": 1}),
         (monday, {"breach_h10": 1, "rating_5": 1, "agent:a@x.test:rating_5": 1}),
