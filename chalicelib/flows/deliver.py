@@ -91,7 +91,13 @@ def queue_survey(c: Container, store: StoreConfig, thread: ThreadItem) -> None:
         else None
     )
     text = survey_text(store_name=store.name, language=language)
-    survey = record_automatic(c, thread, email_id or survey_id, text, "survey", email_id)
+    # Counted as it is recorded (once, by its marker): a transaction that is there anyway.
+    asked = report.counts_at(
+        c.clock(), store.calendar.timezone, thread.thread_id, report.SURVEY_SENT
+    )
+    survey = record_automatic(
+        c, thread, email_id or survey_id, text, "survey", email_id, counts=asked
+    )
     if survey is None:
         return
     c.repository.survey_sent(thread, c.clock())
@@ -105,6 +111,7 @@ def record_automatic(
     text: str,
     why: str,
     email_message_id: str | None,
+    counts: report.Counts | None = None,
 ) -> MessageItem | None:
     """Our own message, once per `provider_id` (a redelivered job finds the first)."""
     store = c.stores.by_id(thread.store_id)
@@ -118,6 +125,7 @@ def record_automatic(
             at=c.clock(),
             email_message_id=email_message_id,
             automatic=why,
+            counts=counts,
         )
     except AlreadyRecorded as duplicate:
         return c.repository.message(store.store_id, thread.thread_id, duplicate.message_sk)
@@ -179,16 +187,15 @@ def delivery_counts(
     store: StoreConfig, thread: ThreadItem, message: MessageItem, at: datetime
 ) -> report.Counts | None:
     """What a delivered message adds to the weekly report: a person's answer its first
-    response time and the promise it kept or broke; an automatic answer or a survey that
-    it went out. Once per message (its key in the thread's `counted` set)."""
+    response time and the promise it kept or broke; an automatic answer that it went out
+    (a survey is counted when it is recorded). Once per message (its key in the thread's
+    `counted` set)."""
     timezone = store.calendar.timezone
     automatic = message.automatic or ""
     if automatic.startswith("answer:"):
         adds: dict[str, int] = dict(report.ANSWERED_AUTOMATICALLY)
-    elif automatic == "survey":
-        adds = dict(report.SURVEY_SENT)
     elif automatic:
-        return None  # an acknowledgement keeps no promise
+        return None  # an acknowledgement keeps no promise; a survey counted when recorded
     else:
         started, breached = thread.promise_started_at, thread.response_breached_at
         facts = report.AnswerFacts(

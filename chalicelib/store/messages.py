@@ -16,7 +16,7 @@ from chalicelib.domain.messages import DELIVERY_FAILURES, DELIVERY_PROGRESS, mes
 from chalicelib.domain.report import Counts
 from chalicelib.domain.sizes import cut_utf8
 from chalicelib.store import _dynamo
-from chalicelib.store.counters import with_counts
+from chalicelib.store.counters import add_counts, with_counts
 from chalicelib.store.customers import update_pointer_of
 from chalicelib.store.errors import StorageError
 from chalicelib.store.markers import already_recorded, marker
@@ -133,8 +133,10 @@ class MessageStore(_dynamo.Table):
         email_message_id: str | None = None,
         automatic: str | None = None,
         survey_after: bool = False,
+        counts: Counts | None = None,
     ) -> MessageItem:
-        """Queue an answer, once per `provider_id` however often it is posted.
+        """Queue an answer, once per `provider_id` however often it is posted (and the
+        report's `counts` with it, once by the same marker).
 
         An e-mailed answer gets a marker for its own Message-ID too, so that the
         customer's reply to it finds the thread."""
@@ -165,6 +167,7 @@ class MessageStore(_dynamo.Table):
                 tx.save(item)
                 if email_message_id and email_message_id != provider_id:
                     tx.save(marker(thread.store_id, email_message_id, thread.thread_id, sk, at))
+                add_counts(tx, thread.store_id, counts)
         except TransactWriteError as exc:
             if "marker" in _dynamo.failed_parts(exc, ["marker"]):
                 raise already_recorded(once.pk) from exc

@@ -18,11 +18,18 @@ NEW_ACCOUNT_CONCURRENCY = 10
 
 
 def test_every_poller_is_capped_and_together_they_leave_webhooks_room_in_a_new_account() -> None:
+    from chalice.app import ScheduledEventConfig, SQSEventConfig
+
     from app import app
 
-    caps = {s.name: getattr(s, "maximum_concurrency", None) for s in app.event_sources}
+    pollers = [s for s in app.event_sources if isinstance(s, SQSEventConfig)]
+    caps = {s.name: getattr(s, "maximum_concurrency", None) for s in pollers}
     assert set(caps) == {"on_job", "on_timer", "on_parked"}
     assert all(cap is not None and cap >= 2 for cap in caps.values())  # SQS's minimum
+    # The rest are schedules, not pollers: one short invocation an hour (the weekly report).
+    schedules = [s for s in app.event_sources if s not in pollers]
+    assert all(isinstance(s, ScheduledEventConfig) for s in schedules)
+    assert {s.name for s in schedules} == {"weekly_report"}
     assert sum(cap or 0 for cap in caps.values()) <= NEW_ACCOUNT_CONCURRENCY - 3
 
 
