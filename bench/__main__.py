@@ -35,6 +35,7 @@ MODULES = (
     "answers",
     "answer_time",
     "proactive",
+    "weekly_report",
 )
 
 INTRO = """\

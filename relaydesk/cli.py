@@ -611,6 +611,7 @@ def main(argv: list[str] | None = None) -> int:
             mail=args.mail,
             endpoint_url=args.endpoint_url,
             stage=args.stage,
+            sandbox_url=args.sandbox_url,
         )
     if args.command == "customer":
         return customer_command(

@@ -21,19 +21,22 @@ def report_command(
     mail: bool = False,
     endpoint_url: str | None,
     stage: str | None,
+    sandbox_url: str = "",
 ) -> int:
     """Prints the plain-text report, or writes the HTML file or the CSV tables, or mails it
-    to the store's `report_to` as the Monday schedule does (`mail`)."""
+    to the store's `report_to` as the Monday schedule does (`mail`; with `--endpoint-url`,
+    through the local stack's sandbox at `sandbox_url`)."""
     if endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = endpoint_url
         for name, value in local_environment(
-            app_url="", aws_url=endpoint_url, sandbox_url=""
+            app_url="", aws_url=endpoint_url, sandbox_url=sandbox_url
         ).items():
             os.environ.setdefault(name, value)
     if stage and not os.environ.get("SECRETS_SSM_PREFIX"):
         os.environ["SECRETS_SSM_PREFIX"] = f"/relaydesk/{stage}"
     # Imported only now: the table's endpoint is read when the models are defined.
     from chalicelib.composition import Container
+    from chalicelib.domain.errors import DeliveryError
     from chalicelib.domain.report import IsoWeek, this_week
     from chalicelib.domain.report_render import csv_tables, render_html, render_text
     from chalicelib.flows.report import build_report, report_mail
@@ -60,7 +63,11 @@ def report_command(
         if not store.report_to:
             print(f"store {store_id!r} has no report_to addresses", file=sys.stderr)
             return 2
-        c.mailer.send(report_mail(store, built))
+        try:
+            c.mailer.send(report_mail(store, built))
+        except DeliveryError as exc:
+            print(f"relaydesk report: {exc}", file=sys.stderr)
+            return 1
         print(f"mailed the report of {chosen} to {', '.join(store.report_to)}")
     elif html:
         Path(html).write_text(render_html(built), encoding="utf-8")

@@ -55,6 +55,7 @@ WORDS: dict[str, dict[str, str]] = {
         "breaches": "Broken promises by hour of day",
         "heat": "Busy hours (customers' messages)",
         "ratings": "Ratings",
+        "rated": "ratings",
         "average": "average",
         "response_rate": "answered the survey",
         "lowest": "Lowest rated",
@@ -98,6 +99,7 @@ WORDS: dict[str, dict[str, str]] = {
         "breaches": "Gebrochene Zusagen nach Tageszeit",
         "heat": "Stoßzeiten (Nachrichten der Kunden)",
         "ratings": "Bewertungen",
+        "rated": "Bewertungen",
         "average": "Durchschnitt",
         "response_rate": "haben die Umfrage beantwortet",
         "lowest": "Am schlechtesten bewertet",
@@ -310,7 +312,7 @@ def render_html(report: WeeklyReport) -> str:
         _tile(
             w["ratings"],
             "–" if this.rating_average is None else fmt.number(this.rating_average, 1) + " / 5",
-            f"{fmt.number(this.rating_count)} · {w['before']}: "
+            f"{fmt.number(this.rating_count)} {w['rated']} · {w['before']}: "
             + ("–" if before.rating_average is None else fmt.number(before.rating_average, 1)),
         ),
     ]
@@ -338,7 +340,8 @@ def render_html(report: WeeklyReport) -> str:
             (this.conversations[ch][i] / top_day, CHANNEL_COLOURS.get(ch, BAR)) for ch in channels
         ]
         rows.append(
-            f'<tr><td width="70" style="{FONT}font-size:12px;color:#333;padding:2px 6px 2px 0">'
+            f'<tr><td width="95" style="{FONT}font-size:12px;color:#333;padding:2px 6px 2px 0;'
+            f'white-space:nowrap">'
             f"{escape(weekdays[i])} {escape(fmt.short_day(day))}</td>"
             f"<td>{_stacked(parts, fmt.number(total))}</td></tr>"
         )
