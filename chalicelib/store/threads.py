@@ -72,6 +72,36 @@ def transition_actions(t: Transition) -> list[Action]:
     return actions
 
 
+def apply_locally(thread: ThreadItem, t: Transition) -> None:
+    """What `update` does to the item after an update: `t`'s values on the local item, for
+    a transition stored in a transaction (which returns no values)."""
+    for name in (
+        "status",
+        "awaiting",
+        "updated_at",
+        "closed_at",
+        "snoozed_until",
+        "paused_at",
+        "resolution_due_at",
+        "response_due_at",
+        "first_response_at",
+        "last_response_at",
+        "promise_started_at",
+        "response_target",
+    ):
+        value = getattr(t, name)
+        if value is None:
+            continue
+        value = None if isinstance(value, Clear) else value
+        setattr(thread, name, value.value if isinstance(value, StrEnum) else value)
+    if t.new_promise:
+        thread.sla_epoch = int(thread.sla_epoch) + 1
+    if t.resolution_changed:
+        thread.resolution_epoch = int(thread.resolution_epoch) + 1
+    if t.new_snooze:
+        thread.snooze_epoch = int(thread.snooze_epoch) + 1
+
+
 def pointer_actions(t: Transition) -> list[Action]:
     """The customer's pointer's actions for `t`."""
     actions = _set(CustomerItem.closed_at, t.pointer_closed_at)
@@ -115,6 +145,7 @@ class ThreadStore(_dynamo.Table):
                 )
 
             if with_counts(self.connection, thread.store_id, counts, write, "closing the thread"):
+                apply_locally(thread, t)
                 update_pointer_of(thread, pointer_actions(t))
                 return
         apply(thread, t, "closing the thread")
@@ -272,6 +303,7 @@ class ThreadStore(_dynamo.Table):
                 tx.update(thread, actions=[*actions, *counted], condition=both)
 
             if with_counts(self.connection, thread.store_id, counts, write, "recording the timer"):
+                thread.fired_timers = {*(thread.fired_timers or set()), key}
                 return True
         return _dynamo.update_if(
             thread, actions, ~ThreadItem.fired_timers.contains(key), "recording the timer"

@@ -388,3 +388,26 @@ def test_report_to_is_validated_naming_the_store_and_field() -> None:
         raw["report_to"] = bad
         with pytest.raises(ConfigError, match="store 'demo': report_to"):
             parse_store(raw)
+
+
+# Importing the store imports botocore, whose vendored urllib3 probes for IPv6 with a socket
+# (refused here, and caught by urllib3).
+@pytest.mark.filterwarnings("ignore:A test tried to use socket.socket")
+def test_a_close_stored_in_a_transaction_shows_on_the_local_item_as_an_update_would() -> None:
+    from chalicelib.domain import thread as life
+    from chalicelib.store.models import ThreadItem
+    from chalicelib.store.threads import apply_locally, snapshot
+
+    at = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+    item = ThreadItem(
+        "demo#THREAD#t",
+        "#META",
+        status="snoozed",
+        snoozed_until=at + timedelta(days=1),
+        sla_epoch=2,
+        resolution_epoch=1,
+    )
+    apply_locally(item, life.close(snapshot(item), at))
+    assert (item.status, item.closed_at, item.updated_at) == ("closed", at, at)
+    assert item.snoozed_until is None
+    assert (item.sla_epoch, item.resolution_epoch) == (3, 2)
