@@ -248,7 +248,7 @@ def _report_counts(prefix: str) -> dict[str, int]:
     """A store's report counters summed over all its days, read from a scan."""
     total: dict[str, int] = {}
     for item in scan_table():
-        if str(item["pk"]) == f"{prefix}#REPORT":
+        if str(item["pk"]) == f"{prefix}#REPORT" and str(item["sk"]).startswith("DAY#"):
             for name, value in item.items():
                 if name not in ("pk", "sk", "expires_at", "low"):
                     total[name] = total.get(name, 0) + int(value)
