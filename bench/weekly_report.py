@@ -215,13 +215,15 @@ def main() -> int:
         table(["step", *columns], rows),
         f"Per conversation of this shape the counters add **{extra_wru:g} write units** "
         f"({total_wru:g} in all, {extra_wru / total_wru:.0%}) and **{extra_requests:+g} "
-        "requests**: each increment is one more item in a transaction that was there already "
-        "(the inbound and rating transactions), or turns a single update into a two-item "
-        "transaction (the deliveries: the thread's `counted` key and the day's counter). The "
-        "SMS webhook stays at 2 DynamoDB requests and 1 SQS request. A breach timer adds "
-        "the same as a delivery (its claim becomes a two-item transaction, once per "
-        "promise); an agent's `#close` with a resolution target running, likewise; the "
-        "notify-agents job adds nothing.",
+        "requests**: each increment is one more item (2 write units) in a transaction that "
+        "was there already: the inbound message's, the rating's, the survey's (its marker's), "
+        "and a person's answer's delivery (message and thread). The SMS webhook stays at 2 "
+        "DynamoDB requests and 1 SQS request. Not in this conversation: an automatic "
+        "answer's delivery turns its single update into a three-item transaction (message, "
+        "the thread's `counted` key, the day's counter: +5 write units); a breach timer's "
+        "claim and an agent's `#close` with a resolution target running become two-item "
+        "transactions (thread and counter: +3 each, once per promise); the notify-agents "
+        "and acknowledgement jobs add nothing.",
         "### One weekly report (measured)",
         f"{CONVERSATIONS_A_WEEK} conversations on five days, then the Monday 07:30 run for "
         f"the demo store: {len(day_items)} counter items over the two weeks "
