@@ -5,7 +5,7 @@ One conversation of the demo store through the app's own handlers (Chalice's tes
 and the local workers, against moto's server over HTTP and the sandbox: a customer's SMS
 (acknowledged), the agents' notification, an agent's reply that closes the thread, its
 delivery, the survey and the customer's rating. It runs twice, once as shipped and once
-with the counters switched off (`report.counts_at` returning nothing: every write takes
+with the counters switched off (`report_counts.counts_at` returning nothing: every write takes
 its path without counters), and the emulator's recorder counts the AWS requests of each
 step (bench/flows.py's Meter, which prices a transaction's item at 2 write units).
 
@@ -74,7 +74,7 @@ def main() -> int:
 
     from app import app, on_job
     from chalicelib.composition import Container, reset_container
-    from chalicelib.domain import report, tokens
+    from chalicelib.domain import report_counts, tokens
     from chalicelib.flows.report import send_weekly_reports
     from chalicelib.settings import Settings
     from relaydesk.workers import QueueWorker
@@ -85,7 +85,7 @@ def main() -> int:
     meter = Meter(aws_url, sandbox_server.sandbox)
     jobs = QueueWorker(boto3.client("sqs"), outputs["JobsQueueUrl"], on_job)
     validator = RequestValidator(LOCAL_TWILIO_AUTH_TOKEN)
-    counts_at = report.counts_at
+    counts_at = report_counts.counts_at
 
     def sms(client: Client, sender: str, body: str) -> None:
         params = {"MessageSid": f"SM{uuid.uuid4().hex}", "From": sender, "To": "+15005550006"}
@@ -150,9 +150,9 @@ def main() -> int:
         emulator.reset(aws_url)
         emulator.provision(aws_url)
         with_counters = conversation(client, "+420777100001", metered=True)
-        report.counts_at = lambda *args, **kwargs: None
+        report_counts.counts_at = lambda *args, **kwargs: None
         without = conversation(client, "+420777100002", metered=True)
-        report.counts_at = counts_at
+        report_counts.counts_at = counts_at
         emulator.reset(aws_url)
         emulator.provision(aws_url)
         # A week: conversations on every weekday, then the Monday morning run.

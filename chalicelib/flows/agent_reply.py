@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib import logs
 from chalicelib.commerce.port import ShopRefused, ShopUnavailable
-from chalicelib.domain import report
+from chalicelib.domain import report_counts
 from chalicelib.domain.automail import automatic_reason
 from chalicelib.domain.commands import Command, CommandError, ParsedReply, help_text, parse_reply
 from chalicelib.domain.customer_view import (
@@ -354,7 +354,9 @@ def _apply(
     return said
 
 
-def close_counts(store: StoreConfig, thread: ThreadItem, at: datetime) -> report.Counts | None:
+def close_counts(
+    store: StoreConfig, thread: ThreadItem, at: datetime
+) -> report_counts.Counts | None:
     """The resolution promise, kept or broken when an agent closes the thread (a breach its
     timer counted already counts once); None when no resolution promise is running."""
     due = thread.resolution_due_at
@@ -362,12 +364,12 @@ def close_counts(store: StoreConfig, thread: ThreadItem, at: datetime) -> report
         return None
     timezone = store.calendar.timezone
     kept = (thread.paused_at or at) <= due
-    hour = report.local_day_hour(due, timezone)[1]
-    return report.counts_at(
+    hour = report_counts.local_day_hour(due, timezone)[1]
+    return report_counts.counts_at(
         at,
         timezone,
         thread.thread_id,
-        report.promise_outcome(report.RESOLUTION, kept, hour),
+        report_counts.promise_outcome(report_counts.RESOLUTION, kept, hour),
         event=f"close:{thread.resolution_epoch}",
     )
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from chalicelib.channels.port import Answer
-from chalicelib.domain import report
+from chalicelib.domain import report_counts
 from chalicelib.domain.ack import acknowledgement, next_opening
 from chalicelib.domain.errors import DeliveryError
 from chalicelib.domain.messages import contact_of
@@ -92,8 +92,8 @@ def queue_survey(c: Container, store: StoreConfig, thread: ThreadItem) -> None:
     )
     text = survey_text(store_name=store.name, language=language)
     # Counted as it is recorded (once, by its marker): a transaction that is there anyway.
-    asked = report.counts_at(
-        c.clock(), store.calendar.timezone, thread.thread_id, report.SURVEY_SENT
+    asked = report_counts.counts_at(
+        c.clock(), store.calendar.timezone, thread.thread_id, report_counts.SURVEY_SENT
     )
     survey = record_automatic(
         c, thread, email_id or survey_id, text, "survey", email_id, counts=asked
@@ -111,7 +111,7 @@ def record_automatic(
     text: str,
     why: str,
     email_message_id: str | None,
-    counts: report.Counts | None = None,
+    counts: report_counts.Counts | None = None,
 ) -> MessageItem | None:
     """Our own message, once per `provider_id` (a redelivered job finds the first)."""
     store = c.stores.by_id(thread.store_id)
@@ -185,7 +185,7 @@ def deliver(
 
 def delivery_counts(
     store: StoreConfig, thread: ThreadItem, message: MessageItem, at: datetime
-) -> report.Counts | None:
+) -> report_counts.Counts | None:
     """What a delivered message adds to the weekly report: a person's answer its first
     response time and the promise it kept or broke; an automatic answer that it went out
     (a survey is counted when it is recorded). Once per message (its key in the thread's
@@ -193,12 +193,12 @@ def delivery_counts(
     timezone = store.calendar.timezone
     automatic = message.automatic or ""
     if automatic.startswith("answer:"):
-        adds: dict[str, int] = dict(report.ANSWERED_AUTOMATICALLY)
+        adds: dict[str, int] = dict(report_counts.ANSWERED_AUTOMATICALLY)
     elif automatic:
         return None  # an acknowledgement keeps no promise; a survey counted when recorded
     else:
         started, breached = thread.promise_started_at, thread.response_breached_at
-        facts = report.AnswerFacts(
+        facts = report_counts.AnswerFacts(
             thread_id=thread.thread_id,
             awaiting_agent=thread.awaiting == Awaiting.AGENT,
             created_at=thread.created_at,
@@ -208,8 +208,8 @@ def delivery_counts(
             breach_counted=bool(breached and started and breached >= started),
             author=message.author.lower(),
         )
-        adds = report.answer_counts(facts, at, timezone)
-    return report.counts_at(
+        adds = report_counts.answer_counts(facts, at, timezone)
+    return report_counts.counts_at(
         at, timezone, thread.thread_id, adds, event=f"delivered:{message.message_id}"
     )
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib import logs
-from chalicelib.domain import report
+from chalicelib.domain import report_counts
 from chalicelib.domain.ack import acknowledgement, next_opening
 from chalicelib.domain.errors import UnknownDestination
 from chalicelib.domain.inbound import CustomerSnapshot, InboundPlan, plan_inbound
@@ -161,23 +161,27 @@ def store_inbound(
 
 def _inbound_counts(
     store: StoreConfig, message: InboundMessage, plan: InboundPlan, pointer: CustomerItem | None
-) -> report.Counts | None:
+) -> report_counts.Counts | None:
     """What this message adds to the weekly report, in its own transaction: a customer's
     (not an auto-reply's) message by hour, a new conversation by channel, and a customer
     coming back to a person after an automatic answer."""
     timezone = store.calendar.timezone
     adds: list[dict[str, int]] = []
     if message.automatic is None:
-        adds.append(report.inbound(report.local_day_hour(message.received_at, timezone)[1]))
+        adds.append(
+            report_counts.inbound(report_counts.local_day_hour(message.received_at, timezone)[1])
+        )
     if plan.new_thread:
-        adds.append(report.conversation_started(message.channel.value))
+        adds.append(report_counts.conversation_started(message.channel.value))
     elif (
         pointer is not None
         and pointer.answered_automatically
         and pointer.open_thread_id == plan.thread_id
     ):
-        adds.append(report.BACK_TO_A_PERSON)
-    return report.counts_at(message.received_at, timezone, plan.thread_id, report.combine(*adds))
+        adds.append(report_counts.BACK_TO_A_PERSON)
+    return report_counts.counts_at(
+        message.received_at, timezone, plan.thread_id, report_counts.combine(*adds)
+    )
 
 
 def _follow_ups(
@@ -240,12 +244,12 @@ def _record_rating(
     rating: int,
     agent: str | None,
 ) -> Stored:
-    counts = report.counts_at(
+    counts = report_counts.counts_at(
         message.received_at,
         store.calendar.timezone,
         thread_id,
-        report.rating(rating, agent),
-        low=report.low_rated_entry(rating, message.channel.value, thread_id),
+        report_counts.rating(rating, agent),
+        low=report_counts.low_rated_entry(rating, message.channel.value, thread_id),
     )
     try:
         item = c.repository.record_rating(store.store_id, message, thread_id, rating, counts)

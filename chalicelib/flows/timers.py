@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import metrics
-from chalicelib.domain import report
+from chalicelib.domain import report_counts
 from chalicelib.domain.alerts import AlertKind, Promise, alert_subject, alert_text, escalation_sms
 from chalicelib.domain.errors import DeliveryError
 from chalicelib.flows.agent_mail import mail_staff
@@ -111,19 +111,19 @@ def fire_timer(c: Container, timer: Timer) -> bool:
 
 def breach_counts(
     store: StoreConfig, thread: ThreadItem, timer: Timer, now: datetime
-) -> report.Counts | None:
+) -> report_counts.Counts | None:
     """A breach adds a broken promise to the weekly report, filed by the local hour its
     deadline passed; once per promise (the timer's key in the thread's `counted` set)."""
     resolution = timer.family == RESOLUTION
     due = thread.resolution_due_at if resolution else thread.response_due_at
-    promise = report.RESOLUTION if resolution else thread.response_target
+    promise = report_counts.RESOLUTION if resolution else thread.response_target
     timezone = store.calendar.timezone
-    hour = report.local_day_hour(due or now, timezone)[1]
-    return report.counts_at(
+    hour = report_counts.local_day_hour(due or now, timezone)[1]
+    return report_counts.counts_at(
         now,
         timezone,
         thread.thread_id,
-        report.promise_outcome(promise, kept=False, due_hour=hour),
+        report_counts.promise_outcome(promise, kept=False, due_hour=hour),
         event=f"breach:{timer.key}",
     )
 

@@ -22,7 +22,7 @@ from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.report import Counts
+from chalicelib.domain.report_counts import Counts
 from chalicelib.store import _dynamo
 from chalicelib.store.errors import StorageError
 from chalicelib.store.models import ReportDayItem, ReportSentItem, ThreadItem, report_pk, report_sk

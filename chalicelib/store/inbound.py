@@ -15,7 +15,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.inbound import InboundPlan
 from chalicelib.domain.messages import Attachment, InboundMessage, message_id_for
-from chalicelib.domain.report import Counts
+from chalicelib.domain.report_counts import Counts
 from chalicelib.domain.sizes import DYNAMODB_ITEM_BYTES, cut_utf8, utf8_len
 from chalicelib.store import _dynamo
 from chalicelib.store.counters import add_counts

@@ -13,7 +13,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import thread as life
 from chalicelib.domain.messages import DELIVERY_FAILURES, DELIVERY_PROGRESS, message_id_for
-from chalicelib.domain.report import Counts
+from chalicelib.domain.report_counts import Counts
 from chalicelib.domain.sizes import cut_utf8
 from chalicelib.store import _dynamo
 from chalicelib.store.counters import add_counts, with_counts

@@ -14,7 +14,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import thread as life
-from chalicelib.domain.report import Counts
+from chalicelib.domain.report_counts import Counts
 from chalicelib.domain.thread import Clear, ThreadSnapshot, ThreadStatus, Transition
 from chalicelib.store import _dynamo
 from chalicelib.store.counters import with_counts
