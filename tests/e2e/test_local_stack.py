@@ -410,6 +410,12 @@ USED_IN_AWS_ONLY = {
     "logs:CreateLogStream",
     "logs:PutLogEvents",
 }
+USED_BY_CHANCE_HERE = {
+    # A timer that SQS hands over before it is due is held longer (JobQueue.hold): in this
+    # module's few minutes that happens or not by a fraction of a second of rounding, so it
+    # is proven used where it always happens: tests/integration/test_long_timers.py.
+    "sqs:ChangeMessageVisibility",
+}
 TRANSACT_PARTS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -657,5 +663,5 @@ def test_every_aws_call_is_allowed_by_the_stage_policy_and_every_grant_is_used(
     ran_everything = selected == module_tests
     if not ran_everything:
         pytest.skip("run with the whole module to check that every grant is used")
-    unused = sorted(set(grants) - {a for a, _ in used} - USED_IN_AWS_ONLY)
+    unused = sorted(set(grants) - {a for a, _ in used} - USED_IN_AWS_ONLY - USED_BY_CHANCE_HERE)
     assert unused == [], f"{POLICY.name} grants actions nothing uses: {unused}"
