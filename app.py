@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from chalice.app import Chalice, Request, Response, SQSEvent
+from chalice.app import AuthRequest, AuthResponse, Chalice, Request, Response, SQSEvent
 
 from chalicelib import routes, web
 from chalicelib.composition import container
@@ -21,6 +21,7 @@ _settings = Settings.from_env()
 JOBS_QUEUE = _settings.jobs_queue_name
 TIMERS_QUEUE = _settings.timers_queue_name
 INBOX_QUEUE = _settings.inbox_queue_name
+MAIL_QUEUE = _settings.mail_queue_name
 
 
 def _request() -> Request:
@@ -98,6 +99,14 @@ def sendgrid_inbound() -> Response:
         )
 
 
+# HTTP Basic for the route that stores big Inbound Parse posts in S3 without a Lambda
+# (routes.SENDGRID_MAIL, declared by `relaydesk package`): API Gateway calls this before
+# it stores a byte, and keeps the answer for 5 minutes per Authorization header.
+@app.authorizer(ttl_seconds=300)
+def sendgrid_parse_auth(auth_request: AuthRequest) -> AuthResponse:
+    return web.sendgrid_parse_authorizer(container(), auth_request.token)
+
+
 @app.route(routes.SHOPIFY, methods=["POST"], content_types=["application/json"])
 def shopify() -> Response:
     request = _request()
@@ -134,6 +143,7 @@ def meta() -> Response:
 # throttled is a message lost (Twilio does not retry): however deep a backlog, at most
 # the sum of these Lambdas work on the queues (README, "Limits").
 JOBS_CONCURRENCY, TIMERS_CONCURRENCY, INBOX_CONCURRENCY = 3, 2, 2  # SQS takes 2 to 1000
+MAIL_CONCURRENCY = 2
 
 
 # One job per invocation: a poison job must not drag its batch-mates into the dead-letter
@@ -166,3 +176,14 @@ def on_timer(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.flows.timers import run_timer_batch  # as in on_job
 
     return run_timer_batch(container(), event.to_dict()["Records"])
+
+
+# Inbound Parse posts that API Gateway stored in the mail bucket, announced by S3's event
+# notifications on the mail queue (infra/template.yaml): one per invocation, as on_parked.
+@app.on_sqs_message(queue=MAIL_QUEUE, batch_size=1, maximum_concurrency=MAIL_CONCURRENCY)
+def on_mail(event: SQSEvent) -> None:
+    from chalicelib.flows.receive_stored_mail import receive_stored_mail  # as in on_job
+
+    for record in event:
+        with correlation(record.to_dict().get("messageId")):
+            receive_stored_mail(container(), record.body)

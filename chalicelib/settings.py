@@ -22,6 +22,8 @@ DEFAULT_JOBS_QUEUE = "relaydesk-jobs"
 DEFAULT_TIMERS_QUEUE = "relaydesk-timers"
 DEFAULT_INBOX_QUEUE = "relaydesk-inbox"
 """Twilio requests parked by the Fallback URL, replayed by `on_parked`."""
+DEFAULT_MAIL_QUEUE = "relaydesk-mail"
+"""S3's events for Inbound Parse posts stored in the mail bucket, taken by `on_mail`."""
 
 
 class ConfigError(ValueError):
@@ -154,3 +156,13 @@ class Settings:
     @cached_property
     def inbound_parse_user(self) -> str:
         return self._get("INBOUND_PARSE_USER", "parse")
+
+    @cached_property
+    def mail_queue_name(self) -> str:
+        return self._get("MAIL_QUEUE_NAME", DEFAULT_MAIL_QUEUE)
+
+    @cached_property
+    def mail_bucket(self) -> str:
+        """The private bucket of stored Inbound Parse posts and their attachments (the
+        data stack's MailBucketName; `relaydesk package` sets it on every function)."""
+        return self._get("MAIL_BUCKET")

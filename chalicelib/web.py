@@ -32,6 +32,8 @@ from chalicelib.settings import ConfigError, SecretsUnavailable
 from chalicelib.store.repository import StorageError
 
 if TYPE_CHECKING:
+    from chalice.app import AuthResponse
+
     from chalicelib.commerce.port import ShopEvent
     from chalicelib.stores import StoreConfig
 
@@ -303,6 +305,26 @@ def meta_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Re
         return _json(200, {"status": "ok", **receive_batch(c, batch)})
 
     return guarded(c, handle, route, facts)
+
+
+def sendgrid_parse_authorizer(c: Container, authorization: str) -> AuthResponse:
+    """The HTTP Basic check of routes.SENDGRID_MAIL, as API Gateway's token authorizer: the
+    same credentials as the webhook's, checked before API Gateway stores the post. Allowed:
+    that route only. Refused (403 from API Gateway, nothing stored): logged as a security
+    event. Secrets unavailable: raised, so that API Gateway answers 500 and SendGrid retries.
+    """
+    from chalice.app import AuthResponse, AuthRoute
+
+    from chalicelib.channels.sendgrid_inbound import check_basic_auth
+
+    try:
+        check_basic_auth(authorization, c.settings.inbound_parse_user, c.inbound_parse_password)
+    except NotAuthenticated as exc:
+        log.warning("security: request refused: route=%s reason=%s", routes.SENDGRID_MAIL, exc)
+        return AuthResponse(routes=[], principal_id="refused")
+    return AuthResponse(
+        routes=[AuthRoute(routes.SENDGRID_MAIL, ["POST"])], principal_id="sendgrid-parse"
+    )
 
 
 def shopify_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Response:

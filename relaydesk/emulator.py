@@ -157,7 +157,64 @@ def provision(endpoint_url: str, parameters: dict[str, str] | None = None) -> di
     from relaydesk.deploy import deploy_stack
 
     cloudformation = boto3.client("cloudformation", endpoint_url=endpoint_url)
-    return deploy_stack(cloudformation, STACK_NAME, parameters or {})
+    outputs = deploy_stack(cloudformation, STACK_NAME, parameters or {})
+    configure_mail_bucket(boto3.client("s3", endpoint_url=endpoint_url), outputs, parameters or {})
+    return outputs
+
+
+def mail_bucket_configuration(
+    outputs: dict[str, str], parameters: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The template's MailBucket lifecycle rules and event notifications, in the S3 API's
+    shape (moto's CloudFormation creates the bucket but ignores both): (lifecycle,
+    notifications). Read from infra/template.yaml, so the local bucket is the deployed one."""
+    from cfnlint.decode.cfn_yaml import load
+
+    from relaydesk.deploy import TEMPLATE
+
+    template = load(str(TEMPLATE))
+    defaults = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
+    values = {**defaults, **parameters}
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict) and "Ref" in value:
+            return values[value["Ref"]]
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            resource, attribute = value["Fn::GetAtt"]
+            return outputs[f"{resource}{attribute}"]
+        return value
+
+    properties = template["Resources"]["MailBucket"]["Properties"]
+    rules = []
+    for rule in properties["LifecycleConfiguration"]["Rules"]:
+        converted: dict[str, Any] = {
+            "ID": rule["Id"],
+            "Status": rule["Status"],
+            "Filter": {"Prefix": rule.get("Prefix", "")},
+        }
+        if "ExpirationInDays" in rule:
+            converted["Expiration"] = {"Days": int(resolve(rule["ExpirationInDays"]))}
+        if "AbortIncompleteMultipartUpload" in rule:
+            converted["AbortIncompleteMultipartUpload"] = dict(
+                rule["AbortIncompleteMultipartUpload"]
+            )
+        rules.append(converted)
+    queues = [
+        {
+            "QueueArn": resolve(queue["Queue"]),
+            "Events": [queue["Event"]],
+            "Filter": {"Key": {"FilterRules": list(queue["Filter"]["S3Key"]["Rules"])}},
+        }
+        for queue in properties["NotificationConfiguration"]["QueueConfigurations"]
+    ]
+    return {"Rules": rules}, {"QueueConfigurations": queues}
+
+
+def configure_mail_bucket(s3: Any, outputs: dict[str, str], parameters: dict[str, str]) -> None:
+    lifecycle, notifications = mail_bucket_configuration(outputs, parameters)
+    bucket = outputs["MailBucketName"]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=lifecycle)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=notifications)
 
 
 def reset(endpoint_url: str) -> None:

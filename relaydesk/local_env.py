@@ -6,7 +6,12 @@ let anyone sign a webhook for the demo store. Production secrets come from SSM.
 
 from __future__ import annotations
 
-from chalicelib.settings import DEFAULT_INBOX_QUEUE, DEFAULT_JOBS_QUEUE, DEFAULT_TIMERS_QUEUE
+from chalicelib.settings import (
+    DEFAULT_INBOX_QUEUE,
+    DEFAULT_JOBS_QUEUE,
+    DEFAULT_MAIL_QUEUE,
+    DEFAULT_TIMERS_QUEUE,
+)
 
 LOCAL_TWILIO_AUTH_TOKEN = "local-twilio-auth-token"  # noqa: S105
 LOCAL_PARSE_USER = "parse"
@@ -46,6 +51,7 @@ def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[s
         "JOBS_QUEUE_NAME": DEFAULT_JOBS_QUEUE,
         "TIMERS_QUEUE_NAME": DEFAULT_TIMERS_QUEUE,
         "INBOX_QUEUE_NAME": DEFAULT_INBOX_QUEUE,
+        "MAIL_QUEUE_NAME": DEFAULT_MAIL_QUEUE,
         "PUBLIC_BASE_URL": app_url,
         "REPLY_DOMAIN": REPLY_DOMAIN,
         "PROVIDER_SANDBOX_URL": sandbox_url,

@@ -116,6 +116,8 @@ class FormData:
     files: tuple[Attachment, ...] = ()
     raw_email: bytes | None = None
     """"Send Raw" mode: the whole MIME message, byte for byte."""
+    contents: tuple[bytes, ...] = ()
+    """Each of `files`' bytes, in order (kept only where they are stored: the S3 path)."""
 
 
 def _header_text(value: object) -> str | None:
@@ -125,8 +127,11 @@ def _header_text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def parse_form_data(content_type: str | None, body: bytes) -> FormData:
-    """A multipart/form-data post: text fields, attachment metadata, the raw message."""
+def parse_form_data(
+    content_type: str | None, body: bytes, *, keep_contents: bool = False
+) -> FormData:
+    """A multipart/form-data post: text fields, attachment metadata, the raw message, and
+    with `keep_contents` the attachments' bytes."""
     if not content_type or not content_type.lower().startswith("multipart/form-data"):
         raise MalformedRequest("expected a multipart/form-data body")
     if "boundary=" not in content_type:
@@ -149,6 +154,7 @@ def parse_form_data(content_type: str | None, body: bytes) -> FormData:
         raise MalformedRequest("the multipart/form-data body could not be parsed")
     fields: dict[str, str] = {}
     files: list[Attachment] = []
+    contents: list[bytes] = []
     raw_email: bytes | None = None
     for part in document.get_payload():
         if not isinstance(part, Message):
@@ -159,11 +165,13 @@ def parse_form_data(content_type: str | None, body: bytes) -> FormData:
             continue
         if filename := _header_text(part.get_filename()):
             files.append(Attachment(filename, part.get_content_type(), len(payload)))
+            if keep_contents:
+                contents.append(payload)
         elif name == "email":
             raw_email = payload
         else:
             fields[name] = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
-    return FormData(fields, tuple(files), raw_email)
+    return FormData(fields, tuple(files), raw_email, tuple(contents))
 
 
 _DKIM_RESULT = re.compile(r"@([^\s:,{}@]+)\s*:\s*([a-z]+)", re.IGNORECASE)
@@ -209,13 +217,27 @@ def _text_of(message: EmailMessage) -> str:
 
 
 def _mime_attachments(message: EmailMessage) -> tuple[Attachment, ...]:
+    return tuple(attachment for attachment, _ in _mime_parts(message))
+
+
+def _mime_parts(message: EmailMessage) -> list[tuple[Attachment, bytes]]:
     found = []
     for part in message.iter_attachments():
         payload = part.get_payload(decode=True)
-        size = len(payload) if isinstance(payload, bytes) else 0
+        data = payload if isinstance(payload, bytes) else b""
         name = part.get_filename() or f"unnamed.{part.get_content_subtype()}"
-        found.append(Attachment(name, part.get_content_type(), size))
-    return tuple(found)
+        found.append((Attachment(name, part.get_content_type(), len(data)), data))
+    return found
+
+
+def attachment_contents(form: FormData) -> tuple[bytes, ...]:
+    """The bytes of each attachment `to_inbound_email(form)` lists, in its order: the
+    form's files, or in "Send Raw" mode the MIME message's attachments."""
+    if form.raw_email is None:
+        return form.contents
+    message = message_from_bytes(form.raw_email, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return tuple(data for _, data in _mime_parts(message))
 
 
 def html_to_text(html: str) -> str:
@@ -359,3 +381,21 @@ class SendGridInbound:
             )
         form = parse_form_data(request.headers.get("content-type"), request.body)
         return to_inbound_email(form)
+
+    def receive_stored(
+        self, body: bytes, headers: Mapping[str, str], received_at: datetime
+    ) -> tuple[InboundEmail, tuple[bytes, ...]]:
+        """A post that API Gateway stored in S3 after the Basic check (web.py's
+        authorizer): its signature checked as of when it was stored (`received_at`), so
+        that the time it waited in the queue does not count; the mail and the bytes of
+        each of its attachments."""
+        if public_key := self._public_key():
+            check_signature(
+                public_key,
+                body,
+                headers.get(SIGNATURE_HEADER),
+                headers.get(TIMESTAMP_HEADER),
+                now=received_at,
+            )
+        form = parse_form_data(headers.get("content-type"), body, keep_contents=True)
+        return to_inbound_email(form), attachment_contents(form)
