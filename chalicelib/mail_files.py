@@ -18,10 +18,13 @@ from urllib.parse import quote
 
 RAW_PREFIX = "raw/"
 ATTACHMENTS_PREFIX = "attachments/"
+CONTENT_TYPE_METADATA = "content-type"
 SIGNATURE_METADATA = "signature"
 TIMESTAMP_METADATA = "timestamp"
-"""Where API Gateway puts SendGrid's two signature headers (x-amz-meta-*): see
-relaydesk/packaging.py, which declares the route."""
+"""Where API Gateway puts the post's Content-Type (its multipart boundary) and SendGrid's
+two signature headers (x-amz-meta-*): see relaydesk/packaging.py, which declares the
+route. The object itself is application/octet-stream: it is a body to parse, not a form
+for anyone to submit (and moto's server would parse a multipart/form-data PUT as a form)."""
 
 S3_CLIENT_LIMITS: dict[str, Any] = {
     "connect_timeout": 2,
@@ -85,7 +88,7 @@ class MailFiles:
         metadata = {k.lower(): v for k, v in (got.get("Metadata") or {}).items()}
         from chalicelib.channels.sendgrid_inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
-        headers = {"content-type": str(got.get("ContentType") or "")}
+        headers = {"content-type": metadata.get(CONTENT_TYPE_METADATA, "")}
         if signature := metadata.get(SIGNATURE_METADATA):
             headers[SIGNATURE_HEADER] = signature
         if timestamp := metadata.get(TIMESTAMP_METADATA):

@@ -3,10 +3,10 @@
 In AWS (relaydesk/packaging.py declares it) API Gateway calls app.py's token authorizer
 with the Authorization header, refuses the request (401 without the header, 403 when the
 policy does not allow it), refuses a body over 10 MB (413), and otherwise PUTs the body
-to the mail bucket under raw/<request id>, its Content-Type and SendGrid's signature
-headers as the object's metadata, with the data stack's MailUploadRole. Here the same
-steps run in the local server's request handler, against moto's S3, whose event
-notification then reaches the mail queue and `on_mail` as in AWS.
+to the mail bucket under raw/<request id> as application/octet-stream, its Content-Type
+and SendGrid's signature headers as the object's metadata, with the data stack's
+MailUploadRole. Here the same steps run in the local server's request handler, against
+moto's S3, whose event notification then reaches the mail queue and `on_mail` as in AWS.
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ from chalice.local import ChaliceRequestHandler
 
 from chalicelib import routes
 from chalicelib.channels.sendgrid_inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER
-from chalicelib.mail_files import RAW_PREFIX, SIGNATURE_METADATA, TIMESTAMP_METADATA
+from chalicelib.mail_files import (
+    CONTENT_TYPE_METADATA,
+    RAW_PREFIX,
+    SIGNATURE_METADATA,
+    TIMESTAMP_METADATA,
+)
 
 API_GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024
 UPLOAD_USER_AGENT = "relaydesk-local-apigateway"
@@ -64,6 +69,7 @@ def store_post(
     metadata = {
         name: value
         for name, value in (
+            (CONTENT_TYPE_METADATA, lowered.get("content-type")),
             (SIGNATURE_METADATA, lowered.get(SIGNATURE_HEADER)),
             (TIMESTAMP_METADATA, lowered.get(TIMESTAMP_HEADER)),
         )
@@ -74,7 +80,7 @@ def store_post(
             Bucket=bucket,
             Key=f"{RAW_PREFIX}{uuid.uuid4()}",
             Body=body,
-            ContentType=lowered.get("content-type", ""),
+            ContentType="application/octet-stream",
             Metadata=metadata,
         )
     except Exception:

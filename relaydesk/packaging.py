@@ -107,15 +107,16 @@ def mail_route(stage: str) -> dict[str, Any]:
     authorizer checked HTTP Basic. No Lambda carries the body, so the limit is API
     Gateway's 10 MB, not Lambda's 6 MB event. The key is API Gateway's request id; the
     Content-Type (with its boundary) and SendGrid's signature headers go with the object
-    as its metadata. Any S3 failure is a 503: SendGrid retries 5xx, and drops 4xx."""
+    as its metadata (the object is application/octet-stream). Any S3 failure is a 503:
+    SendGrid retries 5xx, and drops 4xx."""
     from chalicelib.channels.sendgrid_inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER
-    from chalicelib.mail_files import SIGNATURE_METADATA, TIMESTAMP_METADATA
+    from chalicelib.mail_files import CONTENT_TYPE_METADATA, SIGNATURE_METADATA, TIMESTAMP_METADATA
 
     def imported(name: str) -> dict[str, str]:
         return {"Fn::ImportValue": f"relaydesk-{stage}-{name}"}
 
     headers = {
-        "Content-Type": "Content-Type",
+        f"x-amz-meta-{CONTENT_TYPE_METADATA}": "Content-Type",
         f"x-amz-meta-{SIGNATURE_METADATA}": SIGNATURE_HEADER,
         f"x-amz-meta-{TIMESTAMP_METADATA}": TIMESTAMP_HEADER,
     }
@@ -150,6 +151,7 @@ def mail_route(stage: str) -> dict[str, Any]:
                 "passthroughBehavior": "when_no_templates",
                 "requestParameters": {
                     "integration.request.path.key": "context.requestId",
+                    "integration.request.header.Content-Type": "'application/octet-stream'",
                     **{
                         f"integration.request.header.{target}": f"method.request.header.{source}"
                         for target, source in headers.items()
