@@ -25,7 +25,7 @@ def start_moto(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedMotoServ
     server.start()
     wsgi = server._server
     assert wsgi is not None  # start() waits until the server exists
-    wsgi.app = DynamoDBOneAtATime(wsgi.app)
+    wsgi.app = PresignedUrlsExpire(DynamoDBOneAtATime(wsgi.app))
     atomic_dynamodb()
     bound_host, bound_port = server.get_host_and_port()
     return server, f"http://{bound_host}:{bound_port}"
@@ -150,6 +150,41 @@ class DynamoDBOneAtATime:
             # The body is produced inside the lock too: moto's responses are built eagerly,
             # but a lazy iterable would otherwise escape it.
             return list(self._app(environ, start_response))
+
+
+class PresignedUrlsExpire:
+    """S3 refuses a pre-signed URL once its X-Amz-Expires seconds after X-Amz-Date have
+    passed (403 AccessDenied, "Request has expired"); moto serves it forever. This plays
+    S3's check in front of moto, so that an attachment's link expires locally as in AWS."""
+
+    def __init__(self, app: Any, clock: Callable[[], datetime] | None = None) -> None:
+        self._app = app
+        self._clock = clock
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        from urllib.parse import parse_qs
+
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        signed, lifetime = query.get("X-Amz-Date", [""])[0], query.get("X-Amz-Expires", [""])[0]
+        if signed and lifetime.isdigit():
+            from datetime import UTC, timedelta
+
+            now = self._clock() if self._clock else datetime.now(UTC)
+            try:
+                start = datetime.strptime(signed, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            except ValueError:
+                start = None
+            if start is None or now > start + timedelta(seconds=int(lifetime)):
+                body = (
+                    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                    b"<Message>Request has expired</Message></Error>"
+                )
+                start_response(
+                    "403 Forbidden",
+                    [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
+                )
+                return [body]
+        return self._app(environ, start_response)
 
 
 def provision(endpoint_url: str, parameters: dict[str, str] | None = None) -> dict[str, str]:
