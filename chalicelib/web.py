@@ -255,6 +255,18 @@ def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str,
         adapter.authenticate(request)
         facts.update(_mail_ids(body, headers))
         if len(body) > MAX_INBOUND_PARSE_BODY:
+            # Still refused (SendGrid drops a 4xx), but recorded from its first bytes for
+            # the agents, never silently: flows/refused_mail.py.
+            from chalicelib.flows.refused_mail import record_too_large
+
+            facts["recorded"] = record_too_large(
+                c,
+                body=body,
+                headers=headers,
+                received_at=c.clock(),
+                limit=MAX_INBOUND_PARSE_BODY,
+                route=route,
+            )
             return _too_large(route, len(body), MAX_INBOUND_PARSE_BODY, facts)
         from chalicelib.flows.receive_email import route_email  # as in the status webhook
 

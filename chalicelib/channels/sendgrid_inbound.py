@@ -174,6 +174,40 @@ def parse_form_data(
     return FormData(fields, tuple(files), raw_email, tuple(contents))
 
 
+_PART_NAME = re.compile(rb'\bname="([^"\r\n]{1,60})"', re.IGNORECASE)
+_PART_FILENAME = re.compile(rb"\bfilename\*?=", re.IGNORECASE)
+_BOUNDARY = re.compile(r'boundary="?([^";]{1,200})"?', re.IGNORECASE)
+
+
+def head_form(content_type: str | None, head: bytes) -> FormData:
+    """The text fields of a post that is too large to parse, from its first bytes: each
+    complete form field, and in "Send Raw" mode the message's header block. Enough to
+    know who wrote, to whom, and about what; never the attachments."""
+    found = _BOUNDARY.search(content_type or "")
+    if not found:
+        return FormData({})
+    delimiter = b"--" + found.group(1).encode("ascii", errors="replace")
+    parts = head.split(delimiter)[1:]
+    fields: dict[str, str] = {}
+    for index, part in enumerate(parts):
+        complete = index < len(parts) - 1
+        part_headers, _, value = part.partition(b"\r\n\r\n")
+        name = _PART_NAME.search(part_headers)
+        if name is None or _PART_FILENAME.search(part_headers):
+            continue
+        key = name.group(1).decode("utf-8", errors="replace")
+        if key == "email":  # the MIME message: its headers are all we need of it
+            block, _, _ = value.replace(b"\r\n", b"\n").partition(b"\n\n")
+            fields["headers"] = block.decode("utf-8", errors="replace")
+            raw = message_from_bytes(block + b"\n\n", policy=policy.compat32)
+            for header in ("to", "cc"):  # From and Subject: decoded from `headers`
+                if raw.get(header) is not None:
+                    fields[header] = str(raw.get(header))
+        elif complete:
+            fields[key] = value.removesuffix(b"\r\n").decode("utf-8", errors="replace")
+    return FormData(fields)
+
+
 _DKIM_RESULT = re.compile(r"@([^\s:,{}@]+)\s*:\s*([a-z]+)", re.IGNORECASE)
 
 
@@ -382,13 +416,9 @@ class SendGridInbound:
         form = parse_form_data(request.headers.get("content-type"), request.body)
         return to_inbound_email(form)
 
-    def receive_stored(
-        self, body: bytes, headers: Mapping[str, str], received_at: datetime
-    ) -> tuple[InboundEmail, tuple[bytes, ...]]:
-        """A post that API Gateway stored in S3 after the Basic check (web.py's
-        authorizer): its signature checked as of when it was stored (`received_at`), so
-        that the time it waited in the queue does not count; the mail and the bytes of
-        each of its attachments."""
+    def verify(self, body: bytes, headers: Mapping[str, str], received_at: datetime) -> None:
+        """SendGrid's signature over `body`, when the deployment configured its key, as of
+        `received_at` (when the post reached us)."""
         if public_key := self._public_key():
             check_signature(
                 public_key,
@@ -397,5 +427,14 @@ class SendGridInbound:
                 headers.get(TIMESTAMP_HEADER),
                 now=received_at,
             )
+
+    def receive_stored(
+        self, body: bytes, headers: Mapping[str, str], received_at: datetime
+    ) -> tuple[InboundEmail, tuple[bytes, ...]]:
+        """A post that API Gateway stored in S3 after the Basic check (web.py's
+        authorizer): its signature checked as of when it was stored (`received_at`), so
+        that the time it waited in the queue does not count; the mail and the bytes of
+        each of its attachments."""
+        self.verify(body, headers, received_at)
         form = parse_form_data(headers.get("content-type"), body, keep_contents=True)
         return to_inbound_email(form), attachment_contents(form)

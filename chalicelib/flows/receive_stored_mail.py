@@ -16,6 +16,7 @@ import logging
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
+from chalicelib import routes
 from chalicelib.domain.errors import NotAuthenticated, RequestRejected, VerificationFailed
 from chalicelib.domain.mail import InboundEmail
 from chalicelib.domain.messages import Attachment
@@ -64,8 +65,19 @@ def receive_stored_post(c: Container, key: str) -> str:
         return "gone"
     stored: list[str] = []
     try:
-        if len(post.body) > MAX_STORED_POST:
-            raise RequestRejected(f"the stored post is {len(post.body)} bytes")
+        if len(post.body) > MAX_STORED_POST:  # not from API Gateway: recorded, not parsed
+            from chalicelib.flows.refused_mail import record_too_large
+
+            outcome = record_too_large(
+                c,
+                body=post.body,
+                headers=post.headers,
+                received_at=post.received_at,
+                limit=MAX_STORED_POST,
+                route=routes.SENDGRID_MAIL,
+            )
+            c.mail_files.delete(key)
+            return outcome
         email, contents = c.sendgrid_stored_posts.receive_stored(
             post.body, post.headers, post.received_at
         )
