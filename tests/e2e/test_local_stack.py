@@ -474,6 +474,9 @@ def iam_actions(entry: dict[str, Any]) -> set[tuple[str, str]]:
     from urllib.parse import unquote
 
     target = entry["headers"].get("X-Amz-Target", "")
+    scope = entry["headers"].get("Authorization", "") + unquote(entry["url"])
+    if "/s3/aws4_request" in scope and not target:  # S3's REST API: a photo is no JSON
+        return {s3_action(entry)}
     body = entry.get("body") or ""
     if entry.get("body_encoded"):
         body = base64.b64decode(body).decode()
@@ -489,9 +492,6 @@ def iam_actions(entry: dict[str, Any]) -> set[tuple[str, str]]:
         if operation == "BatchGetItem":
             return {("dynamodb:BatchGetItem", table) for table in payload["RequestItems"]}
         return {(f"dynamodb:{operation}", payload.get("TableName", ""))}
-    scope = entry["headers"].get("Authorization", "") + unquote(entry["url"])
-    if "/s3/aws4_request" in scope and not target:
-        return {s3_action(entry)}
     if target.startswith("AmazonSQS."):
         operation = target.split(".", 1)[1].replace("SendMessageBatch", "SendMessage")
         queue = payload.get("QueueUrl") or payload.get("QueueName") or ""
