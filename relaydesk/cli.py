@@ -457,7 +457,9 @@ def customer_command(
             )
             return 1
         key = Secrets(os.environ).get("REPLY_TOKEN_SECRET").encode()
-        erasure = privacy.erase_customer(store_id, address, key=key)
+        erasure = privacy.erase_customer(
+            store_id, address, key=key, delete_file=_mail_file_deleter()
+        )
         print(json.dumps(vars(erasure), indent=2))
         return 0
     except (ConfigError, StorageError) as exc:
@@ -489,6 +491,19 @@ def simulate_meta(args: argparse.Namespace) -> int:
     if 200 <= status < 300 and args.wait and not args.echo:
         print_job_reply(args.sandbox_url, args.sender, seen, args.wait)
     return 0 if 200 <= status < 300 else 1
+
+
+def _mail_file_deleter() -> Callable[[str], None] | None:
+    """Deletes an attachment from the mail bucket (MAIL_BUCKET), when one is set."""
+    bucket = os.environ.get("MAIL_BUCKET")
+    if not bucket:
+        return None
+    import boto3
+
+    from chalicelib.mail_files import MailFiles
+
+    client = boto3.client("s3")
+    return MailFiles(lambda: client, bucket).delete
 
 
 def main(argv: list[str] | None = None) -> int:

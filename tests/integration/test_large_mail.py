@@ -253,3 +253,22 @@ def test_a_forged_signature_stores_nothing(
     assert receive_stored_mail(built, event["Body"]) == ["refused"]
     assert objects(bucket) == {}
     assert [i for i in table_items() if i.get("direction") == "in"] == []
+
+
+def test_erasing_the_customer_deletes_their_photos_from_the_bucket(
+    aws: dict[str, str], container: Container, mail_worker: QueueWorker
+) -> None:
+    from chalicelib.store import privacy
+
+    bucket = aws["MailBucketName"]
+    body, content_type = post_body({"a.jpg": photo(1, MB), "b.jpg": photo(2, MB)})
+    store(bucket, body, content_type)
+    drain(mail_worker)
+    assert len(objects(bucket, "attachments/")) == 2
+    erasure = privacy.erase_customer(
+        "demo", JANA, key=b"local-reply-token-secret", delete_file=container.mail_files.delete
+    )
+    assert erasure.files == 2
+    assert objects(bucket) == {}
+    [message] = [i for i in table_items() if i.get("direction") == "in"]
+    assert "attachments" not in message
