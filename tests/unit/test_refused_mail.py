@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from urllib3 import encode_multipart_formdata
 
@@ -10,7 +11,7 @@ from chalicelib.channels.sendgrid_inbound import head_form, to_inbound_email
 from chalicelib.flows.refused_mail import refusal_text
 
 
-def post(fields: dict[str, object]) -> tuple[bytes, str]:
+def post(fields: dict[str, Any]) -> tuple[bytes, str]:
     return encode_multipart_formdata(fields, boundary="xYzZY")
 
 
