@@ -8,7 +8,10 @@ What `build` does after `chalice package --stage S OUT` (and what `make deploy` 
    `FunctionResponseTypes: [ReportBatchItemFailures]`, so that is switched on. Each function
    gets the name `chalice deploy` would give it (`relaydesk-<stage>`, `relaydesk-<stage>-on_job`,
    `relaydesk-<stage>-on_timer`), and the REST API is named `relaydesk-<stage>`: the alarms
-   in infra/template.yaml watch them by these names.
+   in infra/template.yaml watch them by these names. The REST API gets the large-mail route
+   (routes.SENDGRID_MAIL: API Gateway's own S3 integration behind app.py's authorizer) and
+   every function the mail bucket's name (`add_mail_route`), both imported from the data
+   stack's exports.
 2. `OUT/layer-deployment.zip` leaves out what the Lambda Python runtime already provides
    (boto3 and what it needs) and Babel locale data for languages we never write in.
 3. Both zips get bytecode: for every module, `__pycache__/<name>.cpython-311.pyc`, compiled
