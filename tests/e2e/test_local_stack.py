@@ -499,6 +499,19 @@ def iam_actions(entry: dict[str, Any]) -> set[tuple[str, str]]:
     raise AssertionError(f"an AWS call the policy test does not know: {target or entry['url']}")
 
 
+def recorded_calls(text: str) -> list[dict[str, Any]]:
+    """moto's recording: one JSON object a line, but written in two steps (the object, then
+    its newline), so that concurrent requests (a long S3 upload) can put two on one line."""
+    decoder, calls, at = json.JSONDecoder(), [], 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at >= len(text):
+            return calls
+        call, at = decoder.raw_decode(text, at)
+        calls.append(call)
+
+
 def s3_action(entry: dict[str, Any]) -> tuple[str, str]:
     """(IAM action, bucket/key) of one S3 REST request (path-style, as against moto)."""
     from urllib.parse import unquote, urlsplit
@@ -668,7 +681,7 @@ def test_every_aws_call_is_allowed_by_the_stage_policy_and_every_grant_is_used(
     tests above drove SMS, WhatsApp, e-mail (a 12 MB one through S3), agent replies and SLA
     timers through it."""
     recording = requests.get(f"{stack.aws_url}/moto-api/recorder/download-recording", timeout=10)
-    everything = [json.loads(line) for line in recording.text.splitlines() if line.strip()]
+    everything = recorded_calls(recording.text)
     calls = [c for c in everything if not from_upload_role(c)]
     used = set().union(*(iam_actions(c) for c in calls)) if calls else set()
     grants = policy_grants()
