@@ -502,7 +502,8 @@ def iam_actions(entry: dict[str, Any]) -> set[tuple[str, str]]:
 def recorded_calls(text: str) -> list[dict[str, Any]]:
     """moto's recording: one JSON object a line, but written in two steps (the object, then
     its newline), so that concurrent requests (a long S3 upload) can put two on one line."""
-    decoder, calls, at = json.JSONDecoder(), [], 0
+    decoder, at = json.JSONDecoder(), 0
+    calls: list[dict[str, Any]] = []
     while True:
         while at < len(text) and text[at].isspace():
             at += 1
