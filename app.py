@@ -21,7 +21,6 @@ _settings = Settings.from_env()
 JOBS_QUEUE = _settings.jobs_queue_name
 TIMERS_QUEUE = _settings.timers_queue_name
 INBOX_QUEUE = _settings.inbox_queue_name
-MAIL_QUEUE = _settings.mail_queue_name
 
 
 def _request() -> Request:
@@ -143,7 +142,6 @@ def meta() -> Response:
 # throttled is a message lost (Twilio does not retry): however deep a backlog, at most
 # the sum of these Lambdas work on the queues (README, "Limits").
 JOBS_CONCURRENCY, TIMERS_CONCURRENCY, INBOX_CONCURRENCY = 3, 2, 2  # SQS takes 2 to 1000
-MAIL_CONCURRENCY = 2
 
 
 # One job per invocation: a poison job must not drag its batch-mates into the dead-letter
@@ -157,16 +155,17 @@ def on_job(event: SQSEvent) -> dict[str, Any]:
     return run_job_batch(container(), event.to_dict()["Records"])
 
 
-# Requests parked by Twilio's Fallback URL, replayed through the messaging flow: one per
+# Requests parked by Twilio's Fallback URL, replayed through the messaging flow, and S3's
+# events for the Inbound Parse posts the mail route stored (flows/inbox.py): one per
 # invocation, so that a request that fails again waits alone (and, after the queue's
 # maxReceiveCount, waits in its dead-letter queue under an alarm).
 @app.on_sqs_message(queue=INBOX_QUEUE, batch_size=1, maximum_concurrency=INBOX_CONCURRENCY)
 def on_parked(event: SQSEvent) -> None:
-    from chalicelib.flows.replay import replay_parked  # as in on_job
+    from chalicelib.flows.inbox import take_parked  # as in on_job
 
     for record in event:
         with correlation(record.to_dict().get("messageId")):
-            replay_parked(container(), record.body)
+            take_parked(container(), record.body)
 
 
 # Returns batchItemFailures: `relaydesk package` / `make deploy` (relaydesk/packaging.py)
@@ -176,14 +175,3 @@ def on_timer(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.flows.timers import run_timer_batch  # as in on_job
 
     return run_timer_batch(container(), event.to_dict()["Records"])
-
-
-# Inbound Parse posts that API Gateway stored in the mail bucket, announced by S3's event
-# notifications on the mail queue (infra/template.yaml): one per invocation, as on_parked.
-@app.on_sqs_message(queue=MAIL_QUEUE, batch_size=1, maximum_concurrency=MAIL_CONCURRENCY)
-def on_mail(event: SQSEvent) -> None:
-    from chalicelib.flows.receive_stored_mail import receive_stored_mail  # as in on_job
-
-    for record in event:
-        with correlation(record.to_dict().get("messageId")):
-            receive_stored_mail(container(), record.body)

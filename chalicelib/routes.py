@@ -14,7 +14,7 @@ TWILIO_FALLBACK = "/webhooks/twilio/fallback"
 SENDGRID_INBOUND = "/webhooks/sendgrid/inbound"
 SENDGRID_MAIL = "/webhooks/sendgrid/mail"
 """Inbound Parse for mail of any size up to API Gateway's 10 MB: API Gateway stores the
-post in S3 itself (no Lambda payload limit); `on_mail` takes it from there."""
+post in S3 itself (no Lambda payload limit); `on_parked` takes it from there."""
 SHOPIFY = "/webhooks/shopify"
 WOOCOMMERCE = "/webhooks/woocommerce"
 META = "/webhooks/meta"

@@ -22,8 +22,6 @@ DEFAULT_JOBS_QUEUE = "relaydesk-jobs"
 DEFAULT_TIMERS_QUEUE = "relaydesk-timers"
 DEFAULT_INBOX_QUEUE = "relaydesk-inbox"
 """Twilio requests parked by the Fallback URL, replayed by `on_parked`."""
-DEFAULT_MAIL_QUEUE = "relaydesk-mail"
-"""S3's events for Inbound Parse posts stored in the mail bucket, taken by `on_mail`."""
 
 
 class ConfigError(ValueError):
@@ -156,10 +154,6 @@ class Settings:
     @cached_property
     def inbound_parse_user(self) -> str:
         return self._get("INBOUND_PARSE_USER", "parse")
-
-    @cached_property
-    def mail_queue_name(self) -> str:
-        return self._get("MAIL_QUEUE_NAME", DEFAULT_MAIL_QUEUE)
 
     @cached_property
     def mail_bucket(self) -> str:

@@ -6,7 +6,7 @@ policy does not allow it), refuses a body over 10 MB (413), and otherwise PUTs t
 to the mail bucket under raw/<request id> as application/octet-stream, its Content-Type
 and SendGrid's signature headers as the object's metadata, with the data stack's
 MailUploadRole. Here the same steps run in the local server's request handler, against
-moto's S3, whose event notification then reaches the mail queue and `on_mail` as in AWS.
+moto's S3, whose event notification then reaches the inbox queue and `on_parked` as in AWS.
 """
 
 from __future__ import annotations

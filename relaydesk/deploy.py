@@ -320,7 +320,6 @@ def deploy_command(stage: str, alarm_email: str, endpoint_url: str | None, dry_r
         "JOBS_QUEUE_NAME": outputs["JobsQueueUrl"].rsplit("/", 1)[-1],
         "TIMERS_QUEUE_NAME": outputs["TimersQueueUrl"].rsplit("/", 1)[-1],
         "INBOX_QUEUE_NAME": outputs["InboxQueueUrl"].rsplit("/", 1)[-1],
-        "MAIL_QUEUE_NAME": outputs["MailQueueUrl"].rsplit("/", 1)[-1],
     }
     out = BUILD_ROOT / stage
     shutil.rmtree(out, ignore_errors=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from chalicelib.settings import (
     DEFAULT_INBOX_QUEUE,
     DEFAULT_JOBS_QUEUE,
-    DEFAULT_MAIL_QUEUE,
     DEFAULT_TIMERS_QUEUE,
 )
 
@@ -51,7 +50,6 @@ def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[s
         "JOBS_QUEUE_NAME": DEFAULT_JOBS_QUEUE,
         "TIMERS_QUEUE_NAME": DEFAULT_TIMERS_QUEUE,
         "INBOX_QUEUE_NAME": DEFAULT_INBOX_QUEUE,
-        "MAIL_QUEUE_NAME": DEFAULT_MAIL_QUEUE,
         "PUBLIC_BASE_URL": app_url,
         "REPLY_DOMAIN": REPLY_DOMAIN,
         "PROVIDER_SANDBOX_URL": sandbox_url,

@@ -45,9 +45,8 @@ def run(
     workers = [
         QueueWorker(boto3.client("sqs"), outputs["JobsQueueUrl"], relaydesk_app.on_job),
         QueueWorker(boto3.client("sqs"), outputs["TimersQueueUrl"], relaydesk_app.on_timer),
+        # Parked Twilio requests, and S3's events for the posts the mail route stored.
         QueueWorker(boto3.client("sqs"), outputs["InboxQueueUrl"], relaydesk_app.on_parked),
-        # S3's events for the posts the mail route stored (moto sends them to the queue).
-        QueueWorker(boto3.client("sqs"), outputs["MailQueueUrl"], relaydesk_app.on_mail),
     ]
     # The template's scheduled rules too (the follow-up sweep every 5 minutes).
     rules = ScheduledRules(boto3.client("events"), boto3.client("sqs"))

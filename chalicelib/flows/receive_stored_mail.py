@@ -1,6 +1,6 @@
 """Inbound Parse posts too big for a Lambda payload: API Gateway wrote them whole to the
 mail bucket (after the HTTP Basic check of `web.sendgrid_parse_authorizer`), S3 told the
-mail queue, and `on_mail` (app.py) runs this for each of its events.
+inbox queue, and `on_parked` (app.py, flows/inbox.py) runs this for each of its events.
 
 The same processing as the webhook: SendGrid's signature (when configured) as of when
 the post was stored, the same parser, `route_email`. The attachments' bytes go to the
@@ -38,7 +38,7 @@ def stored_post_keys(sqs_body: str) -> list[str]:
     try:
         event = json.loads(sqs_body)
     except json.JSONDecodeError:
-        log.warning("mail queue: a message that is not an S3 event, ignored")
+        log.warning("inbox queue: an S3 event that is not JSON, ignored")
         return []
     records = event.get("Records") if isinstance(event, dict) else None
     keys = []

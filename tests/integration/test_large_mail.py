@@ -1,7 +1,7 @@
 """Issue #12 part 2: a customer's e-mail with photos, too big for a Lambda payload, comes in
 through the mail route: API Gateway's part (relaydesk/apigateway.py, the same steps as the
 route `relaydesk package` declares) stores the post in moto's S3 after the authorizer in
-app.py, moto's S3 event reaches the mail queue, `on_mail` takes it, and the agents'
+app.py, moto's S3 event reaches the inbox queue, `on_parked` takes it, and the agents'
 notification links each photo; the links work, and expire."""
 
 from __future__ import annotations
@@ -86,16 +86,18 @@ def objects(bucket: str, prefix: str = "") -> dict[str, int]:
 def post_event(aws: dict[str, str]) -> dict[str, Any]:
     """The S3 event of the post just stored (not S3's test event before it)."""
     sqs = boto3.client("sqs")
-    found = sqs.receive_message(QueueUrl=aws["MailQueueUrl"], MaxNumberOfMessages=10)
+    found = sqs.receive_message(QueueUrl=aws["InboxQueueUrl"], MaxNumberOfMessages=10)
     [event] = [m for m in found["Messages"] if "ObjectCreated" in m["Body"]]
     return dict(event)
 
 
 @pytest.fixture
 def mail_worker(aws: dict[str, str], container: Container) -> QueueWorker:
-    from app import on_mail
+    from app import on_parked
 
-    return QueueWorker(boto3.client("sqs"), aws["MailQueueUrl"], on_mail, retry_backoff_seconds=0)
+    return QueueWorker(
+        boto3.client("sqs"), aws["InboxQueueUrl"], on_parked, retry_backoff_seconds=0
+    )
 
 
 def test_a_12_mb_mail_with_photos_reaches_the_agents_with_links_that_work_and_expire(

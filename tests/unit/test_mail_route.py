@@ -137,8 +137,30 @@ def test_the_local_route_refuses_before_any_s3_call() -> None:
 
 def s3_event(*records: tuple[str, str]) -> str:
     return json.dumps(
-        {"Records": [{"eventName": name, "s3": {"object": {"key": key}}} for name, key in records]}
+        {
+            "Records": [
+                {"eventSource": "aws:s3", "eventName": name, "s3": {"object": {"key": key}}}
+                for name, key in records
+            ]
+        }
     )
+
+
+def test_the_inbox_tells_s3_events_from_parked_twilio_requests() -> None:
+    from chalicelib.flows.inbox import is_s3_event
+    from chalicelib.queues import ParkedRequest
+
+    assert is_s3_event(s3_event(("ObjectCreated:Put", "raw/abc")))
+    assert is_s3_event(json.dumps({"Event": "s3:TestEvent", "Bucket": "b"}))
+    parked = ParkedRequest(
+        routes.TWILIO_FALLBACK,
+        b"Body=%22Records%22+aws%3As3&MessageSid=SM1",
+        "sig",
+        datetime(2026, 11, 20, tzinfo=UTC),
+        True,
+    )
+    assert not is_s3_event(parked.encode())
+    assert not is_s3_event("not json")
 
 
 def test_only_posts_created_under_raw_are_taken() -> None:
