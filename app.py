@@ -5,7 +5,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from chalice.app import Chalice, CloudWatchEvent, Cron, Request, Response, SQSEvent
+from chalice.app import (
+    AuthRequest,
+    AuthResponse,
+    Chalice,
+    CloudWatchEvent,
+    Cron,
+    Request,
+    Response,
+    SQSEvent,
+)
 
 from chalicelib import routes, web
 from chalicelib.composition import container
@@ -98,6 +107,14 @@ def sendgrid_inbound() -> Response:
         )
 
 
+# HTTP Basic for the route that stores big Inbound Parse posts in S3 without a Lambda
+# (routes.SENDGRID_MAIL, declared by `relaydesk package`): API Gateway calls this before
+# it stores a byte, and keeps the answer for 5 minutes per Authorization header.
+@app.authorizer(ttl_seconds=300)
+def sendgrid_parse_auth(auth_request: AuthRequest) -> AuthResponse:
+    return web.sendgrid_parse_authorizer(container(), auth_request.token)
+
+
 @app.route(routes.SHOPIFY, methods=["POST"], content_types=["application/json"])
 def shopify() -> Response:
     request = _request()
@@ -147,16 +164,17 @@ def on_job(event: SQSEvent) -> dict[str, Any]:
     return run_job_batch(container(), event.to_dict()["Records"])
 
 
-# Requests parked by Twilio's Fallback URL, replayed through the messaging flow: one per
+# Requests parked by Twilio's Fallback URL, replayed through the messaging flow, and S3's
+# events for the Inbound Parse posts the mail route stored (flows/inbox.py): one per
 # invocation, so that a request that fails again waits alone (and, after the queue's
 # maxReceiveCount, waits in its dead-letter queue under an alarm).
 @app.on_sqs_message(queue=INBOX_QUEUE, batch_size=1, maximum_concurrency=INBOX_CONCURRENCY)
 def on_parked(event: SQSEvent) -> None:
-    from chalicelib.flows.replay import replay_parked  # as in on_job
+    from chalicelib.flows.inbox import take_parked  # as in on_job
 
     for record in event:
         with correlation(record.to_dict().get("messageId")):
-            replay_parked(container(), record.body)
+            take_parked(container(), record.body)
 
 
 # Returns batchItemFailures: `relaydesk package` / `make deploy` (relaydesk/packaging.py)

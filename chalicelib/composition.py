@@ -30,9 +30,11 @@ from chalicelib.store.repository import Repository
 if TYPE_CHECKING:
     from chalicelib.channels.meta_send import GraphSender
     from chalicelib.channels.meta_webhook import MetaBatch
+    from chalicelib.channels.sendgrid_inbound import SendGridInbound
     from chalicelib.channels.twilio_messaging import StatusUpdate
     from chalicelib.commerce.port import Shop
     from chalicelib.domain.mail import InboundEmail
+    from chalicelib.mail_files import MailFiles
 from chalicelib.stores import StoreConfig, Stores, load_stores
 
 log = logging.getLogger(__name__)
@@ -209,6 +211,35 @@ class Container:
         )
         with _lock:
             return self._graph_senders.setdefault(store.store_id, client)
+
+    @cached_property
+    def sendgrid_stored_posts(self) -> SendGridInbound:
+        """Inbound Parse posts that API Gateway stored in S3: checked as the webhook
+        checks them, but for HTTP Basic, which the route's authorizer checked."""
+        from chalicelib.channels.sendgrid_inbound import SendGridInbound
+
+        return SendGridInbound(
+            user=lambda: self.settings.inbound_parse_user,
+            password=lambda: self.inbound_parse_password,
+            public_key=lambda: self.settings.sendgrid_parse_public_key,
+            clock=lambda: self.clock(),
+        )
+
+    @cached_property
+    def s3(self) -> Any:
+        """Built when a stored post or an attachment's link needs it: never on a webhook."""
+        import boto3
+        from botocore.config import Config
+
+        from chalicelib.mail_files import S3_CLIENT_LIMITS
+
+        return boto3.client("s3", config=Config(**S3_CLIENT_LIMITS))
+
+    @cached_property
+    def mail_files(self) -> MailFiles:
+        from chalicelib.mail_files import MailFiles
+
+        return MailFiles(lambda: self.s3, self.settings.mail_bucket)
 
     @cached_property
     def messenger(self) -> TextMessenger:

@@ -154,3 +154,9 @@ class Settings:
     @cached_property
     def inbound_parse_user(self) -> str:
         return self._get("INBOUND_PARSE_USER", "parse")
+
+    @cached_property
+    def mail_bucket(self) -> str:
+        """The private bucket of stored Inbound Parse posts and their attachments (the
+        data stack's MailBucketName; `relaydesk package` sets it on every function)."""
+        return self._get("MAIL_BUCKET")

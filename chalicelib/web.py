@@ -32,6 +32,8 @@ from chalicelib.settings import ConfigError, SecretsUnavailable
 from chalicelib.store.repository import StorageError
 
 if TYPE_CHECKING:
+    from chalice.app import AuthResponse
+
     from chalicelib.commerce.port import ShopEvent
     from chalicelib.stores import StoreConfig
 
@@ -253,6 +255,18 @@ def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str,
         adapter.authenticate(request)
         facts.update(_mail_ids(body, headers))
         if len(body) > MAX_INBOUND_PARSE_BODY:
+            # Still refused (SendGrid drops a 4xx), but recorded from its first bytes for
+            # the agents, never silently: flows/refused_mail.py.
+            from chalicelib.flows.refused_mail import record_too_large
+
+            facts["recorded"] = record_too_large(
+                c,
+                body=body,
+                headers=headers,
+                received_at=c.clock(),
+                limit=MAX_INBOUND_PARSE_BODY,
+                route=route,
+            )
             return _too_large(route, len(body), MAX_INBOUND_PARSE_BODY, facts)
         from chalicelib.flows.receive_email import route_email  # as in the status webhook
 
@@ -303,6 +317,26 @@ def meta_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Re
         return _json(200, {"status": "ok", **receive_batch(c, batch)})
 
     return guarded(c, handle, route, facts)
+
+
+def sendgrid_parse_authorizer(c: Container, authorization: str) -> AuthResponse:
+    """The HTTP Basic check of routes.SENDGRID_MAIL, as API Gateway's token authorizer: the
+    same credentials as the webhook's, checked before API Gateway stores the post. Allowed:
+    that route only. Refused (403 from API Gateway, nothing stored): logged as a security
+    event. Secrets unavailable: raised, so that API Gateway answers 500 and SendGrid retries.
+    """
+    from chalice.app import AuthResponse, AuthRoute
+
+    from chalicelib.channels.sendgrid_inbound import check_basic_auth
+
+    try:
+        check_basic_auth(authorization, c.settings.inbound_parse_user, c.inbound_parse_password)
+    except NotAuthenticated as exc:
+        log.warning("security: request refused: route=%s reason=%s", routes.SENDGRID_MAIL, exc)
+        return AuthResponse(routes=[], principal_id="refused")
+    return AuthResponse(
+        routes=[AuthRoute(routes.SENDGRID_MAIL, ["POST"])], principal_id="sendgrid-parse"
+    )
 
 
 def shopify_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Response:

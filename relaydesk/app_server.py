@@ -7,20 +7,30 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chalice.app import Chalice
-    from chalice.local import LocalDevServer
+    from chalice.local import ChaliceRequestHandler, LocalDevServer
 
 LISTEN_BACKLOG = 128
 """`chalice local` listens with socketserver's backlog of 5: a burst of webhooks (a
 newsletter's replies) meets connection resets. API Gateway queues far more."""
 
 
-def local_server(app: Chalice, host: str, port: int) -> LocalDevServer:
-    """A threaded server for `app` on host:port (port 0: any free one), not yet serving."""
+def local_server(
+    app: Chalice, host: str, port: int, handler_cls: type[ChaliceRequestHandler] | None = None
+) -> LocalDevServer:
+    """A threaded server for `app` on host:port (port 0: any free one), not yet serving.
+    `handler_cls`: a request handler that plays more of API Gateway (relaydesk/apigateway.py)."""
     from chalice.config import Config
-    from chalice.local import LocalChalice, LocalDevServer, ThreadedHTTPServer, create_local_server
+    from chalice.local import (
+        ChaliceRequestHandler,
+        CustomLocalChalice,
+        LocalChalice,
+        LocalDevServer,
+        ThreadedHTTPServer,
+    )
 
     ThreadedHTTPServer.request_queue_size = LISTEN_BACKLOG
     config = Config(chalice_stage="dev")
-    if isinstance(app, LocalChalice):  # already made thread-safe by an earlier server
-        return LocalDevServer(app, config, host, port)
-    return create_local_server(app, config, host, port)
+    if not isinstance(app, LocalChalice):  # made thread-safe once, as create_local_server does
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    return LocalDevServer(app, config, host, port, handler_cls or ChaliceRequestHandler)

@@ -5,6 +5,7 @@ relaydesk simulate sms --from +420777123456 "Where is my order?"
 relaydesk simulate whatsapp --from +420777123456 "Hi"
 relaydesk simulate messenger --from 24680135792468 "Hi"      (instagram: the same, on Instagram)
 relaydesk simulate email --from jana@example.com --subject "Order 1042" "Where is it?"
+                 [--attach photo.jpg ...]        attachments: posted to the S3 route
 relaydesk simulate agent-reply "It ships today."  (replies to the latest notification)
 relaydesk simulate shopify-event --order 1050 --status DELAYED [--event-id ID]
                                                  a signed Shopify webhook about a demo order
@@ -53,6 +54,7 @@ from relaydesk.local_env import (
 
 TWILIO_PATH = routes.TWILIO_MESSAGING
 SENDGRID_PATH = routes.SENDGRID_INBOUND
+MB = 1024 * 1024
 
 
 def sign_twilio(auth_token: str, url: str, params: dict[str, str]) -> str:
@@ -106,14 +108,53 @@ def latest_notification(sandbox_url: str, agent: str | None) -> tuple[str, str]:
     raise SystemExit(f"no agent notification to {agent or 'any agent'} in the outbox yet")
 
 
-def post_inbound_parse(app_url: str, fields: dict[str, str], password: str) -> requests.Response:
-    """A multipart post with HTTP Basic credentials, as SendGrid Inbound Parse sends it."""
+def post_inbound_parse(
+    app_url: str,
+    fields: dict[str, str],
+    password: str,
+    files: dict[str, tuple[str, bytes, str]] | None = None,
+    path: str = SENDGRID_PATH,
+) -> requests.Response:
+    """A multipart post with HTTP Basic credentials, as SendGrid Inbound Parse sends it:
+    text fields, then each attachment as a file part (parsed mode, not "Send Raw")."""
+    parts: dict[str, Any] = {name: (None, value) for name, value in fields.items()}
+    parts.update(files or {})
     return requests.post(
-        app_url.rstrip("/") + SENDGRID_PATH,
-        files={name: (None, value) for name, value in fields.items()},
+        app_url.rstrip("/") + path,
+        files=parts,
         auth=(LOCAL_PARSE_USER, password),
-        timeout=30,
+        timeout=60,
     )
+
+
+def attachment_parts(paths: list[str]) -> dict[str, tuple[str, bytes, str]]:
+    """Files as Inbound Parse posts them: `attachment1`, `attachment2`, ... with their
+    names and guessed types."""
+    import mimetypes
+    from pathlib import Path
+
+    parts = {}
+    for n, name in enumerate(paths, start=1):
+        path = Path(name)
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        parts[f"attachment{n}"] = (path.name, path.read_bytes(), kind)
+    return parts
+
+
+def mime_size(headers: list[str], text: str, files: dict[str, tuple[str, bytes, str]]) -> int:
+    """The bytes of the mail as the customer's program sent it (MIME, attachments in
+    base64): what a mailbox's size limit counts, about 4/3 of the files."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    for line in headers:
+        name, _, value = line.partition(": ")
+        message[name] = value
+    message.set_content(text)
+    for filename, data, kind in files.values():
+        main, _, sub = kind.partition("/")
+        message.add_attachment(data, maintype=main, subtype=sub, filename=filename)
+    return len(message.as_bytes())
 
 
 def send_agent_reply(
@@ -163,12 +204,17 @@ def send_customer_email(
     text: str,
     in_reply_to: str | None = None,
     password: str = LOCAL_PARSE_PASSWORD,
+    attach: list[str] | None = None,
+    path: str = SENDGRID_PATH,
+    log: Callable[[str], None] | None = None,
 ) -> requests.Response:
-    """A customer's e-mail to a store's support address, as Inbound Parse posts it."""
+    """A customer's e-mail to a store's support address, as Inbound Parse posts it, with
+    the files `attach` names as its attachments, to the route `path`."""
     message_id = f"<{uuid.uuid4().hex}@customer.example>"
     headers = [f"From: {sender}", f"To: {to}", f"Subject: {subject}", f"Message-ID: {message_id}"]
     if in_reply_to:
         headers += [f"In-Reply-To: {in_reply_to}", f"References: {in_reply_to}"]
+    files = attachment_parts(attach or [])
     fields = {
         "headers": "\n".join(headers) + "\n",
         "from": sender,
@@ -177,7 +223,21 @@ def send_customer_email(
         "text": text,
         "envelope": json.dumps({"to": [to], "from": sender}),
     }
-    return post_inbound_parse(app_url, fields, password)
+    if files:
+        fields["attachments"] = str(len(files))
+        fields["attachment-info"] = json.dumps(
+            {
+                part: {"filename": name, "name": name, "type": kind}
+                for part, (name, _, kind) in files.items()
+            }
+        )
+        if log is not None:
+            total = sum(len(data) for _, data, _ in files.values())
+            log(
+                f"mail of {mime_size(headers, text, files) / MB:.1f} MB as sent (MIME), "
+                f"{len(files)} attachment(s) of {total / MB:.1f} MB, posted to {path}"
+            )
+    return post_inbound_parse(app_url, fields, password, files, path)
 
 
 def twiml_messages(xml: str) -> list[str]:
@@ -399,7 +459,9 @@ def customer_command(
             )
             return 1
         key = Secrets(os.environ).get("REPLY_TOKEN_SECRET").encode()
-        erasure = privacy.erase_customer(store_id, address, key=key)
+        erasure = privacy.erase_customer(
+            store_id, address, key=key, delete_file=_mail_file_deleter()
+        )
         print(json.dumps(vars(erasure), indent=2))
         return 0
     except (ConfigError, StorageError) as exc:
@@ -431,6 +493,19 @@ def simulate_meta(args: argparse.Namespace) -> int:
     if 200 <= status < 300 and args.wait and not args.echo:
         print_job_reply(args.sandbox_url, args.sender, seen, args.wait)
     return 0 if 200 <= status < 300 else 1
+
+
+def _mail_file_deleter() -> Callable[[str], None] | None:
+    """Deletes an attachment from the mail bucket (MAIL_BUCKET), when one is set."""
+    bucket = os.environ.get("MAIL_BUCKET")
+    if not bucket:
+        return None
+    import boto3
+
+    from chalicelib.mail_files import MailFiles
+
+    client = boto3.client("s3")
+    return MailFiles(lambda: client, bucket).delete
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -482,6 +557,20 @@ def main(argv: list[str] | None = None) -> int:
     email.add_argument("--to", default=DEMO_SUPPORT, help="the store's support address")
     email.add_argument("--subject", required=True)
     email.add_argument("--in-reply-to", default=None, help="Message-ID this mail answers")
+    email.add_argument(
+        "--attach",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="attach FILE (again for more); such a mail goes to the large-mail route",
+    )
+    email.add_argument(
+        "--route",
+        choices=("auto", "webhook", "s3"),
+        default="auto",
+        help=f"webhook: {SENDGRID_PATH} (up to ~4.5 MB); s3: {routes.SENDGRID_MAIL} "
+        "(up to 10 MB, stored in S3 then taken); auto: s3 when there are attachments",
+    )
     email.add_argument("text")
     reply = kinds.add_parser("agent-reply", help="an agent's e-mail reply via Inbound Parse")
     reply.add_argument(
@@ -691,16 +780,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.kind in ("messenger", "instagram"):
         return simulate_meta(args)
     if args.kind == "email":
-        return _print_response(
-            send_customer_email(
-                app_url=args.app_url,
-                sender=args.sender,
-                to=args.to,
-                subject=args.subject,
-                text=args.text,
-                in_reply_to=args.in_reply_to,
-            )
+        via_s3 = args.route == "s3" or (args.route == "auto" and bool(args.attach))
+        response = send_customer_email(
+            app_url=args.app_url,
+            sender=args.sender,
+            to=args.to,
+            subject=args.subject,
+            text=args.text,
+            in_reply_to=args.in_reply_to,
+            attach=args.attach,
+            path=routes.SENDGRID_MAIL if via_s3 else SENDGRID_PATH,
+            log=print,
         )
+        if via_s3 and response.ok:
+            print("stored; the mail worker takes it from S3 (see `relaydesk outbox`)")
+        return _print_response(response)
     if args.to:
         sender, to = args.sender or DEMO_AGENT, args.to
     else:

@@ -115,6 +115,16 @@ def meta_secret_names() -> tuple[str, ...]:
     return (*META_SECRET_NAMES, *(page_token_name(s.store_id) for s in stores))
 
 
+def mail_retention_days() -> str:
+    """The mail bucket's attachments expire after the longest retention_days of the
+    configured stores (one bucket-wide rule: a store that keeps less has its threads
+    expire first, and their links with them)."""
+    from chalicelib.settings import DEFAULT_STORES_FILE
+    from chalicelib.stores import load_stores
+
+    return str(max(store.retention_days for store in load_stores(DEFAULT_STORES_FILE).all()))
+
+
 def put_secrets(ssm: Any, stage: str, values: dict[str, str]) -> list[str]:
     """SecureString parameters under /relaydesk/<stage>/; the names written."""
     known = SECRET_NAMES + shop_secret_names() + meta_secret_names()
@@ -295,7 +305,9 @@ def deploy_command(stage: str, alarm_email: str, endpoint_url: str | None, dry_r
 
     cloudformation = boto3.client("cloudformation", endpoint_url=endpoint_url)
     outputs = deploy_stack(
-        cloudformation, f"relaydesk-{stage}-data", {"Stage": stage, "AlarmEmail": alarm_email}
+        cloudformation,
+        f"relaydesk-{stage}-data",
+        {"Stage": stage, "AlarmEmail": alarm_email, "MailRetentionDays": mail_retention_days()},
     )
     print(
         f"infra: table {outputs['TableName']}, queues {outputs['JobsQueueUrl']}, "
@@ -347,8 +359,11 @@ Twilio's connection overrides, keep it):
 and "Primary handler fails" (the Fallback URL, HTTP POST):
   {url}{routes.TWILIO_FALLBACK}
   Set PUBLIC_BASE_URL={url} in .chalice/config.json's {stage} stage: signatures are over it.
-SendGrid Inbound Parse (for the reply domain and the support domain):
-  https://parse:<INBOUND_PARSE_PASSWORD>@{url.removeprefix("https://")}/webhooks/sendgrid/inbound
+SendGrid Inbound Parse for the support domain (mail with photos, up to 10 MB posted;
+"Send Raw" off), stored in S3 by API Gateway:
+  https://parse:<INBOUND_PARSE_PASSWORD>@{url.removeprefix("https://")}{routes.SENDGRID_MAIL}
+and for the reply domain (or both, for mail under ~4.5 MB):
+  https://parse:<INBOUND_PARSE_PASSWORD>@{url.removeprefix("https://")}{routes.SENDGRID_INBOUND}
 Meta (the app's Messenger and Instagram webhooks: Callback URL, Verify token =
 META_VERIFY_TOKEN; fields messages, messaging_postbacks, message_echoes):
   {url}{routes.META}

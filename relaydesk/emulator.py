@@ -25,7 +25,7 @@ def start_moto(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedMotoServ
     server.start()
     wsgi = server._server
     assert wsgi is not None  # start() waits until the server exists
-    wsgi.app = DynamoDBOneAtATime(wsgi.app)
+    wsgi.app = PresignedUrlsExpire(DynamoDBOneAtATime(wsgi.app))
     atomic_dynamodb()
     bound_host, bound_port = server.get_host_and_port()
     return server, f"http://{bound_host}:{bound_port}"
@@ -152,12 +152,118 @@ class DynamoDBOneAtATime:
             return list(self._app(environ, start_response))
 
 
+class PresignedUrlsExpire:
+    """S3 refuses a pre-signed URL once its X-Amz-Expires seconds after X-Amz-Date have
+    passed (403 AccessDenied, "Request has expired"); moto serves it forever. This plays
+    S3's check in front of moto, so that an attachment's link expires locally as in AWS."""
+
+    def __init__(self, app: Any, clock: Callable[[], datetime] | None = None) -> None:
+        self._app = app
+        self._clock = clock
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        from urllib.parse import parse_qs
+
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        signed, lifetime = query.get("X-Amz-Date", [""])[0], query.get("X-Amz-Expires", [""])[0]
+        if signed and lifetime.isdigit():
+            from datetime import UTC, timedelta
+
+            now = self._clock() if self._clock else datetime.now(UTC)
+            try:
+                start = datetime.strptime(signed, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            except ValueError:
+                start = None
+            if start is None or now > start + timedelta(seconds=int(lifetime)):
+                body = (
+                    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+                    b"<Message>Request has expired</Message></Error>"
+                )
+                start_response(
+                    "403 Forbidden",
+                    [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
+                )
+                return [body]
+        return self._app(environ, start_response)
+
+
 def provision(endpoint_url: str, parameters: dict[str, str] | None = None) -> dict[str, str]:
     """Create infra/template.yaml as a CloudFormation stack on the emulator; its outputs."""
     from relaydesk.deploy import deploy_stack
 
     cloudformation = boto3.client("cloudformation", endpoint_url=endpoint_url)
-    return deploy_stack(cloudformation, STACK_NAME, parameters or {})
+    outputs = deploy_stack(cloudformation, STACK_NAME, parameters or {})
+    configure_mail_bucket(boto3.client("s3", endpoint_url=endpoint_url), outputs, parameters or {})
+    return outputs
+
+
+def mail_bucket_configuration(
+    outputs: dict[str, str], parameters: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The template's MailBucket lifecycle rules and event notifications, in the S3 API's
+    shape (moto's CloudFormation creates the bucket but ignores both): (lifecycle,
+    notifications). Read from infra/template.yaml, so the local bucket is the deployed one."""
+    from cfnlint.decode.cfn_yaml import load
+
+    from relaydesk.deploy import TEMPLATE
+
+    template = load(str(TEMPLATE))
+    defaults = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
+    values = {**defaults, **parameters}
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict) and "Ref" in value:
+            return values[value["Ref"]]
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            resource, attribute = value["Fn::GetAtt"]
+            return outputs[f"{resource}{attribute}"]
+        return value
+
+    properties = template["Resources"]["MailBucket"]["Properties"]
+    rules = []
+    for rule in properties["LifecycleConfiguration"]["Rules"]:
+        converted: dict[str, Any] = {
+            "ID": rule["Id"],
+            "Status": rule["Status"],
+            "Filter": {"Prefix": rule.get("Prefix", "")},
+        }
+        if "ExpirationInDays" in rule:
+            converted["Expiration"] = {"Days": int(resolve(rule["ExpirationInDays"]))}
+        if "AbortIncompleteMultipartUpload" in rule:
+            converted["AbortIncompleteMultipartUpload"] = dict(
+                rule["AbortIncompleteMultipartUpload"]
+            )
+        rules.append(converted)
+    queues = [
+        {
+            "QueueArn": resolve(queue["Queue"]),
+            "Events": [queue["Event"]],
+            "Filter": {"Key": {"FilterRules": list(queue["Filter"]["S3Key"]["Rules"])}},
+        }
+        for queue in properties["NotificationConfiguration"]["QueueConfigurations"]
+    ]
+    return {"Rules": rules}, {"QueueConfigurations": queues}
+
+
+def configure_mail_bucket(s3: Any, outputs: dict[str, str], parameters: dict[str, str]) -> None:
+    """The template's bucket settings, then the s3:TestEvent that S3 (and moto) sends to
+    the inbox queue when its notification is set up is taken off it: in AWS it comes
+    once, at the first deploy, and on_parked ignores it (flows/inbox.py); here every
+    provisioning would leave one in front of the parked requests that tests count."""
+    lifecycle, notifications = mail_bucket_configuration(outputs, parameters)
+    bucket = outputs["MailBucketName"]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=lifecycle)
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=notifications)
+    sqs = boto3.client("sqs", endpoint_url=s3.meta.endpoint_url)
+    queue = outputs["InboxQueueUrl"]
+    found = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+    for message in found.get("Messages", []):
+        if '"s3:TestEvent"' in message["Body"]:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        else:
+            sqs.change_message_visibility(
+                QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
 
 
 def reset(endpoint_url: str) -> None:

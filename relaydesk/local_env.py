@@ -6,7 +6,11 @@ let anyone sign a webhook for the demo store. Production secrets come from SSM.
 
 from __future__ import annotations
 
-from chalicelib.settings import DEFAULT_INBOX_QUEUE, DEFAULT_JOBS_QUEUE, DEFAULT_TIMERS_QUEUE
+from chalicelib.settings import (
+    DEFAULT_INBOX_QUEUE,
+    DEFAULT_JOBS_QUEUE,
+    DEFAULT_TIMERS_QUEUE,
+)
 
 LOCAL_TWILIO_AUTH_TOKEN = "local-twilio-auth-token"  # noqa: S105
 LOCAL_PARSE_USER = "parse"

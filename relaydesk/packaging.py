@@ -8,7 +8,10 @@ What `build` does after `chalice package --stage S OUT` (and what `make deploy` 
    `FunctionResponseTypes: [ReportBatchItemFailures]`, so that is switched on. Each function
    gets the name `chalice deploy` would give it (`relaydesk-<stage>`, `relaydesk-<stage>-on_job`,
    `relaydesk-<stage>-on_timer`), and the REST API is named `relaydesk-<stage>`: the alarms
-   in infra/template.yaml watch them by these names.
+   in infra/template.yaml watch them by these names. The REST API gets the large-mail route
+   (routes.SENDGRID_MAIL: API Gateway's own S3 integration behind app.py's authorizer) and
+   every function the mail bucket's name (`add_mail_route`), both imported from the data
+   stack's exports.
 2. `OUT/layer-deployment.zip` leaves out what the Lambda Python runtime already provides
    (boto3 and what it needs) and Babel locale data for languages we never write in.
 3. Both zips get bytecode: for every module, `__pycache__/<name>.cpython-311.pyc`, compiled
@@ -96,6 +99,114 @@ def name_api(template: dict[str, Any], app_name: str, stage: str) -> str:
         if resource.get("Type") == "AWS::Serverless::Api":
             resource.setdefault("Properties", {})["Name"] = name
     return name
+
+
+MAIL_AUTHORIZER = "sendgrid_parse_auth"  # app.py's authorizer, by its function's name
+
+
+def mail_route(stage: str) -> dict[str, Any]:
+    """routes.SENDGRID_MAIL: API Gateway itself writes the post to the mail bucket's raw/
+    (an S3 service integration with the data stack's MailUploadRole), after app.py's
+    authorizer checked HTTP Basic. No Lambda carries the body, so the limit is API
+    Gateway's 10 MB, not Lambda's 6 MB event. The key is API Gateway's request id; the
+    Content-Type (with its boundary) and SendGrid's signature headers go with the object
+    as its metadata (the object is application/octet-stream). Any S3 failure is a 503:
+    SendGrid retries 5xx, and drops 4xx."""
+    from chalicelib.channels.sendgrid_inbound import SIGNATURE_HEADER, TIMESTAMP_HEADER
+    from chalicelib.mail_files import CONTENT_TYPE_METADATA, SIGNATURE_METADATA, TIMESTAMP_METADATA
+
+    def imported(name: str) -> dict[str, str]:
+        return {"Fn::ImportValue": f"relaydesk-{stage}-{name}"}
+
+    headers = {
+        f"x-amz-meta-{CONTENT_TYPE_METADATA}": "Content-Type",
+        f"x-amz-meta-{SIGNATURE_METADATA}": SIGNATURE_HEADER,
+        f"x-amz-meta-{TIMESTAMP_METADATA}": TIMESTAMP_HEADER,
+    }
+    return {
+        "post": {
+            "consumes": ["multipart/form-data"],
+            "produces": ["application/json"],
+            "parameters": [
+                {
+                    "name": header,
+                    "in": "header",
+                    "required": header == "Content-Type",
+                    "type": "string",
+                }
+                for header in headers.values()
+            ],
+            "security": [{MAIL_AUTHORIZER: []}],
+            "responses": {
+                "200": {"description": "stored", "schema": {"$ref": "#/definitions/Empty"}},
+                "503": {"description": "not stored, retry"},
+            },
+            "x-amazon-apigateway-integration": {
+                "type": "aws",
+                "httpMethod": "PUT",
+                "uri": {
+                    "Fn::Sub": [
+                        "arn:${AWS::Partition}:apigateway:${AWS::Region}:s3:path/${Bucket}/raw/{key}",
+                        {"Bucket": imported("MailBucketName")},
+                    ]
+                },
+                "credentials": imported("MailUploadRoleArn"),
+                "passthroughBehavior": "when_no_templates",
+                "requestParameters": {
+                    "integration.request.path.key": "context.requestId",
+                    "integration.request.header.Content-Type": "'application/octet-stream'",
+                    **{
+                        f"integration.request.header.{target}": f"method.request.header.{source}"
+                        for target, source in headers.items()
+                    },
+                },
+                "responses": {
+                    "2\\d{2}": {
+                        "statusCode": "200",
+                        "responseTemplates": {"application/json": '{"status": "received"}'},
+                    },
+                    "default": {
+                        "statusCode": "503",
+                        "responseTemplates": {
+                            "application/json": '{"error": "temporarily unavailable, please retry"}'
+                        },
+                    },
+                },
+            },
+        }
+    }
+
+
+def add_mail_route(template: dict[str, Any], stage: str) -> None:
+    """Declare routes.SENDGRID_MAIL and its authorizer in the REST API's definition, and
+    give every function the mail bucket's name (MAIL_BUCKET). Chalice declares the
+    authorizer's function (app.py) but no route of its own uses it, nor can a Chalice
+    route be anything but a Lambda."""
+    from chalicelib import routes
+
+    resources = template.get("Resources", {})
+    api = resources["RestAPI"]["Properties"]["DefinitionBody"]
+    api.setdefault("securityDefinitions", {})[MAIL_AUTHORIZER] = {
+        "in": "header",
+        "type": "apiKey",
+        "name": "Authorization",
+        "x-amazon-apigateway-authtype": "custom",
+        "x-amazon-apigateway-authorizer": {
+            "type": "token",
+            "authorizerUri": {
+                "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path"
+                "/2015-03-31/functions/${SendgridParseAuth.Arn}/invocations"
+            },
+            "authorizerResultTtlInSeconds": 300,
+        },
+    }
+    api["paths"][routes.SENDGRID_MAIL] = mail_route(stage)
+    for resource in resources.values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            variables = (
+                resource["Properties"].setdefault("Environment", {}).setdefault("Variables", {})
+            )
+            variables["MAIL_BUCKET"] = {"Fn::ImportValue": f"relaydesk-{stage}-MailBucketName"}
 
 
 def runtimes(template: dict[str, Any]) -> set[str]:
@@ -306,6 +417,7 @@ def build(
         )
     names = name_functions(template, app_name(), stage)
     name_api(template, app_name(), stage)
+    add_mail_route(template, stage)
     sam.write_text(json.dumps(template, indent=2))
     log(f"{sam}: ReportBatchItemFailures enabled for {', '.join(BATCH_FAILURE_QUEUES)}")
 

@@ -33,23 +33,27 @@ def run(
     app_url = f"http://{host}:{app_port}"
     os.environ.update(local_environment(app_url=app_url, aws_url=aws_url, sandbox_url=sandbox_url))
     outputs = emulator.provision(aws_url)
+    os.environ["MAIL_BUCKET"] = outputs["MailBucketName"]
 
     # The app reads its settings at import, so it is imported only now.
     import boto3
 
     import app as relaydesk_app
+    from relaydesk.apigateway import handler_class
     from relaydesk.app_server import local_server
 
     workers = [
         QueueWorker(boto3.client("sqs"), outputs["JobsQueueUrl"], relaydesk_app.on_job),
         QueueWorker(boto3.client("sqs"), outputs["TimersQueueUrl"], relaydesk_app.on_timer),
+        # Parked Twilio requests, and S3's events for the posts the mail route stored.
         QueueWorker(boto3.client("sqs"), outputs["InboxQueueUrl"], relaydesk_app.on_parked),
     ]
     # The template's scheduled rules too (the follow-up sweep every 5 minutes).
     rules = ScheduledRules(boto3.client("events"), boto3.client("sqs"))
     for worker in (*workers, rules):
         worker.start()
-    server = local_server(relaydesk_app.app, host, app_port)
+    mail_route = handler_class(outputs["MailBucketName"], relaydesk_app.sendgrid_parse_auth)
+    server = local_server(relaydesk_app.app, host, app_port, mail_route)
 
     def stop(*_: Any) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()

@@ -49,11 +49,16 @@ SIGNATURE_HEADER = "x-twilio-email-event-webhook-signature"
 TIMESTAMP_HEADER = "x-twilio-email-event-webhook-timestamp"
 
 # How far a signed post's timestamp may be from our clock. The signature covers the
-# timestamp, so a captured post cannot be re-dated: outside this window it is refused as
-# a replay. Five minutes (as Stripe and Slack use) absorbs clock skew and slow delivery;
-# SendGrid signs every delivery attempt afresh, so its own retries are not affected.
-# Inside the window a replay is harmless: mail is stored once per Message-ID.
-SIGNATURE_TOLERANCE = timedelta(minutes=5)
+# timestamp, so a captured post cannot be re-dated. SendGrid retries a post that got a
+# 5xx for 72 hours (every 5-10 minutes in the first hour, then about every 3 hours) and
+# does not document that a retry is signed afresh: a retry may carry the first attempt's
+# timestamp. A 5-minute window would turn our own brief outage into a 403 on the retry,
+# which SendGrid treats as final (the mail dropped, nobody told). So a signature is good
+# for SendGrid's whole retry window and an hour more; a replay inside it is harmless,
+# because mail is stored once per Message-ID (a Message-ID-less mail gets a stable one
+# from its content). Ahead of our clock only skew is plausible: five minutes.
+SIGNATURE_MAX_AGE = timedelta(hours=73)
+SIGNATURE_MAX_AHEAD = timedelta(minutes=5)
 
 
 def check_signature(
@@ -63,10 +68,13 @@ def check_signature(
     timestamp: str | None,
     *,
     now: datetime,
-    tolerance: timedelta = SIGNATURE_TOLERANCE,
+    max_age: timedelta = SIGNATURE_MAX_AGE,
+    max_ahead: timedelta = SIGNATURE_MAX_AHEAD,
 ) -> None:
     """SendGrid's signed webhooks (a Parse security policy): ECDSA over timestamp + body,
-    and the timestamp no further than `tolerance` from `now` (a replay otherwise).
+    the timestamp at most `max_age` before `now` and `max_ahead` after it (a replay or a
+    forged date otherwise). `now` is when the post reached us: for a post stored in S3
+    and read later, the time it was stored, not the time it is read.
 
     The key is loaded by the SDK's own helper; the check is done on the raw bytes,
     because a multipart body with attachments need not be UTF-8.
@@ -89,16 +97,16 @@ def check_signature(
         signed_at = int(timestamp)
     except ValueError as exc:
         raise VerificationFailed("the SendGrid signature timestamp is not a Unix time") from exc
-    age, window = now.timestamp() - signed_at, tolerance.total_seconds()
-    if age > window:
+    age = now.timestamp() - signed_at
+    if age > max_age.total_seconds():
         raise VerificationFailed(
-            f"the SendGrid signature is {age:.0f} s old, more than the {window:.0f} s "
-            "allowed: a replayed or delayed post"
+            f"the SendGrid signature is {age:.0f} s old, more than the "
+            f"{max_age.total_seconds():.0f} s allowed: a replayed or delayed post"
         )
-    if -age > window:
+    if -age > max_ahead.total_seconds():
         raise VerificationFailed(
             f"the SendGrid signature is dated {-age:.0f} s ahead of our clock, more than "
-            f"the {window:.0f} s allowed"
+            f"the {max_ahead.total_seconds():.0f} s allowed"
         )
 
 
@@ -108,6 +116,8 @@ class FormData:
     files: tuple[Attachment, ...] = ()
     raw_email: bytes | None = None
     """"Send Raw" mode: the whole MIME message, byte for byte."""
+    contents: tuple[bytes, ...] = ()
+    """Each of `files`' bytes, in order (kept only where they are stored: the S3 path)."""
 
 
 def _header_text(value: object) -> str | None:
@@ -117,8 +127,11 @@ def _header_text(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def parse_form_data(content_type: str | None, body: bytes) -> FormData:
-    """A multipart/form-data post: text fields, attachment metadata, the raw message."""
+def parse_form_data(
+    content_type: str | None, body: bytes, *, keep_contents: bool = False
+) -> FormData:
+    """A multipart/form-data post: text fields, attachment metadata, the raw message, and
+    with `keep_contents` the attachments' bytes."""
     if not content_type or not content_type.lower().startswith("multipart/form-data"):
         raise MalformedRequest("expected a multipart/form-data body")
     if "boundary=" not in content_type:
@@ -141,6 +154,7 @@ def parse_form_data(content_type: str | None, body: bytes) -> FormData:
         raise MalformedRequest("the multipart/form-data body could not be parsed")
     fields: dict[str, str] = {}
     files: list[Attachment] = []
+    contents: list[bytes] = []
     raw_email: bytes | None = None
     for part in document.get_payload():
         if not isinstance(part, Message):
@@ -151,11 +165,47 @@ def parse_form_data(content_type: str | None, body: bytes) -> FormData:
             continue
         if filename := _header_text(part.get_filename()):
             files.append(Attachment(filename, part.get_content_type(), len(payload)))
+            if keep_contents:
+                contents.append(payload)
         elif name == "email":
             raw_email = payload
         else:
             fields[name] = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
-    return FormData(fields, tuple(files), raw_email)
+    return FormData(fields, tuple(files), raw_email, tuple(contents))
+
+
+_PART_NAME = re.compile(rb'\bname="([^"\r\n]{1,60})"', re.IGNORECASE)
+_PART_FILENAME = re.compile(rb"\bfilename\*?=", re.IGNORECASE)
+_BOUNDARY = re.compile(r'boundary="?([^";]{1,200})"?', re.IGNORECASE)
+
+
+def head_form(content_type: str | None, head: bytes) -> FormData:
+    """The text fields of a post that is too large to parse, from its first bytes: each
+    complete form field, and in "Send Raw" mode the message's header block. Enough to
+    know who wrote, to whom, and about what; never the attachments."""
+    found = _BOUNDARY.search(content_type or "")
+    if not found:
+        return FormData({})
+    delimiter = b"--" + found.group(1).encode("ascii", errors="replace")
+    parts = head.split(delimiter)[1:]
+    fields: dict[str, str] = {}
+    for index, part in enumerate(parts):
+        complete = index < len(parts) - 1
+        part_headers, _, value = part.partition(b"\r\n\r\n")
+        name = _PART_NAME.search(part_headers)
+        if name is None or _PART_FILENAME.search(part_headers):
+            continue
+        key = name.group(1).decode("utf-8", errors="replace")
+        if key == "email":  # the MIME message: its headers are all we need of it
+            block, _, _ = value.replace(b"\r\n", b"\n").partition(b"\n\n")
+            fields["headers"] = block.decode("utf-8", errors="replace")
+            raw = message_from_bytes(block + b"\n\n", policy=policy.compat32)
+            for header in ("to", "cc"):  # From and Subject: decoded from `headers`
+                if raw.get(header) is not None:
+                    fields[header] = str(raw.get(header))
+        elif complete:
+            fields[key] = value.removesuffix(b"\r\n").decode("utf-8", errors="replace")
+    return FormData(fields)
 
 
 _DKIM_RESULT = re.compile(r"@([^\s:,{}@]+)\s*:\s*([a-z]+)", re.IGNORECASE)
@@ -201,13 +251,27 @@ def _text_of(message: EmailMessage) -> str:
 
 
 def _mime_attachments(message: EmailMessage) -> tuple[Attachment, ...]:
+    return tuple(attachment for attachment, _ in _mime_parts(message))
+
+
+def _mime_parts(message: EmailMessage) -> list[tuple[Attachment, bytes]]:
     found = []
     for part in message.iter_attachments():
         payload = part.get_payload(decode=True)
-        size = len(payload) if isinstance(payload, bytes) else 0
+        data = payload if isinstance(payload, bytes) else b""
         name = part.get_filename() or f"unnamed.{part.get_content_subtype()}"
-        found.append(Attachment(name, part.get_content_type(), size))
-    return tuple(found)
+        found.append((Attachment(name, part.get_content_type(), len(data)), data))
+    return found
+
+
+def attachment_contents(form: FormData) -> tuple[bytes, ...]:
+    """The bytes of each attachment `to_inbound_email(form)` lists, in its order: the
+    form's files, or in "Send Raw" mode the MIME message's attachments."""
+    if form.raw_email is None:
+        return form.contents
+    message = message_from_bytes(form.raw_email, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return tuple(data for _, data in _mime_parts(message))
 
 
 def html_to_text(html: str) -> str:
@@ -351,3 +415,26 @@ class SendGridInbound:
             )
         form = parse_form_data(request.headers.get("content-type"), request.body)
         return to_inbound_email(form)
+
+    def verify(self, body: bytes, headers: Mapping[str, str], received_at: datetime) -> None:
+        """SendGrid's signature over `body`, when the deployment configured its key, as of
+        `received_at` (when the post reached us)."""
+        if public_key := self._public_key():
+            check_signature(
+                public_key,
+                body,
+                headers.get(SIGNATURE_HEADER),
+                headers.get(TIMESTAMP_HEADER),
+                now=received_at,
+            )
+
+    def receive_stored(
+        self, body: bytes, headers: Mapping[str, str], received_at: datetime
+    ) -> tuple[InboundEmail, tuple[bytes, ...]]:
+        """A post that API Gateway stored in S3 after the Basic check (web.py's
+        authorizer): its signature checked as of when it was stored (`received_at`), so
+        that the time it waited in the queue does not count; the mail and the bytes of
+        each of its attachments."""
+        self.verify(body, headers, received_at)
+        form = parse_form_data(headers.get("content-type"), body, keep_contents=True)
+        return to_inbound_email(form), attachment_contents(form)

@@ -41,6 +41,9 @@ class Attachment:
     filename: str
     content_type: str
     size: int
+    key: str | None = None
+    """Where its bytes are in the mail bucket (a mail that came through S3); None when
+    only its name, type and size were kept (every other path)."""
 
 
 @dataclass(frozen=True)

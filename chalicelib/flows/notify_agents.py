@@ -12,7 +12,7 @@ flows/customer_context.py), and its subject carries the customer's first words.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.customer_view import CustomerView, context_lines
@@ -28,6 +28,7 @@ from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.flows.customer_context import customer_view
 from chalicelib.flows.meta_profile import with_name
 from chalicelib.flows.promises import schedule_timers
+from chalicelib.mail_files import LINK_LIFETIME
 from chalicelib.queues import Job
 from chalicelib.store.models import MessageItem, ThreadItem
 from chalicelib.stores import StoreConfig
@@ -121,7 +122,7 @@ def _send(
         profile_name=thread.profile_name,
         due_at=thread.response_due_at if thread.awaiting == Awaiting.AGENT else None,
         timezone=store.calendar.timezone,
-        transcript=[transcript_line(m) for m in messages],
+        transcript=[transcript_line(m, _attachment_link(c)) for m in messages],
         subject=thread.subject,
         status=thread.status,
         assignee=assignee.name if assignee else None,
@@ -162,7 +163,19 @@ def _subject(
     )
 
 
-def transcript_line(m: MessageItem) -> TranscriptLine:
+def _attachment_link(c: Container) -> Callable[[str, str], str]:
+    """A pre-signed link to an attachment kept in the mail bucket (a mail that came
+    through S3); signed here, no request to S3, the client built only if one is needed."""
+
+    def link(key: str, filename: str) -> str:
+        return c.mail_files.link(key, filename)
+
+    return link
+
+
+def transcript_line(
+    m: MessageItem, link: Callable[[str, str], str] | None = None
+) -> TranscriptLine:
     return TranscriptLine(
         at=m.created_at,
         author=m.author_name if m.direction in ("note", "event") and m.author_name else m.author,
@@ -171,6 +184,12 @@ def transcript_line(m: MessageItem) -> TranscriptLine:
         media_count=len(m.media_urls or []),
         attachments=tuple(
             f"{a['filename']} ({a['content_type']}, {a['size']} bytes)"
+            + (
+                f"\n      open (link valid {LINK_LIFETIME.days} days): "
+                + link(str(a["key"]), str(a["filename"]))
+                if link is not None and a.get("key")
+                else ""
+            )
             for a in (m.attachments or [])
         ),
         automatic=m.automatic,

@@ -70,12 +70,19 @@ def route_email(c: Container, email: InboundEmail) -> str:
 
 
 def receive_customer_email(
-    c: Container, store: StoreConfig, email: InboundEmail, joined: ThreadItem | None = None
+    c: Container,
+    store: StoreConfig,
+    email: InboundEmail,
+    joined: ThreadItem | None = None,
+    not_acknowledged: str | None = None,
 ) -> str:
     """Store a customer's mail on the thread it answers, or a new thread; acknowledge it
-    (in a job) unless a machine wrote it or we did."""
+    (in a job) unless a machine wrote it or we did, or `not_acknowledged` says why not
+    (a mail too large to take: flows/refused_mail.py)."""
     logs.bind_message(store.store_id, email.message_id)
-    automatic = automatic_reason(email.headers, email.sender, store.no_reply_senders)
+    automatic = not_acknowledged or automatic_reason(
+        email.headers, email.sender, store.no_reply_senders
+    )
     if automatic is None and (
         c.stores.is_own_address(email.sender)
         or email.sender.endswith("@" + c.settings.reply_domain)

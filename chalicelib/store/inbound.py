@@ -92,7 +92,7 @@ def _fit(message: InboundMessage) -> _Fitted:
     listed = message.attachments[:MAX_ATTACHMENTS_LISTED]
     if len(message.attachments) > len(listed):
         dropped.append(f"the names of {len(message.attachments) - len(listed)} more attachments")
-    attachments = [vars(_short(a)) for a in listed]
+    attachments = [_listed(_short(a)) for a in listed]
     others = sum(
         utf8_len(text)
         for text in (
@@ -103,7 +103,10 @@ def _fit(message: InboundMessage) -> _Fitted:
             message.wa_id,
             message.automatic,
             *message.media_urls,
-            *(str(a["filename"]) + str(a["content_type"]) for a in attachments),
+            *(
+                str(a["filename"]) + str(a["content_type"]) + str(a.get("key", ""))
+                for a in attachments
+            ),
         )
     )
     body = message.body
@@ -119,7 +122,7 @@ def _fit(message: InboundMessage) -> _Fitted:
         kept = cut_utf8(body, room)
         dropped.append(f"text after {utf8_len(kept)} of {utf8_len(body)} bytes")
         body = kept
-    if message.attachments:
+    if any(a.key is None for a in message.attachments):
         dropped.append("attachment contents (names, types and sizes are kept)")
     return _Fitted(body, raw, attachments, "; ".join(dropped) or None)
 
@@ -129,7 +132,16 @@ def _short(attachment: Attachment) -> Attachment:
         cut_utf8(attachment.filename, MAX_NAME_BYTES),
         cut_utf8(attachment.content_type, MAX_NAME_BYTES),
         attachment.size,
+        attachment.key,
     )
+
+
+def _listed(attachment: Attachment) -> dict[str, object]:
+    """As the item lists it: name, type, size, and the bucket key where the bytes are."""
+    listed = vars(attachment).copy()
+    if listed.get("key") is None:
+        listed.pop("key", None)
+    return listed
 
 
 def _message_item(store_id: str, message: InboundMessage, plan: InboundPlan) -> MessageItem:

@@ -36,7 +36,7 @@ import hashlib
 import hmac
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -182,6 +182,8 @@ class Erasure:
     messages: int
     markers: int
     customers: int
+    files: int = 0
+    """Attachments deleted from the mail bucket (mail that came through S3)."""
 
 
 def _scrub(text: str, forms: Sequence[str], stand_in: str) -> str:
@@ -236,20 +238,31 @@ def _erase_thread(thread: ThreadItem, stand_in: str, now: datetime) -> bool:
 
 
 def erase_customer(
-    store_id: str, address: str, *, key: bytes, now: datetime | None = None
+    store_id: str,
+    address: str,
+    *,
+    key: bytes,
+    now: datetime | None = None,
+    delete_file: Callable[[str], None] | None = None,
 ) -> Erasure:
     """Erase the customer from the store (see the module's docstring for what is kept).
 
     `key`: the deployment's reply-token secret (`REPLY_TOKEN_SECRET`), which keys the
-    pseudonym. The order makes a crash harmless: messages, then markers, then the threads
-    (whose address is what finds them again), then the profile; run it again to finish."""
+    pseudonym. `delete_file`: deletes an attachment kept in the mail bucket by its key
+    (chalicelib/mail_files.py), called before its message forgets the key. The order makes
+    a crash harmless: files and messages, then markers, then the threads (whose address is
+    what finds them again), then the profile; run it again to finish."""
     now = now or datetime.now(UTC)
     forms = address_forms(address)
     stand_in = pseudonym(key, store_id, address)
     threads = find_threads(store_id, address)
-    messages = 0
+    messages = files = 0
     for thread in threads:
         for message in all_messages(store_id, thread.thread_id):
+            for attachment in message.attachments or []:
+                if delete_file is not None and attachment.get("key"):
+                    delete_file(str(attachment["key"]))
+                    files += 1
             messages += _erase_message(message, key, store_id, forms, stand_in, now)
     markers = _markers(store_id, [t.thread_id for t in threads])
     try:
@@ -271,4 +284,5 @@ def erase_customer(
         messages=messages,
         markers=len(markers),
         customers=len(customers),
+        files=files,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import os
 import signal
@@ -193,6 +194,54 @@ def test_email_ack_and_threaded_answer(stack: Stack) -> None:
         "the notification of the customer's answer",
     )
     assert "It ships on Monday." in notices[-1]["text"]  # same thread: the history is there
+
+
+def test_a_12_mb_mail_with_photos_reaches_the_agents_with_links_that_work(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Issue #12 part 2, as the README tells a store owner to try it: three phone photos
+    (9 MB, a 12 MB mail in the customer's mailbox) through the S3 route, the agents'
+    notification with a link to each, and the links fetch the photos."""
+    photos = {}
+    for n in (1, 2, 3):
+        path = tmp_path / f"parcel-{n}.jpg"
+        path.write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(3 * 1024 * 1024))
+        photos[path.name] = path.read_bytes()
+    customer = "eva@customer.example"
+    sent = stack.cli(
+        "simulate",
+        "email",
+        "--from",
+        customer,
+        "--subject",
+        "Crushed box",
+        *(arg for name in photos for arg in ("--attach", str(tmp_path / name))),
+        "The parcel arrived crushed, see the photos.",
+    )
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    mime_mb = float(sent.stdout.split("mail of ", 1)[1].split(" MB as sent (MIME)", 1)[0])
+    assert mime_mb >= 12, sent.stdout
+    assert "HTTP 200" in sent.stdout
+    assert '"status": "received"' in sent.stdout
+
+    def notice() -> list[dict[str, Any]]:
+        return [
+            n
+            for n in stack.outbox(provider="sendgrid")
+            if n.get("reply_to") and "arrived crushed" in n["text"]
+        ]
+
+    [notified] = wait_for(notice, "the agents' notification of the mail with photos")
+    marker = "open (link valid 7 days): "
+    links = [line.split(marker, 1)[1] for line in notified["text"].splitlines() if marker in line]
+    assert len(links) == 3
+    for link, (name, data) in zip(links, photos.items(), strict=True):
+        assert f"attachment: {name} (image/jpeg, {len(data)} bytes)" in notified["text"]
+        fetched = requests.get(link, timeout=30)
+        assert fetched.status_code == 200, fetched.text
+        assert fetched.content == data
+    [ack] = wait_for(lambda: stack.outbox(to=customer), "the acknowledgement")
+    assert ack["subject"] == "Re: Crushed box"
 
 
 def test_a_delay_in_the_shop_reaches_piotr_by_sms_in_polish_and_his_reply_the_agents(
@@ -404,6 +453,8 @@ POLICY = ROOT / ".chalice" / "policy-dev.json"
 # Lambda writes its own logs.
 USED_IN_AWS_ONLY = {
     "sqs:GetQueueAttributes",  # Lambda's SQS event source polls with the function's role
+    # Without it S3 answers a missing key (a redelivered event's post, taken already) 403.
+    "s3:ListBucket",
     "ssm:GetParametersByPath",
     "kms:Decrypt",
     "logs:CreateLogGroup",
@@ -426,7 +477,12 @@ TRANSACT_PARTS = {
 
 def iam_actions(entry: dict[str, Any]) -> set[tuple[str, str]]:
     """(IAM action, resource name) pairs that one recorded AWS request needs."""
+    from urllib.parse import unquote
+
     target = entry["headers"].get("X-Amz-Target", "")
+    scope = entry["headers"].get("Authorization", "") + unquote(entry["url"])
+    if "/s3/aws4_request" in scope and not target:  # S3's REST API: a photo is no JSON
+        return {s3_action(entry)}
     body = entry.get("body") or ""
     if entry.get("body_encoded"):
         body = base64.b64decode(body).decode()
@@ -449,13 +505,54 @@ def iam_actions(entry: dict[str, Any]) -> set[tuple[str, str]]:
     raise AssertionError(f"an AWS call the policy test does not know: {target or entry['url']}")
 
 
+def recorded_calls(text: str) -> list[dict[str, Any]]:
+    """moto's recording: one JSON object a line, but written in two steps (the object, then
+    its newline), so that concurrent requests (a long S3 upload) can put two on one line."""
+    decoder, at = json.JSONDecoder(), 0
+    calls: list[dict[str, Any]] = []
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at >= len(text):
+            return calls
+        call, at = decoder.raw_decode(text, at)
+        calls.append(call)
+
+
+def s3_action(entry: dict[str, Any]) -> tuple[str, str]:
+    """(IAM action, bucket/key) of one S3 REST request (path-style, as against moto)."""
+    from urllib.parse import unquote, urlsplit
+
+    bucket, _, key = unquote(urlsplit(entry["url"]).path).lstrip("/").partition("/")
+    if not key:
+        return ("s3:ListBucket", bucket)
+    verb = {"GET": "GetObject", "HEAD": "GetObject", "PUT": "PutObject", "DELETE": "DeleteObject"}
+    return (f"s3:{verb[entry['method']]}", f"{bucket}/{key}")
+
+
+def from_upload_role(entry: dict[str, Any]) -> bool:
+    """Made by the local API Gateway's S3 integration (its MailUploadRole, not a function)."""
+    from relaydesk.apigateway import UPLOAD_USER_AGENT
+
+    return UPLOAD_USER_AGENT in entry["headers"].get("User-Agent", "")
+
+
+def granted(grants: dict[str, set[str]], action: str, resource: str) -> bool:
+    return any(fnmatch.fnmatchcase(resource, pattern) for pattern in grants.get(action, set()))
+
+
 def policy_grants() -> dict[str, set[str]]:
     """IAM action -> the resource names the dev policy grants it on."""
     grants: dict[str, set[str]] = {}
     for statement in json.loads(POLICY.read_text())["Statement"]:
         resources = statement["Resource"]
         resources = [resources] if isinstance(resources, str) else resources
-        names = {r.rsplit("/", 1)[-1].rsplit(":", 1)[-1] for r in resources}
+        names = {
+            r.removeprefix("arn:aws:s3:::")
+            if r.startswith("arn:aws:s3:::")
+            else r.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+            for r in resources
+        }
         for action in statement["Action"]:
             assert "*" not in action, f"wildcard action {action} in {POLICY.name}"
             grants.setdefault(action, set()).update(names)
@@ -651,13 +748,20 @@ def test_every_aws_call_is_allowed_by_the_stage_policy_and_every_grant_is_used(
     stack: Stack, request: pytest.FixtureRequest
 ) -> None:
     """Runs last in this module: the recording holds every AWS call the app made while the
-    tests above drove SMS, WhatsApp, e-mail, agent replies and SLA timers through it."""
+    tests above drove SMS, WhatsApp, e-mail (a 12 MB one through S3), agent replies and SLA
+    timers through it."""
     recording = requests.get(f"{stack.aws_url}/moto-api/recorder/download-recording", timeout=10)
-    calls = [json.loads(line) for line in recording.text.splitlines() if line.strip()]
+    everything = recorded_calls(recording.text)
+    calls = [c for c in everything if not from_upload_role(c)]
     used = set().union(*(iam_actions(c) for c in calls)) if calls else set()
     grants = policy_grants()
-    refused = sorted(f"{a} on {r}" for a, r in used if r not in grants.get(a, set()))
+    refused = sorted(f"{a} on {r}" for a, r in used if not granted(grants, a, r))
     assert refused == [], f"{POLICY.name} does not allow: {refused}"
+    # The mail route's uploads: what infra/template.yaml's MailUploadRole allows, only.
+    uploads = {s3_action(c) for c in everything if from_upload_role(c)}
+    assert uploads, "the mail route stored nothing"
+    assert {a for a, _ in uploads} == {"s3:PutObject"}
+    assert all(r.split("/", 1)[1].startswith("raw/") for _, r in uploads), uploads
     module_tests = {name for name in dir(request.module) if name.startswith("test_")}
     selected = {item.name for item in request.session.items if item.path == request.node.path}
     ran_everything = selected == module_tests

@@ -92,6 +92,7 @@ def container(aws: dict[str, str], sandbox_url: str, clock: FakeClock) -> Iterat
             app_url=PUBLIC_URL, aws_url=os.environ["AWS_ENDPOINT_URL"], sandbox_url=sandbox_url
         ),
         "STORES_FILE": str(TEST_STORES),
+        "MAIL_BUCKET": aws["MailBucketName"],
         # The fixture store `answers` reads the sandbox's demo Shopify shop.
         "SHOPIFY_ACCESS_TOKEN_ANSWERS": LOCAL_SHOPIFY_ACCESS_TOKEN,
         "SHOPIFY_WEBHOOK_SECRET_ANSWERS": LOCAL_SHOPIFY_WEBHOOK_SECRET,

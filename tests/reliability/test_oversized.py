@@ -124,9 +124,12 @@ def parse_post(size: int) -> tuple[bytes, str]:
 @pytest.mark.parametrize(
     "size", [MAX_INBOUND_PARSE_BODY + 1, LAMBDA_EVENT_LIMIT, API_GATEWAY_LIMIT + 1]
 )
-def test_an_oversized_inbound_parse_post_is_refused_unparsed(
+def test_an_oversized_inbound_parse_post_is_refused_unparsed_and_recorded_for_the_agents(
     client: Client, snapshot: Callable[..., Snapshot], logs: pytest.LogCaptureFixture, size: int
 ) -> None:
+    """Refused (413: SendGrid drops it), but never silently (issue #12): its sender,
+    subject and size, read from its first bytes, are stored as the customer's message,
+    not acknowledged, and the agents are told by the usual notification job."""
     body, content_type = parse_post(size)
     before = snapshot()
     logs.clear()
@@ -138,7 +141,21 @@ def test_an_oversized_inbound_parse_post_is_refused_unparsed(
     )
     assert response.status_code == 413
     assert str(MAX_INBOUND_PARSE_BODY) in json.loads(response.body)["error"]
-    assert_clean_rejection(response, before, snapshot())
+    after = snapshot()
+    [message] = [
+        i
+        for i in after.items
+        if str(i["sk"]).startswith("MSG#") and i not in before.items and i["direction"] == "in"
+    ]
+    assert message["author"] == JANA
+    assert message["subject"] == "Photos of the damage"
+    assert f"{size:,} bytes" in message["body"]
+    assert "The parcel arrived broken" not in message["body"]  # its text was never read
+    assert "attachments" not in message  # nor its attachments
+    assert not message["acknowledge"]  # we did not get it: no "thanks, we got it"
+    assert message["automatic"] == "too large to take, not acknowledged"
+    assert sum(after.queues) == sum(before.queues) + 1  # the agents' notification job
+    assert after.sent == before.sent
     [line] = too_large_lines(logs)
     assert "route=/webhooks/sendgrid/inbound" in line
     assert f"bytes={size}" in line
