@@ -96,6 +96,53 @@ def twilio_fallback() -> Response:
         )
 
 
+@app.route(
+    routes.TWILIO_VOICE,
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+def twilio_voice() -> Response:
+    return _twilio_voice(routes.TWILIO_VOICE)
+
+
+@app.route(
+    routes.TWILIO_VOICE_DIAL,
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+def twilio_voice_dial() -> Response:
+    return _twilio_voice(routes.TWILIO_VOICE_DIAL)
+
+
+@app.route(
+    routes.TWILIO_VOICE_RECORDING,
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+def twilio_voice_recording() -> Response:
+    return _twilio_voice(routes.TWILIO_VOICE_RECORDING)
+
+
+@app.route(
+    routes.TWILIO_VOICE_TRANSCRIPTION,
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+def twilio_voice_transcription() -> Response:
+    return _twilio_voice(routes.TWILIO_VOICE_TRANSCRIPTION)
+
+
+def _twilio_voice(path: str) -> Response:
+    request = _request()
+    with correlation(request.context.get("requestId")):
+        return web.twilio_voice_webhook(
+            container(),
+            body=_body(request),
+            signature=request.headers.get("x-twilio-signature"),
+            resource_path=request.context.get("resourcePath", path),
+        )
+
+
 @app.route(routes.SENDGRID_INBOUND, methods=["POST"], content_types=["multipart/form-data"])
 def sendgrid_inbound() -> Response:
     request = _request()

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from chalicelib.channels.meta_webhook import MetaBatch
     from chalicelib.channels.sendgrid_inbound import SendGridInbound
     from chalicelib.channels.twilio_messaging import StatusUpdate
+    from chalicelib.channels.twilio_voice import Call, DialResult, Recording, Transcription
     from chalicelib.commerce.port import Shop
     from chalicelib.domain.mail import InboundEmail
     from chalicelib.mail_files import MailFiles
@@ -167,6 +168,42 @@ class Container:
             read=lambda params, _: to_status_update(params),
         )
 
+    def _voice_webhook(self, read: Callable[[Mapping[str, list[str]], datetime], Any]) -> Any:
+        """A Twilio Voice request, verified as the messaging webhooks are."""
+        from chalicelib.channels.twilio_messaging import TwilioWebhook
+
+        return TwilioWebhook(
+            auth_token=lambda: self.twilio_auth_token,
+            public_base_url=lambda: self.settings.public_base_url,
+            clock=lambda: self.clock(),
+            read=read,
+            logged_ids=("CallSid", "RecordingSid", "AccountSid"),
+        )
+
+    @cached_property
+    def twilio_voice_webhook(self) -> InboundAdapter[Call]:
+        from chalicelib.channels.twilio_voice import to_call
+
+        return self._voice_webhook(to_call)  # type: ignore[no-any-return]
+
+    @cached_property
+    def twilio_dial_webhook(self) -> InboundAdapter[DialResult]:
+        from chalicelib.channels.twilio_voice import to_dial_result
+
+        return self._voice_webhook(to_dial_result)  # type: ignore[no-any-return]
+
+    @cached_property
+    def twilio_recording_webhook(self) -> InboundAdapter[Recording]:
+        from chalicelib.channels.twilio_voice import to_recording
+
+        return self._voice_webhook(to_recording)  # type: ignore[no-any-return]
+
+    @cached_property
+    def twilio_transcription_webhook(self) -> InboundAdapter[Transcription]:
+        from chalicelib.channels.twilio_voice import to_transcription
+
+        return self._voice_webhook(to_transcription)  # type: ignore[no-any-return]
+
     @cached_property
     def sendgrid_inbound_webhook(self) -> InboundAdapter[InboundEmail]:
         from chalicelib.channels.sendgrid_inbound import SendGridInbound
@@ -285,6 +322,13 @@ class Container:
 
             return build
 
+        def voice() -> ChannelAdapter:
+            # A caller is answered by SMS from the number they called; the text back goes
+            # by a job once the voicemail is stored (a call's TwiML cannot carry a text).
+            from chalicelib.channels.text_channel import CallerChannel
+
+            return CallerChannel(lambda: self.messenger)
+
         return Channels(
             {
                 Channel.SMS: text(False),
@@ -292,6 +336,7 @@ class Container:
                 Channel.EMAIL: email,
                 Channel.MESSENGER: meta(Channel.MESSENGER),
                 Channel.INSTAGRAM: meta(Channel.INSTAGRAM),
+                Channel.VOICE: voice,
             }
         )
 

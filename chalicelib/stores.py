@@ -32,6 +32,7 @@ from chalicelib.domain.sla import (
     Target,
     Targets,
 )
+from chalicelib.domain.voice import VoiceConfigError, VoiceSettings, parse_voice
 from chalicelib.settings import ConfigError
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ DEFAULT_BASE_DIR = Path(__file__).parent
 """Where files named in a store's configuration live when it is parsed without a path."""
 MAX_RETENTION_DAYS = 36_500  # a century; a few zeros more would overflow datetime
 TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-SLA_CHANNELS = frozenset({"sms", "whatsapp", "email", "messenger", "instagram"})
+SLA_CHANNELS = frozenset({"sms", "whatsapp", "email", "messenger", "instagram", "voice"})
 WHATSAPP_TEMPLATE_PLACEHOLDERS = frozenset({"customer_name", "store", "agent", "reply"})
 
 
@@ -130,6 +131,9 @@ class StoreConfig:
             return ()
         found = ((MESSENGER_PREFIX, self.meta.page_id), (INSTAGRAM_PREFIX, self.meta.instagram_id))
         return tuple(prefix + account for prefix, account in found if account)
+
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
+    """Calls to the store's numbers: forwarding, greeting, voicemail (domain/voice.py)."""
 
     @property
     def has_shop(self) -> bool:
@@ -347,6 +351,7 @@ def parse_store(raw: Mapping[str, Any], base_dir: Path | None = None) -> StoreCo
         proactive=_parse_proactive(store_id, raw.get("proactive")),
         meta=_parse_meta(store_id, raw.get("meta")),
         report_to=_parse_report_to(store_id, raw.get("report_to", [])),
+        voice=_parse_voice(store_id, raw.get("voice")),
     )
 
 
@@ -373,6 +378,13 @@ def _parse_report_to(store_id: str, raw: object) -> tuple[str, ...]:
                 f"store {store_id!r}: report_to: {address!r} is not an e-mail address"
             )
     return tuple(dict.fromkeys(a.strip().lower() for a in addresses))
+
+
+def _parse_voice(store_id: str, raw: object) -> VoiceSettings:
+    try:
+        return parse_voice(raw, store_id=store_id)
+    except VoiceConfigError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _parse_proactive(store_id: str, raw: object) -> Proactive:

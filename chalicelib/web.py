@@ -244,6 +244,34 @@ def twilio_status_webhook(
     return guarded(c, handle, resource_path)
 
 
+def twilio_voice_webhook(
+    c: Container, *, body: bytes, signature: str | None, resource_path: str
+) -> Response:
+    """The number's Voice URL and the callbacks its TwiML names (flows/receive_voice.py),
+    told apart by their path; each verified over its own URL, answered with TwiML (the
+    transcription, which ends nothing on the call, with JSON)."""
+    from chalicelib.flows import receive_voice as voice
+
+    facts: dict[str, str] = {}
+
+    def handle() -> Response:
+        if len(body) > MAX_TWILIO_BODY:
+            return _too_large(resource_path, len(body), MAX_TWILIO_BODY, _twilio_ids(body))
+        request = _twilio_request(resource_path, body, signature)
+        if resource_path == routes.TWILIO_VOICE_TRANSCRIPTION:
+            done = c.twilio_transcription_webhook.receive(request, facts)
+            return _json(200, {"status": voice.transcription(c, done)})
+        if resource_path == routes.TWILIO_VOICE_DIAL:
+            xml = voice.dial_result(c, c.twilio_dial_webhook.receive(request, facts))
+        elif resource_path == routes.TWILIO_VOICE_RECORDING:
+            xml = voice.recording(c, c.twilio_recording_webhook.receive(request, facts))
+        else:
+            xml = voice.answer_call(c, c.twilio_voice_webhook.receive(request, facts))
+        return Response(body=xml, status_code=200, headers={"Content-Type": "text/xml"})
+
+    return guarded(c, handle, resource_path, facts)
+
+
 def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Response:
     facts: dict[str, str] = {}
     route = routes.SENDGRID_INBOUND

@@ -90,3 +90,13 @@ class TextChannel:
         )
         progress.part_sent(1, sid)
         return str(sid)
+
+
+class CallerChannel(TextChannel):
+    """A caller's thread (channel voice): answered by SMS, acknowledged (the text back)
+    by a job, since the call's own answer is speech."""
+
+    acknowledges_in_response = False
+
+    def __init__(self, messenger: Callable[[], TextMessenger]) -> None:
+        super().__init__(messenger, whatsapp=False)

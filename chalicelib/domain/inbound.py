@@ -117,6 +117,7 @@ def plan_inbound(
     previous_thread_id: str | None = None,
     reopening: bool = False,
     store_capped: bool = False,
+    may_acknowledge: bool = True,
 ) -> InboundPlan:
     """Which thread, what is promised, and whether to acknowledge: decided, not yet stored.
 
@@ -124,7 +125,9 @@ def plan_inbound(
     promise already running on it, which a follow-up keeps rather than restarts;
     `answered_before`: we have answered on that thread, so a new promise is a next response;
     `reopening`: the thread was closed, and the message opens it again;
-    `store_capped`: the store sent all the automatic messages it may this hour.
+    `store_capped`: the store sent all the automatic messages it may this hour;
+    `may_acknowledge=False`: the channel's own rules forbid it (a call's text back to a
+    country outside the store's list).
     """
     now = message.received_at
     keyword = opt_keyword(message.body) if message.channel is not Channel.EMAIL else None
@@ -146,11 +149,15 @@ def plan_inbound(
     starts_promise = (
         thread_id is None or reopening or bool(customer and customer.answered_automatically)
     )
+    # A call's text back (channel voice) goes out at most once a day per number: the
+    # defence against SMS pumping that any caller could otherwise trigger.
+    daily_cap = min(store.ack_daily_cap, 1) if message.channel is Channel.VOICE else None
     acknowledge = (
         keyword is None
+        and may_acknowledge
         and not store_capped
         and message.automatic is None
-        and acks_today < store.ack_daily_cap
+        and acks_today < (store.ack_daily_cap if daily_cap is None else daily_cap)
         and should_acknowledge(
             new_thread=starts_promise,
             opted_out=opted_out,
@@ -163,7 +170,7 @@ def plan_inbound(
     if acknowledge:
         language = choose_language(
             previous=customer.language if customer else None,
-            text=message.body,
+            text=message.body if message.channel is not Channel.VOICE else "",
             default=store.locale,
             supported=BUILTIN_LANGUAGES | store.ack_templates.keys(),
         )

@@ -20,6 +20,8 @@ class Channel(StrEnum):
     EMAIL = "email"
     MESSENGER = "messenger"
     INSTAGRAM = "instagram"
+    VOICE = "voice"
+    """A voicemail or missed call on the store's number; answered by SMS."""
 
 
 WHATSAPP_PREFIX = "whatsapp:"
@@ -47,6 +49,20 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class CallFacts:
+    """What a voicemail or missed call adds to its message, for agents to read."""
+
+    call_sid: str
+    duration_seconds: int
+    recording_url: str | None
+    """None: a missed call, nothing recorded."""
+    transcription: str
+    """'pending' (Twilio will post it), or why there is none."""
+    text_back: str | None
+    """Why no text back is sent (None: one may be, within the caps)."""
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     channel: Channel
     provider_id: str
@@ -66,6 +82,8 @@ class InboundMessage:
     """Why a machine wrote this (auto-reply, bounce, list): stored, never answered."""
     raw: bytes | None = None
     """The original e-mail, kept so that nothing is lost if text extraction was wrong."""
+    call: CallFacts | None = None
+    """A voicemail or missed call (channel voice): its recording and what follows."""
 
 
 # Carrier opt-out keywords (CTIA; Twilio's Advanced Opt-Out uses the same list).

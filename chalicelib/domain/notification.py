@@ -17,7 +17,10 @@ CHANNEL_NAMES = {
     "email": "e-mail",
     "messenger": "Messenger",
     "instagram": "Instagram",
+    "voice": "voicemail",
 }
+REPLY_CHANNEL_NAMES = {"voice": "SMS"}
+"""Where a channel's answers go when not on itself: a caller is answered by text."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class TranscriptLine:
     """'message', or an agent's internal 'note', or an 'event' (a change to the thread)."""
     delivery: str | None = None
     """Our answers: queued, sent, delivered, read, failed, undelivered."""
+    details: tuple[str, ...] = ()
+    """Lines shown under it (a voicemail's recording, transcript, text back)."""
 
 
 COMMANDS_HINT = (
@@ -128,7 +133,8 @@ def notification_text(
         lines += ["", *context]
     lines += [
         "",
-        f"Reply to this e-mail to answer the customer by {channel_name}.",
+        f"Reply to this e-mail to answer the customer by "
+        f"{REPLY_CHANNEL_NAMES.get(channel, channel_name)}.",
         "Only your new text is sent; the quoted conversation and your signature are removed.",
         COMMANDS_HINT,
         "",
@@ -146,6 +152,7 @@ def notification_text(
         delivery = f" [{line.delivery}]" if line.delivery else ""
         lines.append(f"[{stamp}] {arrow}{author}{marker}{delivery}: {line.body}{media}")
         lines.extend(f"    attachment: {a}" for a in line.attachments)
+        lines.extend(f"    {detail}" for detail in line.details)
         if line.dropped:
             lines.append(f"    not stored: {line.dropped}")
     return "\n".join(lines) + "\n"

@@ -64,15 +64,27 @@ def send_email_ack(c: Container, job: Job, *, redelivered: bool = False) -> None
     else:
         ack_id, email_id = f"ack.{inbound.message_id}", None
     customer = c.repository.customer(store.store_id, thread.customer)
-    text = acknowledgement(
-        store_name=store.name,
-        deadline=thread.response_due_at,
-        opens=next_opening(store.calendar, inbound.created_at),
-        timezone=store.calendar.timezone,
-        language=(customer.language if customer else None) or store.locale,
-        now=inbound.created_at,
-        overrides=store.ack_templates,
-    )
+    language = (customer.language if customer else None) or store.locale
+    if inbound.call is not None:  # a voicemail or missed call: the text back
+        from chalicelib.domain.voice import text_back_text
+
+        text = text_back_text(
+            store_name=store.name,
+            calendar=store.calendar,
+            deadline=thread.response_due_at,
+            now=inbound.created_at,
+            language=language,
+        )
+    else:
+        text = acknowledgement(
+            store_name=store.name,
+            deadline=thread.response_due_at,
+            opens=next_opening(store.calendar, inbound.created_at),
+            timezone=store.calendar.timezone,
+            language=language,
+            now=inbound.created_at,
+            overrides=store.ack_templates,
+        )
     ack = record_automatic(c, thread, ack_id, text, "acknowledgement", email_message_id=email_id)
     if ack is not None:
         deliver(c, store, thread, ack, redelivered=redelivered)

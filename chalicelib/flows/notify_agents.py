@@ -24,6 +24,7 @@ from chalicelib.domain.notification import (
     subject_words,
 )
 from chalicelib.domain.thread import Awaiting
+from chalicelib.domain.voice import call_lines
 from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.flows.customer_context import customer_view
 from chalicelib.flows.meta_profile import with_name
@@ -54,7 +55,8 @@ def notify_agents(c: Container, job: Job, *, redelivered: bool = False) -> None:
         # Notified before, maybe by a run that died before the timers were queued.
         schedule_timers(c, store, thread)
         return
-    claim = f"notify#{pending[-1].sk}"
+    # A voicemail's transcript notifies again (job.detail 'transcript'): a claim of its own.
+    claim = f"notify#{pending[-1].sk}" + (f"#{job.detail}" if job.detail else "")
     if not c.repository.claim(store.store_id, claim, thread.thread_id, c.clock()) and not (
         redelivered
     ):
@@ -196,4 +198,5 @@ def transcript_line(
         dropped=m.dropped,
         kind=m.direction if m.direction in ("note", "event") else "message",
         delivery=m.provider_status or m.delivery_status if m.direction == "out" else None,
+        details=call_lines(m.call, m.transcript, m.acknowledge) if m.call else (),
     )

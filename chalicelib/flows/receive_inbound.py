@@ -68,6 +68,7 @@ def store_inbound(
     previous_thread_id: str | None = None,
     follow_pointer: bool = False,
     acknowledge_in_response: bool = True,
+    may_acknowledge: bool = True,
 ) -> Stored:
     """Store once, then queue the follow-up jobs (one SQS request for all of them).
 
@@ -75,6 +76,8 @@ def store_inbound(
     is simply the customer's messages); e-mail threads by its headers instead.
     `acknowledge_in_response=False`: nobody reads this request's answer (a parked request
     replayed), so a channel that acknowledges in its answer gets the job instead.
+    `may_acknowledge=False`: the channel's rules forbid an acknowledgement (a call's text
+    back refused: flows/receive_voice.py).
     """
     window = timedelta(days=store.reopen_window_days)
     store_capped = False
@@ -111,6 +114,7 @@ def store_inbound(
             previous_thread_id=previous_thread_id,
             reopening=reopening,
             store_capped=store_capped,
+            may_acknowledge=may_acknowledge,
         )
         try:
             stored = c.repository.record_inbound(

@@ -7,7 +7,7 @@ import logging
 import random
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
@@ -168,6 +168,7 @@ def _message_item(store_id: str, message: InboundMessage, plan: InboundPlan) -> 
         automatic=message.automatic,
         acknowledge=plan.acknowledged_at is not None,
         answer_by_job=plan.answer_by_job,
+        call=asdict(message.call) if message.call is not None else None,
     )
 
 

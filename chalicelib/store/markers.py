@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
 
 from chalicelib.store import _dynamo
 from chalicelib.store.errors import AlreadyRecorded, StorageError
@@ -68,6 +68,34 @@ class MarkerStore(_dynamo.Table):
         except PynamoDBException as exc:
             raise StorageError(f"looking up referenced messages failed: {exc}") from exc
         return next((found[k] for i in wanted if (k := marker_pk(store_id, i)) in found), None)
+
+    def add_transcript(
+        self, store_id: str, provider_id: str, text: str | None
+    ) -> tuple[str, str, bool] | None:
+        """A voicemail's transcript (None: why none is recorded instead), on the message the
+        provider knows by `provider_id`, once; its agents are to be told again (its
+        notification is cleared). Two requests: the marker, one conditional update.
+        (thread id, message sort key, added now?), or None when no such message is stored."""
+        try:
+            found = MarkerItem.get(marker_pk(store_id, provider_id), META, consistent_read=True)
+        except DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise StorageError(f"reading a marker failed: {exc}") from exc
+        item = MessageItem(thread_pk(store_id, found.thread_id), found.message_sk)
+        try:
+            item.update(
+                actions=[
+                    MessageItem.transcript.set(text if text else ""),
+                    MessageItem.notified_at.remove(),
+                ],
+                condition=MessageItem.call.exists() & MessageItem.transcript.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return found.thread_id, found.message_sk, False  # had one, or is no voicemail
+            raise StorageError(f"adding a transcript failed: {exc}") from exc
+        return found.thread_id, found.message_sk, True
 
     def message_for_provider_id(
         self, store_id: str, provider_id: str

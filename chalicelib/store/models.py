@@ -192,6 +192,10 @@ class MessageItem(_Item):
     acknowledgement, and tells the agents (flows/answer.py)."""
     failure_reported_at = UTCDateTimeAttribute(null=True)
     """Outbound: when its author was told it could not be delivered."""
+    call = JSONAttribute(null=True)
+    """Inbound, channel voice: the call's facts (domain/messages.CallFacts, as a dict)."""
+    transcript = UnicodeAttribute(null=True)
+    """Inbound, a voicemail: its transcript, added when the provider has it."""
     expires_at = NumberAttribute(null=True)
     """DynamoDB TTL: the thread's, copied to each of its messages (store/retention.py)."""
 

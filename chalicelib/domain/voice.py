@@ -1,0 +1,440 @@
+"""A call nobody can take: what the store's number does with it, decided from plain values.
+
+A call rings the store's `forward_to` phone first while the store is open; otherwise, or
+when nobody answers, the caller hears when the store will answer (the promise comes from
+the same `deadline` and the same wording machinery as every acknowledgement, so the time
+said aloud is the time the SLA timers keep) and may leave a message after the tone. The
+voicemail, or a missed call, becomes a message on the caller's thread, and the caller gets
+one text back they can reply to. Nothing here does I/O: the adapter renders the TwiML
+(channels/twilio_voice.py), the flow stores (flows/receive_voice.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib.domain.ack import acknowledgement, next_opening
+from chalicelib.domain.calendar import BusinessCalendar
+from chalicelib.domain.locale_format import FALLBACK_LANGUAGE
+from chalicelib.domain.messages import CallFacts
+
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+COUNTRY = re.compile(r"^[A-Z]{2}$")
+FINISH_KEYS = frozenset("0123456789*#")
+MIN_VOICEMAIL_SECONDS = 2
+"""A recording shorter than this is a caller who hung up at the tone: a missed call."""
+TWILIO_TRANSCRIBE_MAX_SECONDS = 120
+"""Twilio transcribes recordings of 2 s up to 2 minutes, in English only."""
+TWILIO_TRANSCRIBE_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A text-to-speech voice Twilio's `<Say>` accepts, and the language tag it speaks."""
+
+    name: str
+    language: str
+
+
+# Amazon Polly voices as Twilio names them (`Polly.<Voice>`, `-Neural` for a neural-only
+# voice), one per language we have wording for. Persian has no Polly voice: a store that
+# serves Persian callers records its greeting (`voice.greeting_urls.fa`), else English.
+POLLY_VOICES: Mapping[str, Voice] = {
+    "en": Voice("Polly.Joanna", "en-US"),
+    "cs": Voice("Polly.Jitka-Neural", "cs-CZ"),
+    "pl": Voice("Polly.Ewa", "pl-PL"),
+    "de": Voice("Polly.Marlene", "de-DE"),
+    "fr": Voice("Polly.Celine", "fr-FR"),
+    "es": Voice("Polly.Conchita", "es-ES"),
+    "ar": Voice("Polly.Zeina", "arb"),
+}
+
+
+def _base(tag: str) -> str:
+    return tag.replace("-", "_").partition("_")[0].strip().lower()
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """A store's `voice` settings (stores.json); every field has a default."""
+
+    forward_to: str | None = None
+    """A phone that rings first while the store is open."""
+    ring_seconds: int = 20
+    max_message_seconds: int = 120
+    silence_seconds: int = 5
+    finish_key: str = "#"
+    greeting_urls: Mapping[str, str] = field(default_factory=dict)
+    """Language -> a recorded greeting (https), played instead of text-to-speech."""
+    text_back: bool = True
+    """The store-wide switch for the text after a voicemail or missed call."""
+    sms_countries: frozenset[str] | None = None
+    """ISO countries whose numbers may get the text back; None: the store number's own."""
+    transcribe: bool = True
+    """Ask Twilio for a transcript where it can make one (English, up to 2 minutes)."""
+
+
+class VoiceConfigError(ValueError):
+    """A store's `voice` settings are wrong; the message names the field."""
+
+
+def _whole(
+    where: str, raw: Mapping[str, object], name: str, default: int, low: int, high: int
+) -> int:
+    value = raw.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise VoiceConfigError(
+            f"{where}.{name}: a whole number from {low} to {high}, got {value!r}"
+        )
+    return value
+
+
+def parse_voice(raw: object, *, store_id: str) -> VoiceSettings:
+    """`voice` from stores.json, validated; absent: the defaults (voicemail, no forwarding)."""
+    where = f"store {store_id!r}: voice"
+    if raw is None:
+        return VoiceSettings()
+    if not isinstance(raw, dict):
+        raise VoiceConfigError(f"{where}: expected an object")
+    known = {
+        "forward_to",
+        "ring_seconds",
+        "max_message_seconds",
+        "silence_seconds",
+        "finish_key",
+        "greeting_urls",
+        "text_back",
+        "sms_countries",
+        "transcribe",
+    }
+    if unknown := set(raw) - known:
+        raise VoiceConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
+    forward = raw.get("forward_to")
+    if forward is not None and (not isinstance(forward, str) or not E164.match(forward)):
+        raise VoiceConfigError(f"{where}.forward_to: {forward!r} is not an E.164 number")
+    finish = raw.get("finish_key", "#")
+    if not isinstance(finish, str) or len(finish) != 1 or finish not in FINISH_KEYS:
+        raise VoiceConfigError(f"{where}.finish_key: one of 0-9, * or #, got {finish!r}")
+    urls = raw.get("greeting_urls", {})
+    if not isinstance(urls, dict):
+        raise VoiceConfigError(f'{where}.greeting_urls: an object like {{"fa": "https://..."}}')
+    for language, url in urls.items():
+        if not isinstance(url, str) or not url.startswith("https://") or len(url) > 1000:
+            raise VoiceConfigError(f"{where}.greeting_urls[{language!r}]: an https:// URL")
+    countries = raw.get("sms_countries")
+    if countries is not None and (
+        not isinstance(countries, list)
+        or not all(isinstance(c, str) and COUNTRY.match(c) for c in countries)
+    ):
+        raise VoiceConfigError(f'{where}.sms_countries: ISO codes like ["CZ", "SK"]')
+    for name in ("text_back", "transcribe"):
+        if not isinstance(raw.get(name, True), bool):
+            raise VoiceConfigError(f"{where}.{name}: true or false")
+    return VoiceSettings(
+        forward_to=forward,
+        ring_seconds=_whole(where, raw, "ring_seconds", 20, 5, 60),
+        max_message_seconds=_whole(where, raw, "max_message_seconds", 120, 5, 600),
+        silence_seconds=_whole(where, raw, "silence_seconds", 5, 1, 30),
+        finish_key=finish,
+        greeting_urls={_base(k): v for k, v in urls.items()},
+        text_back=raw.get("text_back", True),
+        sms_countries=frozenset(countries) if countries is not None else None,
+        transcribe=raw.get("transcribe", True),
+    )
+
+
+# What the caller hears, per language: the promise in the acknowledgement's own words for
+# a time ({by_deadline}, {opens}), filled by `acknowledgement` as a store's template is.
+_GREETING_OPEN: Mapping[str, str] = {
+    "en": (
+        "Hello, you have reached {store}. Nobody can take your call right now. Please leave "
+        "a message after the tone, and we will answer {by_deadline}."
+    ),
+    "cs": (
+        "Dobrý den, dovolali jste se do {store}. Teď vám nikdo nemůže hovor vzít. Zanechte "
+        "prosím vzkaz po zaznění tónu, odpovíme vám {by_deadline}."
+    ),
+    "pl": (
+        "Dzień dobry, tu {store}. Nikt nie może teraz odebrać. Prosimy zostawić wiadomość "
+        "po sygnale, odpowiemy {by_deadline}."
+    ),
+    "de": (
+        "Guten Tag, Sie haben {store} erreicht. Gerade kann niemand Ihren Anruf annehmen. "
+        "Bitte hinterlassen Sie nach dem Ton eine Nachricht, wir antworten {by_deadline}."
+    ),
+    "fr": (
+        "Bonjour, vous êtes bien chez {store}. Personne ne peut prendre votre appel pour le "
+        "moment. Laissez un message après le bip, nous vous répondrons {by_deadline}."
+    ),
+    "es": (
+        "Hola, ha llamado a {store}. Ahora nadie puede atender su llamada. Deje un mensaje "
+        "después del tono y le responderemos {by_deadline}."
+    ),
+    "ar": (
+        "مرحبًا، لقد اتصلت بـ {store}. لا يمكن لأحد الرد الآن. يرجى ترك رسالة بعد الصفارة، "
+        "وسنرد عليك {by_deadline}."
+    ),
+}
+_GREETING_CLOSED: Mapping[str, str] = {
+    "en": (
+        "Hello, you have reached {store}. We are closed now and back {opens}. Please leave "
+        "a message after the tone, and we will answer {by_deadline}."
+    ),
+    "cs": (
+        "Dobrý den, dovolali jste se do {store}. Teď máme zavřeno, otevíráme {opens}. "
+        "Zanechte prosím vzkaz po zaznění tónu, odpovíme vám {by_deadline}."
+    ),
+    "pl": (
+        "Dzień dobry, tu {store}. Teraz jest zamknięte, wracamy {opens}. Prosimy zostawić "
+        "wiadomość po sygnale, odpowiemy {by_deadline}."
+    ),
+    "de": (
+        "Guten Tag, Sie haben {store} erreicht. Wir haben geschlossen und sind {opens} "
+        "wieder da. Bitte hinterlassen Sie nach dem Ton eine Nachricht, wir antworten "
+        "{by_deadline}."
+    ),
+    "fr": (
+        "Bonjour, vous êtes bien chez {store}. Nous sommes fermés et de retour {opens}. "
+        "Laissez un message après le bip, nous vous répondrons {by_deadline}."
+    ),
+    "es": (
+        "Hola, ha llamado a {store}. Ahora estamos cerrados y volvemos {opens}. Deje un "
+        "mensaje después del tono y le responderemos {by_deadline}."
+    ),
+    "ar": (
+        "مرحبًا، لقد اتصلت بـ {store}. نحن مغلقون الآن ونعود {opens}. يرجى ترك رسالة بعد "
+        "الصفارة، وسنرد عليك {by_deadline}."
+    ),
+}
+# The text back after a voicemail or a missed call, in every language we acknowledge in.
+_TEXT_BACK: Mapping[str, str] = {
+    "en": (
+        "Sorry we missed your call to {store}. "
+        "Reply to this message and we will answer {by_deadline}."
+    ),
+    "cs": (
+        "Omlouváme se, že jsme váš hovor do {store} nezvedli. "
+        "Odpovězte na tuto zprávu a ozveme se {by_deadline}."
+    ),
+    "pl": (
+        "Przepraszamy, że nie odebraliśmy połączenia do {store}. "
+        "Odpowiedz na tę wiadomość, a odpowiemy {by_deadline}."
+    ),
+    "de": (
+        "Leider haben wir Ihren Anruf bei {store} verpasst. "
+        "Antworten Sie auf diese Nachricht, wir melden uns {by_deadline}."
+    ),
+    "fr": (
+        "Désolés d'avoir manqué votre appel à {store}. "
+        "Répondez à ce message et nous vous répondrons {by_deadline}."
+    ),
+    "es": (
+        "Sentimos no haber atendido su llamada a {store}. "
+        "Responda a este mensaje y le contestaremos {by_deadline}."
+    ),
+    "ar": ("عذرًا، فاتنا اتصالك بـ {store}. رد على هذه الرسالة وسنجيبك {by_deadline}."),
+    "fa": (
+        "متأسفیم که تماس شما با {store} را از دست دادیم. "
+        "به این پیام پاسخ دهید و {by_deadline} جواب می‌دهیم."
+    ),
+}
+_THANKS: Mapping[str, str] = {
+    "en": "Thank you, we got your message. Goodbye.",
+    "cs": "Děkujeme, váš vzkaz máme. Na shledanou.",
+    "pl": "Dziękujemy, mamy Twoją wiadomość. Do widzenia.",
+    "de": "Danke, wir haben Ihre Nachricht. Auf Wiederhören.",
+    "fr": "Merci, nous avons bien reçu votre message. Au revoir.",
+    "es": "Gracias, hemos recibido su mensaje. Adiós.",
+    "ar": "شكرًا، وصلتنا رسالتك. مع السلامة.",
+}
+SPOKEN_LANGUAGES: frozenset[str] = frozenset(POLLY_VOICES)
+"""Languages a greeting can be spoken in (a voice and wording for each)."""
+
+
+@dataclass(frozen=True)
+class Speech:
+    """One thing said on the call: text in a voice, or a recorded file played."""
+
+    text: str
+    voice: Voice | None
+    """None: play `play_url` instead."""
+    play_url: str | None = None
+
+
+def speech_for(
+    text_by_language: Mapping[str, str], language: str, recorded: Mapping[str, str]
+) -> tuple[str, Speech | None]:
+    """The language that will be spoken, and a recorded greeting for `language` if the
+    store has one; else the voice table's voice for it, else English (None: use the text)."""
+    base = _base(language)
+    if base in recorded:
+        return base, Speech(text="", voice=None, play_url=recorded[base])
+    if base in POLLY_VOICES and base in text_by_language:
+        return base, None
+    return FALLBACK_LANGUAGE, None
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Ring the store's phone first; the dial result decides what follows."""
+
+    number: str
+    timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class Voicemail:
+    """Say when the store will answer and record a message."""
+
+    greeting: Speech
+    language: str
+    """The language the caller is spoken to in (and their voicemail transcribed in)."""
+    max_length: int
+    silence_timeout: int
+    finish_key: str
+    transcribe: bool
+
+
+def greeting(
+    *,
+    store_name: str,
+    calendar: BusinessCalendar,
+    deadline: datetime,
+    now: datetime,
+    language: str,
+    settings: VoiceSettings,
+) -> Voicemail:
+    """The voicemail greeting: when the store answers, in the caller's language where a
+    voice or a recording speaks it, else English; and how the message is recorded."""
+    opens = next_opening(calendar, now)
+    texts = _GREETING_OPEN if opens is None else _GREETING_CLOSED
+    spoken, recorded = speech_for(texts, language, settings.greeting_urls)
+    transcribe = (
+        settings.transcribe
+        and spoken == TWILIO_TRANSCRIBE_LANGUAGE
+        and settings.max_message_seconds <= TWILIO_TRANSCRIBE_MAX_SECONDS
+    )
+    common = {
+        "language": spoken,
+        "max_length": settings.max_message_seconds,
+        "silence_timeout": settings.silence_seconds,
+        "finish_key": settings.finish_key,
+        "transcribe": transcribe,
+    }
+    if recorded is not None:
+        return Voicemail(greeting=recorded, **common)  # type: ignore[arg-type]
+    text = acknowledgement(
+        store_name=store_name,
+        deadline=deadline,
+        opens=opens,
+        timezone=calendar.timezone,
+        language=spoken,
+        now=now,
+        overrides={spoken: texts[spoken]},
+    )
+    return Voicemail(greeting=Speech(text, POLLY_VOICES[spoken]), **common)  # type: ignore[arg-type]
+
+
+def plan_call(
+    *,
+    store_name: str,
+    calendar: BusinessCalendar,
+    deadline: datetime,
+    now: datetime,
+    language: str,
+    settings: VoiceSettings,
+) -> Forward | Voicemail:
+    """A new call: ring `forward_to` while the store is open, else the voicemail."""
+    if settings.forward_to and calendar.is_open(now):
+        return Forward(settings.forward_to, settings.ring_seconds)
+    return greeting(
+        store_name=store_name,
+        calendar=calendar,
+        deadline=deadline,
+        now=now,
+        language=language,
+        settings=settings,
+    )
+
+
+def thanks(language: str) -> Speech:
+    """Said after the message is recorded, before hanging up."""
+    base = _base(language)
+    base = base if base in _THANKS else FALLBACK_LANGUAGE
+    return Speech(_THANKS[base], POLLY_VOICES[base])
+
+
+DIAL_ANSWERED = "completed"
+"""Twilio's `DialCallStatus` for a forwarded call someone took (the others: busy,
+no-answer, failed, canceled)."""
+
+
+def text_back_text(
+    *,
+    store_name: str,
+    calendar: BusinessCalendar,
+    deadline: datetime,
+    now: datetime,
+    language: str,
+) -> str:
+    """'Sorry we missed your call …': the SMS after a voicemail or missed call."""
+    base = _base(language)
+    base = base if base in _TEXT_BACK else FALLBACK_LANGUAGE
+    return acknowledgement(
+        store_name=store_name,
+        deadline=deadline,
+        opens=None,
+        timezone=calendar.timezone,
+        language=base,
+        now=now,
+        overrides={base: _TEXT_BACK[base]},
+    )
+
+
+def text_back_refusal(
+    settings: VoiceSettings, *, caller: str, caller_country: str, store_country: str
+) -> str | None:
+    """Why the caller gets no text back (SMS pumping is the attack on this feature), or
+    None: the store's switch, a number that is not a phone's, the country allow-list."""
+    if not settings.text_back:
+        return "text back is switched off for this store"
+    if not E164.match(caller):
+        return "the caller's number is withheld or not a phone number"
+    allowed = settings.sms_countries or frozenset({store_country.upper()})
+    if caller_country.upper() not in allowed:
+        return f"the caller's country ({caller_country or 'unknown'}) is not in sms_countries"
+    return None
+
+
+def call_body(facts: CallFacts) -> str:
+    """The message's text: what happened, as agents read it in the thread."""
+    if facts.recording_url is None:
+        return "Missed call (no voicemail)."
+    return f"Voicemail ({facts.duration_seconds} s): {facts.recording_url}"
+
+
+def call_lines(
+    facts: Mapping[str, object], transcript: str | None, texted: bool
+) -> tuple[str, ...]:
+    """The lines under a voicemail in the agents' notification: transcript (or why none),
+    and whether the caller got the text back."""
+    lines = []
+    if facts.get("recording_url"):
+        lines.append(f"recording: {facts['recording_url']}")
+        if transcript:
+            lines.append(f"transcript: {transcript}")
+        elif transcript is not None:
+            lines.append("no transcript: Twilio could not make one")
+        elif facts.get("transcription") == "pending":
+            lines.append("transcript: not yet (it follows when Twilio has it)")
+        else:
+            lines.append(f"no transcript: {facts.get('transcription') or 'none was made'}")
+    if texted:
+        lines.append("the caller was texted back and can reply by SMS")
+    else:
+        reason = facts.get("text_back") or "a cap, the opt-out or an earlier text today"
+        lines.append(f"no text back: {reason}")
+    return tuple(lines)

@@ -1,0 +1,191 @@
+"""Flow 1, by phone: a call nobody can take becomes a conversation.
+
+Twilio asks the number's Voice URL what to do (`answer_call`), then the URLs its TwiML
+names: the forwarded call's result (`dial_result`), the voicemail or the lack of one
+(`recording`), and the transcript (`transcription`). What each costs on the webhook's path:
+
+- voice, dial: one DynamoDB read (the caller's item: their language and any running
+  promise) when the greeting is played, none while the call is forwarded or was taken;
+  nothing written, no SQS: the same request twice gets the same TwiML.
+- recording: the inbound path's own 2 DynamoDB (the caller's item, one transaction) and
+  1 SQS (its jobs: notify the agents, text the caller back); idempotent on `RecordingSid`
+  (a missed call on `CallSid`).
+- transcription: 2 DynamoDB (the recording's marker, one conditional update of the
+  message) and 1 SQS (the agents are notified again, with the transcript); once only.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from chalicelib import logs, routes
+from chalicelib.channels.twilio_voice import (
+    Call,
+    CallbackUrls,
+    DialResult,
+    Recording,
+    Transcription,
+    goodbye,
+    twiml,
+)
+from chalicelib.domain.errors import UnknownDestination
+from chalicelib.domain.messages import CallFacts, Channel, InboundMessage
+from chalicelib.domain.sla import deadline
+from chalicelib.domain.voice import (
+    DIAL_ANSWERED,
+    MIN_VOICEMAIL_SECONDS,
+    TWILIO_TRANSCRIBE_MAX_SECONDS,
+    Forward,
+    Voicemail,
+    call_body,
+    greeting,
+    plan_call,
+    text_back_refusal,
+    thanks,
+)
+from chalicelib.flows.receive_inbound import store_inbound
+from chalicelib.queues import Job, JobKind
+from chalicelib.store import customers
+from chalicelib.stores import StoreConfig
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Container
+
+log = logging.getLogger(__name__)
+
+
+def _store(c: Container, call: Call) -> StoreConfig:
+    store = c.stores.by_number(call.number)
+    if store is None:
+        raise UnknownDestination("no store is configured for the number this call was made to")
+    return store
+
+
+def _urls(c: Container) -> CallbackUrls:
+    base = c.settings.public_base_url
+    return CallbackUrls(
+        dial=base + routes.TWILIO_VOICE_DIAL,
+        recording=base + routes.TWILIO_VOICE_RECORDING,
+        transcription=base + routes.TWILIO_VOICE_TRANSCRIPTION,
+    )
+
+
+def _promise(c: Container, store: StoreConfig, call: Call) -> tuple[str, datetime]:
+    """The caller's language and when they will be answered: the promise running on their
+    open thread, else the one a message now would get (the same `deadline` function)."""
+    customer = customers.snapshot(c.repository.customer(store.store_id, call.caller))
+    open_thread = customer is not None and bool(customer.open_thread_id)
+    open_thread = open_thread and customer is not None and customer.closed_at is None
+    targets = store.sla.targets_for(
+        Channel.VOICE.value, customer.priority if customer and open_thread else None
+    )
+    answered = open_thread and customer is not None and customer.responded
+    target = targets.next_response if answered else targets.first_response
+    pending = customer.due_at if customer and open_thread else None
+    language = (customer.language if customer else None) or store.locale
+    return language, pending or deadline(store.calendar, call.received_at, target)
+
+
+def _voicemail(c: Container, store: StoreConfig, call: Call) -> Voicemail:
+    language, due = _promise(c, store, call)
+    return greeting(
+        store_name=store.name,
+        calendar=store.calendar,
+        deadline=due,
+        now=call.received_at,
+        language=language,
+        settings=store.voice,
+    )
+
+
+def answer_call(c: Container, call: Call) -> str:
+    """The Voice URL: ring the store's phone while it is open, else greet and record."""
+    store = _store(c, call)
+    logs.bind_message(store.store_id, call.call_sid)
+    if store.voice.forward_to and store.calendar.is_open(call.received_at):
+        plan = plan_call(
+            store_name=store.name,
+            calendar=store.calendar,
+            deadline=call.received_at,  # not said: the call is forwarded
+            now=call.received_at,
+            language=store.locale,
+            settings=store.voice,
+        )
+    else:
+        plan = _voicemail(c, store, call)
+    log.info("call answered: store=%s forwarded=%s", store.store_id, isinstance(plan, Forward))
+    return twiml(plan, _urls(c))
+
+
+def dial_result(c: Container, result: DialResult) -> str:
+    """The forwarded call ended: someone took it (hang up), or nobody did (voicemail)."""
+    store = _store(c, result.call)
+    logs.bind_message(store.store_id, result.call.call_sid)
+    if result.status in (DIAL_ANSWERED, "answered"):
+        return goodbye(None)
+    log.info("forwarded call not taken: store=%s status=%s", store.store_id, result.status)
+    return twiml(_voicemail(c, store, result.call), _urls(c))
+
+
+def recording(c: Container, done: Recording) -> str:
+    """The voicemail (or, with nothing recorded, a missed call) on the caller's thread; the
+    text back and the agents' notification by jobs. Thanks, and hang up."""
+    call = done.call
+    store = _store(c, call)
+    voicemail = done.recording_url is not None and done.duration_seconds >= MIN_VOICEMAIL_SECONDS
+    provider_id = done.recording_sid if voicemail and done.recording_sid else call.call_sid
+    logs.bind_message(store.store_id, provider_id)
+    refusal = text_back_refusal(
+        store.voice,
+        caller=call.caller,
+        caller_country=call.caller_country,
+        store_country=call.number_country,
+    )
+    if not voicemail:
+        transcription = "nothing was recorded"
+    elif store.voice.transcribe and store.voice.max_message_seconds <= (
+        TWILIO_TRANSCRIBE_MAX_SECONDS
+    ):
+        transcription = "pending"
+    else:
+        transcription = "transcription is off for this store"
+    facts = CallFacts(
+        call_sid=call.call_sid,
+        duration_seconds=done.duration_seconds,
+        recording_url=done.recording_url if voicemail else None,
+        transcription=transcription,
+        text_back=refusal,
+    )
+    message = InboundMessage(
+        channel=Channel.VOICE,
+        provider_id=provider_id,
+        sender=call.caller,
+        recipient=call.number,
+        body=call_body(facts),
+        received_at=call.received_at,
+        call=facts,
+    )
+    stored = store_inbound(c, store, message, follow_pointer=True, may_acknowledge=refusal is None)
+    if refusal is not None:
+        log.info("no text back: store=%s reason=%s", store.store_id, refusal)
+    language = (stored.plan.language if stored.plan else None) or store.locale
+    return goodbye(thanks(language) if voicemail else None)
+
+
+def transcription(c: Container, done: Transcription) -> str:
+    """The transcript onto its voicemail, once; the agents hear of it."""
+    store = _store(c, done.call)
+    logs.bind_message(store.store_id, done.recording_sid)
+    found = c.repository.add_transcript(store.store_id, done.recording_sid, done.text)
+    if found is None:
+        raise UnknownDestination("no voicemail is stored under this RecordingSid")
+    thread_id, message_sk, added = found
+    if not added:
+        return "duplicate"
+    c.jobs.send_all(
+        [Job(JobKind.NOTIFY_AGENTS, store.store_id, thread_id, message_sk, detail="transcript")]
+    )
+    log.info("voicemail transcribed: store=%s thread=%s", store.store_id, thread_id)
+    return "transcribed" if done.text else "no transcript"
