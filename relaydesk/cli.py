@@ -4,6 +4,8 @@ relaydesk stack                                  the local stack (what `make run
 relaydesk simulate sms --from +420777123456 "Where is my order?"
 relaydesk simulate whatsapp --from +420777123456 "Hi"
 relaydesk simulate messenger --from 24680135792468 "Hi"      (instagram: the same, on Instagram)
+relaydesk simulate call --from +420777123456 [--voicemail "Please call me back"] [--answer]
+                                                 a call to the demo number, Twilio's part played
 relaydesk simulate email --from jana@example.com --subject "Order 1042" "Where is it?"
                  [--attach photo.jpg ...]        attachments: posted to the S3 route
 relaydesk simulate agent-reply "It ships today."  (replies to the latest notification)
@@ -95,6 +97,50 @@ def send_message(
         headers={"X-Twilio-Signature": signature},
         timeout=30,
     )
+
+
+def simulate_call(
+    *,
+    app_url: str,
+    public_url: str,
+    sandbox_url: str,
+    caller: str,
+    to: str,
+    voicemail: str | None,
+    answer: bool,
+    caller_country: str,
+    auth_token: str = LOCAL_TWILIO_AUTH_TOKEN,
+) -> int:
+    """A call as Twilio makes it (relaydesk/sandbox/twilio_voice.py): every step signed,
+    each answer printed; 0 when every step was answered 2xx."""
+    from relaydesk.sandbox.twilio_voice import play_call
+
+    public = public_url.rstrip("/")
+
+    def post(url: str, params: dict[str, str], signature: str) -> tuple[int, str]:
+        response = requests.post(
+            app_url.rstrip("/") + url.removeprefix(public),
+            data=params,
+            headers={"X-Twilio-Signature": signature},
+            timeout=30,
+        )
+        return response.status_code, response.text
+
+    steps = play_call(
+        post,
+        auth_token=auth_token,
+        voice_url=public + routes.TWILIO_VOICE,
+        sandbox_url=sandbox_url,
+        caller=caller,
+        number=to,
+        voicemail=voicemail,
+        answer_forward=answer,
+        caller_country=caller_country,
+    )
+    for step in steps:
+        print(f"{step.name}: HTTP {step.status}")
+        print(step.body.strip(), flush=True)
+    return 0 if steps and all(200 <= step.status < 300 for step in steps) else 1
 
 
 def latest_notification(sandbox_url: str, agent: str | None) -> tuple[str, str]:
@@ -552,6 +598,15 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--secret", default=LOCAL_META_APP_SECRET, help="the app secret")
         sub.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a reply")
         sub.add_argument("body")
+    call = kinds.add_parser("call", help="a call to the store's number (Twilio Voice)")
+    call.add_argument("--from", dest="sender", required=True, help="the caller's number")
+    call.add_argument("--to", default=DEMO_NUMBER, help="the store's number")
+    call.add_argument(
+        "--voicemail", default=None, help="what the caller says after the tone (none: hangs up)"
+    )
+    call.add_argument("--answer", action="store_true", help="someone takes the forwarded call")
+    call.add_argument("--country", default="CZ", help="the caller's country (FromCountry)")
+    call.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the text back")
     email = kinds.add_parser("email", help="a customer's e-mail to the support address")
     email.add_argument("--from", dest="sender", required=True, help="customer's address")
     email.add_argument("--to", default=DEMO_SUPPORT, help="the store's support address")
@@ -779,6 +834,21 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.kind in ("messenger", "instagram"):
         return simulate_meta(args)
+    if args.kind == "call":
+        seen = len(_sent_to(args.sandbox_url, args.sender))
+        code = simulate_call(
+            app_url=args.app_url,
+            public_url=public_url,
+            sandbox_url=args.sandbox_url,
+            caller=args.sender,
+            to=args.to,
+            voicemail=args.voicemail,
+            answer=args.answer,
+            caller_country=args.country,
+        )
+        if code == 0 and args.wait and not args.answer:
+            print_job_reply(args.sandbox_url, args.sender, seen, args.wait)
+        return code
     if args.kind == "email":
         via_s3 = args.route == "s3" or (args.route == "auto" and bool(args.attach))
         response = send_customer_email(

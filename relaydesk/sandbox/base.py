@@ -60,6 +60,8 @@ class Response:
     status: int
     payload: object = None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    """A body that is not JSON (a recording's audio); its type is in `headers`."""
 
 
 class Outbox(Protocol):

@@ -13,9 +13,17 @@ from relaydesk.sandbox.meta import Meta
 from relaydesk.sandbox.sendgrid import SendGrid
 from relaydesk.sandbox.shopify import Shopify
 from relaydesk.sandbox.twilio import Twilio
+from relaydesk.sandbox.twilio_voice import TwilioRecordings
 from relaydesk.sandbox.woocommerce import WooCommerce
 
-REGISTRY: Final[tuple[Provider, ...]] = (Twilio(), SendGrid(), Shopify(), WooCommerce(), Meta())
+REGISTRY: Final[tuple[Provider, ...]] = (
+    Twilio(),
+    SendGrid(),
+    Shopify(),
+    WooCommerce(),
+    Meta(),
+    TwilioRecordings(),
+)
 
 PROVIDERS: Final = tuple(provider.name for provider in REGISTRY)
 """Their names: what an outbox entry's `provider` and an injected fault may say."""

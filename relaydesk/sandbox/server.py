@@ -68,8 +68,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _send(self, response: Response, *, body: bool = True) -> None:
         payload = response.payload
         data = b"" if payload is None else json.dumps(payload).encode("utf-8")
+        data = response.raw if response.raw is not None else data
         self.send_response(response.status)
-        if payload is not None:
+        if payload is not None and response.raw is None:
             self.send_header("Content-Type", "application/json; charset=utf-8")
         for name, value in response.headers.items():
             self.send_header(name, value)

@@ -1,0 +1,407 @@
+"""Calls to the store's number through the real handler, emulated AWS over HTTP, the real
+twilio SDK (RequestValidator, VoiceResponse) and the sandbox playing Twilio's part
+(relaydesk/sandbox/twilio_voice.py): greeting -> voicemail -> thread, text back, agents."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+from xml.etree import ElementTree
+
+import pytest
+import requests
+from chalice.test import Client
+from twilio.request_validator import RequestValidator
+
+from chalicelib import routes
+from chalicelib.composition import Container
+from relaydesk import sandbox
+from relaydesk.local_env import LOCAL_TWILIO_AUTH_TOKEN
+from relaydesk.sandbox.twilio_voice import CallStep, play_call
+from relaydesk.workers import QueueWorker
+from tests.integration.conftest import (
+    PUBLIC_URL,
+    FakeClock,
+    conversation,
+    drain,
+    queue_depth,
+    table_items,
+)
+from tests.integration.test_spine import post_parse, post_twilio, reply_to_of
+
+CALLER = "+420777123456"
+DEMO = "+15005550006"
+CORNER = "+15005550020"
+VOICE_URL = PUBLIC_URL + routes.TWILIO_VOICE
+
+
+def _post(client: Client) -> Any:
+    def post(url: str, params: dict[str, str], signature: str) -> tuple[int, str]:
+        response = client.http.post(
+            url.removeprefix(PUBLIC_URL),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": signature,
+            },
+            body=urlencode(params),
+        )
+        return response.status_code, response.body.decode()
+
+    return post
+
+
+def call(
+    client: Client,
+    sandbox_url: str,
+    *,
+    number: str = DEMO,
+    caller: str = CALLER,
+    voicemail: str | None = "Hi, my parcel 1042 did not come, please call me back.",
+    **options: Any,
+) -> list[CallStep]:
+    return play_call(
+        _post(client),
+        auth_token=LOCAL_TWILIO_AUTH_TOKEN,
+        voice_url=VOICE_URL,
+        sandbox_url=sandbox_url,
+        caller=caller,
+        number=number,
+        voicemail=voicemail,
+        **options,
+    )
+
+
+def xml(step: CallStep) -> ElementTree.Element:
+    assert step.status == 200, step.body
+    return ElementTree.fromstring(step.body)  # noqa: S314 (our own app's TwiML)
+
+
+def thread_of(container: Container, store: str = "demo", customer: str = CALLER) -> Any:
+    pointer = container.repository.customer(store, customer)
+    assert pointer is not None
+    assert pointer.open_thread_id
+    thread = container.repository.thread(store, pointer.open_thread_id)
+    assert thread is not None
+    return thread
+
+
+def signed_post(client: Client, path: str, params: dict[str, str], token: str) -> Any:
+    signature = RequestValidator(token).compute_signature(PUBLIC_URL + path, params)
+    return client.http.post(
+        path,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        },
+        body=urlencode(params),
+    )
+
+
+def call_params(**extra: str) -> dict[str, str]:
+    return {
+        "CallSid": f"CA{uuid.uuid4().hex}",
+        "AccountSid": "AC00000000000000000000000000000000",
+        "From": CALLER,
+        "To": DEMO,
+        "FromCountry": "CZ",
+        "ToCountry": "US",
+        **extra,
+    }
+
+
+def test_a_call_out_of_hours_becomes_a_thread_a_text_back_and_a_notification(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+) -> None:
+    clock.advance(hours=1)  # Friday 17:30 in Prague: closed until Monday 09:00
+    steps = call(client, sandbox_url)
+    assert [s.name for s in steps] == ["voice", "recording", "transcription"]
+    assert all(s.status == 200 for s in steps), steps
+
+    greeting = xml(steps[0])
+    say = greeting.find("Say")
+    assert say is not None
+    assert say.text is not None
+    assert (say.get("voice"), say.get("language")) == ("Polly.Joanna", "en-US")
+    # 240 business minutes from Monday 09:00: the acknowledgement's own promise.
+    assert "back on Monday at 09:00" in say.text
+    assert "answer by Monday 13:00" in say.text
+    record = greeting.find("Record")
+    assert record is not None
+    assert record.attrib == {
+        "action": PUBLIC_URL + routes.TWILIO_VOICE_RECORDING,
+        "method": "POST",
+        "maxLength": "120",
+        "timeout": "5",
+        "finishOnKey": "#",
+        "playBeep": "true",
+        "transcribe": "true",
+        "transcribeCallback": PUBLIC_URL + routes.TWILIO_VOICE_TRANSCRIPTION,
+    }
+    assert xml(steps[1]).find("Hangup") is not None
+
+    thread = thread_of(container)
+    assert thread.channel == "voice"
+    (voicemail,) = conversation(container, thread.thread_id)[:1]
+    assert voicemail.body.startswith("Voicemail (")
+    assert voicemail.call["recording_url"].startswith(f"{sandbox_url}/twilio/")
+    assert voicemail.transcript == "Hi, my parcel 1042 did not come, please call me back."
+    assert thread.response_due_at.isoformat() == "2026-11-23T12:00:00+00:00"  # Mon 13:00 CET
+
+    drain(worker)
+    texts = outbox.entries(provider="twilio")
+    assert [(t["from"], t["to"]) for t in texts] == [(DEMO, CALLER)]
+    assert texts[0]["body"] == (
+        "Sorry we missed your call to Demo Store. Reply to this message and we will answer "
+        "by Monday 13:00."
+    )
+    mails = outbox.entries(provider="sendgrid")
+    assert mails, "the agents were not notified"
+    text = mails[-1]["text"]
+    assert f"recording: {voicemail.call['recording_url']}" in text
+    assert "transcript: Hi, my parcel 1042 did not come" in text
+    assert "the caller was texted back" in text
+    assert "answer the customer by SMS" in text
+    # The agents' link plays the recording.
+    audio = requests.get(voicemail.call["recording_url"], timeout=10)
+    assert audio.status_code == 200
+    assert audio.headers["Content-Type"] == "audio/x-wav"
+    assert audio.content[:4] == b"RIFF"
+
+    # The caller answers the text: the same thread; the agent's e-mail reply goes by SMS.
+    clock.advance(minutes=5)
+    reply = post_twilio(client, sender=CALLER, to=DEMO, body="Any news?")
+    assert reply.status_code == 200
+    assert thread_of(container).thread_id == thread.thread_id
+    drain(worker)
+    answer = post_parse(
+        client, sender="alex@demo.relaydesk.test", to=reply_to_of(outbox), text="Sent again."
+    )
+    assert answer.status_code == 200, answer.body
+    drain(worker)
+    sent = outbox.entries(provider="twilio")
+    assert (sent[-1]["from"], sent[-1]["to"], sent[-1]["body"]) == (DEMO, CALLER, "Sent again.")
+    bodies = [m.body for m in conversation(container, thread.thread_id)]
+    assert "Any news?" in bodies
+    assert "Sent again." in bodies
+
+
+def test_the_transcript_arriving_after_the_notification_notifies_again(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+) -> None:
+    clock.advance(hours=1)
+    call_sid, recording_sid = f"CA{uuid.uuid4().hex}", f"RE{uuid.uuid4().hex}"
+    recording_url = f"{sandbox_url}/twilio/2010-04-01/Accounts/AC0/Recordings/{recording_sid}"
+    done = call_params(
+        CallSid=call_sid,
+        RecordingSid=recording_sid,
+        RecordingUrl=recording_url,
+        RecordingDuration="14",
+    )
+    assert (
+        signed_post(
+            client, routes.TWILIO_VOICE_RECORDING, done, LOCAL_TWILIO_AUTH_TOKEN
+        ).status_code
+        == 200
+    )
+    drain(worker)
+    first = outbox.entries(provider="sendgrid")
+    assert len(first) == 1
+    assert "transcript: not yet" in first[0]["text"]
+
+    transcribed = call_params(
+        CallSid=call_sid,
+        RecordingSid=recording_sid,
+        TranscriptionStatus="completed",
+        TranscriptionText="Where is my parcel?",
+    )
+    response = signed_post(
+        client, routes.TWILIO_VOICE_TRANSCRIPTION, transcribed, LOCAL_TWILIO_AUTH_TOKEN
+    )
+    assert response.status_code == 200
+    assert response.json_body == {"status": "transcribed"}
+    again = signed_post(
+        client, routes.TWILIO_VOICE_TRANSCRIPTION, transcribed, LOCAL_TWILIO_AUTH_TOKEN
+    )
+    assert again.json_body == {"status": "duplicate"}
+    drain(worker)
+    mails = outbox.entries(provider="sendgrid")
+    assert len(mails) == 2, "one notification for the voicemail, one for its transcript"
+    assert "transcript: Where is my parcel?" in mails[1]["text"]
+
+    # The recording redelivered: stored once, no second text back.
+    assert (
+        signed_post(
+            client, routes.TWILIO_VOICE_RECORDING, done, LOCAL_TWILIO_AUTH_TOKEN
+        ).status_code
+        == 200
+    )
+    drain(worker)
+    assert len(outbox.entries(provider="twilio")) == 1
+    assert len(conversation(container, thread_of(container).thread_id)) == 2  # + the text
+
+
+def test_a_caller_who_leaves_no_message_is_a_missed_call_and_still_texted_back(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+) -> None:
+    clock.advance(hours=1)
+    steps = call(client, sandbox_url, voicemail=None)
+    assert [s.name for s in steps] == ["voice", "recording"]
+    thread = thread_of(container)
+    (missed,) = [m for m in conversation(container, thread.thread_id) if m.direction == "in"]
+    assert missed.body == "Missed call (no voicemail)."
+    assert missed.call["recording_url"] is None
+    assert missed.provider_id.startswith("CA")  # keyed on the CallSid: nothing recorded
+    drain(worker)
+    assert len(outbox.entries(provider="twilio")) == 1
+    # A second call the same day: no second text (one per number per day).
+    clock.advance(minutes=10)
+    call(client, sandbox_url, voicemail="It's me again.")
+    drain(worker)
+    assert len(outbox.entries(provider="twilio")) == 1
+
+
+def test_a_caller_outside_the_stores_countries_gets_no_text_and_the_agents_are_told(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+) -> None:
+    clock.advance(hours=1)
+    caller = "+37060012345"
+    call(client, sandbox_url, caller=caller, caller_country="LT")
+    drain(worker)
+    assert outbox.entries(provider="twilio") == []
+    text = outbox.entries(provider="sendgrid")[-1]["text"]
+    assert "no text back: the caller's country (LT) is not in sms_countries" in text
+
+
+def test_in_hours_the_call_rings_the_store_first_then_the_voicemail(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    sandbox_url: str,
+) -> None:
+    steps = call(client, sandbox_url, number=CORNER, voicemail="Call me.")
+    assert [s.name for s in steps] == ["voice", "dial", "recording", "transcription"]
+    dial = xml(steps[0]).find("Dial")
+    assert dial is not None
+    assert dial.attrib == {
+        "action": PUBLIC_URL + routes.TWILIO_VOICE_DIAL,
+        "method": "POST",
+        "timeout": "15",
+    }
+    assert [n.text for n in dial.iter("Number")] == ["+420777000111"]
+    record = xml(steps[1]).find("Record")
+    assert record is not None
+    # corner: 90 s, 4 s of silence, * to finish; open now (Friday 16:30): no "back on".
+    assert (record.get("maxLength"), record.get("timeout"), record.get("finishOnKey")) == (
+        "90",
+        "4",
+        "*",
+    )
+    say = xml(steps[1]).find("Say")
+    assert say is not None
+    assert say.text is not None
+    assert "closed" not in say.text
+    assert "Nobody can take your call right now" in say.text
+    assert thread_of(container, "corner").channel == "voice"
+
+    taken = call(client, sandbox_url, number=CORNER, caller="+420777999888", answer_forward=True)
+    assert [s.name for s in taken] == ["voice", "dial"]
+    assert xml(taken[1]).find("Hangup") is not None
+    assert container.repository.customer("corner", "+420777999888") is None
+
+
+def test_the_caller_is_greeted_in_the_language_their_messages_told(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    clock: FakeClock,
+    sandbox_url: str,
+) -> None:
+    post_twilio(client, sender=CALLER, to=DEMO, body="Dobrý den, kde je moje objednávka? Děkuji")
+    drain(worker)
+    clock.advance(hours=1)
+    steps = call(client, sandbox_url, voicemail=None)
+    say = xml(steps[0]).find("Say")
+    assert say is not None
+    assert say.text is not None
+    assert (say.get("voice"), say.get("language")) == ("Polly.Jitka-Neural", "cs-CZ")
+    assert "Dobrý den" in say.text
+    # Twilio transcribes English only: no transcription asked for a Czech caller.
+    record = xml(steps[0]).find("Record")
+    assert record is not None
+    assert "transcribe" not in record.attrib
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        routes.TWILIO_VOICE,
+        routes.TWILIO_VOICE_DIAL,
+        routes.TWILIO_VOICE_RECORDING,
+        routes.TWILIO_VOICE_TRANSCRIPTION,
+    ],
+)
+def test_every_voice_request_is_verified_and_refusals_store_nothing(
+    client: Client, container: Container, worker: QueueWorker, path: str
+) -> None:
+    params = call_params(
+        DialCallStatus="no-answer",
+        RecordingSid=f"RE{uuid.uuid4().hex}",
+        RecordingUrl="https://api.twilio.com/rec",
+        RecordingDuration="9",
+        TranscriptionStatus="completed",
+        TranscriptionText="hello",
+    )
+    before = table_items()
+    forged = signed_post(client, path, params, "not-the-auth-token")
+    assert forged.status_code == 403
+    unsigned = client.http.post(
+        path,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body=urlencode(params),
+    )
+    assert unsigned.status_code == 403
+    unknown = signed_post(client, path, {**params, "To": "+15550009999"}, LOCAL_TWILIO_AUTH_TOKEN)
+    assert unknown.status_code == 404
+    malformed = signed_post(
+        client, path, {**params, "CallSid": "not-a-sid"}, LOCAL_TWILIO_AUTH_TOKEN
+    )
+    assert malformed.status_code == 400
+    assert b"CallSid" in malformed.body
+    assert table_items() == before
+    assert queue_depth(worker) == 0
+
+
+def test_a_transcription_for_no_stored_voicemail_is_404(
+    client: Client, container: Container
+) -> None:
+    params = call_params(
+        RecordingSid=f"RE{uuid.uuid4().hex}",
+        TranscriptionStatus="completed",
+        TranscriptionText="hello",
+    )
+    response = signed_post(
+        client, routes.TWILIO_VOICE_TRANSCRIPTION, params, LOCAL_TWILIO_AUTH_TOKEN
+    )
+    assert response.status_code == 404
