@@ -405,3 +405,59 @@ def test_a_transcription_for_no_stored_voicemail_is_404(
         client, routes.TWILIO_VOICE_TRANSCRIPTION, params, LOCAL_TWILIO_AUTH_TOKEN
     )
     assert response.status_code == 404
+
+
+def test_each_voice_request_keeps_the_webhook_budget(
+    client: Client, container: Container, clock: FakeClock, sandbox_url: str
+) -> None:
+    """The inbound path's 2 DynamoDB + 1 SQS at most, counted at botocore's `before-send`
+    on every client the app uses (as bench/webhook.py counts them)."""
+    from chalicelib.store.models import CustomerItem, MarkerItem, MessageItem, ThreadItem
+
+    post_twilio(client, sender="+420700000001", to=DEMO, body="warm-up")  # builds the clients
+    counts: list[str] = []
+
+    def record(request: Any, **_: Any) -> None:
+        target = request.headers.get("X-Amz-Target", b"")
+        target = target.decode() if isinstance(target, bytes) else target
+        counts.append("sqs" if "AmazonSQS" in target or "sqs" in request.url else "dynamodb")
+
+    clients = [
+        m._get_connection().connection.client
+        for m in (ThreadItem, MessageItem, CustomerItem, MarkerItem)
+    ]
+    clients += [container.repository.connection.client, container.jobs._client]  # type: ignore[attr-defined]
+    for botocore_client in {id(x): x for x in clients}.values():
+        botocore_client.meta.events.register("before-send", record)
+
+    def costs(**options: Any) -> list[tuple[str, int, int]]:
+        seen: list[tuple[str, int, int]] = []
+        post = _post(client)
+
+        def counted(url: str, params: dict[str, str], signature: str) -> tuple[int, str]:
+            counts.clear()
+            answer = post(url, params, signature)
+            seen.append(("", counts.count("dynamodb"), counts.count("sqs")))
+            return answer
+
+        steps = play_call(
+            counted,
+            auth_token=LOCAL_TWILIO_AUTH_TOKEN,
+            voice_url=VOICE_URL,
+            sandbox_url=sandbox_url,
+            **options,
+        )
+        assert all(s.status == 200 for s in steps), steps
+        return [(s.name, d, q) for s, (_, d, q) in zip(steps, seen, strict=True)]
+
+    clock.advance(hours=1)  # closed: greeting, voicemail, transcript
+    assert costs(caller=CALLER, number=DEMO, voicemail="Call me back please.") == [
+        ("voice", 1, 0),
+        ("recording", 2, 1),
+        ("transcription", 2, 1),
+    ]
+    clock.advance(hours=-1)  # open: corner rings its phone first; taken, nothing is read
+    assert costs(caller="+420777999888", number=CORNER, voicemail=None, answer_forward=True) == [
+        ("voice", 0, 0),
+        ("dial", 0, 0),
+    ]
