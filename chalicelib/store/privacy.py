@@ -205,6 +205,8 @@ def _erase_message(
         MessageItem.media_urls.set([]),
         MessageItem.attachments.remove(),
         MessageItem.raw_email.remove(),
+        MessageItem.call.remove(),  # a voicemail's recording link
+        MessageItem.transcript.remove(),
         MessageItem.profile_name.remove(),
         MessageItem.wa_id.remove(),
         MessageItem.subject.remove(),

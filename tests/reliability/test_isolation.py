@@ -273,7 +273,18 @@ def _counts(w: dict[str, Any]) -> report.Counts | None:
     return report.counts_at(w["now"], "Europe/Prague", w["thread_id"], {"isolation": 1})
 
 
+def _transcribed_in_demo_only(r: Repository, w: dict[str, Any]) -> list[str]:
+    """The marker is read under demo's key: acme's message is not found, and demo's SMS
+    (no voicemail) is left unchanged by the conditional update."""
+    assert r.add_transcript(A, ONLY_B_SID, "x") is None, "acme's message found as demo's"
+    found = r.add_transcript(A, w["sid"], "x")
+    assert found is not None
+    assert found[2] is False, "a transcript was added to a message that is no voicemail"
+    return [found[0]]
+
+
 REPOSITORY_CALLS: dict[str, Call] = {
+    "add_transcript": _transcribed_in_demo_only,
     "customer": lambda r, w: [r.customer(A, CUSTOMER), r.customer(A, ONLY_B_CUSTOMER)],
     "thread": lambda r, w: [r.thread(A, w["thread_id"]), r.thread(A, w["only_b_thread"])],
     "thread_for_message_ids": lambda r, w: [

@@ -1,0 +1,308 @@
+"""The call plan (hours, forwarding, language, the voice table) and its TwiML."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from xml.etree import ElementTree
+
+import pytest
+
+from chalicelib.channels.twilio_voice import (
+    CallbackUrls,
+    goodbye,
+    to_call,
+    to_recording,
+    to_transcription,
+    twiml,
+)
+from chalicelib.domain.ack import BUILTIN_LANGUAGES, acknowledgement, next_opening
+from chalicelib.domain.errors import MalformedRequest
+from chalicelib.domain.sla import deadline
+from chalicelib.domain.voice import (
+    _GREETING_CLOSED,
+    _GREETING_OPEN,
+    _TEXT_BACK,
+    _THANKS,
+    POLLY_VOICES,
+    SPOKEN_LANGUAGES,
+    Forward,
+    VoiceConfigError,
+    Voicemail,
+    VoiceSettings,
+    call_lines,
+    parse_voice,
+    plan_call,
+    text_back_refusal,
+    text_back_text,
+)
+from chalicelib.settings import DEFAULT_STORES_FILE
+from chalicelib.stores import StoreConfig, load_stores
+
+FRIDAY_EVENING = datetime(2026, 11, 20, 17, 30, tzinfo=UTC)  # 18:30 in Prague: closed
+TUESDAY_MORNING = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 10:00 in Prague: open
+URLS = CallbackUrls("https://h/dial", "https://h/recording", "https://h/transcription")
+
+
+@pytest.fixture
+def demo() -> StoreConfig:
+    store = load_stores(DEFAULT_STORES_FILE).by_id("demo")
+    assert store is not None
+    return store
+
+
+def plan(
+    store: StoreConfig, now: datetime, language: str = "en", **settings: object
+) -> Forward | Voicemail:
+    return plan_call(
+        store_name=store.name,
+        calendar=store.calendar,
+        deadline=deadline(store.calendar, now, store.sla.targets.first_response),
+        now=now,
+        language=language,
+        settings=VoiceSettings(**settings),  # type: ignore[arg-type]
+    )
+
+
+def test_every_language_we_acknowledge_in_has_a_voice_or_falls_back_to_english() -> None:
+    # The voice table: one Polly voice per spoken language, each with all its wording.
+    assert set(POLLY_VOICES) == SPOKEN_LANGUAGES
+    for language, voice in POLLY_VOICES.items():
+        assert voice.name.startswith("Polly."), language
+        assert voice.language.split("-")[0] in (language, "arb"), language
+        for table in (_GREETING_OPEN, _GREETING_CLOSED, _THANKS):
+            assert language in table, (language, table)
+    # Every acknowledgement language has a text back; those without a voice are the
+    # ones a recorded greeting (or English) speaks for.
+    assert set(_TEXT_BACK) == BUILTIN_LANGUAGES
+    assert {"fa"} == BUILTIN_LANGUAGES - SPOKEN_LANGUAGES
+
+
+def test_out_of_hours_the_greeting_states_the_acknowledgements_own_promise(
+    demo: StoreConfig,
+) -> None:
+    voicemail = plan(demo, FRIDAY_EVENING)
+    assert isinstance(voicemail, Voicemail)
+    due = deadline(demo.calendar, FRIDAY_EVENING, demo.sla.targets.first_response)
+    acknowledged = acknowledgement(
+        store_name=demo.name,
+        deadline=due,
+        opens=next_opening(demo.calendar, FRIDAY_EVENING),
+        timezone=demo.calendar.timezone,
+        language="en",
+        now=FRIDAY_EVENING,
+        overrides={},
+    )
+    # The same time, in the same words, as the SMS acknowledgement says it.
+    assert "by Monday 13:00" in acknowledged
+    assert "by Monday 13:00" in voicemail.greeting.text
+    assert "back on Monday at 09:00" in voicemail.greeting.text
+    assert voicemail.greeting.voice == POLLY_VOICES["en"]
+
+
+def test_forward_only_while_open_and_only_when_configured(demo: StoreConfig) -> None:
+    assert plan(demo, TUESDAY_MORNING, forward_to="+420777000111") == Forward("+420777000111", 20)
+    assert isinstance(plan(demo, FRIDAY_EVENING, forward_to="+420777000111"), Voicemail)
+    open_voicemail = plan(demo, TUESDAY_MORNING)
+    assert isinstance(open_voicemail, Voicemail)
+    assert "Nobody can take your call right now" in open_voicemail.greeting.text
+    assert "answer by 14:00 today" in open_voicemail.greeting.text
+
+
+@pytest.mark.parametrize(
+    ("language", "voice", "words"),
+    [
+        ("cs", "Polly.Jitka-Neural", "otevíráme v pondělí od 9:00"),
+        ("de", "Polly.Marlene", "Guten Tag"),
+        ("pl", "Polly.Ewa", "Dzień dobry"),
+        ("fr", "Polly.Celine", "Bonjour"),
+        ("es", "Polly.Conchita", "Hola"),
+        ("ar", "Polly.Zeina", "مرحبًا"),
+        ("fa", "Polly.Joanna", "Hello"),  # no Polly voice, no recording: English
+        ("ja", "Polly.Joanna", "Hello"),  # a language we have no wording for: English
+    ],
+)
+def test_the_caller_is_spoken_to_in_their_language_where_a_voice_speaks_it(
+    demo: StoreConfig, language: str, voice: str, words: str
+) -> None:
+    voicemail = plan(demo, FRIDAY_EVENING, language)
+    assert isinstance(voicemail, Voicemail)
+    assert voicemail.greeting.voice is not None
+    assert voicemail.greeting.voice.name == voice
+    assert words in voicemail.greeting.text
+    # Twilio transcribes English only.
+    assert voicemail.transcribe == (voice == "Polly.Joanna")
+
+
+def test_a_recorded_greeting_speaks_for_a_language_without_a_voice(demo: StoreConfig) -> None:
+    recorded = {"fa": "https://cdn.example/fa.mp3"}
+    voicemail = plan(demo, FRIDAY_EVENING, "fa_IR", greeting_urls=recorded)
+    assert isinstance(voicemail, Voicemail)
+    assert voicemail.greeting.play_url == "https://cdn.example/fa.mp3"
+    assert voicemail.greeting.voice is None
+    assert not voicemail.transcribe
+    root = ElementTree.fromstring(twiml(voicemail, URLS))  # noqa: S314
+    assert [child.tag for child in root] == ["Play", "Record", "Redirect"]
+    assert root[0].text == "https://cdn.example/fa.mp3"
+
+
+def test_twiml_records_with_the_stores_limits_and_falls_through_to_a_missed_call(
+    demo: StoreConfig,
+) -> None:
+    voicemail = plan(
+        demo, FRIDAY_EVENING, max_message_seconds=60, silence_seconds=3, finish_key="*"
+    )
+    assert isinstance(voicemail, Voicemail)
+    root = ElementTree.fromstring(twiml(voicemail, URLS))  # noqa: S314
+    assert [child.tag for child in root] == ["Say", "Record", "Redirect"]
+    assert root[1].attrib == {
+        "action": "https://h/recording",
+        "method": "POST",
+        "maxLength": "60",
+        "timeout": "3",
+        "finishOnKey": "*",
+        "playBeep": "true",
+        "transcribe": "true",
+        "transcribeCallback": "https://h/transcription",
+    }
+    assert root[2].text == "https://h/recording"  # nothing recorded: a missed call
+    forwarded = ElementTree.fromstring(twiml(Forward("+420777000111", 15), URLS))  # noqa: S314
+    dial = forwarded.find("Dial")
+    assert dial is not None
+    assert dial.attrib == {"action": "https://h/dial", "method": "POST", "timeout": "15"}
+    assert ElementTree.fromstring(goodbye(None)).find("Hangup") is not None  # noqa: S314
+
+
+def test_the_text_back_states_the_promise_in_the_callers_language(demo: StoreConfig) -> None:
+    due = deadline(demo.calendar, FRIDAY_EVENING, demo.sla.targets.first_response)
+    english = text_back_text(
+        store_name="Demo Store",
+        calendar=demo.calendar,
+        deadline=due,
+        now=FRIDAY_EVENING,
+        language="en",
+    )
+    assert english == (
+        "Sorry we missed your call to Demo Store. Reply to this message and we will answer "
+        "by Monday 13:00."
+    )
+    czech = text_back_text(
+        store_name="Demo Store",
+        calendar=demo.calendar,
+        deadline=due,
+        now=FRIDAY_EVENING,
+        language="cs",
+    )
+    assert czech.startswith("Omlouváme se")
+    assert "v pondělí do 13:00" in czech
+
+
+def test_text_back_refusals_stop_sms_pumping() -> None:
+    on = VoiceSettings()
+    assert (
+        text_back_refusal(on, caller="+420777000111", caller_country="CZ", store_country="CZ")
+        is None
+    )
+    assert "switched off" in (
+        text_back_refusal(
+            VoiceSettings(text_back=False),
+            caller="+420777000111",
+            caller_country="CZ",
+            store_country="CZ",
+        )
+        or ""
+    )
+    assert "withheld" in (
+        text_back_refusal(on, caller="anonymous", caller_country="", store_country="CZ") or ""
+    )
+    # Default: only the store number's own country.
+    assert "(LT)" in (
+        text_back_refusal(on, caller="+37060012345", caller_country="LT", store_country="CZ") or ""
+    )
+    listed = VoiceSettings(sms_countries=frozenset({"CZ", "LT"}))
+    assert (
+        text_back_refusal(listed, caller="+37060012345", caller_country="LT", store_country="US")
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ("yes", "expected an object"),
+        ({"forward_to": "777 000 111"}, "forward_to"),
+        ({"ring_seconds": 2}, "ring_seconds"),
+        ({"max_message_seconds": True}, "max_message_seconds"),
+        ({"finish_key": "##"}, "finish_key"),
+        ({"greeting_urls": {"fa": "http://insecure"}}, "greeting_urls['fa']"),
+        ({"sms_countries": ["Czechia"]}, "sms_countries"),
+        ({"text_back": "no"}, "text_back"),
+        ({"forward": "+420777000111"}, "unknown field"),
+    ],
+)
+def test_voice_settings_errors_name_the_field(raw: object, field: str) -> None:
+    with pytest.raises(VoiceConfigError, match="store 'demo': voice") as raised:
+        parse_voice(raw, store_id="demo")
+    assert field in str(raised.value)
+
+
+def test_no_voice_settings_is_a_plain_voicemail() -> None:
+    assert parse_voice(None, store_id="demo") == VoiceSettings()
+
+
+def at(params: dict[str, str]) -> dict[str, list[str]]:
+    return {k: [v] for k, v in params.items()}
+
+
+CALL = {"CallSid": "CA" + "a" * 32, "From": "+420777000111", "To": "+15005550006"}
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({**CALL, "CallSid": ""}, "CallSid"),
+        ({**CALL, "CallSid": "SM" + "a" * 32}, "CallSid"),
+        ({**CALL, "RecordingDuration": "-3"}, "RecordingDuration"),
+        ({**CALL, "RecordingDuration": "99999"}, "longer than any Twilio call"),
+        ({**CALL, "RecordingSid": "RE" + "b" * 32}, "come together"),
+        ({**CALL, "RecordingSid": "RE" + "b" * 32, "RecordingUrl": "ftp://x"}, "http"),
+    ],
+)
+def test_malformed_recordings_are_refused_with_the_reason(
+    params: dict[str, str], reason: str
+) -> None:
+    with pytest.raises(MalformedRequest, match=reason):
+        to_recording(at(params), FRIDAY_EVENING)
+
+
+def test_callbacks_parse_what_twilio_sends() -> None:
+    call = to_call(at({**CALL, "FromCountry": "cz", "ToCountry": "US"}), FRIDAY_EVENING)
+    assert (call.caller_country, call.number_country) == ("CZ", "US")
+    done = to_recording(
+        at(
+            {
+                **CALL,
+                "RecordingSid": "RE" + "b" * 32,
+                "RecordingUrl": "https://r",
+                "RecordingDuration": "14",
+            }
+        ),
+        FRIDAY_EVENING,
+    )
+    assert (done.recording_sid, done.duration_seconds) == ("RE" + "b" * 32, 14)
+    failed = to_transcription(
+        at({**CALL, "RecordingSid": "RE" + "b" * 32, "TranscriptionStatus": "failed"}),
+        FRIDAY_EVENING,
+    )
+    assert failed.text is None
+
+
+def test_the_notification_says_what_became_of_the_call() -> None:
+    facts = {"recording_url": "https://r", "transcription": "pending", "text_back": None}
+    assert call_lines(facts, None, texted=True) == (
+        "recording: https://r",
+        "transcript: not yet (it follows when Twilio has it)",
+        "the caller was texted back and can reply by SMS",
+    )
+    assert call_lines(facts, "", texted=False)[1] == "no transcript: Twilio could not make one"
+    refused = {"recording_url": None, "transcription": "nothing", "text_back": "no reason"}
+    assert call_lines(refused, None, texted=False) == ("no text back: no reason",)
