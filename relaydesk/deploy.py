@@ -359,6 +359,9 @@ Twilio's connection overrides, keep it):
 and "Primary handler fails" (the Fallback URL, HTTP POST):
   {url}{routes.TWILIO_FALLBACK}
   Set PUBLIC_BASE_URL={url} in .chalice/config.json's {stage} stage: signatures are over it.
+Twilio (Voice > the number > "A call comes in", Webhook, HTTP POST; the callbacks it names
+follow from PUBLIC_BASE_URL):
+  {url}{routes.TWILIO_VOICE}
 SendGrid Inbound Parse for the support domain (mail with photos, up to 10 MB posted;
 "Send Raw" off), stored in S3 by API Gateway:
   https://parse:<INBOUND_PARSE_PASSWORD>@{url.removeprefix("https://")}{routes.SENDGRID_MAIL}
