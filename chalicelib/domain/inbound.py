@@ -177,7 +177,13 @@ def plan_inbound(
     # A new conversation where the store lets automation answer: the answer job decides
     # (the matcher is not for the webhook's path); a follow-up, or a reopened thread, is
     # for a person.
-    answer_by_job = acknowledge and thread_id is None and store.automation.may_try(store.has_shop)
+    # A call's message is ours ("Voicemail (14 s)"), nothing for the matcher to answer.
+    answer_by_job = (
+        acknowledge
+        and thread_id is None
+        and message.channel is not Channel.VOICE
+        and store.automation.may_try(store.has_shop)
+    )
     return InboundPlan(
         thread_id=thread_id or secrets.token_hex(8),
         new_thread=thread_id is None,

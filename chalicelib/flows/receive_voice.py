@@ -11,7 +11,8 @@ names: the forwarded call's result (`dial_result`), the voicemail or the lack of
   1 SQS (its jobs: notify the agents, text the caller back); idempotent on `RecordingSid`
   (a missed call on `CallSid`).
 - transcription: 2 DynamoDB (the recording's marker, one conditional update of the
-  message) and 1 SQS (the agents are notified again, with the transcript); once only.
+  message) and, when the agents had been notified of the voicemail already, 1 SQS (they
+  are notified again, with the transcript); once only.
 """
 
 from __future__ import annotations
@@ -181,11 +182,18 @@ def transcription(c: Container, done: Transcription) -> str:
     found = c.repository.add_transcript(store.store_id, done.recording_sid, done.text)
     if found is None:
         raise UnknownDestination("no voicemail is stored under this RecordingSid")
-    thread_id, message_sk, added = found
-    if not added:
+    if not found.added:
         return "duplicate"
-    c.jobs.send_all(
-        [Job(JobKind.NOTIFY_AGENTS, store.store_id, thread_id, message_sk, detail="transcript")]
-    )
-    log.info("voicemail transcribed: store=%s thread=%s", store.store_id, thread_id)
+    if found.notified_before:
+        # The first notification went without it; the agents get the transcript now. Not
+        # yet notified: the pending notification reads the message with its transcript.
+        job = Job(
+            JobKind.NOTIFY_AGENTS,
+            store.store_id,
+            found.thread_id,
+            found.message_sk,
+            detail="transcript",
+        )
+        c.jobs.send_all([job])
+    log.info("voicemail transcribed: store=%s thread=%s", store.store_id, found.thread_id)
     return "transcribed" if done.text else "no transcript"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, UpdateError
 
@@ -37,6 +38,15 @@ def already_recorded(marker_key: str) -> AlreadyRecorded:
     except PynamoDBException as exc:  # DoesNotExist included: it expired in between
         raise StorageError(f"reading the marker of a redelivery failed: {exc}") from exc
     return AlreadyRecorded(existing.thread_id, existing.message_sk)
+
+
+class Transcribed(NamedTuple):
+    thread_id: str
+    message_sk: str
+    added: bool
+    """False: it had a transcript already (a redelivery), or is no voicemail."""
+    notified_before: bool
+    """Its agents had been told of it: they are told again, with the transcript."""
 
 
 class MarkerStore(_dynamo.Table):
@@ -71,31 +81,35 @@ class MarkerStore(_dynamo.Table):
 
     def add_transcript(
         self, store_id: str, provider_id: str, text: str | None
-    ) -> tuple[str, str, bool] | None:
-        """A voicemail's transcript (None: why none is recorded instead), on the message the
-        provider knows by `provider_id`, once; its agents are to be told again (its
-        notification is cleared). Two requests: the marker, one conditional update.
-        (thread id, message sort key, added now?), or None when no such message is stored."""
+    ) -> Transcribed | None:
+        """A voicemail's transcript ("" when the provider could not make one) on the message
+        the provider knows by `provider_id`, once; a message already notified is to be
+        notified again (its notification is cleared). Two requests: the marker, one
+        conditional update. None when no message is stored under `provider_id`."""
         try:
             found = MarkerItem.get(marker_pk(store_id, provider_id), META, consistent_read=True)
         except DoesNotExist:
             return None
         except PynamoDBException as exc:
             raise StorageError(f"reading a marker failed: {exc}") from exc
-        item = MessageItem(thread_pk(store_id, found.thread_id), found.message_sk)
         try:
-            item.update(
+            answer = MessageItem._get_connection().update_item(
+                thread_pk(store_id, found.thread_id),
+                found.message_sk,
                 actions=[
-                    MessageItem.transcript.set(text if text else ""),
+                    MessageItem.transcript.set(text or ""),
                     MessageItem.notified_at.remove(),
                 ],
                 condition=MessageItem.call.exists() & MessageItem.transcript.does_not_exist(),
+                return_values="UPDATED_OLD",
             )
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
-                return found.thread_id, found.message_sk, False  # had one, or is no voicemail
+                # It has one already, or is no voicemail.
+                return Transcribed(found.thread_id, found.message_sk, False, False)
             raise StorageError(f"adding a transcript failed: {exc}") from exc
-        return found.thread_id, found.message_sk, True
+        notified = MessageItem.notified_at.attr_name in answer.get("Attributes", {})
+        return Transcribed(found.thread_id, found.message_sk, True, notified)
 
     def message_for_provider_id(
         self, store_id: str, provider_id: str

@@ -18,7 +18,7 @@ from chalicelib import routes
 from chalicelib.composition import Container
 from relaydesk import sandbox
 from relaydesk.local_env import LOCAL_TWILIO_AUTH_TOKEN
-from relaydesk.sandbox.twilio_voice import CallStep, play_call
+from relaydesk.sandbox.twilio_voice import CallStep, Post, play_call
 from relaydesk.workers import QueueWorker
 from tests.integration.conftest import (
     PUBLIC_URL,
@@ -36,7 +36,7 @@ CORNER = "+15005550020"
 VOICE_URL = PUBLIC_URL + routes.TWILIO_VOICE
 
 
-def _post(client: Client) -> Any:
+def _post(client: Client) -> Post:
     def post(url: str, params: dict[str, str], signature: str) -> tuple[int, str]:
         response = client.http.post(
             url.removeprefix(PUBLIC_URL),
@@ -161,7 +161,7 @@ def test_a_call_out_of_hours_becomes_a_thread_a_text_back_and_a_notification(
         "by Monday 13:00."
     )
     mails = outbox.entries(provider="sendgrid")
-    assert mails, "the agents were not notified"
+    assert len(mails) == 1, "the transcript came first: one notification carries it all"
     text = mails[-1]["text"]
     assert f"recording: {voicemail.call['recording_url']}" in text
     assert "transcript: Hi, my parcel 1042 did not come" in text
@@ -249,6 +249,25 @@ def test_the_transcript_arriving_after_the_notification_notifies_again(
     drain(worker)
     assert len(outbox.entries(provider="twilio")) == 1
     assert len(conversation(container, thread_of(container).thread_id)) == 2  # + the text
+
+
+def test_a_store_that_answers_automatically_texts_a_caller_back_not_an_answer(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+) -> None:
+    """The fixture store `answers` lets automation answer new messages; a voicemail's text
+    is ours ("Voicemail (7 s): ..."), not the caller's question: the text back goes out."""
+    clock.advance(hours=1)
+    steps = call(client, sandbox_url, number="+15005550030", number_country="CZ")
+    assert all(s.status == 200 for s in steps), steps
+    drain(worker)
+    (text,) = outbox.entries(provider="twilio")
+    assert text["body"].startswith("Sorry we missed your call to ")
+    assert text["to"] == CALLER
 
 
 def test_a_caller_who_leaves_no_message_is_a_missed_call_and_still_texted_back(
@@ -426,7 +445,7 @@ def test_each_voice_request_keeps_the_webhook_budget(
         m._get_connection().connection.client
         for m in (ThreadItem, MessageItem, CustomerItem, MarkerItem)
     ]
-    clients += [container.repository.connection.client, container.jobs._client]  # type: ignore[attr-defined]
+    clients += [container.repository.connection.client, container.jobs._client]
     for botocore_client in {id(x): x for x in clients}.values():
         botocore_client.meta.events.register("before-send", record)
 
@@ -436,7 +455,7 @@ def test_each_voice_request_keeps_the_webhook_budget(
 
         def counted(url: str, params: dict[str, str], signature: str) -> tuple[int, str]:
             counts.clear()
-            answer = post(url, params, signature)
+            answer: tuple[int, str] = post(url, params, signature)
             seen.append(("", counts.count("dynamodb"), counts.count("sqs")))
             return answer
 
@@ -454,7 +473,7 @@ def test_each_voice_request_keeps_the_webhook_budget(
     assert costs(caller=CALLER, number=DEMO, voicemail="Call me back please.") == [
         ("voice", 1, 0),
         ("recording", 2, 1),
-        ("transcription", 2, 1),
+        ("transcription", 2, 0),  # before the notification: no job (1 SQS after it)
     ]
     clock.advance(hours=-1)  # open: corner rings its phone first; taken, nothing is read
     assert costs(caller="+420777999888", number=CORNER, voicemail=None, answer_forward=True) == [

@@ -279,8 +279,8 @@ def _transcribed_in_demo_only(r: Repository, w: dict[str, Any]) -> list[str]:
     assert r.add_transcript(A, ONLY_B_SID, "x") is None, "acme's message found as demo's"
     found = r.add_transcript(A, w["sid"], "x")
     assert found is not None
-    assert found[2] is False, "a transcript was added to a message that is no voicemail"
-    return [found[0]]
+    assert found.added is False, "a transcript was added to a message that is no voicemail"
+    return [found.thread_id]
 
 
 REPOSITORY_CALLS: dict[str, Call] = {
