@@ -405,6 +405,61 @@ def test_whatsapp_question_and_the_agents_answer_on_whatsapp(stack: Stack) -> No
     assert [(t["channel"], t["to"]) for t in texts] == [("whatsapp", f"whatsapp:{customer}")]
 
 
+def test_a_call_nobody_takes_becomes_a_voicemail_a_text_back_and_an_sms_conversation(
+    stack: Stack,
+) -> None:
+    caller = "+420777321321"
+    called = stack.cli(
+        "simulate", "call", "--from", caller, "--voicemail", "My parcel did not come."
+    )
+    assert called.returncode == 0, called.stdout + called.stderr
+    # The greeting says when the store answers (open or closed: the wall clock decides).
+    assert 'voice="Polly.Joanna"' in called.stdout
+    assert "Please leave a message after the tone, and we will answer by" in called.stdout
+    assert "recording: HTTP 200" in called.stdout
+    assert '{"status": "transcribed"}' in called.stdout
+
+    def texted() -> list[dict[str, Any]]:
+        return stack.outbox(provider="twilio", to=caller)
+
+    (text,) = wait_for(texted, "the text back")
+    assert text["from"] == "+15005550006"
+    assert text["body"].startswith("Sorry we missed your call to Demo Store.")
+
+    def notified() -> list[dict[str, Any]]:
+        return [n for n in stack.outbox(provider="sendgrid") if caller in (n["text"] or "")]
+
+    (notice,) = wait_for(notified, "the agents' notification")
+    assert "transcript: My parcel did not come." in notice["text"]
+    link = next(
+        line.split("recording: ", 1)[1]
+        for line in notice["text"].splitlines()
+        if "recording: " in line
+    )
+    audio = requests.get(link, timeout=10)
+    assert audio.status_code == 200
+    assert audio.content[:4] == b"RIFF"
+
+    # The caller answers the text; the agent's e-mailed answer reaches them by SMS.
+    reply = stack.cli("simulate", "sms", "--from", caller, "--wait", "0", "Any news?")
+    assert reply.returncode == 0, reply.stdout + reply.stderr
+    wait_for(
+        lambda: [n for n in stack.outbox(provider="sendgrid") if "Any news?" in (n["text"] or "")],
+        "the notification of the caller's SMS",
+    )
+    to = next(
+        n["reply_to"]
+        for n in reversed(stack.outbox(provider="sendgrid"))
+        if "Any news?" in (n["text"] or "")
+    )
+    answered = stack.cli("simulate", "agent-reply", "--to", to, "We are sending it again.")
+    assert answered.returncode == 0, answered.stdout + answered.stderr
+    wait_for(
+        lambda: [t for t in texted() if t["body"] == "We are sending it again."],
+        "the agent's answer by SMS",
+    )
+
+
 def test_unsigned_webhook_is_refused(stack: Stack) -> None:
     response = requests.post(
         f"{stack.app_url}/webhooks/twilio/messaging",
