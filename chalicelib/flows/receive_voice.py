@@ -36,6 +36,7 @@ from chalicelib.domain.messages import CallFacts, Channel, InboundMessage
 from chalicelib.domain.sla import deadline
 from chalicelib.domain.voice import (
     DIAL_ANSWERED,
+    E164,
     MIN_VOICEMAIL_SECONDS,
     TWILIO_TRANSCRIBE_MAX_SECONDS,
     Forward,
@@ -168,7 +169,14 @@ def recording(c: Container, done: Recording) -> str:
         received_at=call.received_at,
         call=facts,
     )
-    stored = store_inbound(c, store, message, follow_pointer=True, may_acknowledge=refusal is None)
+    # A withheld number ("anonymous") is not one caller: each such call is a thread.
+    stored = store_inbound(
+        c,
+        store,
+        message,
+        follow_pointer=bool(E164.match(call.caller)),
+        may_acknowledge=refusal is None,
+    )
     if refusal is not None:
         log.info("no text back: store=%s reason=%s", store.store_id, refusal)
     language = (stored.plan.language if stored.plan else None) or store.locale

@@ -480,3 +480,27 @@ def test_each_voice_request_keeps_the_webhook_budget(
         ("voice", 0, 0),
         ("dial", 0, 0),
     ]
+
+
+def test_withheld_numbers_are_a_thread_each_and_never_texted(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+) -> None:
+    clock.advance(hours=1)
+    for words in ("First caller.", "Someone else."):
+        steps = call(client, sandbox_url, caller="anonymous", voicemail=words, caller_country="")
+        assert all(s.status == 200 for s in steps), steps
+    drain(worker)
+    assert outbox.entries(provider="twilio") == []
+    threads = {
+        item["pk"]
+        for item in table_items()
+        if item["sk"].startswith("MSG#") and "Voicemail" in item.get("body", "")
+    }
+    assert len(threads) == 2
+    text = outbox.entries(provider="sendgrid")[-1]["text"]
+    assert "no text back: the caller's number is withheld" in text
