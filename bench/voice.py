@@ -179,8 +179,9 @@ def main() -> int:
         table(["flow", *columns], rows),
         "The webhook path's budget is 2 DynamoDB + 1 SQS requests: the Voice URL reads one "
         "item (the caller's language and promise), the recording is stored as an SMS is, "
-        "the transcription reads the recording's marker and updates its message (and queues "
-        "a second notification only when the first went without it).",
+        "the transcription reads the recording's marker, updates its message and queues a "
+        "notification job (which tells the agents again only if they heard of the voicemail "
+        "without its transcript).",
         "### What 1,000 calls cost",
         f"AWS: each webhook's handler {sum(webhook_ms) / len(webhook_ms):.0f} ms mean, the jobs "
         "as measured, at 512 MB (against the emulator: an upper bound); us-east-1 list "

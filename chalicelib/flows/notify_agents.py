@@ -55,8 +55,10 @@ def notify_agents(c: Container, job: Job, *, redelivered: bool = False) -> None:
         # Notified before, maybe by a run that died before the timers were queued.
         schedule_timers(c, store, thread)
         return
-    # A voicemail's transcript notifies again (job.detail 'transcript'): a claim of its own.
-    claim = f"notify#{pending[-1].sk}" + (f"#{job.detail}" if job.detail else "")
+    # What is told is claimed: a voicemail's transcript, come after its first notification,
+    # is a second one (claimed apart), and two runs that both read it send it once.
+    transcribed = any(m.transcript is not None for m in pending)
+    claim = f"notify#{pending[-1].sk}" + ("#transcript" if transcribed else "")
     if not c.repository.claim(store.store_id, claim, thread.thread_id, c.clock()) and not (
         redelivered
     ):

@@ -11,8 +11,8 @@ names: the forwarded call's result (`dial_result`), the voicemail or the lack of
   1 SQS (its jobs: notify the agents, text the caller back); idempotent on `RecordingSid`
   (a missed call on `CallSid`).
 - transcription: 2 DynamoDB (the recording's marker, one conditional update of the
-  message) and, when the agents had been notified of the voicemail already, 1 SQS (they
-  are notified again, with the transcript); once only.
+  message) and 1 SQS (a notification job: the agents are told again, with the transcript,
+  unless the notification on its way already carries it); once only.
 """
 
 from __future__ import annotations
@@ -192,16 +192,10 @@ def transcription(c: Container, done: Transcription) -> str:
         raise UnknownDestination("no voicemail is stored under this RecordingSid")
     if not found.added:
         return "duplicate"
-    if found.notified_before:
-        # The first notification went without it; the agents get the transcript now. Not
-        # yet notified: the pending notification reads the message with its transcript.
-        job = Job(
-            JobKind.NOTIFY_AGENTS,
-            store.store_id,
-            found.thread_id,
-            found.message_sk,
-            detail="transcript",
-        )
-        c.jobs.send_all([job])
+    # Always a job (the 1 SQS of the budget): whether the agents heard of the voicemail
+    # without it is not known here (a notification may be on its way); the job's claim on
+    # what it tells makes it one notification or two, never a transcript untold.
+    job = Job(JobKind.NOTIFY_AGENTS, store.store_id, found.thread_id, found.message_sk)
+    c.jobs.send_all([job])
     log.info("voicemail transcribed: store=%s thread=%s", store.store_id, found.thread_id)
     return "transcribed" if done.text else "no transcript"

@@ -45,8 +45,6 @@ class Transcribed(NamedTuple):
     message_sk: str
     added: bool
     """False: it had a transcript already (a redelivery), or is no voicemail."""
-    notified_before: bool
-    """Its agents had been told of it: they are told again, with the transcript."""
 
 
 class MarkerStore(_dynamo.Table):
@@ -83,33 +81,30 @@ class MarkerStore(_dynamo.Table):
         self, store_id: str, provider_id: str, text: str | None
     ) -> Transcribed | None:
         """A voicemail's transcript ("" when the provider could not make one) on the message
-        the provider knows by `provider_id`, once; a message already notified is to be
-        notified again (its notification is cleared). Two requests: the marker, one
-        conditional update. None when no message is stored under `provider_id`."""
+        the provider knows by `provider_id`, once; its agents are to be told again (its
+        notification is cleared). Two requests: the marker, one conditional update.
+        None when no message is stored under `provider_id`."""
         try:
             found = MarkerItem.get(marker_pk(store_id, provider_id), META, consistent_read=True)
         except DoesNotExist:
             return None
         except PynamoDBException as exc:
             raise StorageError(f"reading a marker failed: {exc}") from exc
+        item = MessageItem(thread_pk(store_id, found.thread_id), found.message_sk)
         try:
-            answer = MessageItem._get_connection().update_item(
-                thread_pk(store_id, found.thread_id),
-                found.message_sk,
+            item.update(
                 actions=[
                     MessageItem.transcript.set(text or ""),
                     MessageItem.notified_at.remove(),
                 ],
                 condition=MessageItem.call.exists() & MessageItem.transcript.does_not_exist(),
-                return_values="UPDATED_OLD",
             )
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 # It has one already, or is no voicemail.
-                return Transcribed(found.thread_id, found.message_sk, False, False)
+                return Transcribed(found.thread_id, found.message_sk, False)
             raise StorageError(f"adding a transcript failed: {exc}") from exc
-        notified = MessageItem.notified_at.attr_name in answer.get("Attributes", {})
-        return Transcribed(found.thread_id, found.message_sk, True, notified)
+        return Transcribed(found.thread_id, found.message_sk, True)
 
     def message_for_provider_id(
         self, store_id: str, provider_id: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -84,8 +84,20 @@ class MessageStore(_dynamo.Table):
         return _dynamo.get(MessageItem, thread_pk(store_id, thread_id), message_sk)
 
     def mark_notified(self, messages: list[MessageItem], at: datetime) -> None:
+        """A voicemail read without its transcript is marked only if none came meanwhile:
+        one that did stays to be notified (flows/receive_voice.py queued its job)."""
         try:
             for item in messages:
+                if item.call is not None and item.transcript is None:
+                    try:
+                        item.update(
+                            actions=[MessageItem.notified_at.set(at)],
+                            condition=MessageItem.transcript.does_not_exist(),
+                        )
+                    except UpdateError as exc:
+                        if exc.cause_response_code != "ConditionalCheckFailedException":
+                            raise
+                    continue
                 item.update(actions=[MessageItem.notified_at.set(at)])
         except PynamoDBException as exc:
             raise StorageError(f"marking messages notified failed: {exc}") from exc

@@ -473,7 +473,7 @@ def test_each_voice_request_keeps_the_webhook_budget(
     assert costs(caller=CALLER, number=DEMO, voicemail="Call me back please.") == [
         ("voice", 1, 0),
         ("recording", 2, 1),
-        ("transcription", 2, 0),  # before the notification: no job (1 SQS after it)
+        ("transcription", 2, 1),
     ]
     clock.advance(hours=-1)  # open: corner rings its phone first; taken, nothing is read
     assert costs(caller="+420777999888", number=CORNER, voicemail=None, answer_forward=True) == [
@@ -504,3 +504,48 @@ def test_withheld_numbers_are_a_thread_each_and_never_texted(
     assert len(threads) == 2
     text = outbox.entries(provider="sendgrid")[-1]["text"]
     assert "no text back: the caller's number is withheld" in text
+
+
+def test_a_transcript_that_lands_while_the_notification_is_sent_is_told_after_it(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+) -> None:
+    """The notification read the voicemail without its transcript, the transcript came,
+    then the notification marked what it read: the transcript is not lost (still to tell)."""
+    clock.advance(hours=1)
+    recording_sid = f"RE{uuid.uuid4().hex}"
+    done = call_params(
+        RecordingSid=recording_sid,
+        RecordingUrl="https://api.twilio.com/2010-04-01/Recordings/" + recording_sid,
+        RecordingDuration="9",
+    )
+    assert (
+        signed_post(
+            client, routes.TWILIO_VOICE_RECORDING, done, LOCAL_TWILIO_AUTH_TOKEN
+        ).status_code
+        == 200
+    )
+    thread = thread_of(container)
+    (read,) = [
+        m for m in container.repository.messages("demo", thread.thread_id) if m.direction == "in"
+    ]
+    assert read.transcript is None
+    transcribed = call_params(
+        RecordingSid=recording_sid, TranscriptionStatus="completed", TranscriptionText="Hello?"
+    )
+    posted = signed_post(
+        client, routes.TWILIO_VOICE_TRANSCRIPTION, transcribed, LOCAL_TWILIO_AUTH_TOKEN
+    )
+    assert posted.status_code == 200
+    container.repository.mark_notified([read], clock.now)  # what the notification read
+    stored = container.repository.message("demo", thread.thread_id, read.sk)
+    assert stored is not None
+    assert stored.transcript == "Hello?"
+    assert stored.notified_at is None, "the transcript would never be told"
+    drain(worker)
+    told = [m["text"] for m in outbox.entries(provider="sendgrid")]
+    assert len(told) == 1
+    assert "transcript: Hello?" in told[0]
