@@ -10,12 +10,16 @@ from typing import Final
 
 from relaydesk.sandbox.base import Provider
 from relaydesk.sandbox.meta import Meta
+from relaydesk.sandbox.provider_settings import SendGridParse, TwilioNumbers
 from relaydesk.sandbox.sendgrid import SendGrid
 from relaydesk.sandbox.shopify import Shopify
 from relaydesk.sandbox.twilio import Twilio
 from relaydesk.sandbox.woocommerce import WooCommerce
 
-REGISTRY: Final[tuple[Provider, ...]] = (Twilio(), SendGrid(), Shopify(), WooCommerce(), Meta())
+REGISTRY: Final[tuple[Provider, ...]] = (
+    *(Twilio(), SendGrid(), Shopify(), WooCommerce(), Meta()),
+    *(TwilioNumbers(), SendGridParse()),  # the settings `relaydesk providers sync` sets
+)
 
 PROVIDERS: Final = tuple(provider.name for provider in REGISTRY)
 """Their names: what an outbox entry's `provider` and an injected fault may say."""
