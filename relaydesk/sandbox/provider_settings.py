@@ -232,7 +232,7 @@ class TwilioNumbers:
         if listed is not None:
             account = listed.group("account")
             query = parse_qs(request.query)
-            wanted = (query.get("PhoneNumber") or [None])[0]
+            wanted = query["PhoneNumber"][0] if query.get("PhoneNumber") else None
             found = outbox.accounts.numbers(wanted)
             base = f"/{TWILIO_API_VERSION}/Accounts/{account}/IncomingPhoneNumbers.json"
             return Response(
