@@ -263,11 +263,11 @@ class SendGridParse:
                 )
             else:
                 plan.steps.append(Step(self.name, target, []))
-            plan.notes.append(
-                f"SendGrid: {host} must be a domain authenticated in SendGrid, and its DNS "
-                "must have an MX record `10 mx.sendgrid.net.` (every mail to that host then "
-                "comes to relaydesk; this cannot be set through SendGrid's API)"
-            )
+        plan.notes.append(
+            "SendGrid: each of these hosts must be a domain authenticated in SendGrid, with "
+            "an MX record `10 mx.sendgrid.net.` in its DNS (all mail to the host then comes "
+            f"to relaydesk; SendGrid's API cannot set DNS): {', '.join(hosts)}"
+        )
         return plan
 
     def _settings(self) -> list[dict[str, Any]]:
