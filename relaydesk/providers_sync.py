@@ -216,7 +216,17 @@ class TwilioNumbers:
 
 
 def _twilio_reason(exc: Exception) -> str:
+    """Twilio's error code and message: a TwilioRestException carries them; a list's page
+    that failed is a plain TwilioException holding the response, whose body has them."""
     code, message = getattr(exc, "code", None), getattr(exc, "msg", str(exc))
+    response = exc.args[1] if len(exc.args) > 1 else None
+    if code is None and isinstance(getattr(response, "text", None), str):
+        try:
+            body = json.loads(response.text)  # type: ignore[union-attr]
+        except ValueError:
+            body = {}
+        if isinstance(body, dict):
+            code, message = body.get("code"), body.get("message", message)
     if code == 20003:
         return "20003 the account SID or auth token is wrong (TWILIO_ACCOUNT_SID, make secrets)"
     return f"{code} {message}" if code else str(message)
@@ -376,12 +386,16 @@ def sendgrid_client(api_key: str, sandbox_url: str | None) -> Any:
 def wirings(settings: Settings, secrets: Secrets, sandbox_url: str | None) -> list[Wiring]:
     """Every provider's wiring, its client built from the deployment's settings and
     secrets; `sandbox_url`: the local sandbox instead of the providers."""
+    from chalicelib.settings import ConfigError
+
+    account_sid = settings.twilio_account_sid
+    if "REPLACE-WITH" in account_sid:
+        raise ConfigError(
+            "TWILIO_ACCOUNT_SID in .chalice/config.json is still the placeholder: set the "
+            "account's SID (Twilio console, Account info)"
+        )
     return [
-        TwilioNumbers(
-            twilio_client(
-                settings.twilio_account_sid, secrets.get("TWILIO_AUTH_TOKEN"), sandbox_url
-            )
-        ),
+        TwilioNumbers(twilio_client(account_sid, secrets.get("TWILIO_AUTH_TOKEN"), sandbox_url)),
         SendGridParse(sendgrid_client(secrets.get("SENDGRID_API_KEY"), sandbox_url)),
     ]
 
