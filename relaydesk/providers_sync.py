@@ -72,9 +72,9 @@ class Endpoints:
     def url(self, route: str) -> str:
         return self.base_url.rstrip("/") + route
 
-    def parse_url(self) -> str:
-        """The Inbound Parse URL, with the HTTP Basic credentials SendGrid sends."""
-        scheme, _, rest = self.url(routes.SENDGRID_INBOUND).partition("://")
+    def parse_url(self, route: str = routes.SENDGRID_INBOUND) -> str:
+        """An Inbound Parse URL, with the HTTP Basic credentials SendGrid sends."""
+        scheme, _, rest = self.url(route).partition("://")
         return f"{scheme}://{self.parse_user}:{self.parse_password}@{rest}"
 
     def shown(self, text: str) -> str:
@@ -242,13 +242,18 @@ class SendGridParse:
 
     def plan(self, stores: Sequence[StoreConfig], endpoints: Endpoints) -> Plan:
         plan = Plan()
-        hosts: dict[str, str] = {endpoints.reply_domain.lower(): "the reply domain"}
+        # The reply domain posts to the Lambda route; support mail (photos, up to 10 MB) to
+        # the route API Gateway stores in S3 (routes.SENDGRID_MAIL).
+        reply = endpoints.reply_domain.lower()
+        hosts: dict[str, str] = {reply: "the reply domain"}
         for store in stores:
             host = store.support_address.rsplit("@", 1)[-1].lower()
             hosts.setdefault(host, f"store {store.store_id}'s support address")
         current = {str(s.get("hostname", "")).lower(): s for s in self._settings()}
-        url = endpoints.parse_url()
         for host, why in hosts.items():
+            url = endpoints.parse_url(
+                routes.SENDGRID_INBOUND if host == reply else routes.SENDGRID_MAIL
+            )
             target = f"inbound parse {host} ({why})"
             setting = current.get(host)
             if setting is None:
