@@ -18,6 +18,7 @@ import pytest
 from chalicelib.settings import ConfigError, Secrets
 from relaydesk import deploy, emulator, sandbox
 from relaydesk.packaging import Package
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -268,7 +269,7 @@ def test_plain_chalice_deploy_stops_before_it_changes_anything(fresh_aws: str) -
     environ = {**os.environ, "AWS_ENDPOINT_URL": fresh_aws}
     done = subprocess.run(  # noqa: S603 - this venv's chalice, in the project
         [str(chalice), "deploy", "--stage", "dev"],
-        cwd=deploy.PROJECT_ROOT,
+        cwd=ROOT,
         env=environ,
         capture_output=True,
         text=True,
