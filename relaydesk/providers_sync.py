@@ -322,13 +322,14 @@ def run_sync(
     endpoints: Endpoints,
     *,
     dry_run: bool,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     """Plan every provider first; with a problem, print it and change nothing (1). Else
     print each difference, make it unless `dry_run`, and print what was done (0)."""
+    stream = out or sys.stdout  # looked up now: a test's capture replaces sys.stdout
 
     def say(line: str) -> None:
-        print(endpoints.shown(line), file=out, flush=True)
+        print(endpoints.shown(line), file=stream, flush=True)
 
     try:
         plans = [(wiring.name, wiring.plan(stores, endpoints)) for wiring in wirings]
@@ -436,10 +437,11 @@ def sync(
     dry_run: bool,
     sandbox_url: str | None,
     endpoint_url: str | None = None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     """The sync for a stage in AWS (`stage`; `endpoint_url`: its emulator, then the
     providers are the sandbox's too) or for the local stack (`stage` None: the sandbox)."""
+    out = out or sys.stdout
     from chalicelib.settings import ConfigError, Secrets, SecretsUnavailable, Settings
     from chalicelib.stores import load_stores
 
