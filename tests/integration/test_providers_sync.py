@@ -76,7 +76,9 @@ def test_a_dry_run_changes_nothing_a_sync_sets_everything_a_second_changes_nothi
     parse_url = (
         f"https://parse:{LOCAL_PARSE_PASSWORD}@hooks.example.test/api/webhooks/sendgrid/inbound"
     )
-    assert all(s["url"] == parse_url for s in hosts.values())
+    assert hosts.pop("reply.relaydesk.test")["url"] == parse_url
+    mail_url = parse_url.replace("/sendgrid/inbound", "/sendgrid/mail")
+    assert all(s["url"] == mail_url for s in hosts.values())
 
     code, out = run(sandbox_url, dry_run=False)
 
