@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 ALARM_EMAIL ?=
 
-.PHONY: run test lint unit integration reliability soak e2e bench clean secrets deploy
+.PHONY: run test lint unit integration reliability soak e2e bench clean secrets deploy providers
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,8 +59,18 @@ bench: $(STAMP)
 secrets: $(STAMP)
 	$(BIN)/relaydesk secrets --stage $(STAGE)
 
+# `make deploy --dry-run` (make's own -n) and `make deploy DRY_RUN=1` both run the deploy's
+# dry run (the `+` runs the line even under -n): the change set and the providers' wiring
+# it would change are printed, nothing is changed.
+MAKE_DRY_RUN := $(if $(findstring n,$(firstword -$(MAKEFLAGS))),1)
 deploy: $(STAMP)
-	$(BIN)/relaydesk deploy --stage $(STAGE) --alarm-email "$(ALARM_EMAIL)"
+	+$(BIN)/relaydesk deploy --stage $(STAGE) --alarm-email "$(ALARM_EMAIL)" \
+		$(if $(DRY_RUN)$(MAKE_DRY_RUN),--dry-run)
+
+# The stores' Twilio numbers and SendGrid Inbound Parse pointed at the deployed stage (what
+# `make deploy` does last); DRY_RUN=1 prints the differences only.
+providers: $(STAMP)
+	$(BIN)/relaydesk providers sync --stage $(STAGE) $(if $(DRY_RUN),--dry-run)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from chalice.app import (
@@ -17,10 +18,12 @@ from chalice.app import (
 )
 
 from chalicelib import routes, web
-from chalicelib.composition import container
+from chalicelib.chalice_deploy import refuse_plain_chalice_deploy
+from chalicelib.composition import container, queue_container
 from chalicelib.logs import configure_logging, correlation
 from chalicelib.settings import Settings
 
+refuse_plain_chalice_deploy(sys.argv)  # before Chalice changes anything (chalice_deploy.py)
 app = Chalice(app_name="relaydesk")
 app.api.binary_types.append("multipart/form-data")
 configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
@@ -61,6 +64,7 @@ def twilio_messaging() -> Response:
             body=_body(request),
             signature=request.headers.get("x-twilio-signature"),
             resource_path=request.context.get("resourcePath", routes.TWILIO_MESSAGING),
+            context=request.context,
         )
 
 
@@ -77,6 +81,7 @@ def twilio_status() -> Response:
             body=_body(request),
             signature=request.headers.get("x-twilio-signature"),
             resource_path=request.context.get("resourcePath", routes.TWILIO_STATUS),
+            context=request.context,
         )
 
 
@@ -93,6 +98,7 @@ def twilio_fallback() -> Response:
             body=_body(request),
             signature=request.headers.get("x-twilio-signature"),
             resource_path=request.context.get("resourcePath", routes.TWILIO_FALLBACK),
+            context=request.context,
         )
 
 
@@ -140,6 +146,7 @@ def _twilio_voice(path: str) -> Response:
             body=_body(request),
             signature=request.headers.get("x-twilio-signature"),
             resource_path=request.context.get("resourcePath", path),
+            context=request.context,
         )
 
 
@@ -208,7 +215,7 @@ def on_job(event: SQSEvent) -> dict[str, Any]:
     # Imported here: the API function, which imports this module too, never runs a job.
     from chalicelib.flows.job_failures import run_job_batch
 
-    return run_job_batch(container(), event.to_dict()["Records"])
+    return run_job_batch(queue_container(), event.to_dict()["Records"])
 
 
 # Requests parked by Twilio's Fallback URL, replayed through the messaging flow, and S3's
@@ -221,7 +228,7 @@ def on_parked(event: SQSEvent) -> None:
 
     for record in event:
         with correlation(record.to_dict().get("messageId")):
-            take_parked(container(), record.body)
+            take_parked(queue_container(), record.body)
 
 
 # Returns batchItemFailures: `relaydesk package` / `make deploy` (relaydesk/packaging.py)
@@ -230,7 +237,7 @@ def on_parked(event: SQSEvent) -> None:
 def on_timer(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.flows.timers import run_timer_batch  # as in on_job
 
-    return run_timer_batch(container(), event.to_dict()["Records"])
+    return run_timer_batch(queue_container(), event.to_dict()["Records"])
 
 
 # Every hour of the UTC Sunday and Monday (the span in which it is Monday morning in some

@@ -123,7 +123,7 @@ class Container:
 
         return TwilioWebhook(
             auth_token=lambda: self.twilio_auth_token,
-            public_base_url=lambda: self.settings.public_base_url,
+            public_base_url=lambda: self.settings.configured_public_base_url,
             clock=lambda: self.clock(),
             read=to_inbound,
             logged_ids=("MessageSid", "AccountSid"),
@@ -138,7 +138,7 @@ class Container:
 
         return TwilioWebhook(
             auth_token=lambda: self.twilio_auth_token,
-            public_base_url=lambda: self.settings.public_base_url,
+            public_base_url=lambda: self.settings.configured_public_base_url,
             clock=lambda: self.clock(),
             read=lambda params, _: params,
             logged_ids=("MessageSid", "AccountSid"),
@@ -151,7 +151,7 @@ class Container:
 
         return TwilioWebhook(
             auth_token=lambda: self.twilio_auth_token,
-            public_base_url=lambda: self.settings.public_base_url,
+            public_base_url=lambda: self.settings.configured_public_base_url,
             clock=lambda: self.clock(),
             read=to_inbound,
             logged_ids=("MessageSid", "AccountSid"),
@@ -163,7 +163,7 @@ class Container:
 
         return TwilioWebhook(
             auth_token=lambda: self.twilio_auth_token,
-            public_base_url=lambda: self.settings.public_base_url,
+            public_base_url=lambda: self.settings.configured_public_base_url,
             clock=lambda: self.clock(),
             read=lambda params, _: to_status_update(params),
         )
@@ -402,6 +402,16 @@ def container() -> Container:
         if _container is None:
             _container = Container(Settings.from_env())
         return _container
+
+
+def queue_container() -> Container:
+    """The container for a queue handler (jobs, timers, parked requests): they run outside
+    any request, so a setting only a request could supply (PUBLIC_BASE_URL, the API's
+    URL) is required before any record is touched: a deployment without it fails every
+    invocation loudly (Lambda errors, alarmed) instead of half-running jobs."""
+    built = container()
+    _ = built.settings.public_base_url  # raises ConfigError, naming what to do
+    return built
 
 
 def reset_container(new: Container | None = None) -> None:

@@ -104,9 +104,34 @@ class Settings:
         return value
 
     @cached_property
+    def configured_public_base_url(self) -> str | None:
+        """PUBLIC_BASE_URL when set: a custom domain, the local stack, or (in the queue
+        functions) the API's URL that `relaydesk deploy` derives from the app stack.
+        A placeholder left in `.chalice/config.json` is an error, not a URL."""
+        value = (self.environ.get("PUBLIC_BASE_URL") or "").strip().rstrip("/")
+        if not value:
+            return None
+        if "REPLACE-WITH" in value or not value.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"setting PUBLIC_BASE_URL is not a URL ({value[:80]!r}): remove it from "
+                ".chalice/config.json (relaydesk deploy derives the API's URL) or set it to "
+                "the custom domain Twilio and SendGrid call, stage path included"
+            )
+        return value
+
+    @cached_property
     def public_base_url(self) -> str:
-        """The URL Twilio calls, stage path included: signatures are computed over it."""
-        return self._get("PUBLIC_BASE_URL").rstrip("/")
+        """The URL Twilio calls, stage path included: signatures are computed over it, and
+        the jobs name it in status callback URLs and links (no request to learn it from)."""
+        value = self.configured_public_base_url
+        if value is None:
+            raise ConfigError(
+                "setting PUBLIC_BASE_URL is not set: the API's public URL, which jobs and "
+                "timers need outside a request. `relaydesk deploy` puts the app stack's "
+                "EndpointURL in the queue functions' environment and `relaydesk stack` the "
+                "local app's; a plain `chalice deploy` does not (use `make deploy`)"
+            )
+        return value
 
     @cached_property
     def reply_domain(self) -> str:

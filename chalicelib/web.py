@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalice.app import Response
 
@@ -163,7 +163,12 @@ def guarded(
 
 
 def twilio_messaging_webhook(
-    c: Container, *, body: bytes, signature: str | None, resource_path: str
+    c: Container,
+    *,
+    body: bytes,
+    signature: str | None,
+    resource_path: str,
+    context: Mapping[str, Any] | None = None,
 ) -> Response:
     facts: dict[str, str] = {}
 
@@ -171,7 +176,7 @@ def twilio_messaging_webhook(
         if len(body) > MAX_TWILIO_BODY:
             return _too_large(resource_path, len(body), MAX_TWILIO_BODY, _twilio_ids(body))
         adapter = c.twilio_messaging_webhook
-        request = _twilio_request(resource_path, body, signature)
+        request = _twilio_request(resource_path, body, signature, context)
         adapter.authenticate(request)
         ack = receive_message(c, adapter.receive(request, facts))
         return Response(
@@ -184,7 +189,12 @@ def twilio_messaging_webhook(
 
 
 def twilio_fallback_webhook(
-    c: Container, *, body: bytes, signature: str | None, resource_path: str
+    c: Container,
+    *,
+    body: bytes,
+    signature: str | None,
+    resource_path: str,
+    context: Mapping[str, Any] | None = None,
 ) -> Response:
     """The number's SMS Fallback URL: Twilio calls it when the messaging webhook failed
     (a 5xx, a timeout, no answer) and does not retry it. It needs only SQS: the request is
@@ -200,7 +210,7 @@ def twilio_fallback_webhook(
     def handle() -> Response:
         if len(body) > MAX_TWILIO_BODY:
             return _too_large(resource_path, len(body), MAX_TWILIO_BODY, _twilio_ids(body))
-        request = _twilio_request(resource_path, body, signature)
+        request = _twilio_request(resource_path, body, signature, context)
         verified = True
         try:
             c.twilio_fallback_webhook.receive(request, facts)
@@ -218,13 +228,39 @@ def twilio_fallback_webhook(
     return guarded(c, handle, resource_path, facts)
 
 
-def _twilio_request(path: str, body: bytes, signature: str | None) -> WebhookRequest:
+def _twilio_request(
+    path: str, body: bytes, signature: str | None, context: Mapping[str, Any] | None
+) -> WebhookRequest:
     headers = {twilio_messaging.SIGNATURE_HEADER: signature} if signature is not None else {}
-    return WebhookRequest(path, body, headers)
+    return WebhookRequest(path, body, headers, base_url=received_base_url(context, path))
+
+
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
+
+
+def received_base_url(context: Mapping[str, Any] | None, resource_path: str) -> str | None:
+    """The public base URL a request was received on, from API Gateway's request context:
+    `https://<domainName><path>` without the route. `path` is the path as the client
+    called it, the stage (`/api`, execute-api) or a custom domain's base path included, so
+    the URL is exactly the one Twilio signed. None when the context does not say (Chalice's
+    local server and test client): then only PUBLIC_BASE_URL can."""
+    if not context:
+        return None
+    domain, path = context.get("domainName"), context.get("path")
+    if not (isinstance(domain, str) and isinstance(path, str) and _HOST.fullmatch(domain)):
+        return None
+    if not path.endswith(resource_path):
+        return None
+    return f"https://{domain}{path[: len(path) - len(resource_path)]}"
 
 
 def twilio_status_webhook(
-    c: Container, *, body: bytes, signature: str | None, resource_path: str
+    c: Container,
+    *,
+    body: bytes,
+    signature: str | None,
+    resource_path: str,
+    context: Mapping[str, Any] | None = None,
 ) -> Response:
     """Twilio's delivery status callbacks, verified like every other Twilio request."""
 
@@ -232,7 +268,7 @@ def twilio_status_webhook(
         if len(body) > MAX_TWILIO_BODY:
             return _too_large(resource_path, len(body), MAX_TWILIO_BODY, _twilio_ids(body))
         adapter = c.twilio_status_webhook
-        request = _twilio_request(resource_path, body, signature)
+        request = _twilio_request(resource_path, body, signature, context)
         adapter.authenticate(request)
         # Imported by the route that needs it: a cold start that serves a customer's SMS
         # (Twilio waits 15 s) does not load the status or e-mail flows.
@@ -245,7 +281,12 @@ def twilio_status_webhook(
 
 
 def twilio_voice_webhook(
-    c: Container, *, body: bytes, signature: str | None, resource_path: str
+    c: Container,
+    *,
+    body: bytes,
+    signature: str | None,
+    resource_path: str,
+    context: Mapping[str, Any] | None = None,
 ) -> Response:
     """The number's Voice URL and the callbacks its TwiML names (flows/receive_voice.py),
     told apart by their path; each verified over its own URL, answered with TwiML (the
@@ -257,16 +298,18 @@ def twilio_voice_webhook(
     def handle() -> Response:
         if len(body) > MAX_TWILIO_BODY:
             return _too_large(resource_path, len(body), MAX_TWILIO_BODY, _twilio_ids(body))
-        request = _twilio_request(resource_path, body, signature)
+        request = _twilio_request(resource_path, body, signature, context)
         if resource_path == routes.TWILIO_VOICE_TRANSCRIPTION:
             done = c.twilio_transcription_webhook.receive(request, facts)
             return _json(200, {"status": voice.transcription(c, done)})
         if resource_path == routes.TWILIO_VOICE_DIAL:
-            xml = voice.dial_result(c, c.twilio_dial_webhook.receive(request, facts))
+            dialed = c.twilio_dial_webhook.receive(request, facts)
+            xml = voice.dial_result(c, dialed, received_base=request.base_url)
         elif resource_path == routes.TWILIO_VOICE_RECORDING:
             xml = voice.recording(c, c.twilio_recording_webhook.receive(request, facts))
         else:
-            xml = voice.answer_call(c, c.twilio_voice_webhook.receive(request, facts))
+            call = c.twilio_voice_webhook.receive(request, facts)
+            xml = voice.answer_call(c, call, received_base=request.base_url)
         return Response(body=xml, status_code=200, headers={"Content-Type": "text/xml"})
 
     return guarded(c, handle, resource_path, facts)

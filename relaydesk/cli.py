@@ -15,6 +15,9 @@ relaydesk simulate woo-event --order 1050 --status cancelled   the same from Woo
 relaydesk answers try demo --from +420777123456 "Where is my order?"
                                                  what automation would answer (a dry run)
 relaydesk commerce subscribe demo [--url URL] [--dry-run]   the shop's webhooks to relaydesk
+relaydesk providers sync [--stage STAGE] [--url URL] [--dry-run]
+                                                 the Twilio numbers and SendGrid Inbound Parse
+                                                 settings pointed at relaydesk
 relaydesk outbox [--clear]                       what was sent through the sandbox
 relaydesk customer export demo +420777123456     all held about a customer, as JSON (GDPR)
 relaydesk customer erase demo +420777123456 --yes   erase it, keeping anonymous counts
@@ -691,6 +694,16 @@ def main(argv: list[str] | None = None) -> int:
     subscribe.add_argument("--dry-run", action="store_true", help="show, change nothing")
     subscribe.add_argument("--stage", default=None, help="AWS: the SSM prefix /relaydesk/<stage>")
 
+    providers = commands.add_parser("providers", help="Twilio's and SendGrid's settings")
+    provider_actions = providers.add_subparsers(dest="action", required=True)
+    sync = provider_actions.add_parser(
+        "sync", help="point the stores' Twilio numbers and SendGrid Inbound Parse at relaydesk"
+    )
+    sync.add_argument("--stage", default=None, help="AWS: the deployed stage (else: local)")
+    sync.add_argument("--url", default=None, help="relaydesk's base URL (default: derived)")
+    sync.add_argument("--dry-run", action="store_true", help="print the differences only")
+    sync.add_argument("--endpoint-url", default=None, help="an emulator instead of AWS")
+
     outbox = commands.add_parser("outbox", help="print what the sandbox recorded")
     outbox.add_argument("--clear", action="store_true")
 
@@ -737,7 +750,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "deploy":
         from relaydesk.deploy import deploy_command
 
-        return deploy_command(args.stage, args.alarm_email, args.endpoint_url, args.dry_run)
+        return deploy_command(
+            args.stage,
+            args.alarm_email,
+            args.endpoint_url,
+            args.dry_run,
+            sandbox_url=args.sandbox_url if args.endpoint_url else None,
+        )
     if args.command == "package":
         from pathlib import Path
 
@@ -770,6 +789,10 @@ def main(argv: list[str] | None = None) -> int:
         from relaydesk.commerce_subscribe import subscribe_command
 
         return subscribe_command(args, sandbox_url=args.sandbox_url)
+    if args.command == "providers":
+        from relaydesk.providers_sync import sync_command
+
+        return sync_command(args)
     if args.command == "answers":
         from relaydesk.answers_try import try_command
 

@@ -83,7 +83,12 @@ def subscribe_command(args: argparse.Namespace, *, sandbox_url: str) -> int:
     if store is None or store.commerce is None:
         print(f"store {args.store!r} is not configured with a shop", flush=True)
         return 2
-    base_url = args.url or environ.get("PUBLIC_BASE_URL") or args.app_url
+    base_url = args.url or environ.get("PUBLIC_BASE_URL")
+    if not base_url and args.stage:
+        from relaydesk.providers_sync import app_endpoint  # the deployed API's own URL
+
+        base_url = app_endpoint(args.stage, None)
+    base_url = base_url or args.app_url
     plan = planned(store.commerce, base_url)
     if args.dry_run:
         for item in plan:

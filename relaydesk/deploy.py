@@ -12,14 +12,18 @@
    - uploads the two zips to the bucket, keyed by their SHA-256, and points the template
      at them (build/deploy/<stage>/deployed.json);
    - deploys that template as the stack `relaydesk-<stage>-app` through a CloudFormation
-     change set (the SAM transform needs one), checks the timers' event source, and
-     prints the URLs to paste into Twilio and SendGrid.
-   Plain `chalice deploy` is not used: it would upload the full dependency layer, with
-   the boto3 stack the runtime already has and without bytecode, and could not switch on
-   ReportBatchItemFailures.
+     change set (the SAM transform needs one), checks the timers' and jobs' event sources,
+     and points the stores' Twilio numbers and SendGrid Inbound Parse at the API
+     (`relaydesk providers sync --stage <stage>`, relaydesk/providers_sync.py).
+   Plain `chalice deploy` is refused (chalicelib/chalice_deploy.py): it would upload the
+   full dependency layer, with the boto3 stack the runtime already has and without
+   bytecode, could not switch on ReportBatchItemFailures, and would leave the queue
+   functions without PUBLIC_BASE_URL.
 `--dry-run` does everything up to the app stack, then creates its change set, prints the
-changes it holds and deletes it; with `--endpoint-url` all of it runs against an emulator
-(moto), as the tests do (moto creates change sets of a SAM template but cannot execute them).
+changes it holds and deletes it, and prints the providers' settings that would change;
+with `--endpoint-url` all of it runs against an emulator (moto) and the providers' calls go
+to the sandbox, as the tests do (moto creates change sets of a SAM template but cannot
+execute them).
 """
 
 from __future__ import annotations
@@ -34,7 +38,6 @@ import time
 from typing import Any
 
 from chalicelib import routes
-from chalicelib.channels.twilio_messaging import override_fragment
 from relaydesk.packaging import PROJECT_ROOT, Package, build, digest
 
 TEMPLATE = PROJECT_ROOT / "infra" / "template.yaml"
@@ -138,17 +141,32 @@ def put_secrets(ssm: Any, stage: str, values: dict[str, str]) -> list[str]:
     return written
 
 
+BATCH_FAILURE_HANDLERS = ("on_timer", "on_job")
+"""The handlers that return batchItemFailures (app.py): their event sources must say so."""
+
+
+def enable_batch_failures(
+    lambda_client: Any, stage: str, handlers: tuple[str, ...] = BATCH_FAILURE_HANDLERS
+) -> int:
+    """ReportBatchItemFailures on these handlers' event sources; how many changed. Without
+    it Lambda deletes a whole batch whose handler returned: held timers and held jobs."""
+    changed = 0
+    for handler in handlers:
+        mappings = lambda_client.list_event_source_mappings(
+            FunctionName=f"relaydesk-{stage}-{handler}"
+        )
+        for mapping in mappings["EventSourceMappings"]:
+            if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", []):
+                lambda_client.update_event_source_mapping(
+                    UUID=mapping["UUID"], FunctionResponseTypes=["ReportBatchItemFailures"]
+                )
+                changed += 1
+    return changed
+
+
 def enable_timer_batch_failures(lambda_client: Any, stage: str) -> int:
     """ReportBatchItemFailures on the timers handler's event source; how many changed."""
-    mappings = lambda_client.list_event_source_mappings(FunctionName=f"relaydesk-{stage}-on_timer")
-    changed = 0
-    for mapping in mappings["EventSourceMappings"]:
-        if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", []):
-            lambda_client.update_event_source_mapping(
-                UUID=mapping["UUID"], FunctionResponseTypes=["ReportBatchItemFailures"]
-            )
-            changed += 1
-    return changed
+    return enable_batch_failures(lambda_client, stage, ("on_timer",))
 
 
 def secrets_command(stage: str, endpoint_url: str | None) -> int:
@@ -300,8 +318,17 @@ def _outputs(cloudformation: Any, name: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-def deploy_command(stage: str, alarm_email: str, endpoint_url: str | None, dry_run: bool) -> int:
+def deploy_command(
+    stage: str,
+    alarm_email: str,
+    endpoint_url: str | None,
+    dry_run: bool,
+    sandbox_url: str | None = None,
+) -> int:
+    """`sandbox_url`: with `endpoint_url` (an emulator), the providers are the sandbox's."""
     import boto3
+
+    from relaydesk.providers_sync import sync
 
     cloudformation = boto3.client("cloudformation", endpoint_url=endpoint_url)
     outputs = deploy_stack(
@@ -342,33 +369,43 @@ def deploy_command(stage: str, alarm_email: str, endpoint_url: str | None, dry_r
         print(f"dry run: would deploy {deployed} as the stack {name}:")
         for change in changes or ["(no changes)"]:
             print(f"  {change}")
-        return 0
+        # The providers' wiring as it would change (the API's URL as deployed, if it is).
+        return sync(
+            stage=stage,
+            base_url=None,
+            dry_run=True,
+            sandbox_url=sandbox_url,
+            endpoint_url=endpoint_url,
+        )
     for change in changes or ["no changes"]:
         print(f"app: {change}")
-    # The template already asks for it; this checks that the deployed event source has it.
-    changed = enable_timer_batch_failures(boto3.client("lambda", endpoint_url=endpoint_url), stage)
+    # The template already asks for it; this checks that the deployed event sources have it.
+    changed = enable_batch_failures(boto3.client("lambda", endpoint_url=endpoint_url), stage)
     print(
-        "timers: ReportBatchItemFailures on"
+        "timers and jobs: ReportBatchItemFailures on"
         + (f" (had to switch it on for {changed} event source(s))" if changed else "")
     )
     url = app_outputs["EndpointURL"].rstrip("/")
+    print(f"app: the API is at {url}")
     print(f"""
-Twilio (Messaging > the number > "A message comes in", HTTP POST; the fragment is
-Twilio's connection overrides, keep it):
-  {url}{routes.TWILIO_MESSAGING}#{override_fragment()}
-and "Primary handler fails" (the Fallback URL, HTTP POST):
-  {url}{routes.TWILIO_FALLBACK}
-  Set PUBLIC_BASE_URL={url} in .chalice/config.json's {stage} stage: signatures are over it.
-Twilio (Voice > the number > "A call comes in", Webhook, HTTP POST; the callbacks it names
-follow from PUBLIC_BASE_URL):
+Twilio Voice, set by hand for the numbers whose calls relaydesk should take (Voice > the
+number > "A call comes in", Webhook, HTTP POST; the callbacks it names follow from it):
   {url}{routes.TWILIO_VOICE}
-SendGrid Inbound Parse for the support domain (mail with photos, up to 10 MB posted;
-"Send Raw" off), stored in S3 by API Gateway:
-  https://parse:<INBOUND_PARSE_PASSWORD>@{url.removeprefix("https://")}{routes.SENDGRID_MAIL}
-and for the reply domain (or both, for mail under ~4.5 MB):
-  https://parse:<INBOUND_PARSE_PASSWORD>@{url.removeprefix("https://")}{routes.SENDGRID_INBOUND}
-Meta (the app's Messenger and Instagram webhooks: Callback URL, Verify token =
-META_VERIFY_TOKEN; fields messages, messaging_postbacks, message_echoes):
+Meta (the app's Messenger and Instagram webhooks, set by hand in the Meta app: Callback URL,
+Verify token = META_VERIFY_TOKEN; fields messages, messaging_postbacks, message_echoes):
   {url}{routes.META}
 """)
-    return 0
+    # Twilio's numbers and SendGrid's Inbound Parse pointed at it (relaydesk/providers_sync.py).
+    wired = sync(
+        stage=stage,
+        base_url=None,
+        dry_run=False,
+        sandbox_url=sandbox_url,
+        endpoint_url=endpoint_url,
+    )
+    if wired != 0:
+        print(
+            "The app is deployed, but the providers are not all wired to it: fix what is said "
+            f"above, then run `.venv/bin/relaydesk providers sync --stage {stage}`."
+        )
+    return wired

@@ -28,6 +28,8 @@ What `build` does after `chalice package --stage S OUT` (and what `make deploy` 
    (`Client.messages` lives there; the others load only when touched, which the app never
    does) are left as source: their bytecode would add some 5 MB to the zip for nothing.
 4. The zips together must stay under the project's budget (BUDGET_BYTES, compressed).
+5. The queue functions get PUBLIC_BASE_URL from the API's own URL in the same template
+   (`derive_public_base_url`): one deploy, no URL pasted back into the config.
 
 Deploy the result with `relaydesk deploy` (CloudFormation, see relaydesk/deploy.py), or by
 hand: upload the zips, point `CodeUri`/`ContentUri` at them, deploy `sam.json`.
@@ -207,6 +209,55 @@ def add_mail_route(template: dict[str, Any], stage: str) -> None:
                 resource["Properties"].setdefault("Environment", {}).setdefault("Variables", {})
             )
             variables["MAIL_BUCKET"] = {"Fn::ImportValue": f"relaydesk-{stage}-MailBucketName"}
+
+
+PLACEHOLDER = "REPLACE-WITH"
+
+
+def derive_public_base_url(template: dict[str, Any]) -> list[str]:
+    """PUBLIC_BASE_URL for the functions that run outside a request: the API's own URL,
+    as the template's `EndpointURL` output spells it (`https://${RestAPI}.execute-api...`,
+    without its trailing slash), resolved by CloudFormation in the same deploy, so that one
+    `make deploy` is enough. The API handler is left without it: API Gateway invokes it, so
+    a reference back to the API would be a cycle, and it reads the URL from each request.
+    A PUBLIC_BASE_URL set in `.chalice/config.json` (a custom domain) is kept everywhere;
+    its placeholder is an error. The logical ids given the derived URL."""
+    endpoint = template.get("Outputs", {}).get("EndpointURL", {}).get("Value", {})
+    if not isinstance(endpoint, dict) or "Fn::Sub" not in endpoint:
+        raise SystemExit("the packaged template has no EndpointURL output to derive the URL from")
+    derived = {"Fn::Sub": str(endpoint["Fn::Sub"]).rstrip("/")}
+    api = json.dumps(
+        [
+            r.get("Properties", {})
+            for r in template.get("Resources", {}).values()
+            if r.get("Type") == "AWS::Serverless::Api"
+        ]
+    )
+
+    def invoked_by_api(logical_id: str) -> bool:
+        """The API's handler or authorizer: the API references it, so it cannot refer back."""
+        return f"${{{logical_id}.Arn}}" in api
+
+    given = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
+        configured = variables.get("PUBLIC_BASE_URL")
+        if isinstance(configured, str) and configured.strip():
+            if PLACEHOLDER in configured:
+                raise SystemExit(
+                    "PUBLIC_BASE_URL in .chalice/config.json is still a placeholder: remove it "
+                    "(the API's URL is derived) or set the custom domain Twilio calls"
+                )
+            continue
+        if properties["Handler"].rsplit(".", 1)[-1] == "app" or invoked_by_api(logical_id):
+            variables.pop("PUBLIC_BASE_URL", None)
+            continue
+        variables["PUBLIC_BASE_URL"] = derived
+        given.append(logical_id)
+    return given
 
 
 def runtimes(template: dict[str, Any]) -> set[str]:
@@ -418,8 +469,11 @@ def build(
     names = name_functions(template, app_name(), stage)
     name_api(template, app_name(), stage)
     add_mail_route(template, stage)
+    derived = derive_public_base_url(template)
     sam.write_text(json.dumps(template, indent=2))
     log(f"{sam}: ReportBatchItemFailures enabled for {', '.join(BATCH_FAILURE_QUEUES)}")
+    if derived:
+        log(f"{sam}: PUBLIC_BASE_URL = the API's EndpointURL for {', '.join(sorted(derived))}")
 
     runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
     if runtimes(template) != {runtime}:

@@ -145,6 +145,9 @@ class WebhookRequest:
     body: bytes
     headers: Mapping[str, str]
     """Looked up by lower-case name."""
+    base_url: str | None = None
+    """The public URL's base as API Gateway received it (web.received_base_url); a
+    signature is checked over it when PUBLIC_BASE_URL does not name a custom domain."""
 
 
 Parsed = TypeVar("Parsed", covariant=True)

@@ -65,8 +65,12 @@ def _store(c: Container, call: Call) -> StoreConfig:
     return store
 
 
-def _urls(c: Container) -> CallbackUrls:
-    base = c.settings.public_base_url
+def _urls(c: Container, received_base: str | None) -> CallbackUrls:
+    """The callbacks under the URL this request came in on (the API handler has no
+    PUBLIC_BASE_URL in AWS: a custom domain's, when configured, wins)."""
+    base = c.settings.configured_public_base_url or received_base
+    if base is None:
+        base = c.settings.public_base_url  # raises ConfigError, naming the setting
     return CallbackUrls(
         dial=base + routes.TWILIO_VOICE_DIAL,
         recording=base + routes.TWILIO_VOICE_RECORDING,
@@ -102,7 +106,7 @@ def _voicemail(c: Container, store: StoreConfig, call: Call) -> Voicemail:
     )
 
 
-def answer_call(c: Container, call: Call) -> str:
+def answer_call(c: Container, call: Call, *, received_base: str | None = None) -> str:
     """The Voice URL: ring the store's phone while it is open, else greet and record."""
     store = _store(c, call)
     logs.bind_message(store.store_id, call.call_sid)
@@ -118,17 +122,17 @@ def answer_call(c: Container, call: Call) -> str:
     else:
         plan = _voicemail(c, store, call)
     log.info("call answered: store=%s forwarded=%s", store.store_id, isinstance(plan, Forward))
-    return twiml(plan, _urls(c))
+    return twiml(plan, _urls(c, received_base))
 
 
-def dial_result(c: Container, result: DialResult) -> str:
+def dial_result(c: Container, result: DialResult, *, received_base: str | None = None) -> str:
     """The forwarded call ended: someone took it (hang up), or nobody did (voicemail)."""
     store = _store(c, result.call)
     logs.bind_message(store.store_id, result.call.call_sid)
     if result.status in (DIAL_ANSWERED, "answered"):
         return goodbye(None)
     log.info("forwarded call not taken: store=%s status=%s", store.store_id, result.status)
-    return twiml(_voicemail(c, store, result.call), _urls(c))
+    return twiml(_voicemail(c, store, result.call), _urls(c, received_base))
 
 
 def recording(c: Container, done: Recording) -> str:

@@ -12,6 +12,8 @@ an outbox that people (`GET /outbox`) and tests (`Sandbox.entries()`) can inspec
     shopify.py    Admin GraphQL API: the orders relaydesk's Shopify adapter reads, THROTTLED
     woocommerce.py  REST API v3: the orders relaydesk's WooCommerce adapter reads
     meta.py       Graph API Send API (Messenger, Instagram) and Meta's signed webhook posts
+    provider_settings.py  Twilio's IncomingPhoneNumbers and SendGrid's Inbound Parse
+                  settings, which `relaydesk providers sync` sets (changes recorded)
     shop_data.py  the demo shops' customers and orders (both platforms), dated from the start
     registry.py   the providers, in routing order: a new provider is a module and an entry
     recording.py  the outbox and the injected faults (`Sandbox`)

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from http import HTTPStatus
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+if TYPE_CHECKING:
+    from relaydesk.sandbox.provider_settings import ProviderAccounts
 
 # One logger for the whole sandbox, whichever module logs: one switch (and one name for
 # tests to capture) covers every provider, as it did when the sandbox was one module.
@@ -73,6 +76,11 @@ class Outbox(Protocol):
         ...
 
     def record(self, entries: list[Entry]) -> None: ...
+
+    @property
+    def accounts(self) -> ProviderAccounts:
+        """The provider settings (Twilio numbers, SendGrid parse settings) and their changes."""
+        ...
 
 
 class Provider(Protocol):

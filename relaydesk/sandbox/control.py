@@ -6,6 +6,9 @@
     DELETE /sandbox/faults
     POST   /sandbox/shop/news {"order": "1050", "event": "DELAYED", "happened_at": ISO}
     DELETE /sandbox/shop/news
+    GET    /sandbox/settings                    DELETE /sandbox/settings
+                          (the Twilio numbers and parse settings, and their changes:
+                           relaydesk/sandbox/provider_settings.py)
 
 A fault is a provider's name, an HTTP error status and a count: the next `count` requests to
 that provider get that status in the vendor's error shape, before any auth check, each
@@ -30,8 +33,11 @@ OUTBOX_FILTERS: Final = ("provider", "to", "channel")
 MAX_RETRY_AFTER: Final = 86_400
 
 
+SETTINGS_PATH: Final = "/sandbox/settings"
+
+
 def handles(request: Request) -> bool:
-    return (request.path == "/outbox" and request.method in ("GET", "DELETE")) or (
+    return (request.path in ("/outbox", SETTINGS_PATH) and request.method in ("GET", "DELETE")) or (
         request.path in ("/sandbox/faults", NEWS_PATH) and request.method in ("POST", "DELETE")
     )
 
@@ -39,6 +45,11 @@ def handles(request: Request) -> bool:
 def handle(request: Request, sandbox: Sandbox) -> Response:
     if request.path == "/outbox":
         return _outbox(request, sandbox)
+    if request.path == SETTINGS_PATH:
+        if request.method == "DELETE":
+            sandbox.accounts.reset()
+            return Response(HTTPStatus.NO_CONTENT)
+        return Response(HTTPStatus.OK, sandbox.accounts.snapshot())
     if request.path == NEWS_PATH:
         return _news(request)
     return _faults(request, sandbox)

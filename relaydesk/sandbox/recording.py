@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 
 from relaydesk.sandbox.base import Entry, Fault
+from relaydesk.sandbox.provider_settings import ProviderAccounts
 from relaydesk.sandbox.registry import PROVIDERS
 
 MAX_FAULT_DELAY_SECONDS = 10.0
@@ -34,6 +35,8 @@ class Sandbox:
         self._faults: dict[str, _Fault] = {}
         self.status_token = status_token
         """Signs status callbacks as Twilio would; None: no callbacks are made."""
+        self.accounts = ProviderAccounts()
+        """The Twilio numbers and parse settings `relaydesk providers sync` sets."""
 
     def entries(
         self, *, provider: str | None = None, to: str | None = None, channel: str | None = None

@@ -10,6 +10,7 @@ from typing import Final
 
 from relaydesk.sandbox.base import Provider
 from relaydesk.sandbox.meta import Meta
+from relaydesk.sandbox.provider_settings import SendGridParse, TwilioNumbers
 from relaydesk.sandbox.sendgrid import SendGrid
 from relaydesk.sandbox.shopify import Shopify
 from relaydesk.sandbox.twilio import Twilio
@@ -17,12 +18,8 @@ from relaydesk.sandbox.twilio_voice import TwilioRecordings
 from relaydesk.sandbox.woocommerce import WooCommerce
 
 REGISTRY: Final[tuple[Provider, ...]] = (
-    Twilio(),
-    SendGrid(),
-    Shopify(),
-    WooCommerce(),
-    Meta(),
-    TwilioRecordings(),
+    *(Twilio(), SendGrid(), Shopify(), WooCommerce(), Meta(), TwilioRecordings()),
+    *(TwilioNumbers(), SendGridParse()),  # the settings `relaydesk providers sync` sets
 )
 
 PROVIDERS: Final = tuple(provider.name for provider in REGISTRY)

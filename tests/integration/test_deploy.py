@@ -16,8 +16,9 @@ import boto3
 import pytest
 
 from chalicelib.settings import ConfigError, Secrets
-from relaydesk import deploy, emulator
+from relaydesk import deploy, emulator, sandbox
 from relaydesk.packaging import Package
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -179,11 +180,28 @@ def test_packages_are_uploaded_once_by_content_and_the_template_points_at_them(
 
 
 def test_make_deploy_dry_run_against_the_emulator(
-    fresh_aws: str, capsys: pytest.CaptureFixture[str]
+    fresh_aws: str,
+    capsys: pytest.CaptureFixture[str],
+    sandbox_url: str,
+    outbox: sandbox.Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from relaydesk.cli import main
 
-    assert main(["deploy", "--stage", "prod", "--endpoint-url", fresh_aws, "--dry-run"]) == 0
+    # What `make secrets` stores; the providers' calls go to the sandbox (--endpoint-url).
+    deploy.put_secrets(
+        boto3.client("ssm"),
+        "prod",
+        {
+            "TWILIO_AUTH_TOKEN": "prod-twilio-token",
+            "SENDGRID_API_KEY": "SG.prod",
+            "INBOUND_PARSE_PASSWORD": "prod-parse-password",
+        },
+    )
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "2" * 32)
+    outbox.accounts.reset()
+    argv = ["--sandbox-url", sandbox_url, "deploy", "--stage", "prod"]
+    assert main([*argv, "--endpoint-url", fresh_aws, "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "infra: table relaydesk" in out
     stacks = boto3.client("cloudformation").describe_stacks(StackName="relaydesk-prod-data")
@@ -220,3 +238,49 @@ def test_make_deploy_dry_run_against_the_emulator(
         if s["StackStatus"] != "DELETE_COMPLETE"
     }
     assert "relaydesk-prod-app" not in names  # nothing deployed on the Lambda side
+
+    # The queue functions get the API's URL from the same template; the API reads requests.
+    derived = {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"}
+    for name in ("OnTimer", "OnJob", "OnParked"):
+        variables = resources[name]["Properties"]["Environment"]["Variables"]
+        assert variables["PUBLIC_BASE_URL"] == derived
+    assert (
+        "PUBLIC_BASE_URL" not in resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    )
+
+    # The providers' wiring it would make (no API yet: its URL as a placeholder), unmade.
+    base = "https://<api-id>.execute-api.<region>.amazonaws.com/api"
+    assert f"providers sync for {base} (dry run, nothing is changed):" in out
+    assert "  twilio +15005550006 (store demo): would change" in out
+    assert f"      sms_fallback_url: '' -> '{base}/webhooks/twilio/fallback'" in out
+    assert "  sendgrid inbound parse reply.example.com (the reply domain): would create" in out
+    assert "prod-parse-password" not in out
+    assert outbox.accounts.changes() == []
+
+
+def test_plain_chalice_deploy_stops_before_it_changes_anything(fresh_aws: str) -> None:
+    """`chalice deploy` imports app.py to validate it before its first AWS call: refused
+    there, the emulated account has no function, role or API afterwards."""
+    import os
+    import subprocess
+    import sys
+
+    chalice = Path(sys.executable).with_name("chalice")
+    environ = {**os.environ, "AWS_ENDPOINT_URL": fresh_aws}
+    done = subprocess.run(  # noqa: S603 - this venv's chalice, in the project
+        [str(chalice), "deploy", "--stage", "dev"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert done.returncode != 0
+    assert "plain `chalice deploy` is not supported, and nothing was changed" in done.stderr
+    assert "make deploy STAGE=<stage>" in done.stderr
+    assert boto3.client("lambda").list_functions()["Functions"] == []
+    assert boto3.client("apigateway").get_rest_apis()["items"] == []
+    roles = boto3.client("iam").list_roles()["Roles"]
+    assert [r["RoleName"] for r in roles if r["RoleName"].startswith("relaydesk")] == []

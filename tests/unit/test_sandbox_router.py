@@ -39,7 +39,16 @@ class Echo:
 
 
 def test_every_registered_provider_has_its_own_name() -> None:
-    assert PROVIDERS == ("twilio", "sendgrid", "shopify", "woocommerce", "meta", "twilio-voice")
+    assert PROVIDERS == (
+        "twilio",
+        "sendgrid",
+        "shopify",
+        "woocommerce",
+        "meta",
+        "twilio-voice",
+        "twilio-numbers",
+        "sendgrid-parse",
+    )
     assert len({provider.name for provider in REGISTRY}) == len(REGISTRY)
 
 
