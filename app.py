@@ -16,7 +16,7 @@ from chalice.app import (
     SQSEvent,
 )
 
-from chalicelib import routes, web
+from chalicelib import routes, web, webchat_web
 from chalicelib.composition import container
 from chalicelib.logs import configure_logging, correlation
 from chalicelib.settings import Settings
@@ -145,6 +145,43 @@ def meta() -> Response:
     request = _request()
     with correlation(request.context.get("requestId")):
         return web.meta_webhook(container(), body=_body(request), headers=request.headers)
+
+
+@app.route(routes.WIDGET, methods=["GET"])
+def widget() -> Response:
+    return webchat_web.widget()
+
+
+def _webchat(action: str, store_id: str) -> Response:
+    request = _request()
+    with correlation(request.context.get("requestId")):
+        return webchat_web.webchat_request(
+            container(),
+            action,
+            store_id=store_id,
+            body=_body(request),
+            headers=request.headers,
+            source_ip=request.context.get("identity", {}).get("sourceIp", ""),
+        )
+
+
+# text/plain: the widget's requests are CORS "simple" requests, with no preflight.
+_WEBCHAT_TYPES = ["text/plain", "application/json"]
+
+
+@app.route(routes.WEBCHAT_SESSION, methods=["POST"], content_types=_WEBCHAT_TYPES)
+def webchat_session(store_id: str) -> Response:
+    return _webchat("session", store_id)
+
+
+@app.route(routes.WEBCHAT_SEND, methods=["POST"], content_types=_WEBCHAT_TYPES)
+def webchat_send(store_id: str) -> Response:
+    return _webchat("send", store_id)
+
+
+@app.route(routes.WEBCHAT_POLL, methods=["POST"], content_types=_WEBCHAT_TYPES)
+def webchat_poll(store_id: str) -> Response:
+    return _webchat("poll", store_id)
 
 
 # The pollers share the account's Lambda concurrency with the webhooks, and a webhook

@@ -32,6 +32,7 @@ from chalicelib.domain.sla import (
     Target,
     Targets,
 )
+from chalicelib.domain.webchat_config import Webchat, WebchatConfigError, parse_webchat
 from chalicelib.settings import ConfigError
 
 if TYPE_CHECKING:
@@ -122,6 +123,8 @@ class StoreConfig:
     """The store's Facebook page and Instagram account (domain/meta_config.py)."""
     report_to: tuple[str, ...] = ()
     """Who gets the weekly report on Monday morning (flows/report.py); empty: nobody."""
+    webchat: Webchat = field(default_factory=Webchat)
+    """The chat widget on the store's own site (chalicelib/domain/webchat_config.py)."""
 
     @property
     def meta_addresses(self) -> tuple[str, ...]:
@@ -347,6 +350,7 @@ def parse_store(raw: Mapping[str, Any], base_dir: Path | None = None) -> StoreCo
         proactive=_parse_proactive(store_id, raw.get("proactive")),
         meta=_parse_meta(store_id, raw.get("meta")),
         report_to=_parse_report_to(store_id, raw.get("report_to", [])),
+        webchat=_parse_webchat(store_id, raw.get("webchat")),
     )
 
 
@@ -373,6 +377,13 @@ def _parse_report_to(store_id: str, raw: object) -> tuple[str, ...]:
                 f"store {store_id!r}: report_to: {address!r} is not an e-mail address"
             )
     return tuple(dict.fromkeys(a.strip().lower() for a in addresses))
+
+
+def _parse_webchat(store_id: str, raw: object) -> Webchat:
+    try:
+        return parse_webchat(raw, store_id=store_id)
+    except WebchatConfigError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _parse_proactive(store_id: str, raw: object) -> Proactive:

@@ -127,7 +127,8 @@ def plan_inbound(
     `store_capped`: the store sent all the automatic messages it may this hour.
     """
     now = message.received_at
-    keyword = opt_keyword(message.body) if message.channel is not Channel.EMAIL else None
+    texted = message.channel not in (Channel.EMAIL, Channel.WEB)  # carriers' STOP words
+    keyword = opt_keyword(message.body) if texted else None
     opted_out = (keyword == "out") if keyword else bool(customer and customer.opted_out)
     targets = store.sla.targets_for(message.channel.value, priority)
     next_response = thread_id is not None and answered_before
@@ -164,7 +165,7 @@ def plan_inbound(
         language = choose_language(
             previous=customer.language if customer else None,
             text=message.body,
-            default=store.locale,
+            default=message.language or store.locale,
             supported=BUILTIN_LANGUAGES | store.ack_templates.keys(),
         )
     # A new conversation where the store lets automation answer: the answer job decides

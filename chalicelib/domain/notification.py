@@ -17,6 +17,7 @@ CHANNEL_NAMES = {
     "email": "e-mail",
     "messenger": "Messenger",
     "instagram": "Instagram",
+    "web": "web chat",
 }
 
 
