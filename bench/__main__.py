@@ -36,6 +36,7 @@ MODULES = (
     "answer_time",
     "proactive",
     "weekly_report",
+    "webchat",
 )
 
 INTRO = """\
