@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib import logs
@@ -33,7 +34,7 @@ from chalicelib.domain.webchat import (
 )
 from chalicelib.flows.receive_inbound import store_inbound
 from chalicelib.store.inbound import RateCap
-from chalicelib.store.models import MessageItem, ThreadItem
+from chalicelib.store.models import MessageItem, ThreadItem, message_sort_key
 from chalicelib.store.repository import RateCapReached
 from chalicelib.stores import StoreConfig
 
@@ -49,6 +50,7 @@ POLL_MIN_SECONDS, POLL_MAX_SECONDS = 3, 30
 backing off (x1.5) to the second; never while the panel is closed or the page hidden."""
 HISTORY = 50
 _UNSHOWN = frozenset({"queued", "sending", "failed"})
+REWIND = timedelta(minutes=2)
 MAX_CURSOR_CHARS = 120
 
 
@@ -146,6 +148,19 @@ def send(
     return {"message": mine, "ack": ack, "duplicate": plan is None}
 
 
+def _rewound(cursor: str) -> str:
+    """The cursor, REWIND earlier: messages sort by the time their writer's clock gave them,
+    and two writers' clocks (or one instant) need not order them as they were written. What
+    the window shows again, the widget knows by its id."""
+    if not cursor:
+        return ""
+    try:
+        at = datetime.strptime(cursor.split("#")[1], "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)
+    except (IndexError, ValueError):
+        raise MalformedRequest("after: the cursor a previous poll returned") from None
+    return message_sort_key(at - REWIND, "")
+
+
 def _shown(item: MessageItem) -> bool:
     """What the visitor sees: their messages, and ours once delivered (not notes, events,
     nor an answer still queued or held)."""
@@ -168,16 +183,17 @@ def poll(c: Container, store: StoreConfig, payload: Mapping[str, object]) -> dic
     if visitor is None or not visitor.open_thread_id:
         return {"messages": [], "cursor": after}
     items = c.repository.messages(store.store_id, visitor.open_thread_id, limit=HISTORY)
+    floor = _rewound(after)
     cursor, held = after, False
     shown = []
     for item in items:
-        if item.sk <= after:
+        if item.sk <= floor:
             continue
         # An answer still on its way keeps the cursor before it: it is shown when it is
         # delivered, and what is shown again meanwhile the widget knows by its id.
         held = held or (item.direction == "out" and item.delivery_status in ("queued", "sending"))
         if not held:
-            cursor = item.sk
+            cursor = max(cursor, item.sk)
         if not _shown(item):
             continue
         ours = item.direction == "out"
