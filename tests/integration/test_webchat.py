@@ -105,7 +105,8 @@ def test_a_chat_is_acknowledged_answered_by_email_and_read_back(
     status, session, headers = call(client, "session", {"language": "cs-CZ"})
     assert status == 200
     assert headers["Access-Control-Allow-Origin"] == SHOP
-    assert session["language"] == "cs" and session["dir"] == "ltr"
+    assert session["language"] == "cs"
+    assert session["dir"] == "ltr"
     token = session["token"]
     assert table_items() == []  # a session stores nothing
 
@@ -117,14 +118,18 @@ def test_a_chat_is_acknowledged_answered_by_email_and_read_back(
 
     address = visitor_address("demo", token)
     visitor = container.repository.customer("demo", address)
-    assert visitor is not None and visitor.open_thread_id
+    assert visitor is not None
+    assert visitor.open_thread_id
     thread = container.repository.thread("demo", visitor.open_thread_id)
-    assert thread is not None and thread.channel == "web" and thread.customer == address
+    assert thread is not None
+    assert thread.channel == "web"
+    assert thread.customer == address
     assert token not in json.dumps(table_items(), default=str)  # only its hash is kept
 
     drain(worker)
     [notice] = outbox.entries(provider="sendgrid")
-    assert "web chat" in notice["text"] and "dárkově" in notice["text"]
+    assert "web chat" in notice["text"]
+    assert "dárkově" in notice["text"]
     assert token not in notice["text"]
 
     # The acknowledgement the job recorded is the one the send returned: shown once.
@@ -142,7 +147,8 @@ def test_a_chat_is_acknowledged_answered_by_email_and_read_back(
     drain(worker)
     later = poll(client, token, first["cursor"])
     [answer] = [m for m in later["messages"] if m["id"] not in ids]
-    assert answer["text"] == "Ano, zabalíme ji zdarma." and answer["from"] == "store"
+    assert answer["text"] == "Ano, zabalíme ji zdarma."
+    assert answer["from"] == "store"
     assert answer["name"] == "Agent"  # the name the agent signs with, never their address
     # The whole conversation survives a reload (a poll from the start).
     assert [m["id"] for m in poll(client, token)["messages"]] == [*ids, answer["id"]]
@@ -163,7 +169,8 @@ def test_the_answer_goes_to_the_address_left_and_an_emailed_reply_continues_the_
     post_parse(client, sender=notice["to"], to=notice["reply_to"], text="Yes, it is.")
     drain(worker)
     [copy] = outbox.entries(provider="sendgrid", to="jana@example.com")
-    assert "Yes, it is." in copy["text"] and copy["from"] == "support@demo.relaydesk.test"
+    assert "Yes, it is." in copy["text"]
+    assert copy["from"] == "support@demo.relaydesk.test"
     assert all(
         "Thanks, we got your message" not in m["text"] for m in outbox.entries(to=copy["to"])
     )
@@ -194,8 +201,9 @@ def test_a_token_sees_only_its_own_conversation_at_its_own_store(client: Client)
     # The same token at another store (on that store's own shop) is nobody there.
     assert poll(client, mine, store="acme", origin=OTHER_SHOP)["messages"] == []
     # And one store's shop cannot read the other's chat.
-    status, body, headers = call(client, "poll", {"token": mine}, store="acme")
-    assert status == 403 and "Access-Control-Allow-Origin" not in headers
+    status, _body, headers = call(client, "poll", {"token": mine}, store="acme")
+    assert status == 403
+    assert "Access-Control-Allow-Origin" not in headers
 
 
 @pytest.mark.parametrize(
@@ -219,7 +227,8 @@ def test_only_the_stores_own_origins_may_call(
         store=store,
         origin=origin,
     )
-    assert got == status and body["error"]
+    assert got == status
+    assert body["error"]
     assert "Access-Control-Allow-Origin" not in headers
     assert table_items() == []
 
@@ -240,7 +249,8 @@ def test_caps_per_ip_and_per_store_refuse_politely_and_store_nothing(
     assert _direct(container, "203.0.113.5", second).status_code == 200
     before = len(table_items())
     refused = _direct(container, "203.0.113.5", third)  # a third new conversation
-    assert refused.status_code == 429 and "try again" in json.loads(refused.body)["error"]
+    assert refused.status_code == 429
+    assert "try again" in json.loads(refused.body)["error"]
     assert len(table_items()) == before
     # Messages on a conversation this IP has: up to its message cap (5 this hour).
     for _ in range(3):
@@ -266,11 +276,14 @@ def test_a_valid_identity_hash_links_the_chat_and_an_invalid_one_is_ignored(
     assert send(client, forged, "Where is my order?", email=email, hash=bad)[0] == 200
     linked = container.repository.customer("demo", visitor_address("demo", signed))
     anonymous = container.repository.customer("demo", visitor_address("demo", forged))
-    assert linked is not None and linked.verified_email == email
-    assert anonymous is not None and anonymous.verified_email is None
+    assert linked is not None
+    assert linked.verified_email == email
+    assert anonymous is not None
+    assert anonymous.verified_email is None
     assert linked.open_thread_id
     thread = container.repository.thread("demo", linked.open_thread_id)
-    assert thread is not None and thread.profile_name == email
+    assert thread is not None
+    assert thread.profile_name == email
 
 
 @pytest.mark.parametrize(
@@ -290,7 +303,8 @@ def test_bad_input_is_a_4xx_with_a_message_and_stores_nothing(
     client: Client, payload: Any, says: str
 ) -> None:
     status, body, headers = call(client, "messages", payload)
-    assert status == 400 and says in body["error"]
+    assert status == 400
+    assert says in body["error"]
     assert headers["Access-Control-Allow-Origin"] == SHOP  # the widget can read why
     assert table_items() == []
 

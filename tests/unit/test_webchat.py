@@ -49,7 +49,8 @@ def test_tokens_are_256_random_bits_and_only_their_hash_names_the_visitor() -> N
     assert all(is_token(t) and len(t) == 43 for t in tokens)
     token = tokens.pop()
     address = visitor_address("demo", token)
-    assert address.startswith("web:") and token not in address
+    assert address.startswith("web:")
+    assert token not in address
     assert address == visitor_address("demo", token)
     # Scoped to the store: the same token names someone else at another store.
     assert visitor_address("acme", token) != address
@@ -140,7 +141,8 @@ def test_the_webchat_block_is_validated_with_the_store_and_field_named() -> None
         {"enabled": True, "allowed_origins": ["https://shop.example"], "title": {"cs": "Ahoj"}},
         store_id="s",
     )
-    assert chat.allowed_origins == {"https://shop.example"} and chat.title == {"cs": "Ahoj"}
+    assert chat.allowed_origins == {"https://shop.example"}
+    assert chat.title == {"cs": "Ahoj"}
     for bad, says in (
         ({"enabled": True}, "allowed_origins: required"),
         ({"allowed_origins": ["https://shop.example/path"]}, "allowed_origins"),
@@ -245,7 +247,8 @@ def test_a_persons_answer_is_copied_to_the_address_the_visitor_left() -> None:
     [mail] = mailer.sent
     assert mail.to == ("jana@example.com",)
     assert mail.headers["Message-ID"] == sent_id  # the customer's reply finds the thread
-    assert mail.text.startswith("It ships today.") and mail.from_name == "Alex (Demo Store)"
+    assert mail.text.startswith("It ships today.")
+    assert mail.from_name == "Alex (Demo Store)"
     progress = Progress()
     _channel("+420777123456", Mailer(), messenger).send_answer(_answer(), progress)
     assert messenger.sent[0]["to"] == "+420777123456"
@@ -257,7 +260,8 @@ def test_nothing_automatic_goes_to_an_address_a_visitor_typed() -> None:
     mailer, messenger = Mailer(), Messenger()
     _channel("victim@example.com", mailer, messenger).send_answer(_answer(True), Progress())
     _channel(None, mailer, messenger).send_answer(_answer(), Progress())
-    assert mailer.sent == [] and messenger.sent == []
+    assert mailer.sent == []
+    assert messenger.sent == []
 
 
 def test_a_copy_that_cannot_be_delivered_never_hides_the_answer_but_a_transient_one_retries() -> (
@@ -275,6 +279,8 @@ def test_the_widget_is_small_and_asks_no_third_party() -> None:
     script = WIDGET_FILE.read_bytes()
     assert len(gzip.compress(script, 9)) <= 30 * 1024
     text = script.decode()
-    assert "http://" not in text and "https://" not in text.split("*/", 1)[1]
-    assert "innerHTML = '<svg" in text and text.count("innerHTML") == 1  # no customer text
+    assert "http://" not in text
+    assert "https://" not in text.split("*/", 1)[1]
+    assert "innerHTML = '<svg" in text
+    assert text.count("innerHTML") == 1
     assert "document.cookie" not in text
