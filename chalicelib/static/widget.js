@@ -7,7 +7,9 @@
   if (!me || window.__relaydeskChat) return;
   window.__relaydeskChat = true;
   var store = me.getAttribute("data-store");
-  var api = new URL(me.src, location.href).origin + "/webchat/" + encodeURIComponent(store);
+  // The API's base is where the script came from, its stage path included (/api/widget.js).
+  var api = new URL(me.src, location.href).href.replace(/\/widget\.js([?#].*)?$/, "") +
+    "/webchat/" + encodeURIComponent(store);
   var key = "relaydesk:" + store + ":";
   var ls = { get: function (k) { try { return localStorage.getItem(key + k); } catch (e) { return null; } },
              set: function (k, v) { try { localStorage.setItem(key + k, v); } catch (e) {} } };
