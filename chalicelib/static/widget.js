@@ -54,7 +54,7 @@
     ".send{background:var(--c);color:var(--t);border:0;border-radius:8px;padding:9px 14px;font:inherit;font-weight:600;cursor:pointer}" +
     ".st{font-size:13px;color:#b3261e;min-height:0}.st:empty{display:none}.hp{position:absolute;left:-9999px;width:1px;height:1px;overflow:hidden}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
-    "@media (max-width:480px){.p{inset:0;width:100%;max-width:none;height:100%;max-height:none;border-radius:0}}";
+    "@media (max-width:480px){.p{inset:0;width:100%;max-width:none;height:100%;max-height:none;border-radius:0}.p:not([hidden])~.b{display:none}}";
 
   function build() {
     var host = el("div", { id: "relaydesk-chat" });
@@ -104,7 +104,8 @@
     if (m.id && seen[m.id]) { seen[m.id].classList.remove("pend"); return; }
     var li = el("li", { "class": "m " + (m.from === "you" ? "y" : "s") + (pending ? " pend" : "") });
     li.appendChild(el("small", {}, m.from === "you" ? words.you : (m.name || cfg.store)));
-    li.appendChild(document.createTextNode(m.text));
+    // Its own direction: an English message reads right in an Arabic panel, and back.
+    li.appendChild(el("div", { dir: "auto" }, m.text));
     log.appendChild(li);
     if (m.id) seen[m.id] = li;
     log.scrollTop = log.scrollHeight;
