@@ -30,8 +30,10 @@ WIDGET_FILE = Path(__file__).parent / "static" / "widget.js"
 
 
 @cache
-def widget_script() -> bytes:
-    return WIDGET_FILE.read_bytes()
+def widget_script() -> str:
+    """Text, not bytes: API Gateway's Lambda proxy takes a bytes body only as a binary
+    (base64) media type, and JavaScript is not one of ours."""
+    return WIDGET_FILE.read_text(encoding="utf-8")
 
 
 def widget() -> Response:

@@ -14,7 +14,7 @@
   var ls = { get: function (k) { try { return localStorage.getItem(key + k); } catch (e) { return null; } },
              set: function (k, v) { try { localStorage.setItem(key + k, v); } catch (e) {} } };
   var cfg, words, root, bubble, dot, panel, log, form, text, contact, status, sendBtn;
-  var seen = {}, cursor = "", timer = null, delay = 3, open = false;
+  var seen = {}, cursor = "", lastTry = null, timer = null, delay = 3, open = false;
 
   function post(path, body) {
     // text/plain: a CORS "simple" request, so no preflight before every message.
@@ -140,7 +140,9 @@
   function submit() {
     var body = text.value.trim();
     if (!body) { text.focus(); return; }
-    var msg = { token: cfg.token, id: randomId(), text: body, contact: contact.hidden ? "" : contact.value.trim(),
+    // The same id when the same text is sent again after a failure: stored once.
+    if (!lastTry || lastTry.text !== body) lastTry = { id: randomId(), text: body };
+    var msg = { token: cfg.token, id: lastTry.id, text: body, contact: contact.hidden ? "" : contact.value.trim(),
       website: form.elements.website.value, language: cfg.language,
       email: me.getAttribute("data-customer-email") || "", hash: me.getAttribute("data-customer-hash") || "" };
     var li = add({ from: "you", text: body }, true);
@@ -152,7 +154,7 @@
         status.textContent = r.status === 429 ? words.limited : (r.error && r.status < 500 ? r.error : words.failed);
         return;
       }
-      li.classList.remove("pend"); seen[r.message.id] = li;
+      li.classList.remove("pend"); seen[r.message.id] = li; lastTry = null;
       if (msg.contact) { ls.set("contact", "1"); contact.hidden = true; contact.previousSibling.hidden = true; }
       if (r.ack) add(r.ack);
       delay = cfg.poll.min; schedule(delay);

@@ -330,3 +330,10 @@ _json_values = st.recursive(
 def test_fuzzed_bodies_never_get_a_5xx(client: Client, action: str, body: Any) -> None:
     status, _, _ = call(client, action, body)
     assert status < 500
+
+
+def test_the_widget_script_is_served_as_javascript(client: Client) -> None:
+    response = client.http.get("/widget.js")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/javascript; charset=utf-8"
+    assert b"relaydesk web chat" in response.body
