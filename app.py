@@ -16,7 +16,7 @@ from chalice.app import (
     SQSEvent,
 )
 
-from chalicelib import routes, web, webchat_web
+from chalicelib import routes, web
 from chalicelib.composition import container
 from chalicelib.logs import configure_logging, correlation
 from chalicelib.settings import Settings
@@ -149,10 +149,14 @@ def meta() -> Response:
 
 @app.route(routes.WIDGET, methods=["GET"])
 def widget() -> Response:
+    from chalicelib import webchat_web  # imported by the web chat's routes only (cold start)
+
     return webchat_web.widget()
 
 
 def _webchat(action: str, store_id: str) -> Response:
+    from chalicelib import webchat_web
+
     request = _request()
     with correlation(request.context.get("requestId")):
         return webchat_web.webchat_request(
