@@ -163,9 +163,11 @@ def _rewound(cursor: str) -> str:
 
 def _shown(item: MessageItem) -> bool:
     """What the visitor sees: their messages, and ours once delivered (not notes, events,
-    nor an answer still queued or held)."""
+    nor an answer still queued, held or failed)."""
     if item.direction == "in":
-        return True
+        # Not a machine's mail from the address they left (an out-of-office answering our
+        # copy): their own words only, a survey rating included.
+        return item.automatic is None or item.automatic == "survey rating"
     return item.direction == "out" and item.delivery_status not in _UNSHOWN
 
 

@@ -188,6 +188,18 @@ def test_the_answer_goes_to_the_address_left_and_an_emailed_reply_continues_the_
     assert response.status_code == 200, response.body
     texts = [m["text"] for m in poll(client, token)["messages"]]
     assert texts[-1] == "Great, thank you!"  # on the chat's thread, shown in the panel
+    # Her mailbox's out-of-office, answering our copy, is kept for the agents, not shown.
+    response = post_parsed(
+        client,
+        sender="jana@example.com",
+        to="support@demo.relaydesk.test",
+        subject="Out of office",
+        text="I am away until Monday.",
+        message_id=f"<{uuid.uuid4().hex}@example.com>",
+        headers=f"In-Reply-To: {copy['headers']['Message-ID']}\nAuto-Submitted: auto-replied\n",
+    )
+    assert response.status_code == 200, response.body
+    assert "I am away until Monday." not in [m["text"] for m in poll(client, token)["messages"]]
 
 
 def test_a_token_sees_only_its_own_conversation_at_its_own_store(client: Client) -> None:
