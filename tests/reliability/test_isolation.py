@@ -224,7 +224,7 @@ def _record_inbound(r: Repository, w: dict[str, Any]) -> Any:
         pending_due=None,
     )
     # With a cap (web chat's): its counter is demo's own, acme's (mirrored) is not touched.
-    return r.record_inbound(A, message, plan, customer, (RateCap("webchat-store", 1),))
+    return r.record_inbound(A, message, plan, customer, caps=(RateCap("webchat-store", 1),))
 
 
 def _record_rating(r: Repository, w: dict[str, Any]) -> Any:
