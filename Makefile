@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 ALARM_EMAIL ?=
 
-.PHONY: run test lint unit integration reliability soak e2e bench clean secrets deploy providers
+.PHONY: run test lint unit integration reliability soak e2e browser bench clean secrets deploy providers
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,7 +47,15 @@ soak: $(STAMP)
 	HYPOTHESIS_PROFILE=relaydesk-soak RELAYDESK_SOAK=1 RELAYDESK_SUMMARY=tests/reliability/SOAK.md \
 		$(BIN)/pytest -q -p no:cacheprovider tests/reliability
 
-e2e: $(STAMP)
+# The web chat's browser test drives Debian's Chromium through its chromedriver (no browser
+# download). Installed when missing (root, as in CI); elsewhere the browser test skips, saying so.
+browser:
+	@test -x /usr/bin/chromedriver || \
+		apt-get install -y --no-install-recommends chromium chromium-driver || \
+		(apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver) || \
+		echo "chromium and chromium-driver not installed: the browser test will skip"
+
+e2e: $(STAMP) browser
 	$(BIN)/pytest -q -p no:cacheprovider tests/e2e
 
 test: lint unit integration reliability e2e

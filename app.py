@@ -201,6 +201,47 @@ def meta() -> Response:
         return web.meta_webhook(container(), body=_body(request), headers=request.headers)
 
 
+@app.route(routes.WIDGET, methods=["GET"])
+def widget() -> Response:
+    from chalicelib import webchat_web  # imported by the web chat's routes only (cold start)
+
+    return webchat_web.widget()
+
+
+def _webchat(action: str, store_id: str) -> Response:
+    from chalicelib import webchat_web
+
+    request = _request()
+    with correlation(request.context.get("requestId")):
+        return webchat_web.webchat_request(
+            container(),
+            action,
+            store_id=store_id,
+            body=_body(request),
+            headers=request.headers,
+            source_ip=request.context.get("identity", {}).get("sourceIp", ""),
+        )
+
+
+# text/plain: the widget's requests are CORS "simple" requests, with no preflight.
+_WEBCHAT_TYPES = ["text/plain", "application/json"]
+
+
+@app.route(routes.WEBCHAT_SESSION, methods=["POST"], content_types=_WEBCHAT_TYPES)
+def webchat_session(store_id: str) -> Response:
+    return _webchat("session", store_id)
+
+
+@app.route(routes.WEBCHAT_SEND, methods=["POST"], content_types=_WEBCHAT_TYPES)
+def webchat_send(store_id: str) -> Response:
+    return _webchat("send", store_id)
+
+
+@app.route(routes.WEBCHAT_POLL, methods=["POST"], content_types=_WEBCHAT_TYPES)
+def webchat_poll(store_id: str) -> Response:
+    return _webchat("poll", store_id)
+
+
 # The pollers share the account's Lambda concurrency with the webhooks, and a webhook
 # throttled is a message lost (Twilio does not retry): however deep a backlog, at most
 # the sum of these Lambdas work on the queues (README, "Limits").

@@ -37,6 +37,7 @@ MODULES = (
     "proactive",
     "weekly_report",
     "voice",
+    "webchat",
 )
 
 INTRO = """\

@@ -329,6 +329,15 @@ class Container:
 
             return CallerChannel(lambda: self.messenger)
 
+        def web() -> ChannelAdapter:
+            from chalicelib.channels.webchat import WebChannel
+
+            def contact(store_id: str, customer: str) -> str | None:
+                item = self.repository.customer(store_id, customer)
+                return item.reply_to if item is not None else None
+
+            return WebChannel(contact, lambda: self.mailer, lambda: self.messenger)
+
         return Channels(
             {
                 Channel.SMS: text(False),
@@ -337,8 +346,21 @@ class Container:
                 Channel.MESSENGER: meta(Channel.MESSENGER),
                 Channel.INSTAGRAM: meta(Channel.INSTAGRAM),
                 Channel.VOICE: voice,
+                Channel.WEB: web,
             }
         )
+
+    def webchat_identity_secret(self, store: StoreConfig) -> bytes | None:
+        """The secret the store's shop signs signed-in customers' e-mails with
+        (WEBCHAT_IDENTITY_SECRET_<STORE>); None, logged, when it is not set: every chat is
+        then anonymous."""
+        from chalicelib.commerce.config import secret_name
+
+        try:
+            return self.secrets.get(secret_name("WEBCHAT_IDENTITY_SECRET", store.store_id)).encode()
+        except ConfigError:
+            log.error("store %s: WEBCHAT_IDENTITY_SECRET is not set", store.store_id)
+            return None
 
     def shop_webhook_secret(self, store: StoreConfig) -> str | None:
         """The secret the store's shop signs its webhooks with; None if it has no shop.

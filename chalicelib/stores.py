@@ -33,6 +33,7 @@ from chalicelib.domain.sla import (
     Targets,
 )
 from chalicelib.domain.voice import VoiceConfigError, VoiceSettings, parse_voice
+from chalicelib.domain.webchat_config import Webchat, WebchatConfigError, parse_webchat
 from chalicelib.settings import ConfigError
 
 if TYPE_CHECKING:
@@ -123,6 +124,8 @@ class StoreConfig:
     """The store's Facebook page and Instagram account (domain/meta_config.py)."""
     report_to: tuple[str, ...] = ()
     """Who gets the weekly report on Monday morning (flows/report.py); empty: nobody."""
+    webchat: Webchat = field(default_factory=Webchat)
+    """The chat widget on the store's own site (chalicelib/domain/webchat_config.py)."""
 
     @property
     def meta_addresses(self) -> tuple[str, ...]:
@@ -352,6 +355,7 @@ def parse_store(raw: Mapping[str, Any], base_dir: Path | None = None) -> StoreCo
         meta=_parse_meta(store_id, raw.get("meta")),
         report_to=_parse_report_to(store_id, raw.get("report_to", [])),
         voice=_parse_voice(store_id, raw.get("voice")),
+        webchat=_parse_webchat(store_id, raw.get("webchat")),
     )
 
 
@@ -384,6 +388,13 @@ def _parse_voice(store_id: str, raw: object) -> VoiceSettings:
     try:
         return parse_voice(raw, store_id=store_id)
     except VoiceConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _parse_webchat(store_id: str, raw: object) -> Webchat:
+    try:
+        return parse_webchat(raw, store_id=store_id)
+    except WebchatConfigError as exc:
         raise ConfigError(str(exc)) from exc
 
 

@@ -85,20 +85,29 @@ def deploy_stack(cloudformation: Any, name: str, parameters: dict[str, str]) -> 
 
 def shop_secret_names() -> tuple[str, ...]:
     """Each connected store's shop credentials (SHOPIFY_ACCESS_TOKEN_<STORE>, ...), from the
-    stores' configuration: one set per store, so that no store's token opens another's shop."""
-    from chalicelib.commerce.config import secret_names, webhook_secret_name
+    stores' configuration: one set per store, so that no store's token opens another's shop;
+    and the web chat identity secret of each store that signs its customers in."""
+    from chalicelib.commerce.config import secret_name, secret_names, webhook_secret_name
     from chalicelib.settings import DEFAULT_STORES_FILE
     from chalicelib.stores import load_stores
 
-    return tuple(
+    stores = load_stores(DEFAULT_STORES_FILE).all()
+    shops = tuple(
         name
-        for store in load_stores(DEFAULT_STORES_FILE).all()
+        for store in stores
         if store.commerce is not None
         for name in (
             *secret_names(store.store_id, store.commerce),
             webhook_secret_name(store.store_id, store.commerce),
         )
     )
+    # The web chat's identity secret, shared with the shop's theme (README, "Web chat").
+    widgets = tuple(
+        secret_name("WEBCHAT_IDENTITY_SECRET", store.store_id)
+        for store in stores
+        if store.webchat.enabled and store.webchat.identity
+    )
+    return shops + widgets
 
 
 META_SECRET_NAMES = ("META_APP_SECRET", "META_VERIFY_TOKEN")

@@ -36,6 +36,7 @@ LOCAL_META_VERIFY_TOKEN = "local-meta-verify-token"  # noqa: S105
 LOCAL_META_PAGE_TOKEN = "EAAlocal-sandbox-page-token"  # noqa: S105
 DEMO_PAGE_ID = "100000000000001"
 DEMO_INSTAGRAM_ID = "17841400000000001"
+LOCAL_WEBCHAT_IDENTITY_SECRET = "local-webchat-identity-secret"  # noqa: S105
 
 
 def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[str, str]:
@@ -69,4 +70,6 @@ def local_environment(*, app_url: str, aws_url: str, sandbox_url: str) -> dict[s
         "META_APP_SECRET": LOCAL_META_APP_SECRET,
         "META_VERIFY_TOKEN": LOCAL_META_VERIFY_TOKEN,
         "META_PAGE_TOKEN_DEMO": LOCAL_META_PAGE_TOKEN,
+        # What the demo shop signs its signed-in customers' e-mails with (web chat).
+        "WEBCHAT_IDENTITY_SECRET_DEMO": LOCAL_WEBCHAT_IDENTITY_SECRET,
     }

@@ -52,6 +52,9 @@ def run(
     rules = ScheduledRules(boto3.client("events"), boto3.client("sqs"))
     for worker in (*workers, rules):
         worker.start()
+    from relaydesk.webchat_demo import add_demo_page
+
+    add_demo_page(relaydesk_app.app)  # the demo shop page: the local stack's own route
     mail_route = handler_class(outputs["MailBucketName"], relaydesk_app.sendgrid_parse_auth)
     server = local_server(relaydesk_app.app, host, app_port, mail_route)
 
@@ -61,6 +64,7 @@ def run(
     signal.signal(signal.SIGTERM, stop)
     print(f"relaydesk app      {app_url}   (GET /health)")
     print(f"provider sandbox   {sandbox_url}   (GET /outbox)")
+    print(f"web chat demo      {app_url}/webchat/demo")
     print(f"emulated AWS       {aws_url}   (table relaydesk, queue relaydesk-jobs)")
     print("Ready. Ctrl-C stops everything.", flush=True)
     if ready is not None:

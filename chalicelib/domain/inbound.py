@@ -130,7 +130,8 @@ def plan_inbound(
     country outside the store's list).
     """
     now = message.received_at
-    keyword = opt_keyword(message.body) if message.channel is not Channel.EMAIL else None
+    texted = message.channel not in (Channel.EMAIL, Channel.WEB)  # carriers' STOP words
+    keyword = opt_keyword(message.body) if texted else None
     opted_out = (keyword == "out") if keyword else bool(customer and customer.opted_out)
     targets = store.sla.targets_for(message.channel.value, priority)
     next_response = thread_id is not None and answered_before
@@ -171,7 +172,7 @@ def plan_inbound(
         language = choose_language(
             previous=customer.language if customer else None,
             text=message.body if message.channel is not Channel.VOICE else "",
-            default=store.locale,
+            default=message.language or store.locale,
             supported=BUILTIN_LANGUAGES | store.ack_templates.keys(),
         )
     # A new conversation where the store lets automation answer: the answer job decides

@@ -22,6 +22,7 @@ class Channel(StrEnum):
     INSTAGRAM = "instagram"
     VOICE = "voice"
     """A voicemail or missed call on the store's number; answered by SMS."""
+    WEB = "web"
 
 
 WHATSAPP_PREFIX = "whatsapp:"
@@ -31,10 +32,15 @@ INSTAGRAM_PREFIX = "instagram:"
 """Meta's ids (a Page-scoped id, an Instagram-scoped id, the page's or account's own id) are
 bare digits: stored behind these prefixes, so that they never collide with each other or
 with a phone number, and the address says its channel (channels/meta_webhook.py)."""
+WEB_PREFIX = "web:"
+"""A web chat visitor's address: the prefix and a hash of their token (domain/webchat.py)."""
 
 
 def contact_of(address: str) -> str:
-    """A customer's number or address as a person reads it (no 'whatsapp:' prefix)."""
+    """A customer's number or address as a person reads it (no 'whatsapp:' prefix; a web
+    chat visitor, who has none, by the start of their token's hash)."""
+    if address.startswith(WEB_PREFIX):
+        return f"web visitor {address.removeprefix(WEB_PREFIX)[:8]}"
     return address.removeprefix(WHATSAPP_PREFIX)
 
 
@@ -84,6 +90,12 @@ class InboundMessage:
     """The original e-mail, kept so that nothing is lost if text extraction was wrong."""
     call: CallFacts | None = None
     """A voicemail or missed call (channel voice): its recording and what follows."""
+    reply_to: str | None = None
+    """Where the customer asked us to send answers too (web chat: an e-mail or a phone)."""
+    language: str | None = None
+    """The customer's language as their client told it (a browser's), when it knows."""
+    identity: str | None = None
+    """The customer's e-mail as their shop vouched for it (a signed-in web chat visitor)."""
 
 
 # Carrier opt-out keywords (CTIA; Twilio's Advanced Opt-Out uses the same list).

@@ -18,6 +18,7 @@ CHANNEL_NAMES = {
     "messenger": "Messenger",
     "instagram": "Instagram",
     "voice": "voicemail",
+    "web": "web chat",
 }
 REPLY_CHANNEL_NAMES = {"voice": "SMS"}
 """Where a channel's answers go when not on itself: a caller is answered by text."""

@@ -39,6 +39,7 @@ from chalicelib.domain.messages import (
     contact_of,
 )
 from chalicelib.domain.thread import ThreadStatus
+from chalicelib.domain.webchat import is_visitor
 from chalicelib.store.models import ThreadItem
 from chalicelib.stores import StoreConfig
 
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 RECENT_ORDERS = 3
 MAX_ADDRESSES = 12
 """Addresses read for one customer: a shop record with many phones stays one small read."""
-_CHANNEL_ORDER = ("sms", "whatsapp", "email", "messenger", "instagram")
+_CHANNEL_ORDER = ("sms", "whatsapp", "email", "messenger", "instagram", "web")
 
 
 def order_facts(order: Order) -> OrderFacts:
@@ -77,13 +78,15 @@ def channel_of(address: str) -> str:
         return "whatsapp"
     if address.startswith((MESSENGER_PREFIX, INSTAGRAM_PREFIX)):
         return address.partition(":")[0]  # a Meta id: no phone, no e-mail
+    if is_visitor(address):
+        return "web"
     return "email" if "@" in address else "sms"
 
 
 def customer_view(c: Container, store: StoreConfig, thread: ThreadItem) -> CustomerView:
     """Never raises for the shop: a shop that is down or refuses is said so in the view.
     (A DynamoDB failure raises StorageError, and the job is retried, as before.)"""
-    contact = _contact(thread.customer)
+    contact = _contact(_shop_address(thread))
     answer, shop, orders = _recent_orders(c, store, contact)
     record = _record(orders)
     attached, theirs = None, True
@@ -101,6 +104,14 @@ def customer_view(c: Container, store: StoreConfig, thread: ThreadItem) -> Custo
         history=history,
         other_open=other_open,
     )
+
+
+def _shop_address(thread: ThreadItem) -> str:
+    """The address the shop knows the customer by. A web chat visitor's is the e-mail their
+    shop signed for them (kept as the thread's profile name, flows/webchat.py), else none."""
+    if is_visitor(thread.customer):
+        return thread.profile_name or thread.customer
+    return thread.customer
 
 
 def _contact(address: str) -> Contact | None:
@@ -173,7 +184,10 @@ def _linked_addresses(
     the same number gave, and which the shop's record."""
     addresses = [thread.customer]
     same_number: set[str] = set()
-    if channel_of(thread.customer) in ("sms", "whatsapp"):
+    if is_visitor(thread.customer):
+        if (signed := _shop_address(thread)) != thread.customer:
+            addresses.append(signed)  # the signed-in customer's e-mail conversations
+    elif channel_of(thread.customer) in ("sms", "whatsapp"):
         phone = contact_of(thread.customer)
         same_number = {phone, f"{WHATSAPP_PREFIX}{phone}"} - {thread.customer}
         addresses += sorted(same_number)

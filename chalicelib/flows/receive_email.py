@@ -69,6 +69,13 @@ def route_email(c: Container, email: InboundEmail) -> str:
     return receive_customer_email(c, store, email)
 
 
+def _continues_chat(c: Container, thread: ThreadItem, sender: str) -> bool:
+    """A web chat visitor answering, by e-mail, the copy of an answer sent where they asked."""
+    from chalicelib.flows.webchat import continues_by_email
+
+    return continues_by_email(c, thread, sender)
+
+
 def receive_customer_email(
     c: Container,
     store: StoreConfig,
@@ -106,7 +113,11 @@ def receive_customer_email(
         thread_id = c.repository.thread_for_message_ids(store.store_id, email.references)
         joined = c.repository.thread(store.store_id, thread_id) if thread_id else None
     customer = email.reply_address
-    if joined is not None and joined.customer != customer:
+    if (
+        joined is not None
+        and joined.customer != customer
+        and not _continues_chat(c, joined, customer)
+    ):
         joined = None  # someone else answering a quoted thread starts their own
     now = c.clock()
     previous = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from chalicelib.domain.thread import ThreadStatus
 from chalicelib.flows.retention import retention_job_for
 from chalicelib.queues import Job, JobKind
 from chalicelib.store import customers
+from chalicelib.store.inbound import RateCap
 from chalicelib.store.models import CustomerItem
 from chalicelib.store.repository import (
     AlreadyRecorded,
@@ -69,6 +71,7 @@ def store_inbound(
     follow_pointer: bool = False,
     acknowledge_in_response: bool = True,
     may_acknowledge: bool = True,
+    caps: Sequence[RateCap] = (),
 ) -> Stored:
     """Store once, then queue the follow-up jobs (one SQS request for all of them).
 
@@ -78,6 +81,7 @@ def store_inbound(
     replayed), so a channel that acknowledges in its answer gets the job instead.
     `may_acknowledge=False`: the channel's rules forbid an acknowledgement (a call's text
     back refused: flows/receive_voice.py).
+    `caps`: counted in the message's transaction; RateCapReached (nothing stored) when full.
     """
     window = timedelta(days=store.reopen_window_days)
     store_capped = False
@@ -123,6 +127,7 @@ def store_inbound(
                 plan,
                 pointer,
                 _inbound_counts(store, message, plan, pointer),
+                caps=caps,
             )
         except ConcurrentChange:
             continue

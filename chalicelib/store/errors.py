@@ -30,5 +30,14 @@ class StoreCapReached(Exception):
     """The store sent as many automatic messages this hour as it allows."""
 
 
+class RateCapReached(Exception):
+    """A caller's own rate cap (web chat: per visitor IP, per store) was full: nothing was
+    stored."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 class ConcurrentChange(Exception):
     """Another request changed the customer's pointer between our read and our write."""

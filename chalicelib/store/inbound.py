@@ -7,6 +7,7 @@ import logging
 import random
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,7 @@ from chalicelib.store import _dynamo
 from chalicelib.store.counters import add_counts
 from chalicelib.store.errors import (
     ConcurrentChange,
+    RateCapReached,
     StorageError,
     StoreCapReached,
     ThreadGone,
@@ -66,6 +68,21 @@ CONFLICT_BUDGET_SECONDS = 1.0
 
 def _hourly_counter(store_id: str, at: datetime) -> CounterItem:
     return CounterItem(store_pk(store_id), f"AUTO#{at.astimezone(UTC):%Y%m%dT%H}")
+
+
+@dataclass(frozen=True)
+class RateCap:
+    """A per-hour counter this message must find under `limit`, counted in the message's own
+    transaction (no request of its own): the web chat's caps per visitor IP and per store.
+    `new_thread_only`: counts conversations, not messages."""
+
+    key: str
+    limit: int
+    new_thread_only: bool = False
+
+
+def _cap_counter(store_id: str, cap: RateCap, at: datetime) -> CounterItem:
+    return CounterItem(store_pk(store_id), f"CAP#{cap.key}#{at.astimezone(UTC):%Y%m%dT%H}")
 
 
 def _subject(message: InboundMessage) -> str | None:
@@ -216,6 +233,10 @@ def _pointer(
     customer.last_message_at = message.received_at
     customer.opted_out = plan.opted_out
     customer.due_at = plan.due_at
+    if message.reply_to:
+        customer.reply_to = message.reply_to
+    if message.identity:
+        customer.verified_email = message.identity
     if plan.acknowledged_at:
         customer.last_ack_at = plan.acknowledged_at
         customer.ack_day = plan.ack_day
@@ -232,15 +253,17 @@ class InboundStore(_dynamo.Table):
         plan: InboundPlan,
         customer: CustomerItem | None,
         counts: Counts | None = None,
+        caps: Sequence[RateCap] = (),
     ) -> MessageItem:
         """One transaction: marker (once only), message, its pending follow-ups, thread,
-        customer pointer, the store's hourly counter when it acknowledges, and the report's
-        `counts` (added once, with the marker). A failed condition names its part; a
+        customer pointer, the store's hourly counter when it acknowledges, the report's
+        `counts` (added once, with the marker), and the caller's `caps` (RateCapReached
+        when one is full). A failed condition names its part; a
         conflict with another transaction is retried (see CONFLICT_BUDGET_SECONDS)."""
         started, attempt = time.monotonic(), 0
         while True:
             try:
-                return self._record_inbound(store_id, message, plan, customer, counts)
+                return self._record_inbound(store_id, message, plan, customer, counts, caps)
             except TransactionConflict:
                 wait = random.uniform(0, CONFLICT_FIRST_WAIT_SECONDS * 2**attempt)  # noqa: S311
                 if time.monotonic() - started + wait > CONFLICT_BUDGET_SECONDS:
@@ -256,6 +279,7 @@ class InboundStore(_dynamo.Table):
         plan: InboundPlan,
         customer: CustomerItem | None,
         counts: Counts | None = None,
+        caps: Sequence[RateCap] = (),
     ) -> MessageItem:
         now = message.received_at
         item = _message_item(store_id, message, plan)
@@ -300,11 +324,26 @@ class InboundStore(_dynamo.Table):
                         | (CounterItem.sent < plan.store_hourly_cap),
                     )
                     parts.append("counter")
-                add_counts(tx, store_id, counts)
+                for cap in caps:
+                    if cap.new_thread_only and not plan.new_thread:
+                        continue
+                    tx.update(
+                        _cap_counter(store_id, cap, now),
+                        actions=[
+                            CounterItem.sent.add(1),
+                            CounterItem.expires_at.set(int((now + timedelta(days=2)).timestamp())),
+                        ],
+                        condition=CounterItem.sent.does_not_exist()
+                        | (CounterItem.sent < cap.limit),
+                    )
+                    parts.append(f"cap:{cap.key}")
+                add_counts(tx, store_id, counts)  # last: unnamed, after every named part
         except TransactWriteError as exc:
             failed = _dynamo.failed_parts(exc, parts)
             if "marker" in failed:
                 raise already_recorded(once.pk) from exc
+            if full := sorted(p for p in failed if p.startswith("cap:")):
+                raise RateCapReached(full[0].removeprefix("cap:")) from exc
             if failed == {"counter"}:
                 raise StoreCapReached(store_id) from exc
             if failed:

@@ -236,6 +236,10 @@ class CustomerItem(_Item):
     """The assignee of the thread we asked a rating for: the rating counts for them."""
     threads_before_count = BooleanAttribute(default=False)
     """The address had a conversation before `threads` was counted: the count is a floor."""
+    reply_to = UnicodeAttribute(null=True)
+    """Web chat: the e-mail or phone the visitor asked answers to go to as well."""
+    verified_email = UnicodeAttribute(null=True)
+    """Web chat: the signed-in customer's e-mail, as their shop signed it."""
     version = VersionAttribute()
 
 

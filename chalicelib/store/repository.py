@@ -21,6 +21,7 @@ from chalicelib.store.customers import CustomerStore
 from chalicelib.store.errors import (
     AlreadyRecorded,
     ConcurrentChange,
+    RateCapReached,
     StorageError,
     StoreCapReached,
     ThreadGone,
@@ -36,6 +37,7 @@ from chalicelib.store.threads import ThreadStore
 __all__ = [
     "AlreadyRecorded",
     "ConcurrentChange",
+    "RateCapReached",
     "Repository",
     "StorageError",
     "StoreCapReached",

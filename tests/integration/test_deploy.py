@@ -65,6 +65,8 @@ def test_secrets_round_trip_through_ssm_as_the_app_reads_them(fresh_aws: str) ->
         "/relaydesk/prod/SHOPIFY_ACCESS_TOKEN_DEMO"
     ]
     assert "WOOCOMMERCE_CONSUMER_SECRET_DEMO_WOO" in deploy.shop_secret_names()
+    # So is the web chat identity secret of a store that signs its customers in.
+    assert "WEBCHAT_IDENTITY_SECRET_DEMO" in deploy.shop_secret_names()
 
 
 def test_batch_item_failures_are_switched_on_for_the_timers_event_source(fresh_aws: str) -> None:

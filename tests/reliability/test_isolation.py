@@ -36,6 +36,7 @@ from chalicelib.domain import report, tokens
 from chalicelib.domain.inbound import plan_inbound
 from chalicelib.domain.messages import Channel, InboundMessage
 from chalicelib.store import customers, models, privacy
+from chalicelib.store.inbound import RateCap
 from chalicelib.store.repository import AlreadyRecorded, Repository
 from chalicelib.stores import STORE_ID
 from relaydesk.cli import twiml_messages
@@ -222,7 +223,8 @@ def _record_inbound(r: Repository, w: dict[str, Any]) -> Any:
         thread_id=w["thread_id"],
         pending_due=None,
     )
-    return r.record_inbound(A, message, plan, customer)
+    # With a cap (web chat's): its counter is demo's own, acme's (mirrored) is not touched.
+    return r.record_inbound(A, message, plan, customer, caps=(RateCap("webchat-store", 1),))
 
 
 def _record_rating(r: Repository, w: dict[str, Any]) -> Any:
