@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sys
-import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -26,6 +24,7 @@ from urllib.parse import urlencode
 
 import requests
 
+from bench.local import start_local_stack
 from bench.report import Section, emit, table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,24 +103,9 @@ class Meter:
 
 
 def main() -> int:
-    # moto's recorder writes where this says (by default a file in the working directory),
-    # read when moto is first imported.
-    os.environ["MOTO_RECORDER_FILEPATH"] = str(Path(tempfile.mkdtemp()) / "aws-calls.jsonl")
-    sys.path.insert(0, str(ROOT))
-    from relaydesk import emulator, sandbox
-    from relaydesk.local_env import (
-        LOCAL_PARSE_PASSWORD,
-        LOCAL_TWILIO_AUTH_TOKEN,
-        local_environment,
-    )
-
-    moto_server, aws_url = emulator.start_moto()
-    sandbox_server, sandbox_url = sandbox.start_in_thread()
-    os.environ.update(
-        local_environment(app_url=PUBLIC_URL, aws_url=aws_url, sandbox_url=sandbox_url)
-    )
-    outputs = emulator.provision(aws_url)
-
+    stack = start_local_stack(PUBLIC_URL)
+    aws_url = stack.aws_url
+    outputs = stack.outputs
     import boto3
     from chalice.test import Client
     from twilio.request_validator import RequestValidator
@@ -130,11 +114,13 @@ def main() -> int:
     from app import app, on_job, on_timer
     from chalicelib.composition import Container, reset_container
     from chalicelib.settings import Settings
+    from relaydesk import emulator
+    from relaydesk.local_env import LOCAL_PARSE_PASSWORD, LOCAL_TWILIO_AUTH_TOKEN
     from relaydesk.workers import QueueWorker
 
     clock = Clock()
     reset_container(Container(Settings.from_env(), clock=clock))
-    meter = Meter(aws_url, sandbox_server.sandbox)
+    meter = Meter(aws_url, stack.sandbox)
     jobs = QueueWorker(boto3.client("sqs"), outputs["JobsQueueUrl"], on_job)
     timers = QueueWorker(boto3.client("sqs"), outputs["TimersQueueUrl"], on_timer)
     validator = RequestValidator(LOCAL_TWILIO_AUTH_TOKEN)
@@ -170,11 +156,7 @@ def main() -> int:
 
     def reply_to() -> str:
         return str(
-            next(
-                e["reply_to"]
-                for e in reversed(sandbox_server.sandbox.entries())
-                if e.get("reply_to")
-            )
+            next(e["reply_to"] for e in reversed(stack.sandbox.entries()) if e.get("reply_to"))
         )
 
     def agent_reply(client: Client, address: str) -> None:
@@ -229,8 +211,7 @@ def main() -> int:
         clock.now += timedelta(hours=3)
         measure("timer firing (reminder)", timers.poll_once)
 
-    sandbox_server.shutdown()
-    moto_server.stop()
+    stack.stop()
     emit(render(flows, durations))
     return 0
 

@@ -12,34 +12,23 @@ of an event (the webhook alone, nothing queued).
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from bench.flows import LAMBDA_MEMORY_GB, LOG_BYTES_PER_INVOCATION, PRICE, ROOT, Clock, Meter
+from bench.flows import LAMBDA_MEMORY_GB, LOG_BYTES_PER_INVOCATION, PRICE, Clock, Meter
+from bench.local import start_local_stack
 from bench.report import Section, emit, table
 
 PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 def main() -> int:
-    os.environ["MOTO_RECORDER_FILEPATH"] = str(Path(tempfile.mkdtemp()) / "aws-calls.jsonl")
-    sys.path.insert(0, str(ROOT))
-    from relaydesk import emulator, sandbox
-    from relaydesk.local_env import LOCAL_SHOPIFY_WEBHOOK_SECRET, local_environment
-
-    moto_server, aws_url = emulator.start_moto()
-    sandbox_server, sandbox_url = sandbox.start_in_thread()
-    os.environ.update(
-        local_environment(app_url=PUBLIC_URL, aws_url=aws_url, sandbox_url=sandbox_url)
-    )
-    outputs = emulator.provision(aws_url)
-
+    stack = start_local_stack(PUBLIC_URL)
+    aws_url = stack.aws_url
+    outputs = stack.outputs
     import boto3
     from chalice.test import Client
 
@@ -47,12 +36,14 @@ def main() -> int:
     from chalicelib.commerce.signing import sign
     from chalicelib.composition import Container, reset_container
     from chalicelib.settings import Settings
+    from relaydesk import emulator
+    from relaydesk.local_env import LOCAL_SHOPIFY_WEBHOOK_SECRET
     from relaydesk.sandbox.shop_data import shopify_order_id
     from relaydesk.workers import QueueWorker
 
     clock = Clock()  # Tuesday 10:00 in Prague: no quiet hours
     reset_container(Container(Settings.from_env(), clock=clock))
-    meter = Meter(aws_url, sandbox_server.sandbox)
+    meter = Meter(aws_url, stack.sandbox)
     jobs = QueueWorker(boto3.client("sqs"), outputs["JobsQueueUrl"], on_job)
     durations: list[float] = []
 
@@ -97,8 +88,7 @@ def main() -> int:
         flows["Shopify webhook, same news again"] = measure(lambda: event(client, uuid.uuid4().hex))
         flows["proactive job: silent (told already)"] = measure(jobs.poll_once)
 
-    sandbox_server.shutdown()
-    moto_server.stop()
+    stack.stop()
 
     columns = [
         "dynamodb requests",

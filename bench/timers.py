@@ -13,7 +13,6 @@ every 15 minutes until it is due.
 from __future__ import annotations
 
 import math
-import os
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.flows import PRICE
+from bench.local import start_local_stack
 from bench.report import Section, Target, emit, table
 from chalicelib.queues import HOLD_MARGIN_SECONDS, MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS
 
@@ -47,21 +47,13 @@ class Clock:
 
 
 def main() -> int:
-    sys.path.insert(0, str(ROOT))
-    from relaydesk import emulator, sandbox
-    from relaydesk.local_env import local_environment
-
-    moto_server, aws_url = emulator.start_moto()
-    sandbox_server, sandbox_url = sandbox.start_in_thread()
-    os.environ.update(
-        local_environment(app_url="http://x", aws_url=aws_url, sandbox_url=sandbox_url)
-    )
-    outputs = emulator.provision(aws_url)
-
+    stack = start_local_stack("http://x")
+    outputs = stack.outputs
     from chalicelib.composition import Container
     from chalicelib.flows.timers import run_timer_batch
     from chalicelib.queues import Timer, TimerKind
     from chalicelib.settings import Settings
+    from relaydesk import emulator
 
     clock = Clock()
     c = Container(Settings.from_env(), clock=clock)
@@ -121,8 +113,7 @@ def main() -> int:
     with emulator.sqs_follows(clock):
         rows = [measure(label, delay) for label, delay in DELAYS.items()]
 
-    sandbox_server.shutdown()
-    moto_server.stop()
+    stack.stop()
     emit(
         render([Measured(label, DELAYS[label], by_api, naive) for label, by_api, _, naive in rows])
     )

@@ -13,16 +13,14 @@ takes reads and writes nothing (tests/integration/test_voice.py counts it).
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.flows import LAMBDA_MEMORY_GB, LOG_BYTES_PER_INVOCATION, PRICE, ROOT, Clock, Meter
+from bench.flows import LAMBDA_MEMORY_GB, LOG_BYTES_PER_INVOCATION, PRICE, Clock, Meter
+from bench.local import start_local_stack
 from bench.report import Section, emit, table
 
 PUBLIC_URL = "http://127.0.0.1:8000"
@@ -38,31 +36,25 @@ TWILIO = {
 
 
 def main() -> int:
-    os.environ["MOTO_RECORDER_FILEPATH"] = str(Path(tempfile.mkdtemp()) / "aws-calls.jsonl")
-    sys.path.insert(0, str(ROOT))
-    from relaydesk import emulator, sandbox
-    from relaydesk.local_env import LOCAL_TWILIO_AUTH_TOKEN, local_environment
-
-    moto_server, aws_url = emulator.start_moto()
-    sandbox_server, sandbox_url = sandbox.start_in_thread()
-    os.environ.update(
-        local_environment(app_url=PUBLIC_URL, aws_url=aws_url, sandbox_url=sandbox_url)
-    )
-    outputs = emulator.provision(aws_url)
-
+    stack = start_local_stack(PUBLIC_URL)
+    aws_url = stack.aws_url
+    sandbox_url = stack.sandbox_url
+    outputs = stack.outputs
     import boto3
     from chalice.test import Client
 
     from app import app, on_job
     from chalicelib.composition import Container, reset_container
     from chalicelib.settings import Settings
+    from relaydesk import emulator
+    from relaydesk.local_env import LOCAL_TWILIO_AUTH_TOKEN
     from relaydesk.sandbox.twilio_voice import play_call
     from relaydesk.workers import QueueWorker
 
     clock = Clock()
     clock.now = datetime(2026, 11, 24, 19, 0, tzinfo=UTC)  # Tuesday 20:00 in Prague: closed
     reset_container(Container(Settings.from_env(), clock=clock))
-    meter = Meter(aws_url, sandbox_server.sandbox)
+    meter = Meter(aws_url, stack.sandbox)
     jobs = QueueWorker(boto3.client("sqs"), outputs["JobsQueueUrl"], on_job)
     durations: dict[str, float] = {}
     flows: dict[str, dict[str, float]] = {}
@@ -136,8 +128,7 @@ def main() -> int:
         call("missed call", "+420777100300", number="+15005550006", voicemail=None)
         handled["missed call"] = measured("missed call: its jobs (notify, text back)", drain)
 
-    sandbox_server.shutdown()
-    moto_server.stop()
+    stack.stop()
 
     columns = ["dynamodb requests", "dynamodb wru", "dynamodb rru", "sqs requests", "twilio calls"]
     rows = [[name, *(f"{counted.get(c, 0):g}" for c in columns)] for name, counted in flows.items()]

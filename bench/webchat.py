@@ -16,14 +16,12 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import os
 import sys
-import tempfile
 import uuid
-from pathlib import Path
 from typing import Any
 
 from bench.flows import ROOT, Clock, Meter
+from bench.local import start_local_stack
 from bench.report import Section, Target, emit, table
 
 PUBLIC_URL = "http://127.0.0.1:8000"
@@ -40,18 +38,9 @@ def widget_sizes() -> dict[str, int]:
 
 
 def main() -> int:
-    os.environ["MOTO_RECORDER_FILEPATH"] = str(Path(tempfile.mkdtemp()) / "aws-calls.jsonl")
-    sys.path.insert(0, str(ROOT))
-    from relaydesk import emulator, sandbox
-    from relaydesk.local_env import LOCAL_PARSE_PASSWORD, local_environment
-
-    moto_server, aws_url = emulator.start_moto()
-    sandbox_server, sandbox_url = sandbox.start_in_thread()
-    os.environ.update(
-        local_environment(app_url=PUBLIC_URL, aws_url=aws_url, sandbox_url=sandbox_url)
-    )
-    outputs = emulator.provision(aws_url)
-
+    stack = start_local_stack(PUBLIC_URL)
+    aws_url = stack.aws_url
+    outputs = stack.outputs
     import boto3
     from chalice.test import Client
     from urllib3 import encode_multipart_formdata
@@ -59,11 +48,13 @@ def main() -> int:
     from app import app, on_job
     from chalicelib.composition import Container, reset_container
     from chalicelib.settings import Settings
+    from relaydesk import emulator
+    from relaydesk.local_env import LOCAL_PARSE_PASSWORD
     from relaydesk.workers import QueueWorker
 
     clock = Clock()  # Tuesday 10:00 in Prague: the store is open
     reset_container(Container(Settings.from_env(), clock=clock))
-    meter = Meter(aws_url, sandbox_server.sandbox)
+    meter = Meter(aws_url, stack.sandbox)
     jobs = QueueWorker(boto3.client("sqs"), outputs["JobsQueueUrl"], on_job)
     headers = {"Origin": PUBLIC_URL, "Content-Type": "text/plain"}
 
@@ -125,7 +116,7 @@ def main() -> int:
         flows["session (words and token)"] = measure(session)
         flows["message, new conversation"] = measure(lambda: send("Can you gift-wrap it?"))
         flows["its jobs (answer job: acknowledgement, agents' e-mail)"] = measure(drain)
-        notices.extend(sandbox_server.sandbox.entries(provider="sendgrid"))
+        notices.extend(stack.sandbox.entries(provider="sendgrid"))
         flows["poll"] = measure(lambda: call(client, "poll", {"token": token}))
         flows["agent's e-mailed answer (Inbound Parse)"] = measure(lambda: agent_reply(client))
         flows["its delivery job"] = measure(drain)
@@ -134,8 +125,7 @@ def main() -> int:
         )
         flows["message, follow-up"] = measure(lambda: send("Thank you!"))
 
-    sandbox_server.shutdown()
-    moto_server.stop()
+    stack.stop()
 
     sizes = widget_sizes()
     columns = ["dynamodb requests", "sqs requests", "sendgrid calls"]

@@ -18,17 +18,15 @@ at most) with one Query, whatever the store's traffic.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.flows import LAMBDA_MEMORY_GB, LOG_BYTES_PER_INVOCATION, PRICE, ROOT, Meter
+from bench.flows import LAMBDA_MEMORY_GB, LOG_BYTES_PER_INVOCATION, PRICE, Meter
+from bench.local import start_local_stack
 from bench.report import Section, emit, table
 
 PUBLIC_URL = "http://127.0.0.1:8000"
@@ -53,18 +51,9 @@ class Clock:
 
 
 def main() -> int:
-    os.environ["MOTO_RECORDER_FILEPATH"] = str(Path(tempfile.mkdtemp()) / "aws-calls.jsonl")
-    sys.path.insert(0, str(ROOT))
-    from relaydesk import emulator, sandbox
-    from relaydesk.local_env import LOCAL_PARSE_PASSWORD, LOCAL_TWILIO_AUTH_TOKEN, local_environment
-
-    moto_server, aws_url = emulator.start_moto()
-    sandbox_server, sandbox_url = sandbox.start_in_thread()
-    os.environ.update(
-        local_environment(app_url=PUBLIC_URL, aws_url=aws_url, sandbox_url=sandbox_url)
-    )
-    outputs = emulator.provision(aws_url)
-
+    stack = start_local_stack(PUBLIC_URL)
+    aws_url = stack.aws_url
+    outputs = stack.outputs
     import base64
 
     import boto3
@@ -77,12 +66,14 @@ def main() -> int:
     from chalicelib.domain import report_counts, tokens
     from chalicelib.flows.report import send_weekly_reports
     from chalicelib.settings import Settings
+    from relaydesk import emulator
+    from relaydesk.local_env import LOCAL_PARSE_PASSWORD, LOCAL_TWILIO_AUTH_TOKEN
     from relaydesk.workers import QueueWorker
 
     clock = Clock()
     container = Container(Settings.from_env(), clock=clock)
     reset_container(container)
-    meter = Meter(aws_url, sandbox_server.sandbox)
+    meter = Meter(aws_url, stack.sandbox)
     jobs = QueueWorker(boto3.client("sqs"), outputs["JobsQueueUrl"], on_job)
     validator = RequestValidator(LOCAL_TWILIO_AUTH_TOKEN)
     counts_at = report_counts.counts_at
@@ -169,8 +160,7 @@ def main() -> int:
         scheduled = meter.stop()
         table_items = boto3.resource("dynamodb").Table("relaydesk").scan()["Items"]
 
-    sandbox_server.shutdown()
-    moto_server.stop()
+    stack.stop()
 
     counter_items = [i for i in table_items if str(i["pk"]) == "demo#REPORT"]
     day_items = [i for i in counter_items if str(i["sk"]).startswith("DAY#")]
