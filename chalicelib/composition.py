@@ -244,6 +244,7 @@ class Container:
         sandbox = self.settings.sandbox_url
         client = GraphClient(
             self.secrets.get(page_token_name(store.store_id)),
+            app_secret=self.secrets.get("META_APP_SECRET"),
             base_url=f"{sandbox}/meta" if sandbox else GRAPH_URL,
         )
         with _lock:

@@ -13,11 +13,16 @@ Meta's rules, which the adapter keeps before it asks:
   when the store's page has that permission (`meta.human_agent_tag`); an automatic one
   (an acknowledgement, a survey) never: the tag is for people;
 - otherwise nothing is sent, and the agent is told why (as for WhatsApp's closed window);
-- text in parts: Messenger takes 2,000 characters, Instagram 1,000 bytes.
+- text in parts: Messenger takes 2,000 characters, Instagram 1,000 bytes;
+- every call carries `appsecret_proof` (HMAC-SHA256 of the page token under the app
+  secret), so that a page token that leaks is of no use without the app secret as well,
+  and the app can turn on "Require App Secret" in its Meta settings.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 from collections.abc import Callable
@@ -165,9 +170,12 @@ def _usage_wait(response: requests.Response) -> float | None:
 @dataclass
 class GraphClient:
     """The Send API for one page: its access token goes in the Authorization header, never
-    in a URL (where proxies and logs would keep it)."""
+    in a URL (where proxies and logs would keep it); the proof of the app secret goes in the
+    query, as Meta reads it (it is a keyed hash: neither the token nor the secret can be
+    had from it)."""
 
     access_token: str
+    app_secret: str
     base_url: str = GRAPH_URL
     version: str = GRAPH_VERSION
     session: Any = None
@@ -181,6 +189,10 @@ class GraphClient:
         session: requests.Session = self.session
         return session
 
+    def _proof(self) -> dict[str, str]:
+        digest = hmac.new(self.app_secret.encode(), self.access_token.encode(), hashlib.sha256)
+        return {"appsecret_proof": digest.hexdigest()}
+
     def send_text(self, recipient: str, text: str, *, tag: str | None) -> str:
         import requests
 
@@ -193,6 +205,7 @@ class GraphClient:
         try:
             response = self._session().post(
                 url,
+                params=self._proof(),
                 json=payload,
                 headers={"Authorization": f"Bearer {self.access_token}"},
                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
@@ -217,7 +230,7 @@ class GraphClient:
         try:
             response = self._session().get(
                 url,
-                params={"fields": fields},
+                params={"fields": fields, **self._proof()},
                 headers={"Authorization": f"Bearer {self.access_token}"},
                 timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
                 allow_redirects=False,

@@ -3,6 +3,9 @@
     POST /meta/{version}/me/messages     (JSON, `Authorization: Bearer <page token>`)
     GET  /meta/{version}/{user id}?fields=first_name,last_name   (or name,username)
 
+each with `appsecret_proof` in the query, as an app set to "Require App Secret" demands
+(the proof under the local app secret; otherwise Graph's error 100, in Meta's words),
+
 answers as the Graph API does (`{"recipient_id", "message_id"}`, or Graph's error object)
 and records each message in the outbox (`provider: meta`, `to`: the customer's bare
 Page- or Instagram-scoped id, as Meta sees it; `messaging_type` and `tag` as sent; the
@@ -31,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, Final
 
+from relaydesk.local_env import LOCAL_META_APP_SECRET
 from relaydesk.sandbox.base import (
     BadRequest,
     Fault,
@@ -112,6 +116,8 @@ class Meta:
                 HTTPStatus.UNAUTHORIZED,
                 graph_error(190, "An active access token must be used to query information."),
             )
+        if (refused := _proof_refused(request, token.strip())) is not None:
+            return refused
         if request.method == "GET":
             return _profile(request)
         try:
@@ -166,6 +172,22 @@ class Meta:
             ]
         )
         return Response(HTTPStatus.OK, {"recipient_id": to, "message_id": mid})
+
+
+def _proof_refused(request: Request, token: str) -> Response | None:
+    """The app as set to "Require App Secret": every call proves it knows the app secret
+    (`appsecret_proof`, HMAC-SHA256 of the token), with Meta's own words when it does not."""
+    from urllib.parse import parse_qs
+
+    proof = (parse_qs(request.query).get("appsecret_proof") or [""])[0]
+    if not proof:
+        said = "API calls from the server require an appsecret_proof argument"
+        return Response(HTTPStatus.BAD_REQUEST, graph_error(100, said))
+    expected = hmac.new(LOCAL_META_APP_SECRET.encode(), token.encode(), hashlib.sha256)
+    if not hmac.compare_digest(proof, expected.hexdigest()):
+        said = "Invalid appsecret_proof provided in the API argument"
+        return Response(HTTPStatus.BAD_REQUEST, graph_error(100, said))
+    return None
 
 
 def _profile(request: Request) -> Response:

@@ -39,6 +39,10 @@ from chalicelib.domain.provider_errors import classify_meta
 from chalicelib.settings import ConfigError
 from chalicelib.stores import Stores, parse_store
 
+APP_SECRET = "app-secret"
+PROOF = "81205ce1732ef89e7b7c09662f2a9071ed6b7e3918de3586bb30608a30eabd62"
+"""HMAC-SHA256 of "EAA-page-token" under APP_SECRET, from
+`printf '%s' EAA-page-token | openssl dgst -sha256 -hmac app-secret`."""
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
 SECRET = "test-app-secret"
 
@@ -509,13 +513,16 @@ class RecordingSession:
 
 def test_the_send_api_request() -> None:
     session = RecordingSession(200, {"recipient_id": PSID, "message_id": "m_AG5Hz2U"})
-    client = GraphClient("EAA-page-token", base_url="https://graph.test", session=session)
+    client = GraphClient(
+        "EAA-page-token", APP_SECRET, base_url="https://graph.test", session=session
+    )
     assert client.send_text(PSID, "Hello", tag=None) == "m_AG5Hz2U"
     client.send_text(PSID, "Later", tag="HUMAN_AGENT")
     first, second = session.calls
     assert first["url"] == "https://graph.test/v21.0/me/messages"
     assert "EAA-page-token" not in first["url"]  # in the header, never in a URL
     assert first["headers"] == {"Authorization": "Bearer EAA-page-token"}
+    assert first["params"] == {"appsecret_proof": PROOF}
     assert first["json"] == {
         "recipient": {"id": PSID},
         "message": {"text": "Hello"},
@@ -573,7 +580,7 @@ def graph_error(code: int, subcode: int | None = None) -> dict[str, Any]:
 def test_graph_errors_are_translated(
     status: int, body: object, headers: dict[str, str], kind: FailureKind, wait: float | None
 ) -> None:
-    client = GraphClient("t", session=RecordingSession(status, body, headers))
+    client = GraphClient("t", APP_SECRET, session=RecordingSession(status, body, headers))
     with pytest.raises(DeliveryError) as failed:
         client.send_text(PSID, "Hello", tag=None)
     assert failed.value.kind is kind
@@ -596,11 +603,16 @@ def test_graph_errors_are_translated(
 )
 def test_the_profile_name(instagram: bool, status: int, payload: object, name: str | None) -> None:
     session = RecordingSession(status, payload)
-    client = GraphClient("EAA-page-token", base_url="https://graph.test", session=session)
+    client = GraphClient(
+        "EAA-page-token", APP_SECRET, base_url="https://graph.test", session=session
+    )
     assert client.profile_name(PSID, instagram=instagram) == name
     [call] = session.calls
     assert call["url"] == f"https://graph.test/v21.0/{PSID}"
-    assert call["params"] == {"fields": "name,username" if instagram else "first_name,last_name"}
+    assert call["params"] == {
+        "fields": "name,username" if instagram else "first_name,last_name",
+        "appsecret_proof": PROOF,
+    }
     assert call["headers"] == {"Authorization": "Bearer EAA-page-token"}
 
 
@@ -612,9 +624,9 @@ def test_an_unreachable_graph_is_transient() -> None:
         get = post
 
     with pytest.raises(DeliveryError) as failed:
-        GraphClient("t", session=Down()).send_text(PSID, "Hello", tag=None)
+        GraphClient("t", APP_SECRET, session=Down()).send_text(PSID, "Hello", tag=None)
     assert failed.value.kind is FailureKind.TRANSIENT
-    assert GraphClient("t", session=Down()).profile_name(PSID, instagram=False) is None
+    assert GraphClient("t", APP_SECRET, session=Down()).profile_name(PSID, instagram=False) is None
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -683,12 +695,27 @@ def test_one_page_belongs_to_one_store() -> None:
 
 
 def sandbox_request(
-    method: str, path: str, body: object = None, query: str = "", **headers: str
+    method: str,
+    path: str,
+    body: object = None,
+    query: str = "",
+    proof: str | None = None,
+    **headers: str,
 ) -> Any:
+    """A request to the sandbox's Graph API; with a bearer token, its `appsecret_proof`
+    under the local app secret unless `proof` says otherwise ("" for none)."""
+    import hashlib
+    import hmac
     from email.message import Message
 
+    from relaydesk.local_env import LOCAL_META_APP_SECRET
     from relaydesk.sandbox import Request
 
+    token = headers.get("Authorization", "").removeprefix("Bearer ")
+    if proof is None and token:
+        proof = hmac.new(LOCAL_META_APP_SECRET.encode(), token.encode(), hashlib.sha256).hexdigest()
+    if proof:
+        query = "&".join(q for q in (query, f"appsecret_proof={proof}") if q)
     message = Message()
     for name, value in headers.items():
         message[name] = value
@@ -721,6 +748,15 @@ def test_the_sandbox_send_api_records_what_was_sent_and_answers_as_graph() -> No
         route(sandbox_request("POST", path, untagged, Authorization="Bearer EAA1"), sandbox).status
         == 400
     )
+    for proof, said in [
+        ("", "API calls from the server require an appsecret_proof argument"),
+        ("0" * 64, "Invalid appsecret_proof provided in the API argument"),
+    ]:
+        unproved = sandbox_request("POST", path, payload, proof=proof, Authorization="Bearer EAA1")
+        answer = route(unproved, sandbox)
+        assert answer.status == 400
+        assert isinstance(answer.payload, dict)
+        assert (answer.payload["error"]["code"], answer.payload["error"]["message"]) == (100, said)
     assert len(sandbox.entries(provider="meta")) == 1
 
 
