@@ -66,11 +66,8 @@ def _store(c: Container, call: Call) -> StoreConfig:
 
 
 def _urls(c: Container, received_base: str | None) -> CallbackUrls:
-    """The callbacks under the URL this request came in on (the API handler has no
-    PUBLIC_BASE_URL in AWS: a custom domain's, when configured, wins)."""
-    base = c.settings.configured_public_base_url or received_base
-    if base is None:
-        base = c.settings.public_base_url  # raises ConfigError, naming the setting
+    """The callbacks under the base URL the request's signature was checked over."""
+    base = c.settings.public_base_url_for(received_base)
     return CallbackUrls(
         dial=base + routes.TWILIO_VOICE_DIAL,
         recording=base + routes.TWILIO_VOICE_RECORDING,
