@@ -170,7 +170,7 @@ def voice_note(store: StoreConfig, endpoints: Endpoints) -> str | None:
 
 NUMBER_SETTINGS: list[NumberSettings] = [messaging_settings, voice_settings]
 """Every channel's number settings."""
-NUMBER_NOTES: list[Callable[["StoreConfig", Endpoints], str | None]] = [voice_note]
+NUMBER_NOTES: list[Callable[[StoreConfig, Endpoints], str | None]] = [voice_note]
 """What a channel leaves alone on a store's numbers, said in the output."""
 
 

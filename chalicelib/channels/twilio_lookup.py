@@ -52,7 +52,9 @@ class TwilioLineTypes:
         try:
             found = self._rest().lookups.v2.phone_numbers(number).fetch(fields=FIELDS)
         except TwilioRestException as exc:
-            raise LookupFailed(f"Twilio Lookup refused: HTTP {exc.status}, code {exc.code}") from exc
+            raise LookupFailed(
+                f"Twilio Lookup refused: HTTP {exc.status}, code {exc.code}"
+            ) from exc
         except (TwilioException, OSError) as exc:
             raise LookupFailed(f"Twilio Lookup could not be reached: {exc}") from exc
         intelligence = found.line_type_intelligence

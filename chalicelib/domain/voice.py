@@ -441,9 +441,8 @@ def line_type_refusal(line_type: str | None) -> str | None:
     """Why a caller on `line_type` gets no text back, or None: texted. None for a lookup
     that failed or a type Twilio adds later: the voicemail is stored regardless, and the
     country list, the caps and the one-a-day rule still hold."""
-    if line_type in NOT_TEXTED_LINE_TYPES:
-        return f"Twilio Lookup says the caller's number is {NOT_TEXTED_LINE_TYPES[line_type]}"
-    return None
+    said = NOT_TEXTED_LINE_TYPES.get(line_type or "")
+    return f"Twilio Lookup says the caller's number is {said}" if said else None
 
 
 def call_body(facts: CallFacts) -> str:

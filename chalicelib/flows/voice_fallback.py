@@ -10,8 +10,9 @@ signature, the stores' configuration file and, for a recording, one SQS send. No
   `TWILIO_VOICE_FALLBACK_RECORDING`. The promise said is computed from the calendar alone
   (`fallback_deadline`), the later of the voice channel's first- and next-response targets
   from now: the fallback cannot read a promise already running on the caller's thread (an
-  earlier message's, or a next-response one), so it says the more cautious of the two. No transcription (its callback would need the
-  stored voicemail, which is still parked): the agents' notification says so.
+  earlier message's, or a next-response one), so it says the more cautious of the two. No
+  transcription (its callback would need the stored voicemail, which is still parked): the
+  agents' notification says so.
 - the recording (or, with nothing recorded, the `<Redirect>` that marks a missed call):
   parked whole on the inbox queue and thanked for; `on_parked` replays it through the normal
   recording handler (flows/replay.py), idempotent on RecordingSid (CallSid for a missed

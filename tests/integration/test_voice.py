@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -20,8 +19,8 @@ from twilio.request_validator import RequestValidator
 
 from chalicelib import routes
 from chalicelib.composition import Container
-from relaydesk import sandbox
 from chalicelib.stores import load_stores
+from relaydesk import sandbox
 from relaydesk.local_env import LOCAL_TWILIO_AUTH_TOKEN
 from relaydesk.sandbox.twilio_lookup import LANDLINE
 from relaydesk.sandbox.twilio_voice import CallStep, Post, play_call
@@ -711,18 +710,16 @@ def test_a_forged_parked_voice_request_is_refused_at_replay(
 
 
 @pytest.fixture
-def lookup_store(container: Container, tmp_path: Path) -> Iterator[None]:
+def lookup_store(container: Container, tmp_path: Path) -> None:
     """The fixture store `demo` opted in to Twilio Lookup (`voice.lookup_line_type`)."""
     from tests.conftest import TEST_STORES
 
     raw = json.loads(TEST_STORES.read_text())
-    for store in raw["stores"]:
-        if store["id"] == "demo":
-            store["voice"] = {**store.get("voice", {}), "lookup_line_type": True}
+    raw["stores"] = [store for store in raw["stores"] if store["id"] == "demo"]
+    raw["stores"][0]["voice"] = {**raw["stores"][0].get("voice", {}), "lookup_line_type": True}
     path = tmp_path / "stores.json"
     path.write_text(json.dumps(raw))
     container.__dict__["stores"] = load_stores(path)
-    yield
 
 
 def test_a_landline_caller_is_not_texted_and_the_agents_are_told_why(

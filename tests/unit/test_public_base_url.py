@@ -100,9 +100,7 @@ def test_with_neither_the_webhook_fails_as_our_error_not_as_a_forgery() -> None:
         webhook(None).receive(request, {})
 
 
-def test_the_voice_webhooks_too_check_over_the_received_url_and_name_callbacks_under_it() -> (
-    None
-):
+def test_the_voice_webhooks_too_check_over_the_received_url_and_name_callbacks_under_it() -> None:
     """One choice (Settings.public_base_url_for) for every Twilio webhook and for the URLs
     the voice TwiML names: the API handler has no PUBLIC_BASE_URL in AWS."""
     from chalicelib.flows.receive_voice import _urls
@@ -111,7 +109,10 @@ def test_the_voice_webhooks_too_check_over_the_received_url_and_name_callbacks_u
     path = routes.TWILIO_VOICE
     signature = RequestValidator(TOKEN).compute_signature(f"https://{DOMAIN}/api{path}", form)
     request = _twilio_request(
-        path, urlencode(form).encode(), signature, context(path=f"/api{path}") | {"resourcePath": path}
+        path,
+        urlencode(form).encode(),
+        signature,
+        context(path=f"/api{path}") | {"resourcePath": path},
     )
     c = Container(Settings({}), Secrets({"TWILIO_AUTH_TOKEN": TOKEN}))
 

@@ -24,14 +24,14 @@ from chalicelib.domain.voice import (
     _GREETING_OPEN,
     _TEXT_BACK,
     _THANKS,
+    NOT_TEXTED_LINE_TYPES,
     POLLY_VOICES,
     SPOKEN_LANGUAGES,
+    TEXTED_LINE_TYPES,
     Forward,
     VoiceConfigError,
     Voicemail,
     VoiceSettings,
-    NOT_TEXTED_LINE_TYPES,
-    TEXTED_LINE_TYPES,
     call_lines,
     line_type_refusal,
     parse_voice,
@@ -106,7 +106,7 @@ def test_every_voice_in_the_table_exists_at_twilio_with_its_engine_and_language(
         assert base in POLLY_AVAILABLE, (language, voice.name, "not in Polly's list")
         code, standard, has_neural = POLLY_AVAILABLE[base]
         assert voice.language == code, (language, voice)
-        assert (has_neural if neural else standard), (language, voice.name, "no such engine")
+        assert has_neural if neural else standard, (language, voice.name, "no such engine")
 
 
 def test_out_of_hours_the_greeting_states_the_acknowledgements_own_promise(
@@ -293,8 +293,9 @@ def test_only_lines_that_cannot_take_an_sms_or_bill_for_it_are_not_texted() -> N
     for kind in ("tollFree", "premium", "sharedCost", "uan", "voicemail", "pager", "personal"):
         assert line_type_refusal(kind) is not None, kind
     # Texted: mobiles and VoIP lines; Twilio's `unknown` and a failed lookup (None) too.
-    for kind in (*TEXTED_LINE_TYPES, None, "a-type-twilio-adds-later"):
-        assert line_type_refusal(kind) is None, kind
+    assert line_type_refusal(None) is None
+    for texted in (*TEXTED_LINE_TYPES, "a-type-twilio-adds-later"):
+        assert line_type_refusal(texted) is None, texted
     assert TEXTED_LINE_TYPES.isdisjoint(NOT_TEXTED_LINE_TYPES)
 
 
