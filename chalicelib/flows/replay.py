@@ -80,7 +80,8 @@ def _replay_recording(
     from chalicelib.flows.receive_voice import recording
 
     done = c.twilio_voice_replay_webhook.receive(request, facts)
-    recording(c, replace(done, call=replace(done.call, received_at=parked.received_at)))
+    call = replace(done.call, received_at=parked.received_at)
+    recording(c, replace(done, call=call), via_fallback=True)
 
 
 def _refuse(

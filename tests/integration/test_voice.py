@@ -642,6 +642,10 @@ def test_a_call_while_dynamodb_is_down_is_taken_by_the_fallback_and_replayed_onc
     mails = outbox.entries(provider="sendgrid")
     assert len(mails) == 1
     assert "the caller was texted back" in mails[0]["text"]
+    assert (
+        "no transcript: taken by the Voice Fallback URL while relaydesk was down"
+        in (mails[0]["text"])
+    )
     assert queue_depth(inbox) == 0
 
 
