@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from chalice.app import (
@@ -138,10 +139,30 @@ def twilio_voice_transcription() -> Response:
     return _twilio_voice(routes.TWILIO_VOICE_TRANSCRIPTION)
 
 
-def _twilio_voice(path: str) -> Response:
+@app.route(
+    routes.TWILIO_VOICE_FALLBACK,
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+def twilio_voice_fallback() -> Response:
+    return _twilio_voice(routes.TWILIO_VOICE_FALLBACK, web.twilio_voice_fallback_webhook)
+
+
+@app.route(
+    routes.TWILIO_VOICE_FALLBACK_RECORDING,
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+def twilio_voice_fallback_recording() -> Response:
+    return _twilio_voice(routes.TWILIO_VOICE_FALLBACK_RECORDING, web.twilio_voice_fallback_webhook)
+
+
+def _twilio_voice(
+    path: str, handler: Callable[..., Response] = web.twilio_voice_webhook
+) -> Response:
     request = _request()
     with correlation(request.context.get("requestId")):
-        return web.twilio_voice_webhook(
+        return handler(
             container(),
             body=_body(request),
             signature=request.headers.get("x-twilio-signature"),

@@ -18,6 +18,7 @@ from chalicelib.channels.port import (
     ChannelAdapter,
     Channels,
     InboundAdapter,
+    LineTypes,
     Mailer,
     TextMessenger,
 )
@@ -123,7 +124,7 @@ class Container:
 
         return TwilioWebhook(
             auth_token=lambda: self.twilio_auth_token,
-            public_base_url=lambda: self.settings.configured_public_base_url,
+            public_base_url=self.settings.public_base_url_for,
             clock=lambda: self.clock(),
             read=to_inbound,
             logged_ids=("MessageSid", "AccountSid"),
@@ -138,7 +139,7 @@ class Container:
 
         return TwilioWebhook(
             auth_token=lambda: self.twilio_auth_token,
-            public_base_url=lambda: self.settings.configured_public_base_url,
+            public_base_url=self.settings.public_base_url_for,
             clock=lambda: self.clock(),
             read=lambda params, _: params,
             logged_ids=("MessageSid", "AccountSid"),
@@ -151,7 +152,7 @@ class Container:
 
         return TwilioWebhook(
             auth_token=lambda: self.twilio_auth_token,
-            public_base_url=lambda: self.settings.configured_public_base_url,
+            public_base_url=self.settings.public_base_url_for,
             clock=lambda: self.clock(),
             read=to_inbound,
             logged_ids=("MessageSid", "AccountSid"),
@@ -163,7 +164,7 @@ class Container:
 
         return TwilioWebhook(
             auth_token=lambda: self.twilio_auth_token,
-            public_base_url=lambda: self.settings.configured_public_base_url,
+            public_base_url=self.settings.public_base_url_for,
             clock=lambda: self.clock(),
             read=lambda params, _: to_status_update(params),
         )
@@ -174,7 +175,7 @@ class Container:
 
         return TwilioWebhook(
             auth_token=lambda: self.twilio_auth_token,
-            public_base_url=lambda: self.settings.public_base_url,
+            public_base_url=self.settings.public_base_url_for,
             clock=lambda: self.clock(),
             read=read,
             logged_ids=("CallSid", "RecordingSid", "AccountSid"),
@@ -194,6 +195,21 @@ class Container:
 
     @cached_property
     def twilio_recording_webhook(self) -> InboundAdapter[Recording]:
+        from chalicelib.channels.twilio_voice import to_recording
+
+        return self._voice_webhook(to_recording)  # type: ignore[no-any-return]
+
+    @cached_property
+    def twilio_voice_fallback_webhook(self) -> InboundAdapter[Call]:
+        """The Voice Fallback URL and its recording action: verified over their own URLs."""
+        from chalicelib.channels.twilio_voice import to_call
+
+        return self._voice_webhook(to_call)  # type: ignore[no-any-return]
+
+    @cached_property
+    def twilio_voice_replay_webhook(self) -> InboundAdapter[Recording]:
+        """A recording the Voice Fallback URL parked, verified again and read as the
+        recording callback reads it."""
         from chalicelib.channels.twilio_voice import to_recording
 
         return self._voice_webhook(to_recording)  # type: ignore[no-any-return]
@@ -289,6 +305,19 @@ class Container:
             self.twilio_auth_token,
             http_client=sandbox_http_client(sandbox) if sandbox else None,
             status_callback=f"{self.settings.public_base_url}{routes.TWILIO_STATUS}",
+        )
+
+    @cached_property
+    def line_types(self) -> LineTypes:
+        """Twilio Lookup's line types, for the voice text back of stores that ask for it."""
+        from chalicelib.channels.twilio_lookup import TwilioLineTypes
+        from chalicelib.channels.twilio_messaging import sandbox_http_client
+
+        sandbox = self.settings.sandbox_url
+        return TwilioLineTypes(
+            self.settings.twilio_account_sid,
+            self.twilio_auth_token,
+            http_client=sandbox_http_client(sandbox) if sandbox else None,
         )
 
     @cached_property

@@ -16,6 +16,11 @@ TWILIO_VOICE = "/webhooks/twilio/voice"
 TWILIO_VOICE_DIAL = "/webhooks/twilio/voice/dial"
 TWILIO_VOICE_RECORDING = "/webhooks/twilio/voice/recording"
 TWILIO_VOICE_TRANSCRIPTION = "/webhooks/twilio/voice/transcription"
+TWILIO_VOICE_FALLBACK = "/webhooks/twilio/voice/fallback"
+"""The number's Voice Fallback URL: Twilio posts here when the Voice URL failed (a 5xx, a
+timeout); it greets and records without the database."""
+TWILIO_VOICE_FALLBACK_RECORDING = "/webhooks/twilio/voice/fallback/recording"
+"""The fallback TwiML's `<Record>` action: the voicemail is parked, replayed later."""
 SENDGRID_INBOUND = "/webhooks/sendgrid/inbound"
 SENDGRID_MAIL = "/webhooks/sendgrid/mail"
 """Inbound Parse for mail of any size up to API Gateway's 10 MB: API Gateway stores the

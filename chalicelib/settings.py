@@ -133,6 +133,14 @@ class Settings:
             )
         return value
 
+    def public_base_url_for(self, received: str | None) -> str:
+        """The base URL a request's signature and the URLs named in its answer are under:
+        the configured one (a custom domain, the local stack) wins, else the URL the request
+        came in on (`WebhookRequest.base_url`: the API handler has no PUBLIC_BASE_URL in
+        AWS), else the setting is required (ConfigError, naming it). The one place this
+        choice is made: the Twilio webhooks' signature check and the voice TwiML use it."""
+        return self.configured_public_base_url or received or self.public_base_url
+
     @cached_property
     def reply_domain(self) -> str:
         return self._get("REPLY_DOMAIN").lower()

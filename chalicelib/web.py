@@ -315,6 +315,31 @@ def twilio_voice_webhook(
     return guarded(c, handle, resource_path, facts)
 
 
+def twilio_voice_fallback_webhook(
+    c: Container,
+    *,
+    body: bytes,
+    signature: str | None,
+    resource_path: str,
+    context: Mapping[str, Any] | None = None,
+) -> Response:
+    """The number's Voice Fallback URL and its recording action (flows/voice_fallback.py):
+    Twilio calls it when the Voice URL or a URL its TwiML named failed. It greets and
+    records without DynamoDB, and parks the recording on the inbox queue for replay."""
+    from chalicelib.flows.voice_fallback import answer_fallback
+
+    facts: dict[str, str] = {}
+
+    def handle() -> Response:
+        if len(body) > MAX_TWILIO_BODY:
+            return _too_large(resource_path, len(body), MAX_TWILIO_BODY, _twilio_ids(body))
+        request = _twilio_request(resource_path, body, signature, context)
+        xml = answer_fallback(c, request, facts)
+        return Response(body=xml, status_code=200, headers={"Content-Type": "text/xml"})
+
+    return guarded(c, handle, resource_path, facts)
+
+
 def sendgrid_inbound_webhook(c: Container, *, body: bytes, headers: Mapping[str, str]) -> Response:
     facts: dict[str, str] = {}
     route = routes.SENDGRID_INBOUND

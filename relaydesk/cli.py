@@ -133,6 +133,7 @@ def simulate_call(
         post,
         auth_token=auth_token,
         voice_url=public + routes.TWILIO_VOICE,
+        fallback_url=public + routes.TWILIO_VOICE_FALLBACK,  # as `providers sync` sets it
         sandbox_url=sandbox_url,
         caller=caller,
         number=to,

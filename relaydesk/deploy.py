@@ -397,9 +397,6 @@ def deploy_command(
     url = app_outputs["EndpointURL"].rstrip("/")
     print(f"app: the API is at {url}")
     print(f"""
-Twilio Voice, set by hand for the numbers whose calls relaydesk should take (Voice > the
-number > "A call comes in", Webhook, HTTP POST; the callbacks it names follow from it):
-  {url}{routes.TWILIO_VOICE}
 Meta (the app's Messenger and Instagram webhooks, set by hand in the Meta app: Callback URL,
 Verify token = META_VERIFY_TOKEN; fields messages, messaging_postbacks, message_echoes):
   {url}{routes.META}

@@ -6,6 +6,9 @@ Twilio, for every number of every configured store, through the IncomingPhoneNum
   - SmsUrl     <base>/webhooks/twilio/messaging#<connection overrides>, SmsMethod POST
   - SmsFallbackUrl  <base>/webhooks/twilio/fallback, SmsFallbackMethod POST
   - SmsApplicationSid cleared: a TwiML App on the number would override both URLs.
+  - for a store with a `voice` section only: VoiceUrl <base>/webhooks/twilio/voice and
+    VoiceFallbackUrl <base>/webhooks/twilio/voice/fallback, both POST, VoiceApplicationSid
+    cleared; a store without one keeps its number's calls where they go (said in a note).
   Message status callbacks are not a number setting: every message the app sends names
   <base>/webhooks/twilio/status itself. The number's own StatusCallback is for calls, and
   is left as it is. A number that is not in the account is an error naming its store, and
@@ -23,8 +26,8 @@ nothing. Without `--stage` it talks to the local sandbox's Twilio and SendGrid (
 stack's numbers and settings, GET /sandbox/settings); with it, to the real ones, with the
 deployment's secrets from SSM; `relaydesk deploy` runs it after the app stack.
 
-A channel that needs more wiring adds to it: a number setting (the voice channel's Voice
-URL) is one function in NUMBER_SETTINGS; another provider (Meta's webhooks) is one more
+A channel that needs more wiring adds to it: a number setting (as the voice channel's
+Voice URLs) is one function in NUMBER_SETTINGS; another provider (Meta's webhooks) is one more
 `Wiring` in `wirings()`.
 """
 
@@ -137,8 +140,38 @@ def messaging_settings(store: StoreConfig, endpoints: Endpoints) -> dict[str, st
     }
 
 
-NUMBER_SETTINGS: list[NumberSettings] = [messaging_settings]
-"""Every channel's number settings; the voice channel appends its Voice URL's."""
+def voice_settings(store: StoreConfig, endpoints: Endpoints) -> dict[str, str]:
+    """Calls to the Voice URL (flows/receive_voice.py) and its Voice Fallback URL to the
+    path that takes the voicemail without the database (web.twilio_voice_fallback_webhook),
+    no TwiML App (it would override both): only for a store with a `voice` section. A store
+    without one may keep its own phone system on the number (`voice_note`). No call status
+    callback: relaydesk learns what became of a call from the URLs its TwiML names."""
+    if not store.voice.configured:
+        return {}
+    return {
+        "voice_url": endpoints.url(routes.TWILIO_VOICE),
+        "voice_method": "POST",
+        "voice_fallback_url": endpoints.url(routes.TWILIO_VOICE_FALLBACK),
+        "voice_fallback_method": "POST",
+        "voice_application_sid": "",
+    }
+
+
+def voice_note(store: StoreConfig, endpoints: Endpoints) -> str | None:
+    if store.voice.configured or not store.phone_numbers:
+        return None
+    numbers = ", ".join(sorted(store.phone_numbers))
+    return (
+        f"store {store.store_id}: no `voice` section, so the Voice URL of {numbers} is left as "
+        "it is (its calls keep going where they go now); add a `voice` section to the store "
+        f"for relaydesk to take them ({endpoints.url(routes.TWILIO_VOICE)})"
+    )
+
+
+NUMBER_SETTINGS: list[NumberSettings] = [messaging_settings, voice_settings]
+"""Every channel's number settings."""
+NUMBER_NOTES: list[Callable[[StoreConfig, Endpoints], str | None]] = [voice_note]
+"""What a channel leaves alone on a store's numbers, said in the output."""
 
 
 class TwilioNumbers:
@@ -146,9 +179,15 @@ class TwilioNumbers:
 
     name = "twilio"
 
-    def __init__(self, client: Any, settings: Sequence[NumberSettings] = NUMBER_SETTINGS) -> None:
+    def __init__(
+        self,
+        client: Any,
+        settings: Sequence[NumberSettings] = NUMBER_SETTINGS,
+        notes: Sequence[Callable[[StoreConfig, Endpoints], str | None]] = NUMBER_NOTES,
+    ) -> None:
         self._client = client
         self._settings = tuple(settings)
+        self._notes = tuple(notes)
 
     def plan(self, stores: Sequence[StoreConfig], endpoints: Endpoints) -> Plan:
         plan = Plan()
@@ -181,6 +220,8 @@ class TwilioNumbers:
                         partial(self._update, instance.sid, update) if changes else None,
                     )
                 )
+        for store in stores:
+            plan.notes.extend(n for note in self._notes if (n := note(store, endpoints)))
         plan.notes.append(
             "Twilio message status callbacks: nothing to set on the numbers, every message "
             f"relaydesk sends names {endpoints.url(routes.TWILIO_STATUS)} itself"

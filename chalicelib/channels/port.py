@@ -48,6 +48,15 @@ class TextMessenger(Protocol):
         ...
 
 
+class LineTypes(Protocol):
+    """What kind of line a phone number is (mobile, landline, ...), asked of the carrier."""
+
+    def line_type(self, number: str) -> str:
+        """The provider's type for `number` ('landline', 'mobile', 'unknown', ...). Raises
+        `LookupFailed` when the provider did not answer or refused."""
+        ...
+
+
 class Mailer(Protocol):
     """Sends one e-mail, to customers or to agents."""
 

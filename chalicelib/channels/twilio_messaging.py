@@ -187,15 +187,15 @@ class TwilioWebhook(Generic[Read]):
         self,
         *,
         auth_token: Callable[[], str],
-        public_base_url: Callable[[], str | None],
+        public_base_url: Callable[[str | None], str],
         clock: Callable[[], datetime],
         read: Callable[[Mapping[str, list[str]], datetime], Read],
         logged_ids: tuple[str, ...] = (),
         fragment: str = "",
     ) -> None:
         """`fragment`: the connection overrides the route's URL is configured with.
-        `public_base_url`: the configured one (a custom domain); None: the one the request
-        was received on (`WebhookRequest.base_url`)."""
+        `public_base_url`: the base URL the signature is over, given the one the request
+        was received on (`Settings.public_base_url_for`: a configured one wins)."""
         self._auth_token = auth_token
         self._fragment = fragment
         self._public_base_url = public_base_url
@@ -212,13 +212,7 @@ class TwilioWebhook(Generic[Read]):
             if value := (params.get(name) or [""])[0]:
                 # Unverified: logged only in Twilio's own alphabet, never as sent.
                 facts[name] = value if _SID.fullmatch(value) else "(malformed)"
-        base = self._public_base_url() or request.base_url
-        if base is None:
-            raise LookupError(
-                "no public URL to check the signature over: PUBLIC_BASE_URL is not set "
-                "and the request did not say where it was received"
-            )
-        url = base + request.path
+        url = self._public_base_url(request.base_url) + request.path
         signature = request.headers.get(SIGNATURE_HEADER)
         token = self._auth_token()
         if not any(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -185,6 +185,14 @@ def twiml(plan: Forward | Voicemail, urls: CallbackUrls) -> str:
     # same URL without a RecordingSid, which stores a missed call.
     response.redirect(urls.recording, method="POST")
     return str(response.to_xml(xml_declaration=True))
+
+
+def fallback_twiml(plan: Voicemail, recording_url: str) -> str:
+    """The Voice Fallback URL's answer: the greeting and `<Record>`, its action (and the
+    `<Redirect>` for nothing recorded) to `recording_url`, the path that parks it; no
+    transcription, whose callback would find no stored voicemail yet."""
+    urls = CallbackUrls(dial=recording_url, recording=recording_url, transcription="")
+    return twiml(replace(plan, transcribe=False), urls)
 
 
 def goodbye(speech: Speech | None) -> str:

@@ -31,6 +31,11 @@ class UnknownDestination(RequestRejected):
     status = 404
 
 
+class LookupFailed(Exception):
+    """A phone number lookup (its line type) did not answer or was refused: the caller of
+    the port decides what that means (the voice text back texts anyway)."""
+
+
 class FailureKind(StrEnum):
     """What a provider's refusal means for the message (chalicelib/domain/provider_errors.py)."""
 

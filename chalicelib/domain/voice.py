@@ -75,6 +75,13 @@ class VoiceSettings:
     """ISO countries whose numbers may get the text back; None: the store number's own."""
     transcribe: bool = True
     """Ask Twilio for a transcript where it can make one (English, up to 2 minutes)."""
+    lookup_line_type: bool = False
+    """Ask Twilio Lookup (Line Type Intelligence, paid per request) before the text back,
+    and text no landline (`line_type_refusal`)."""
+    configured: bool = False
+    """The store has a `voice` section: relaydesk takes the number's calls, and `relaydesk
+    providers sync` sets its Voice URLs. Without one the number may keep its own phone
+    system, and its Voice URL is left alone."""
 
 
 class VoiceConfigError(ValueError):
@@ -109,6 +116,7 @@ def parse_voice(raw: object, *, store_id: str) -> VoiceSettings:
         "text_back",
         "sms_countries",
         "transcribe",
+        "lookup_line_type",
     }
     if unknown := set(raw) - known:
         raise VoiceConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
@@ -130,7 +138,7 @@ def parse_voice(raw: object, *, store_id: str) -> VoiceSettings:
         or not all(isinstance(c, str) and COUNTRY.match(c) for c in countries)
     ):
         raise VoiceConfigError(f'{where}.sms_countries: ISO codes like ["CZ", "SK"]')
-    for name in ("text_back", "transcribe"):
+    for name in ("text_back", "transcribe", "lookup_line_type"):
         if not isinstance(raw.get(name, True), bool):
             raise VoiceConfigError(f"{where}.{name}: true or false")
     return VoiceSettings(
@@ -143,6 +151,8 @@ def parse_voice(raw: object, *, store_id: str) -> VoiceSettings:
         text_back=raw.get("text_back", True),
         sms_countries=frozenset(countries) if countries is not None else None,
         transcribe=raw.get("transcribe", True),
+        lookup_line_type=raw.get("lookup_line_type", False),
+        configured=True,
     )
 
 
@@ -409,6 +419,32 @@ def text_back_refusal(
     return None
 
 
+# Twilio Lookup v2 Line Type Intelligence's `type` values
+# (https://www.twilio.com/docs/lookup/v2-api/line-type-intelligence): no text back to a
+# line that cannot take an SMS or that a number-pumping scheme bills (premium, shared cost,
+# personal numbers). Texted: mobile and VoIP lines, and `unknown` (Twilio could not tell:
+# as for a lookup that fails, the other guards hold, and the text is the caller's way back).
+NOT_TEXTED_LINE_TYPES: Mapping[str, str] = {
+    "landline": "a landline",
+    "tollFree": "a toll-free number",
+    "premium": "a premium-rate number",
+    "sharedCost": "a shared-cost number",
+    "uan": "a universal access number",
+    "voicemail": "a voicemail-only number",
+    "pager": "a pager",
+    "personal": "a personal (forwarding) number",
+}
+TEXTED_LINE_TYPES = frozenset({"mobile", "fixedVoip", "nonFixedVoip", "unknown"})
+
+
+def line_type_refusal(line_type: str | None) -> str | None:
+    """Why a caller on `line_type` gets no text back, or None: texted. None for a lookup
+    that failed or a type Twilio adds later: the voicemail is stored regardless, and the
+    country list, the caps and the one-a-day rule still hold."""
+    said = NOT_TEXTED_LINE_TYPES.get(line_type or "")
+    return f"Twilio Lookup says the caller's number is {said}" if said else None
+
+
 def call_body(facts: CallFacts) -> str:
     """The message's text: what happened, as agents read it in the thread."""
     if facts.recording_url is None:
@@ -417,10 +453,14 @@ def call_body(facts: CallFacts) -> str:
 
 
 def call_lines(
-    facts: Mapping[str, object], transcript: str | None, texted: bool
+    facts: Mapping[str, object],
+    transcript: str | None,
+    texted: bool,
+    refused: str | None = None,
 ) -> tuple[str, ...]:
     """The lines under a voicemail in the agents' notification: transcript (or why none),
-    and whether the caller got the text back."""
+    and whether the caller got the text back (`refused`: why not, decided by the job that
+    would have sent it)."""
     lines = []
     if facts.get("recording_url"):
         lines.append(f"recording: {facts['recording_url']}")
@@ -435,6 +475,6 @@ def call_lines(
     if texted:
         lines.append("the caller was texted back and can reply by SMS")
     else:
-        reason = facts.get("text_back") or "a cap, the opt-out or an earlier text today"
+        reason = refused or facts.get("text_back") or "a cap, the opt-out or an earlier text today"
         lines.append(f"no text back: {reason}")
     return tuple(lines)

@@ -56,6 +56,50 @@ def send_email_ack(c: Container, job: Job, *, redelivered: bool = False) -> None
     if subject is None:
         return
     store, thread, inbound = subject
+    if inbound.call is not None and store.voice.lookup_line_type:
+        # The webhook left the agents' notification to this job, so that it can say
+        # whether the caller was texted: queued however this ends (it is idempotent).
+        try:
+            if thread.response_due_at is not None and _line_type_allows(c, store, inbound):
+                _send_ack(c, store, thread, inbound, redelivered=redelivered)
+        finally:
+            notify = Job(JobKind.NOTIFY_AGENTS, store.store_id, thread.thread_id, inbound.sk)
+            c.jobs.send_all([notify])
+        return
+    _send_ack(c, store, thread, inbound, redelivered=redelivered)
+
+
+def _line_type_allows(c: Container, store: StoreConfig, inbound: MessageItem) -> bool:
+    """Twilio Lookup before a caller's text back (SMS pumping, and landlines that cannot
+    take an SMS): False, recorded on the voicemail for the agents, for a line that is not
+    texted (domain/voice.line_type_refusal). A lookup that fails texts anyway: the other
+    guards (countries, caps, one a day) still hold, and the text is the caller's way back."""
+    from chalicelib.domain.errors import LookupFailed
+    from chalicelib.domain.voice import line_type_refusal
+
+    if inbound.text_back_refused:  # decided by an earlier run of this job
+        return False
+    try:
+        line_type: str | None = c.line_types.line_type(inbound.author)
+    except LookupFailed as exc:
+        log.warning("line type lookup failed, texting anyway: store=%s %s", store.store_id, exc)
+        line_type = None
+    refusal = line_type_refusal(line_type)
+    if refusal is None:
+        return True
+    c.repository.refuse_text_back(inbound, refusal)
+    log.info("no text back: store=%s line_type=%s", store.store_id, line_type)
+    return False
+
+
+def _send_ack(
+    c: Container,
+    store: StoreConfig,
+    thread: ThreadItem,
+    inbound: MessageItem,
+    *,
+    redelivered: bool,
+) -> None:
     if thread.response_due_at is None:
         return
     if c.channels[thread.channel].threads_by_message_id:

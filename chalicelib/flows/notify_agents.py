@@ -200,5 +200,7 @@ def transcript_line(
         dropped=m.dropped,
         kind=m.direction if m.direction in ("note", "event") else "message",
         delivery=m.provider_status or m.delivery_status if m.direction == "out" else None,
-        details=call_lines(m.call, m.transcript, m.acknowledge) if m.call else (),
+        details=(
+            call_lines(m.call, m.transcript, m.acknowledge, m.text_back_refused) if m.call else ()
+        ),
     )

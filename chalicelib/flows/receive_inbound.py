@@ -151,7 +151,14 @@ def store_inbound(
         ack_by_job = bool(plan.acknowledged_at) and not (
             acknowledge_in_response and c.channels[message.channel].acknowledges_in_response
         )
-        jobs = _follow_ups(store, plan.thread_id, stored.sk, plan.answer_by_job, ack_by_job)
+        jobs = _follow_ups(
+            store,
+            plan.thread_id,
+            stored.sk,
+            plan.answer_by_job,
+            ack_by_job,
+            notify_after_ack=notifies_after_text_back(store, message.call is not None),
+        )
         if reopening:  # a closed thread is kept again: its retention no longer runs
             jobs.append(retention_job_for(store.store_id, plan.thread_id))
         c.jobs.send_all(jobs)
@@ -193,18 +200,29 @@ def _inbound_counts(
     )
 
 
+def notifies_after_text_back(store: StoreConfig, is_call: bool) -> bool:
+    """A call's text back waits for a line-type lookup (`voice.lookup_line_type`), and the
+    agents' notification says what it decided: the text-back job queues the notification
+    (flows/deliver.py), not the webhook."""
+    return is_call and store.voice.lookup_line_type
+
+
 def _follow_ups(
     store: StoreConfig,
     thread_id: str,
     message_sk: str,
     answer_by_job: bool,
     ack_by_job: bool,
+    notify_after_ack: bool = False,
 ) -> list[Job]:
     """The jobs a stored message needs: the answer job (which acknowledges and notifies
-    when it cannot answer), or the agents' notification and an e-mail's acknowledgement."""
+    when it cannot answer), or the agents' notification and an e-mail's acknowledgement
+    (`notify_after_ack`: the acknowledgement's job queues the notification itself)."""
     if answer_by_job:
         return [Job(JobKind.ANSWER, store.store_id, thread_id, message_sk)]
-    jobs = [Job(JobKind.NOTIFY_AGENTS, store.store_id, thread_id, message_sk)]
+    jobs = []
+    if not (notify_after_ack and ack_by_job):
+        jobs.append(Job(JobKind.NOTIFY_AGENTS, store.store_id, thread_id, message_sk))
     if ack_by_job:
         jobs.append(Job(JobKind.ACK_EMAIL, store.store_id, thread_id, message_sk))
     return jobs
@@ -228,6 +246,7 @@ def _finish_redelivery(
         ack_by_job=stored is not None
         and bool(stored.acknowledge)
         and (stored.subject is not None or not acknowledge_in_response),
+        notify_after_ack=notifies_after_text_back(store, stored is not None and bool(stored.call)),
     )
     thread = c.repository.thread(store.store_id, duplicate.thread_id)
     if thread and thread.status != ThreadStatus.CLOSED and thread.expires_at is not None:

@@ -66,11 +66,8 @@ def _store(c: Container, call: Call) -> StoreConfig:
 
 
 def _urls(c: Container, received_base: str | None) -> CallbackUrls:
-    """The callbacks under the URL this request came in on (the API handler has no
-    PUBLIC_BASE_URL in AWS: a custom domain's, when configured, wins)."""
-    base = c.settings.configured_public_base_url or received_base
-    if base is None:
-        base = c.settings.public_base_url  # raises ConfigError, naming the setting
+    """The callbacks under the base URL the request's signature was checked over."""
+    base = c.settings.public_base_url_for(received_base)
     return CallbackUrls(
         dial=base + routes.TWILIO_VOICE_DIAL,
         recording=base + routes.TWILIO_VOICE_RECORDING,
@@ -135,9 +132,12 @@ def dial_result(c: Container, result: DialResult, *, received_base: str | None =
     return twiml(_voicemail(c, store, result.call), _urls(c, received_base))
 
 
-def recording(c: Container, done: Recording) -> str:
+def recording(c: Container, done: Recording, *, via_fallback: bool = False) -> str:
     """The voicemail (or, with nothing recorded, a missed call) on the caller's thread; the
-    text back and the agents' notification by jobs. Thanks, and hang up."""
+    text back and the agents' notification by jobs. Thanks, and hang up.
+
+    `via_fallback`: parked by the Voice Fallback URL and replayed (flows/replay.py): its
+    TwiML asked for no transcript, and one the primary's asked for found nothing stored."""
     call = done.call
     store = _store(c, call)
     voicemail = done.recording_url is not None and done.duration_seconds >= MIN_VOICEMAIL_SECONDS
@@ -151,6 +151,8 @@ def recording(c: Container, done: Recording) -> str:
     )
     if not voicemail:
         transcription = "nothing was recorded"
+    elif via_fallback:
+        transcription = "taken by the Voice Fallback URL while relaydesk was down, untranscribed"
     elif store.voice.transcribe and store.voice.max_message_seconds <= (
         TWILIO_TRANSCRIBE_MAX_SECONDS
     ):

@@ -1,4 +1,6 @@
-"""Flow 1b (SQS `relaydesk-inbox`): a request Twilio's Fallback URL parked is handled again.
+"""Flow 1b (SQS `relaydesk-inbox`): a request Twilio's Fallback URL parked is handled again
+(an SMS or WhatsApp message; or a voicemail the Voice Fallback URL parked, replayed through
+the recording callback's flow, idempotent on its RecordingSid or, for a missed call, CallSid).
 
 The parked request is verified again (its signature over the URL it was posted to), read
 as the messaging webhook reads it, dated when Twilio delivered it, and stored by the same
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 
 REPLAYABLE = frozenset({routes.TWILIO_FALLBACK})
 """The routes whose requests are parked; the signature is over the public URL of one."""
+VOICE_REPLAYABLE = frozenset({routes.TWILIO_VOICE_FALLBACK, routes.TWILIO_VOICE_FALLBACK_RECORDING})
+"""The Voice Fallback URL's: only recordings are parked (flows/voice_fallback.py), replayed
+through the recording callback's own flow."""
 
 
 def replay_parked(c: Container, body: str) -> str:
@@ -42,14 +47,17 @@ def replay_parked(c: Container, body: str) -> str:
         parked = ParkedRequest.decode(body)
     except ValueError as exc:
         return _refuse(c, "unreadable", facts, str(exc))
-    if parked.path not in REPLAYABLE:
+    if parked.path not in REPLAYABLE | VOICE_REPLAYABLE:
         return _refuse(c, "unknown-route", facts, "parked from a route that is not replayed")
     headers = {SIGNATURE_HEADER: parked.signature} if parked.signature is not None else {}
     request = WebhookRequest(parked.path, parked.body, headers)
     try:
-        message = c.twilio_replay_webhook.receive(request, facts)
-        message = replace(message, received_at=parked.received_at)
-        receive_message(c, message, acknowledge_in_response=False)
+        if parked.path in VOICE_REPLAYABLE:
+            _replay_recording(c, request, parked, facts)
+        else:
+            message = c.twilio_replay_webhook.receive(request, facts)
+            message = replace(message, received_at=parked.received_at)
+            receive_message(c, message, acknowledge_in_response=False)
     except VerificationFailed as exc:
         return _refuse(c, "signature", facts, str(exc), security=True)
     except RequestRejected as exc:
@@ -61,6 +69,19 @@ def replay_parked(c: Container, body: str) -> str:
         _facts(facts),
     )
     return "replayed"
+
+
+def _replay_recording(
+    c: Container, request: WebhookRequest, parked: ParkedRequest, facts: dict[str, str]
+) -> None:
+    """A voicemail (or missed call) the Voice Fallback URL parked: stored by the recording
+    callback's flow, dated when Twilio posted it; its text back and the agents' notification
+    go by jobs as for any call. The TwiML it answers went to nobody: the call has ended."""
+    from chalicelib.flows.receive_voice import recording
+
+    done = c.twilio_voice_replay_webhook.receive(request, facts)
+    call = replace(done.call, received_at=parked.received_at)
+    recording(c, replace(done, call=call), via_fallback=True)
 
 
 def _refuse(

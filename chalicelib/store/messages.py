@@ -285,6 +285,16 @@ class MessageStore(_dynamo.Table):
             message, [MessageItem.failure_reported_at.set(at)], "recording the failure report"
         )
 
+    def refuse_text_back(self, message: MessageItem, reason: str) -> None:
+        """The caller of `message` (a voicemail or missed call) is not texted back after
+        all: why, for the agents' notification, and no acknowledgement any more. One update
+        of the message (its own key: store and thread)."""
+        _dynamo.update(
+            message,
+            [MessageItem.text_back_refused.set(reason), MessageItem.acknowledge.set(False)],
+            "recording why the caller was not texted back",
+        )
+
     def mark_failed(self, message: MessageItem, reason: str) -> None:
         _dynamo.update(
             message,

@@ -196,6 +196,9 @@ class MessageItem(_Item):
     """Inbound, channel voice: the call's facts (domain/messages.CallFacts, as a dict)."""
     transcript = UnicodeAttribute(null=True)
     """Inbound, a voicemail: its transcript, added when the provider has it."""
+    text_back_refused = UnicodeAttribute(null=True)
+    """Inbound, a call: why the caller got no text back after all, decided by the job that
+    would have sent it (a line-type lookup said landline); the agents are told."""
     expires_at = NumberAttribute(null=True)
     """DynamoDB TTL: the thread's, copied to each of its messages (store/retention.py)."""
 

@@ -8,6 +8,8 @@ an outbox that people (`GET /outbox`) and tests (`Sandbox.entries()`) can inspec
 
     base.py       Request, Response and the Provider port the modules below implement
     twilio.py     Messages API and its signed status callbacks
+    twilio_voice.py  Recordings API, and Twilio's part in a call (Voice URL, fallback)
+    twilio_lookup.py Lookup v2 line types (a landline for the voice text back's check)
     sendgrid.py   v3 Mail Send API
     shopify.py    Admin GraphQL API: the orders relaydesk's Shopify adapter reads, THROTTLED
     woocommerce.py  REST API v3: the orders relaydesk's WooCommerce adapter reads

@@ -32,6 +32,8 @@ _RECORDING_PATH: Final = re.compile(
 )
 SAMPLE_RATE: Final = 8000
 ACCOUNT_SID: Final = "AC00000000000000000000000000000000"
+FALLBACK_ERROR_CODE: Final = "11200"
+"""What Twilio reports when a URL did not answer TwiML (HTTP retrieval failure)."""
 
 
 def recording_audio(seconds: float = 1.0) -> bytes:
@@ -152,12 +154,15 @@ def play_call(
     duration: int | None = None,
     call_sid: str | None = None,
     recording_sid: str | None = None,
+    fallback_url: str | None = None,
 ) -> list[CallStep]:
     """Call `number` from `caller` as Twilio would: the Voice URL, then what its TwiML says.
 
     `voicemail`: the words the caller leaves after the tone (also Twilio's transcript);
     None: the caller says nothing (Twilio then follows the `<Redirect>` after `<Record>`).
-    `answer_forward`: someone takes the forwarded call."""
+    `answer_forward`: someone takes the forwarded call. `fallback_url`: the number's Voice
+    Fallback URL, posted (with ErrorCode 11200 and ErrorUrl added) when a URL that should
+    answer TwiML fails, and the call goes on with its answer (a step named "... fallback")."""
     base = {
         "AccountSid": ACCOUNT_SID,
         "ApiVersion": TWILIO_API_VERSION,
@@ -171,10 +176,14 @@ def play_call(
     }
     steps: list[CallStep] = []
 
-    def step(name: str, url: str, extra: dict[str, str]) -> CallStep:
+    def step(name: str, url: str, extra: dict[str, str], *, twiml: bool = True) -> CallStep:
         params = {**base, **extra}
         status, body = post(url, params, _sign(auth_token, url, params))
         steps.append(CallStep(name, url, status, body))
+        if twiml and fallback_url and not 200 <= status < 300 and url != fallback_url:
+            failed = {**params, "ErrorCode": FALLBACK_ERROR_CODE, "ErrorUrl": url}
+            status, body = post(fallback_url, failed, _sign(auth_token, fallback_url, failed))
+            steps.append(CallStep(f"{name} fallback", fallback_url, status, body))
         return steps[-1]
 
     answer = step("voice", voice_url, {})
@@ -225,5 +234,6 @@ def play_call(
             "TranscriptionUrl": f"{url}/Transcriptions",
             "CallStatus": "completed",
         },
+        twiml=False,  # a callback, not TwiML: Twilio has no fallback for it
     )
     return steps

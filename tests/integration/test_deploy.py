@@ -255,6 +255,8 @@ def test_make_deploy_dry_run_against_the_emulator(
     assert f"providers sync for {base} (dry run, nothing is changed):" in out
     assert "  twilio +15005550006 (store demo): would change" in out
     assert f"      sms_fallback_url: '' -> '{base}/webhooks/twilio/fallback'" in out
+    assert f"      voice_url: '' -> '{base}/webhooks/twilio/voice'" in out
+    assert f"      voice_fallback_url: '' -> '{base}/webhooks/twilio/voice/fallback'" in out
     assert "  sendgrid inbound parse reply.example.com (the reply domain): would create" in out
     assert "prod-parse-password" not in out
     assert outbox.accounts.changes() == []

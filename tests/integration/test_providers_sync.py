@@ -50,6 +50,7 @@ def test_a_dry_run_changes_nothing_a_sync_sets_everything_a_second_changes_nothi
     assert code == 0
     assert accounts.changes() == []
     assert "11 setting(s) would change" in out  # 5 numbers, the reply domain, 5 support hosts
+    assert "note: store acme: no `voice` section, so the Voice URL of +15550001111 is left" in out
     assert LOCAL_PARSE_PASSWORD not in out
 
     code, out = run(sandbox_url, dry_run=False)
@@ -64,6 +65,13 @@ def test_a_dry_run_changes_nothing_a_sync_sets_everything_a_second_changes_nothi
     )
     assert number["sms_fallback_url"] == f"{PUBLIC_URL}/webhooks/twilio/fallback"
     assert number["sms_method"] == number["sms_fallback_method"] == "POST"
+    # corner has a `voice` section: its calls come to relaydesk, the fallback too.
+    assert number["voice_url"] == f"{PUBLIC_URL}/webhooks/twilio/voice"
+    assert number["voice_fallback_url"] == f"{PUBLIC_URL}/webhooks/twilio/voice/fallback"
+    assert number["voice_method"] == number["voice_fallback_method"] == "POST"
+    # acme has none: its number's calls stay with its own phone system, and the dry run said so.
+    [acme] = accounts.numbers("+15550001111")
+    assert acme["voice_url"] == acme["voice_fallback_url"] == ""
     hosts = {s["hostname"]: s for s in accounts.parse_settings()}
     assert set(hosts) == {
         "reply.relaydesk.test",
@@ -120,6 +128,47 @@ def test_the_number_as_wired_takes_a_customers_message(
     assert delivery.attempts == [(f"{PUBLIC_URL}/webhooks/twilio/messaging", 200)]
     [ack] = twiml_messages(delivery.answer)
     assert "Demo Store" in ack
+
+
+def test_the_number_as_wired_takes_a_call_and_its_fallback_takes_the_voicemail(
+    accounts: Any, sandbox_url: str, client: Client, container: Any
+) -> None:
+    """Twilio signs the Voice URL and the Voice Fallback URL as configured: both verify."""
+    from relaydesk.sandbox.twilio_voice import play_call
+
+    assert run(sandbox_url, dry_run=False)[0] == 0
+    [number] = accounts.numbers("+15005550006")
+
+    def post(url: str, form: dict[str, str], signature: str) -> tuple[int, str]:
+        response = client.http.post(
+            url.removeprefix(PUBLIC_URL),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": signature,
+            },
+            body=urlencode(form).encode(),
+        )
+        return response.status_code, response.body.decode()
+
+    def dial(voice_url: str) -> list[Any]:
+        return play_call(
+            post,
+            auth_token=LOCAL_TWILIO_AUTH_TOKEN,
+            voice_url=voice_url,
+            sandbox_url=sandbox_url,
+            caller="+420777300401",
+            number="+15005550006",
+            voicemail=None,
+        )
+
+    assert [(s.name, s.status) for s in dial(number["voice_url"])] == [
+        ("voice", 200),
+        ("recording", 200),
+    ]
+    # Posted straight to the fallback (as Twilio does after the Voice URL failed).
+    steps = dial(number["voice_fallback_url"])
+    assert [(s.name, s.status) for s in steps] == [("voice", 200), ("recording", 200)]
+    assert steps[1].url == f"{PUBLIC_URL}/webhooks/twilio/voice/fallback/recording"
 
 
 def test_a_provider_that_fails_is_reported_and_nothing_is_changed(

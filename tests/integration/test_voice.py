@@ -4,11 +4,14 @@ twilio SDK (RequestValidator, VoiceResponse) and the sandbox playing Twilio's pa
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree
 
+import boto3
 import pytest
 import requests
 from chalice.test import Client
@@ -16,8 +19,10 @@ from twilio.request_validator import RequestValidator
 
 from chalicelib import routes
 from chalicelib.composition import Container
+from chalicelib.stores import load_stores
 from relaydesk import sandbox
 from relaydesk.local_env import LOCAL_TWILIO_AUTH_TOKEN
+from relaydesk.sandbox.twilio_lookup import LANDLINE
 from relaydesk.sandbox.twilio_voice import CallStep, Post, play_call
 from relaydesk.workers import QueueWorker
 from tests.integration.conftest import (
@@ -29,11 +34,23 @@ from tests.integration.conftest import (
     table_items,
 )
 from tests.integration.test_spine import post_parse, post_twilio, reply_to_of
+from tests.reliability.faults import DYNAMO_500, Outage, outage
 
 CALLER = "+420777123456"
 DEMO = "+15005550006"
 CORNER = "+15005550020"
 VOICE_URL = PUBLIC_URL + routes.TWILIO_VOICE
+VOICE_FALLBACK_URL = PUBLIC_URL + routes.TWILIO_VOICE_FALLBACK
+
+
+@pytest.fixture
+def inbox(aws: dict[str, str], container: Container) -> QueueWorker:
+    """The inbox's worker: `on_parked`, as the local stack and AWS run it."""
+    from app import on_parked
+
+    return QueueWorker(
+        boto3.client("sqs"), aws["InboxQueueUrl"], on_parked, retry_backoff_seconds=0
+    )
 
 
 def _post(client: Client) -> Post:
@@ -379,10 +396,12 @@ def test_the_caller_is_greeted_in_the_language_their_messages_told(
         routes.TWILIO_VOICE_DIAL,
         routes.TWILIO_VOICE_RECORDING,
         routes.TWILIO_VOICE_TRANSCRIPTION,
+        routes.TWILIO_VOICE_FALLBACK,
+        routes.TWILIO_VOICE_FALLBACK_RECORDING,
     ],
 )
 def test_every_voice_request_is_verified_and_refusals_store_nothing(
-    client: Client, container: Container, worker: QueueWorker, path: str
+    client: Client, container: Container, worker: QueueWorker, inbox: QueueWorker, path: str
 ) -> None:
     params = call_params(
         DialCallStatus="no-answer",
@@ -410,6 +429,7 @@ def test_every_voice_request_is_verified_and_refusals_store_nothing(
     assert b"CallSid" in malformed.body
     assert table_items() == before
     assert queue_depth(worker) == 0
+    assert queue_depth(inbox) == 0, "a refused request was parked"
 
 
 def test_a_transcription_for_no_stored_voicemail_is_404(
@@ -549,3 +569,213 @@ def test_a_transcript_that_lands_while_the_notification_is_sent_is_told_after_it
     told = [m["text"] for m in outbox.entries(provider="sendgrid")]
     assert len(told) == 1
     assert "transcript: Hello?" in told[0]
+
+
+# -- the Voice Fallback URL: DynamoDB down, the caller still leaves a message -------------
+
+
+def test_a_call_while_dynamodb_is_down_is_taken_by_the_fallback_and_replayed_once(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    inbox: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+) -> None:
+    """Every DynamoDB call of the app fails (its own botocore clients); Twilio, as the
+    sandbox plays it, posts the Voice Fallback URL after the Voice URL's 503 and follows its
+    TwiML; the recording is parked. Twilio posting it twice is stored once, texted once."""
+    clock.advance(hours=1)  # Friday 17:30 in Prague: closed until Monday 09:00
+    call_sid, recording_sid = f"CA{uuid.uuid4().hex}", f"RE{uuid.uuid4().hex}"
+    down = Outage("dynamodb", lambda: True, *DYNAMO_500)
+    with outage(container, down):
+        steps = call(
+            client,
+            sandbox_url,
+            fallback_url=VOICE_FALLBACK_URL,
+            call_sid=call_sid,
+            recording_sid=recording_sid,
+        )
+        again = call(  # Twilio's own retry of the recording action, the same RecordingSid
+            client,
+            sandbox_url,
+            fallback_url=VOICE_FALLBACK_URL,
+            call_sid=call_sid,
+            recording_sid=recording_sid,
+        )
+    assert [(s.name, s.status) for s in steps] == [
+        ("voice", 503),
+        ("voice fallback", 200),
+        ("recording", 200),
+    ]
+    assert down.refused, "the primary path did not even try DynamoDB"
+    greeting = xml(steps[1])
+    say = greeting.find("Say")
+    assert say is not None
+    assert say.text is not None
+    assert "back on Monday at 09:00" in say.text
+    assert "answer by Monday" in say.text
+    record = greeting.find("Record")
+    assert record is not None
+    assert record.get("action") == PUBLIC_URL + routes.TWILIO_VOICE_FALLBACK_RECORDING
+    assert "transcribe" not in record.attrib
+    assert steps[2].url == PUBLIC_URL + routes.TWILIO_VOICE_FALLBACK_RECORDING
+    assert xml(steps[2]).find("Hangup") is not None
+    assert all(s.status == 200 for s in again[1:])
+    assert table_items() == [], "the fallback wrote to the table"
+    assert queue_depth(inbox) == 2  # each recording post parked whole
+    assert outbox.entries(provider="twilio") == []
+
+    # Healthy again: the replays store the voicemail once; one text back, one notification.
+    assert drain(inbox) == 2
+    thread = thread_of(container)
+    assert thread.channel == "voice"
+    voicemails = [m for m in conversation(container, thread.thread_id) if m.direction == "in"]
+    assert [m.provider_id for m in voicemails] == [recording_sid]
+    assert voicemails[0].body.startswith("Voicemail (")
+    assert voicemails[0].created_at == clock.now  # dated when Twilio posted it
+    drain(worker)
+    texts = outbox.entries(provider="twilio")
+    assert [(t["from"], t["to"]) for t in texts] == [(DEMO, CALLER)]
+    assert texts[0]["body"].startswith("Sorry we missed your call to Demo Store.")
+    mails = outbox.entries(provider="sendgrid")
+    assert len(mails) == 1
+    assert "the caller was texted back" in mails[0]["text"]
+    assert (
+        "no transcript: taken by the Voice Fallback URL while relaydesk was down"
+        in (mails[0]["text"])
+    )
+    assert queue_depth(inbox) == 0
+
+
+def test_a_failed_recording_url_reaches_the_fallback_as_a_recording_not_a_new_greeting(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    inbox: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+) -> None:
+    """The greeting came from the Voice URL, then DynamoDB failed: Twilio posts the failed
+    recording action to the Voice Fallback URL (ErrorUrl names it). It is parked and
+    thanked for, never greeted again; nothing recorded is a missed call, on its CallSid."""
+    clock.advance(hours=1)
+    transactions = Outage(
+        "dynamodb", lambda: True, *DYNAMO_500, hits=lambda op, _: op == "TransactWriteItems"
+    )
+    with outage(container, transactions):
+        steps = call(client, sandbox_url, voicemail=None, fallback_url=VOICE_FALLBACK_URL)
+    assert [(s.name, s.status) for s in steps] == [
+        ("voice", 200),
+        ("recording", 503),
+        ("recording fallback", 200),
+    ]
+    answer = xml(steps[2])
+    assert answer.find("Record") is None
+    assert answer.find("Hangup") is not None
+    assert queue_depth(inbox) == 1
+    assert drain(inbox) == 1
+    thread = thread_of(container)
+    (missed,) = [m for m in conversation(container, thread.thread_id) if m.direction == "in"]
+    assert missed.body == "Missed call (no voicemail)."
+    assert missed.provider_id.startswith("CA")
+    drain(worker)
+    assert len(outbox.entries(provider="twilio")) == 1
+
+
+def test_a_forged_parked_voice_request_is_refused_at_replay(
+    client: Client, container: Container, inbox: QueueWorker, clock: FakeClock
+) -> None:
+    """Parked unverified (the auth token could not be read when it came) and forged: the
+    replay verifies it before anything is stored, refuses it and drops it."""
+    from chalicelib.queues import ParkedRequest
+
+    params = call_params(
+        RecordingSid=f"RE{uuid.uuid4().hex}",
+        RecordingUrl="https://api.twilio.com/rec",
+        RecordingDuration="9",
+    )
+    parked = ParkedRequest(
+        routes.TWILIO_VOICE_FALLBACK_RECORDING,
+        urlencode(params).encode(),
+        "forged-signature",
+        clock.now,
+        False,
+    )
+    container.inbox.send_all([parked])
+    assert drain(inbox) == 1  # handled: refused, not retried
+    assert table_items() == []
+    assert queue_depth(inbox) == 0
+
+
+# -- the line-type lookup before the text back --------------------------------------------
+
+
+@pytest.fixture
+def lookup_store(container: Container, tmp_path: Path) -> None:
+    """The fixture store `demo` opted in to Twilio Lookup (`voice.lookup_line_type`)."""
+    from tests.conftest import TEST_STORES
+
+    raw = json.loads(TEST_STORES.read_text())
+    raw["stores"] = [store for store in raw["stores"] if store["id"] == "demo"]
+    raw["stores"][0]["voice"] = {**raw["stores"][0].get("voice", {}), "lookup_line_type": True}
+    path = tmp_path / "stores.json"
+    path.write_text(json.dumps(raw))
+    container.__dict__["stores"] = load_stores(path)
+
+
+def test_a_landline_caller_is_not_texted_and_the_agents_are_told_why(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+    lookup_store: None,
+) -> None:
+    clock.advance(hours=1)
+    steps = call(client, sandbox_url, caller=LANDLINE)
+    assert all(s.status == 200 for s in steps), steps
+    thread = thread_of(container, customer=LANDLINE)
+    (voicemail,) = [m for m in conversation(container, thread.thread_id) if m.direction == "in"]
+    assert voicemail.body.startswith("Voicemail (")  # stored regardless
+    drain(worker)
+    lookups = outbox.entries(provider="twilio-lookup")
+    assert [(e["to"], e["fields"], e["type"]) for e in lookups] == [
+        (LANDLINE, ["line_type_intelligence"], "landline")
+    ]
+    assert outbox.entries(provider="twilio") == []
+    (mail,) = outbox.entries(provider="sendgrid")
+    assert "no text back: Twilio Lookup says the caller's number is a landline" in mail["text"]
+
+
+def test_a_mobile_caller_is_texted_after_one_lookup_and_a_failed_lookup_texts_anyway(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+    lookup_store: None,
+) -> None:
+    clock.advance(hours=1)
+    call(client, sandbox_url)
+    drain(worker)
+    assert [e["type"] for e in outbox.entries(provider="twilio-lookup")] == ["mobile"]
+    (text,) = outbox.entries(provider="twilio")
+    assert text["to"] == CALLER
+    (mail,) = outbox.entries(provider="sendgrid")
+    assert "the caller was texted back" in mail["text"]
+
+    # Lookup down: the caller is texted all the same (the other guards hold), told to agents.
+    other = "+420777555666"
+    outbox.set_fault("twilio-lookup", 503, 5)
+    try:
+        call(client, sandbox_url, caller=other)
+        drain(worker)
+    finally:
+        outbox.clear_faults()
+    assert [t["to"] for t in outbox.entries(provider="twilio")] == [CALLER, other]
+    assert "the caller was texted back" in outbox.entries(provider="sendgrid")[-1]["text"]

@@ -1,5 +1,5 @@
 """Fuzzing Twilio's voice webhooks (the Voice URL, dial, recording and transcription
-callbacks) through the real app.
+callbacks, the Voice Fallback URL and its recording action) through the real app.
 
 Properties, for any form: never a 5xx, never an unhandled exception; unsigned or forged,
 a 403 that changes nothing; signed with the auth token (so that it reaches the parser),
@@ -35,6 +35,8 @@ VOICE_PATHS = [
     routes.TWILIO_VOICE_DIAL,
     routes.TWILIO_VOICE_RECORDING,
     routes.TWILIO_VOICE_TRANSCRIPTION,
+    routes.TWILIO_VOICE_FALLBACK,
+    routes.TWILIO_VOICE_FALLBACK_RECORDING,
 ]
 callers = st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True)
 numbers = st.sampled_from([DEMO_NUMBER, "+15005550020", "+19999999999"])

@@ -319,6 +319,8 @@ REPOSITORY_CALLS: dict[str, Call] = {
     "claim_report": lambda r, w: _claimed(r.claim_report(A, "2026-W47", w["now"])),
     "report_sent": lambda r, w: r.report_sent(A, "2026-W47", sent=False),
     "mark_failed": lambda r, w: r.mark_failed(w["message"], "no"),
+    # The message item's own key (store and thread), read from demo's thread: as mark_failed.
+    "refuse_text_back": lambda r, w: r.refuse_text_back(w["message"], "a landline"),
     "failure_reported": lambda r, w: r.failure_reported(w["message"], w["now"]),
     "claim_sending": lambda r, w: r.claim_sending(w["message"], take_over=True),
     "release_sending": lambda r, w: r.release_sending(w["message"]),

@@ -48,7 +48,7 @@ def test_overrides_outside_twilios_limits_are_refused(overrides: dict[str, int |
 def _webhook(fragment: str = "") -> TwilioWebhook[InboundMessage]:
     return TwilioWebhook(
         auth_token=lambda: TOKEN,
-        public_base_url=lambda: BASE,
+        public_base_url=lambda _received: BASE,
         clock=lambda: NOW,
         read=to_inbound,
         fragment=fragment,

@@ -27,6 +27,7 @@ ENDPOINTS = Endpoints(
     base_url=BASE, reply_domain="reply.shop.test", parse_user="parse", parse_password=PASSWORD
 )
 MESSAGING = f"{BASE}/webhooks/twilio/messaging#ct=3000&rt=10000&tt=14000&rc=1&rp=ct,rt,5xx"
+VOICE, VOICE_FALLBACK = f"{BASE}/webhooks/twilio/voice", f"{BASE}/webhooks/twilio/voice/fallback"
 PARSE_URL = f"https://parse:{PASSWORD}@abc123.execute-api.eu-central-1.amazonaws.com/api/webhooks/sendgrid/inbound"
 
 
@@ -50,6 +51,10 @@ class FakeTwilio:
                 sms_fallback_method="POST",
                 sms_application_sid="",
                 voice_url="",
+                voice_method="POST",
+                voice_fallback_url="",
+                voice_fallback_method="POST",
+                voice_application_sid="",
             )
             for i, n in enumerate(numbers)
         }
@@ -141,10 +146,13 @@ def test_the_dry_run_prints_exactly_what_would_change_and_changes_nothing() -> N
     lines = out.splitlines()
     assert lines[0] == f"providers sync for {BASE} (dry run, nothing is changed):"
     shown_parse = PARSE_URL.replace(PASSWORD, "<INBOUND_PARSE_PASSWORD>")
-    assert lines[1:11] == [
+    assert lines[1:13] == [
         "  twilio +15005550006 (store demo): would change",
         f"      sms_url: 'https://demo.twilio.com/welcome/sms/reply' -> '{MESSAGING}'",
         f"      sms_fallback_url: '' -> '{BASE}/webhooks/twilio/fallback'",
+        # demo has a `voice` section: its calls come to relaydesk, with the fallback.
+        f"      voice_url: '' -> '{VOICE}'",
+        f"      voice_fallback_url: '' -> '{VOICE_FALLBACK}'",
         "  twilio +15005550007 (store demo-fast): would change",
         f"      sms_url: 'https://demo.twilio.com/welcome/sms/reply' -> '{MESSAGING}'",
         f"      sms_fallback_url: '' -> '{BASE}/webhooks/twilio/fallback'",
@@ -153,13 +161,20 @@ def test_the_dry_run_prints_exactly_what_would_change_and_changes_nothing() -> N
         f"      sms_fallback_url: '' -> '{BASE}/webhooks/twilio/fallback'",
         "  sendgrid inbound parse reply.shop.test (the reply domain): would create",
     ]
-    assert lines[11] == f"      url: (none) -> '{shown_parse}'"
+    assert lines[13] == f"      url: (none) -> '{shown_parse}'"
     # An existing setting with another URL: its password masked too, never printed.
-    assert lines[12] == (
+    assert lines[14] == (
         "  sendgrid inbound parse demo.relaydesk.test (store demo's support address): would change"
     )
     shown_mail = shown_parse.replace("/sendgrid/inbound", "/sendgrid/mail")
-    assert lines[13] == f"      url: 'https://parse:***@old.example/in' -> '{shown_mail}'"
+    assert lines[15] == f"      url: 'https://parse:***@old.example/in' -> '{shown_mail}'"
+    # The stores without a `voice` section: their numbers' calls are left where they go.
+    for store, number in (("demo-fast", "+15005550007"), ("demo-woo", "+15005550008")):
+        assert (
+            f"  note: store {store}: no `voice` section, so the Voice URL of {number} is left "
+            "as it is (its calls keep going where they go now); add a `voice` section to the "
+            f"store for relaydesk to take them ({VOICE})"
+        ) in lines
     assert lines[-1] == "7 setting(s) would change; run without --dry-run to change them"
     assert PASSWORD not in out
     assert "old-pw" not in out
@@ -177,6 +192,15 @@ def test_a_sync_makes_the_changes_and_a_second_one_finds_nothing_to_change() -> 
     assert twilio.updates[0][1] == {
         "sms_url": MESSAGING,
         "sms_fallback_url": f"{BASE}/webhooks/twilio/fallback",
+        "voice_url": VOICE,
+        "voice_fallback_url": VOICE_FALLBACK,
+    }
+    # Only demo has a `voice` section: the others' Voice URLs are not touched.
+    assert all("voice_url" not in fields for _, fields in twilio.updates[1:])
+    assert {n.phone_number: n.voice_url for n in twilio.numbers.values()} == {
+        "+15005550006": VOICE,
+        "+15005550007": "",
+        "+15005550008": "",
     }
     created = {body["hostname"]: body for verb, _, body in sendgrid.changes() if body}
     assert set(created) == {
@@ -204,13 +228,21 @@ def test_a_twiml_app_on_the_number_is_cleared_it_would_override_the_urls() -> No
     twilio = FakeTwilio(["+15005550006", "+15005550007", "+15005550008"])
     for number in twilio.numbers.values():
         number.sms_url, number.sms_fallback_url = MESSAGING, f"{BASE}/webhooks/twilio/fallback"
+        number.voice_url, number.voice_fallback_url = VOICE, VOICE_FALLBACK
     twilio.numbers["PN" + "0" * 32].sms_application_sid = "AP" + "1" * 32
+    # A voice TwiML App is cleared on demo's number (relaydesk takes its calls), and left
+    # on demo-fast's (no `voice` section: the store's own phone system).
+    twilio.numbers["PN" + "0" * 32].voice_application_sid = "AP" + "2" * 32
+    twilio.numbers["PN" + "1".zfill(32)].voice_application_sid = "AP" + "3" * 32
 
     code, out = run([TwilioNumbers(twilio)], dry_run=False)
 
     assert code == 0
-    assert twilio.updates == [("PN" + "0" * 32, {"sms_application_sid": ""})]
+    assert twilio.updates == [
+        ("PN" + "0" * 32, {"sms_application_sid": "", "voice_application_sid": ""})
+    ]
     assert f"sms_application_sid: 'AP{'1' * 32}' -> ''" in out
+    assert twilio.numbers["PN" + "1".zfill(32)].voice_application_sid == "AP" + "3" * 32
 
 
 def test_a_number_not_in_the_account_is_an_error_naming_the_store_and_nothing_changes() -> None:
@@ -226,17 +258,22 @@ def test_a_number_not_in_the_account_is_an_error_naming_the_store_and_nothing_ch
 
 
 def test_a_channel_adds_its_number_settings_in_one_function() -> None:
-    """How the voice channel will wire its Voice URL: one more entry in NUMBER_SETTINGS."""
+    """As the voice channel wires its Voice URLs (voice_settings): one more entry in
+    NUMBER_SETTINGS, here a field every number gets."""
 
-    def voice(store: StoreConfig, endpoints: Endpoints) -> dict[str, str]:
-        return {"voice_url": endpoints.url("/webhooks/twilio/voice")}
+    def named(store: StoreConfig, endpoints: Endpoints) -> dict[str, str]:
+        return {"friendly_name": f"relaydesk {store.store_id}"}
 
     twilio = FakeTwilio(demo_numbers())
 
-    code, _ = run([TwilioNumbers(twilio, [*NUMBER_SETTINGS, voice])], dry_run=False)
+    code, _ = run([TwilioNumbers(twilio, [*NUMBER_SETTINGS, named])], dry_run=False)
 
     assert code == 0
-    assert all(u["voice_url"] == f"{BASE}/webhooks/twilio/voice" for _, u in twilio.updates)
+    assert [u["friendly_name"] for _, u in twilio.updates] == [
+        "relaydesk demo",
+        "relaydesk demo-fast",
+        "relaydesk demo-woo",
+    ]
 
 
 def test_printed_urls_never_carry_a_password() -> None:

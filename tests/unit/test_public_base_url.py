@@ -22,7 +22,7 @@ from chalicelib.channels.twilio_messaging import (
 from chalicelib.composition import Container, queue_container, reset_container
 from chalicelib.domain.errors import VerificationFailed
 from chalicelib.domain.messages import InboundMessage
-from chalicelib.settings import ConfigError, Settings
+from chalicelib.settings import ConfigError, Secrets, Settings
 from chalicelib.web import _twilio_request, received_base_url
 from relaydesk.packaging import derive_public_base_url
 
@@ -41,7 +41,9 @@ def context(domain: str = DOMAIN, path: str = f"/api{PATH}") -> dict[str, Any]:
 def webhook(configured: str | None) -> TwilioWebhook[InboundMessage]:
     return TwilioWebhook(
         auth_token=lambda: TOKEN,
-        public_base_url=lambda: configured,
+        public_base_url=Settings(
+            {"PUBLIC_BASE_URL": configured} if configured else {}
+        ).public_base_url_for,
         clock=lambda: NOW,
         read=to_inbound,
     )
@@ -94,8 +96,36 @@ def test_a_configured_custom_domain_wins_over_the_received_url() -> None:
 
 def test_with_neither_the_webhook_fails_as_our_error_not_as_a_forgery() -> None:
     request = _twilio_request(PATH, urlencode(FORM).encode(), signed(PATH), None)
-    with pytest.raises(LookupError, match="PUBLIC_BASE_URL is not set"):
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL is not set"):
         webhook(None).receive(request, {})
+
+
+def test_the_voice_webhooks_too_check_over_the_received_url_and_name_callbacks_under_it() -> None:
+    """One choice (Settings.public_base_url_for) for every Twilio webhook and for the URLs
+    the voice TwiML names: the API handler has no PUBLIC_BASE_URL in AWS."""
+    from chalicelib.flows.receive_voice import _urls
+
+    form = {"CallSid": "CA" + "b" * 32, "From": "+420777100200", "To": "+15005550006"}
+    path = routes.TWILIO_VOICE
+    signature = RequestValidator(TOKEN).compute_signature(f"https://{DOMAIN}/api{path}", form)
+    request = _twilio_request(
+        path,
+        urlencode(form).encode(),
+        signature,
+        context(path=f"/api{path}") | {"resourcePath": path},
+    )
+    c = Container(Settings({}), Secrets({"TWILIO_AUTH_TOKEN": TOKEN}))
+
+    call = c.twilio_voice_webhook.receive(request, {})
+
+    assert call.call_sid == form["CallSid"]
+    assert request.base_url == f"https://{DOMAIN}/api"
+    urls = _urls(c, request.base_url)
+    assert urls.recording == f"https://{DOMAIN}/api{routes.TWILIO_VOICE_RECORDING}"
+    configured = Container(Settings({"PUBLIC_BASE_URL": "https://hooks.shop.test"}))
+    assert _urls(configured, request.base_url).dial == (
+        f"https://hooks.shop.test{routes.TWILIO_VOICE_DIAL}"
+    )
 
 
 def test_the_setting_is_required_by_name_and_a_placeholder_is_refused() -> None:

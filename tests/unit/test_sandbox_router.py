@@ -46,6 +46,7 @@ def test_every_registered_provider_has_its_own_name() -> None:
         "woocommerce",
         "meta",
         "twilio-voice",
+        "twilio-lookup",
         "twilio-numbers",
         "sendgrid-parse",
     )

@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.channels.twilio_voice import (
     CallbackUrls,
+    fallback_twiml,
     goodbye,
     to_call,
     to_recording,
@@ -23,13 +24,16 @@ from chalicelib.domain.voice import (
     _GREETING_OPEN,
     _TEXT_BACK,
     _THANKS,
+    NOT_TEXTED_LINE_TYPES,
     POLLY_VOICES,
     SPOKEN_LANGUAGES,
+    TEXTED_LINE_TYPES,
     Forward,
     VoiceConfigError,
     Voicemail,
     VoiceSettings,
     call_lines,
+    line_type_refusal,
     parse_voice,
     plan_call,
     text_back_refusal,
@@ -75,6 +79,34 @@ def test_every_language_we_acknowledge_in_has_a_voice_or_falls_back_to_english()
     # ones a recorded greeting (or English) speaks for.
     assert set(_TEXT_BACK) == BUILTIN_LANGUAGES
     assert {"fa"} == BUILTIN_LANGUAGES - SPOKEN_LANGUAGES
+
+
+# The voices in POLLY_VOICES as Amazon Polly lists them ("Available voices",
+# https://docs.aws.amazon.com/polly/latest/dg/available-voices.html): the language code,
+# and whether the voice has a standard and a neural engine. Twilio names a Polly voice
+# `Polly.<Name>` (standard) and `Polly.<Name>-Neural` (neural)
+# (https://www.twilio.com/docs/voice/twiml/say/text-speech, "Amazon Polly"). Jitka, the
+# only Czech voice, is neural only: `Polly.Jitka` does not exist, `Polly.Jitka-Neural` does.
+POLLY_AVAILABLE: dict[str, tuple[str, bool, bool]] = {
+    "Joanna": ("en-US", True, True),
+    "Jitka": ("cs-CZ", False, True),
+    "Ewa": ("pl-PL", True, False),
+    "Marlene": ("de-DE", True, False),
+    "Celine": ("fr-FR", True, False),
+    "Conchita": ("es-ES", True, False),
+    "Zeina": ("arb", True, False),
+}
+
+
+def test_every_voice_in_the_table_exists_at_twilio_with_its_engine_and_language() -> None:
+    for language, voice in POLLY_VOICES.items():
+        name = voice.name.removeprefix("Polly.")
+        neural = name.endswith("-Neural")
+        base = name.removesuffix("-Neural")
+        assert base in POLLY_AVAILABLE, (language, voice.name, "not in Polly's list")
+        code, standard, has_neural = POLLY_AVAILABLE[base]
+        assert voice.language == code, (language, voice)
+        assert has_neural if neural else standard, (language, voice.name, "no such engine")
 
 
 def test_out_of_hours_the_greeting_states_the_acknowledgements_own_promise(
@@ -247,6 +279,55 @@ def test_voice_settings_errors_name_the_field(raw: object, field: str) -> None:
 
 def test_no_voice_settings_is_a_plain_voicemail() -> None:
     assert parse_voice(None, store_id="demo") == VoiceSettings()
+    # ... and not configured: `providers sync` leaves the number's Voice URL alone.
+    assert parse_voice(None, store_id="demo").configured is False
+    assert parse_voice({}, store_id="demo").configured is True
+    assert parse_voice({}, store_id="demo").lookup_line_type is False
+    assert parse_voice({"lookup_line_type": True}, store_id="demo").lookup_line_type is True
+    with pytest.raises(VoiceConfigError, match="lookup_line_type: true or false"):
+        parse_voice({"lookup_line_type": "yes"}, store_id="demo")
+
+
+def test_only_lines_that_cannot_take_an_sms_or_bill_for_it_are_not_texted() -> None:
+    assert line_type_refusal("landline") == "Twilio Lookup says the caller's number is a landline"
+    for kind in ("tollFree", "premium", "sharedCost", "uan", "voicemail", "pager", "personal"):
+        assert line_type_refusal(kind) is not None, kind
+    # Texted: mobiles and VoIP lines; Twilio's `unknown` and a failed lookup (None) too.
+    assert line_type_refusal(None) is None
+    for texted in (*TEXTED_LINE_TYPES, "a-type-twilio-adds-later"):
+        assert line_type_refusal(texted) is None, texted
+    assert TEXTED_LINE_TYPES.isdisjoint(NOT_TEXTED_LINE_TYPES)
+
+
+def test_the_fallback_twiml_greets_and_records_to_the_parking_path_without_a_transcript(
+    demo: StoreConfig,
+) -> None:
+    from chalicelib.flows.voice_fallback import fallback_deadline
+
+    due = fallback_deadline(demo, FRIDAY_EVENING)
+    # Out of hours both targets run from Monday 09:00; the later one is said.
+    targets = demo.sla.targets_for("voice", None)
+    assert due == max(
+        deadline(demo.calendar, FRIDAY_EVENING, targets.first_response),
+        deadline(demo.calendar, FRIDAY_EVENING, targets.next_response),
+    )
+    voicemail = plan(demo, FRIDAY_EVENING)
+    assert isinstance(voicemail, Voicemail)
+    assert voicemail.transcribe  # the primary's would be transcribed ...
+    root = ElementTree.fromstring(  # noqa: S314
+        fallback_twiml(voicemail, "https://h/fallback/recording")
+    )
+    assert [child.tag for child in root] == ["Say", "Record", "Redirect"]
+    assert root[0].text == voicemail.greeting.text
+    assert root[1].attrib == {  # ... the fallback's is not: its callback finds nothing yet
+        "action": "https://h/fallback/recording",
+        "method": "POST",
+        "maxLength": "120",
+        "timeout": "5",
+        "finishOnKey": "#",
+        "playBeep": "true",
+    }
+    assert root[2].text == "https://h/fallback/recording"
 
 
 def at(params: dict[str, str]) -> dict[str, list[str]]:
@@ -306,3 +387,7 @@ def test_the_notification_says_what_became_of_the_call() -> None:
     assert call_lines(facts, "", texted=False)[1] == "no transcript: Twilio could not make one"
     refused = {"recording_url": None, "transcription": "nothing", "text_back": "no reason"}
     assert call_lines(refused, None, texted=False) == ("no text back: no reason",)
+    # Decided by the text-back job (a line-type lookup): its reason wins.
+    assert call_lines(facts, None, texted=False, refused="a landline")[-1] == (
+        "no text back: a landline"
+    )
