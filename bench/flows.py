@@ -97,6 +97,8 @@ class Meter:
                 counts["dynamodb rru"] += rru
             elif service == "AmazonSQS" and operation != "GetQueueUrl":
                 counts["sqs requests"] += 1
+            elif not target and "/s3/aws4_request" in entry["headers"].get("Authorization", ""):
+                counts["s3 requests"] += 1
         for entry in self.sandbox.entries():
             counts[f"{entry['provider']} calls"] += 1
         return dict(counts)

@@ -15,12 +15,14 @@ from relaydesk.sandbox.sendgrid import SendGrid
 from relaydesk.sandbox.shopify import Shopify
 from relaydesk.sandbox.twilio import Twilio
 from relaydesk.sandbox.twilio_lookup import TwilioLookup
+from relaydesk.sandbox.transcribe import Transcribe
 from relaydesk.sandbox.twilio_voice import TwilioRecordings
 from relaydesk.sandbox.woocommerce import WooCommerce
 
 REGISTRY: Final[tuple[Provider, ...]] = (
     *(Twilio(), SendGrid(), Shopify(), WooCommerce(), Meta(), TwilioRecordings()),
     TwilioLookup(),  # the line types asked before a voice caller's text back
+    Transcribe(),  # moto's writes no transcript: the app's Transcribe client points here
     *(TwilioNumbers(), SendGridParse()),  # the settings `relaydesk providers sync` sets
 )
 
