@@ -31,12 +31,12 @@ from chalicelib.store.repository import Repository
 if TYPE_CHECKING:
     from chalicelib.channels.meta_send import GraphSender
     from chalicelib.channels.meta_webhook import MetaBatch
+    from chalicelib.channels.port import Recordings
     from chalicelib.channels.sendgrid_inbound import SendGridInbound
     from chalicelib.channels.twilio_messaging import StatusUpdate
     from chalicelib.channels.twilio_voice import Call, DialResult, Recording, Transcription
     from chalicelib.commerce.port import Shop
     from chalicelib.domain.mail import InboundEmail
-    from chalicelib.channels.port import Recordings
     from chalicelib.mail_files import MailFiles
     from chalicelib.transcribe import Transcriber
 from chalicelib.stores import StoreConfig, Stores, load_stores
@@ -325,7 +325,7 @@ class Container:
         return boto3.client(
             "transcribe",
             config=Config(**TRANSCRIBE_CLIENT_LIMITS),
-            **({"endpoint_url": f"{sandbox}/transcribe"} if sandbox else {}),
+            endpoint_url=f"{sandbox}/transcribe" if sandbox else None,
         )
 
     @cached_property

@@ -13,9 +13,9 @@ from relaydesk.sandbox.meta import Meta
 from relaydesk.sandbox.provider_settings import SendGridParse, TwilioNumbers
 from relaydesk.sandbox.sendgrid import SendGrid
 from relaydesk.sandbox.shopify import Shopify
+from relaydesk.sandbox.transcribe import Transcribe
 from relaydesk.sandbox.twilio import Twilio
 from relaydesk.sandbox.twilio_lookup import TwilioLookup
-from relaydesk.sandbox.transcribe import Transcribe
 from relaydesk.sandbox.twilio_voice import TwilioRecordings
 from relaydesk.sandbox.woocommerce import WooCommerce
 

@@ -105,15 +105,21 @@ class Transcribe:
         language = raw.get("LanguageCode")
         uri = (raw.get("Media") or {}).get("MediaFileUri")
         bucket = raw.get("OutputBucketName")
-        if not all(isinstance(v, str) and v for v in (name, language, uri, bucket)):
+        if not (
+            isinstance(name, str)
+            and name
+            and isinstance(language, str)
+            and language
+            and isinstance(uri, str)
+            and isinstance(bucket, str)
+            and bucket
+        ):
             return _error(
                 400,
                 "BadRequestException",
                 "TranscriptionJobName, LanguageCode, Media.MediaFileUri and "
                 "OutputBucketName are required here",
             )
-        assert isinstance(name, str) and isinstance(language, str)
-        assert isinstance(uri, str) and isinstance(bucket, str)
         if not uri.startswith("s3://"):
             return _error(400, "BadRequestException", "Media.MediaFileUri must be s3://...")
         key = str(raw.get("OutputKey") or f"{name}.json")
@@ -121,9 +127,7 @@ class Transcribe:
             key += f"{name}.json"
         with self._lock:
             if name in self._jobs:
-                return _error(
-                    400, "ConflictException", "The requested job name already exists."
-                )
+                return _error(400, "ConflictException", "The requested job name already exists.")
             job = _Job(name, language, uri, bucket, key, time.time())
             self._jobs[name] = job
         outbox.record(
@@ -148,8 +152,10 @@ class Transcribe:
             job = self._jobs.get(name) if isinstance(name, str) else None
         if job is None:
             return _error(
-                400, "BadRequestException", "The requested job couldn't be found. Check the "
-                "job name and try your request again."
+                400,
+                "BadRequestException",
+                "The requested job couldn't be found. Check the "
+                "job name and try your request again.",
             )
         with self._lock:
             job.looks += 1

@@ -92,8 +92,9 @@ def spoken_words(audio: bytes) -> str | None:
         if tag == b"LIST" and data[:4] == b"INFO":
             inner = 4
             while inner + 8 <= len(data):
-                sub, length = data[inner : inner + 4], int.from_bytes(
-                    data[inner + 4 : inner + 8], "little"
+                sub, length = (
+                    data[inner : inner + 4],
+                    int.from_bytes(data[inner + 4 : inner + 8], "little"),
                 )
                 if sub == b"ICMT":
                     text = data[inner + 8 : inner + 8 + length].rstrip(b"\0")

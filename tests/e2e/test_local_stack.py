@@ -448,7 +448,9 @@ def test_a_call_nobody_takes_becomes_a_voicemail_a_text_back_and_an_sms_conversa
     assert audio.status_code == 200
     assert audio.content[:4] == b"RIFF"
     assert spoken_words(audio.content) == "My parcel did not come."
-    deleted = [e for e in stack.outbox(provider="twilio-voice") if e["action"] == "delete_recording"]
+    deleted = [
+        e for e in stack.outbox(provider="twilio-voice") if e["action"] == "delete_recording"
+    ]
     assert len(deleted) == 1, "Twilio's copy is deleted once ours is kept"
     (started,) = [e for e in stack.outbox(provider="transcribe")]
     assert started["language"] == "en-US"

@@ -18,6 +18,7 @@ from chalicelib.channels.twilio_voice import (
 )
 from chalicelib.domain.ack import BUILTIN_LANGUAGES, acknowledgement, next_opening
 from chalicelib.domain.errors import MalformedRequest
+from chalicelib.domain.messages import CallFacts
 from chalicelib.domain.sla import deadline
 from chalicelib.domain.voice import (
     _GREETING_CLOSED,
@@ -29,9 +30,9 @@ from chalicelib.domain.voice import (
     SPOKEN_LANGUAGES,
     TEXTED_LINE_TYPES,
     Forward,
+    RecordingView,
     VoiceConfigError,
     Voicemail,
-    RecordingView,
     VoiceSettings,
     call_body,
     call_lines,
@@ -43,7 +44,6 @@ from chalicelib.domain.voice import (
     text_back_text,
     transcribe_language,
 )
-from chalicelib.domain.messages import CallFacts
 from chalicelib.settings import DEFAULT_STORES_FILE
 from chalicelib.stores import StoreConfig, load_stores
 

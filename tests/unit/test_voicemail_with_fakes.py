@@ -168,9 +168,7 @@ def world(language: str | None = None, transcription: str = "pending") -> World:
             "text_back": None,
         },
     )
-    found = World(
-        log, container, FakeRecordings(log), FakeFiles(log), FakeTranscriber(log), item
-    )
+    found = World(log, container, FakeRecordings(log), FakeFiles(log), FakeTranscriber(log), item)
     container.__dict__.update(
         recordings=found.recordings,
         mail_files=found.files,
@@ -218,7 +216,19 @@ def test_an_s3_failure_fails_the_job_before_anything_is_deleted_at_twilio() -> N
     assert w.item.recording_state is None
     w.files.fail = False  # SQS redelivers; S3 is back
     keep_recording(w.container, JOB, receive_count=2)
-    assert [e[0] for e in w.events("twilio")] == ["twilio.fetch", "twilio.delete"]
+    # Fetched again (nothing was kept), then kept, then deleted at Twilio.
+    assert [e[0] for e in w.log.events] == [
+        "twilio.fetch",
+        "twilio.fetch",
+        "s3.put",
+        "db.recording",
+        "twilio.delete",
+        "db.recording",
+        "transcribe.start",
+        "db.transcription_job",
+        "sqs",
+        "sqs",
+    ]
 
 
 def test_twilio_down_is_retried_and_a_recording_twilio_lost_is_told_as_such() -> None:
@@ -315,9 +325,7 @@ def test_a_failed_or_endless_transcription_says_no_transcript_and_why() -> None:
     slow = started()
     slow.transcriber.states = [JobStatus("IN_PROGRESS")]
     last = str(len(TRANSCRIBE_POLL_DELAYS))
-    collect_transcript(
-        slow.container, Job(JobKind.COLLECT_TRANSCRIPT, "demo", "t1", "MSG#1", last)
-    )
+    collect_transcript(slow.container, Job(JobKind.COLLECT_TRANSCRIPT, "demo", "t1", "MSG#1", last))
     minutes = sum(TRANSCRIBE_POLL_DELAYS) // 60
     assert slow.log.events == [
         ("db.transcript", (None, f"Amazon Transcribe did not finish within {minutes} minutes")),
