@@ -87,7 +87,7 @@ class Meter:
             target = entry["headers"].get("X-Amz-Target", "")
             body = entry.get("body") or ""
             if entry.get("body_encoded"):
-                body = base64.b64decode(body).decode()
+                body = base64.b64decode(body).decode(errors="replace")  # a WAV is bytes
             payload = json.loads(body) if body.startswith("{") else {}
             service, _, operation = target.partition(".")
             if service.startswith("DynamoDB"):
