@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -191,10 +191,9 @@ def twiml(plan: Forward | Voicemail, urls: CallbackUrls) -> str:
 
 def fallback_twiml(plan: Voicemail, recording_url: str) -> str:
     """The Voice Fallback URL's answer: the greeting and `<Record>`, its action (and the
-    `<Redirect>` for nothing recorded) to `recording_url`, the path that parks it; no
-    transcription, whose callback would find no stored voicemail yet."""
-    urls = CallbackUrls(dial=recording_url, recording=recording_url, transcription="")
-    return twiml(replace(plan, transcribe=False), urls)
+    `<Redirect>` for nothing recorded) to `recording_url`, the path that parks it (no
+    TwiML asks Twilio for a transcription: Amazon Transcribe's comes by the jobs)."""
+    return twiml(plan, CallbackUrls(dial=recording_url, recording=recording_url))
 
 
 def goodbye(speech: Speech | None) -> str:

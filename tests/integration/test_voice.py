@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from xml.etree import ElementTree
@@ -20,8 +20,8 @@ from twilio.request_validator import RequestValidator
 
 from chalicelib import routes
 from chalicelib.composition import Container
-from chalicelib.stores import load_stores
 from chalicelib.domain.voice import TRANSCRIBE_POLL_DELAYS
+from chalicelib.stores import load_stores
 from relaydesk import sandbox
 from relaydesk.local_env import LOCAL_TWILIO_AUTH_TOKEN
 from relaydesk.sandbox.twilio_lookup import LANDLINE

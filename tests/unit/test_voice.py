@@ -318,13 +318,12 @@ def test_the_fallback_twiml_greets_and_records_to_the_parking_path_without_a_tra
     )
     voicemail = plan(demo, FRIDAY_EVENING)
     assert isinstance(voicemail, Voicemail)
-    assert voicemail.transcribe  # the primary's would be transcribed ...
     root = ElementTree.fromstring(  # noqa: S314
         fallback_twiml(voicemail, "https://h/fallback/recording")
     )
     assert [child.tag for child in root] == ["Say", "Record", "Redirect"]
     assert root[0].text == voicemail.greeting.text
-    assert root[1].attrib == {  # ... the fallback's is not: its callback finds nothing yet
+    assert root[1].attrib == {  # no transcription asked of Twilio, as on the primary
         "action": "https://h/fallback/recording",
         "method": "POST",
         "maxLength": "120",
