@@ -87,7 +87,7 @@ class Meter:
             target = entry["headers"].get("X-Amz-Target", "")
             body = entry.get("body") or ""
             if entry.get("body_encoded"):
-                body = base64.b64decode(body).decode()
+                body = base64.b64decode(body).decode(errors="replace")  # a WAV is bytes
             payload = json.loads(body) if body.startswith("{") else {}
             service, _, operation = target.partition(".")
             if service.startswith("DynamoDB"):
@@ -97,6 +97,8 @@ class Meter:
                 counts["dynamodb rru"] += rru
             elif service == "AmazonSQS" and operation != "GetQueueUrl":
                 counts["sqs requests"] += 1
+            elif not target and "/s3/aws4_request" in entry["headers"].get("Authorization", ""):
+                counts["s3 requests"] += 1
         for entry in self.sandbox.entries():
             counts[f"{entry['provider']} calls"] += 1
         return dict(counts)

@@ -31,12 +31,14 @@ from chalicelib.store.repository import Repository
 if TYPE_CHECKING:
     from chalicelib.channels.meta_send import GraphSender
     from chalicelib.channels.meta_webhook import MetaBatch
+    from chalicelib.channels.port import Recordings
     from chalicelib.channels.sendgrid_inbound import SendGridInbound
     from chalicelib.channels.twilio_messaging import StatusUpdate
     from chalicelib.channels.twilio_voice import Call, DialResult, Recording, Transcription
     from chalicelib.commerce.port import Shop
     from chalicelib.domain.mail import InboundEmail
     from chalicelib.mail_files import MailFiles
+    from chalicelib.transcribe import Transcriber
 from chalicelib.stores import StoreConfig, Stores, load_stores
 
 log = logging.getLogger(__name__)
@@ -294,6 +296,43 @@ class Container:
         from chalicelib.mail_files import MailFiles
 
         return MailFiles(lambda: self.s3, self.settings.mail_bucket)
+
+    @cached_property
+    def recordings(self) -> Recordings:
+        """Twilio's Recordings API with the account's credentials (the sandbox's locally,
+        through the same seams as the messenger)."""
+        from chalicelib.channels.twilio_messaging import sandbox_http_client
+        from chalicelib.channels.twilio_recordings import TWILIO_API, TwilioRecordings
+
+        sandbox = self.settings.sandbox_url
+        return TwilioRecordings(
+            self.settings.twilio_account_sid,
+            self.twilio_auth_token,
+            api_base=f"{sandbox}/twilio" if sandbox else TWILIO_API,
+            http_client=sandbox_http_client(sandbox) if sandbox else None,
+        )
+
+    @cached_property
+    def transcribe(self) -> Any:
+        """Built by the voicemail jobs only. Locally the sandbox stands in for Transcribe
+        (moto's never writes a transcript): the same boto3 calls, another endpoint."""
+        import boto3
+        from botocore.config import Config
+
+        from chalicelib.transcribe import TRANSCRIBE_CLIENT_LIMITS
+
+        sandbox = self.settings.sandbox_url
+        return boto3.client(
+            "transcribe",
+            config=Config(**TRANSCRIBE_CLIENT_LIMITS),
+            endpoint_url=f"{sandbox}/transcribe" if sandbox else None,
+        )
+
+    @cached_property
+    def transcriber(self) -> Transcriber:
+        from chalicelib.transcribe import Transcriber
+
+        return Transcriber(lambda: self.transcribe, self.settings.mail_bucket)
 
     @cached_property
     def messenger(self) -> TextMessenger:

@@ -1,10 +1,13 @@
-"""The mail bucket (the only S3 code): Inbound Parse posts that API Gateway wrote there
-whole (too big for a Lambda payload), and the attachments agents open by link.
+"""The private bucket (the only S3 code): Inbound Parse posts that API Gateway wrote there
+whole (too big for a Lambda payload), the attachments agents open by link, and the
+voicemails we keep (Twilio's copy is deleted) with their transcripts.
 
 Keys: `raw/<API Gateway request id>` for a post as received (its Content-Type and
 SendGrid's signature headers in the object's metadata), `attachments/<post>/<n>/<name>`
-for each attachment's bytes. The bucket's lifecycle rules expire both
-(infra/template.yaml); a post is deleted as soon as it has been taken or refused.
+for each attachment's bytes, `recordings/<store>/<RecordingSid>.wav` for a voicemail,
+`transcripts/<store>/<RecordingSid>.json` for what Amazon Transcribe wrote of it. The
+bucket's lifecycle rules expire them all (infra/template.yaml); a post is deleted as soon
+as it has been taken or refused.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from urllib.parse import quote
 
 RAW_PREFIX = "raw/"
 ATTACHMENTS_PREFIX = "attachments/"
+RECORDINGS_PREFIX = "recordings/"
+TRANSCRIPTS_PREFIX = "transcripts/"
 CONTENT_TYPE_METADATA = "content-type"
 SIGNATURE_METADATA = "signature"
 TIMESTAMP_METADATA = "timestamp"
@@ -96,6 +101,19 @@ class MailFiles:
         modified = got.get("LastModified")
         received = modified if isinstance(modified, datetime) else datetime.now(UTC)
         return StoredPost(key, body, headers, received.astimezone(UTC))
+
+    def read(self, key: str) -> bytes | None:
+        """The object's bytes; None when there is none at `key`."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return bytes(self._client().get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise MailFilesError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise MailFilesError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

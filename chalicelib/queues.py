@@ -37,6 +37,11 @@ class JobKind(StrEnum):
     PROACTIVE = "proactive"
     """A shop's webhook about an order: re-read it, and tell the customer of a problem
     (flows/proactive.py). `detail` is the event (commerce/port.py ShopEvent)."""
+    KEEP_RECORDING = "keep_recording"
+    """A voicemail: copied from Twilio to our bucket, deleted at Twilio, transcription
+    started, then the agents notified (flows/voicemail.py)."""
+    COLLECT_TRANSCRIPT = "collect_transcript"
+    """A delayed look at the voicemail's Transcribe job (`detail`: the attempt number)."""
 
 
 class TimerKind(StrEnum):

@@ -176,3 +176,24 @@ class InboundAdapter(Protocol[Parsed]):
         on the way (never addresses or text), added even when verification then fails,
         so that a refusal's log line is traceable."""
         ...
+
+
+class RecordingGone(Exception):
+    """Twilio has no such recording (404): deleted already, or never ours."""
+
+
+class RecordingsUnavailable(Exception):
+    """Twilio refused or did not answer: a transient failure, the job is retried."""
+
+
+class Recordings(Protocol):
+    """The account's call recordings at the voice provider (Twilio's Recordings API)."""
+
+    def fetch(self, recording_sid: str) -> bytes:
+        """The recording's audio (WAV). Raises `RecordingGone`, `RecordingsUnavailable`."""
+        ...
+
+    def delete(self, recording_sid: str) -> None:
+        """Deleted at the provider; one gone already counts as deleted. Raises
+        `RecordingsUnavailable`."""
+        ...

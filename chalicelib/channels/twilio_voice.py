@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -124,6 +124,9 @@ def to_recording(params: Mapping[str, list[str]], received_at: datetime) -> Reco
 
 @dataclass(frozen=True)
 class Transcription:
+    """Twilio's own transcription callback: no longer asked for (the TwiML has no
+    `transcribeCallback`); still read for calls recorded before a deploy."""
+
     call: Call
     recording_sid: str
     text: str | None
@@ -152,7 +155,6 @@ class CallbackUrls:
 
     dial: str
     recording: str
-    transcription: str
 
 
 def _say(response: VoiceResponse, speech: Speech) -> None:
@@ -178,8 +180,8 @@ def twiml(plan: Forward | Voicemail, urls: CallbackUrls) -> str:
         "finish_on_key": plan.finish_key,
         "play_beep": True,
     }
-    if plan.transcribe:
-        record.update(transcribe=True, transcribe_callback=urls.transcription)
+    # No `transcribe`: Amazon Transcribe transcribes our copy (flows/voicemail.py), in
+    # the caller's language; Twilio's transcription is English only and up to 2 minutes.
     response.record(**record)
     # Twilio skips the action when nothing was recorded and goes on to the next verb: the
     # same URL without a RecordingSid, which stores a missed call.
@@ -189,10 +191,9 @@ def twiml(plan: Forward | Voicemail, urls: CallbackUrls) -> str:
 
 def fallback_twiml(plan: Voicemail, recording_url: str) -> str:
     """The Voice Fallback URL's answer: the greeting and `<Record>`, its action (and the
-    `<Redirect>` for nothing recorded) to `recording_url`, the path that parks it; no
-    transcription, whose callback would find no stored voicemail yet."""
-    urls = CallbackUrls(dial=recording_url, recording=recording_url, transcription="")
-    return twiml(replace(plan, transcribe=False), urls)
+    `<Redirect>` for nothing recorded) to `recording_url`, the path that parks it (no
+    TwiML asks Twilio for a transcription: Amazon Transcribe's comes by the jobs)."""
+    return twiml(plan, CallbackUrls(dial=recording_url, recording=recording_url))
 
 
 def goodbye(speech: Speech | None) -> str:

@@ -63,7 +63,7 @@ class CallFacts:
     recording_url: str | None
     """None: a missed call, nothing recorded."""
     transcription: str
-    """'pending' (Twilio will post it), or why there is none."""
+    """'pending' (the voicemail job asks Amazon Transcribe), or why there is none."""
     text_back: str | None
     """Why no text back is sent (None: one may be, within the caps)."""
 

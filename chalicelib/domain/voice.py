@@ -26,9 +26,34 @@ COUNTRY = re.compile(r"^[A-Z]{2}$")
 FINISH_KEYS = frozenset("0123456789*#")
 MIN_VOICEMAIL_SECONDS = 2
 """A recording shorter than this is a caller who hung up at the tone: a missed call."""
-TWILIO_TRANSCRIBE_MAX_SECONDS = 120
-"""Twilio transcribes recordings of 2 s up to 2 minutes, in English only."""
-TWILIO_TRANSCRIBE_LANGUAGE = "en"
+
+# Amazon Transcribe's batch language codes (its API's LanguageCode), one per language we
+# detect or a store may speak. A language not here gets no transcript, and the agents are
+# told why (`no_transcribe_reason`).
+TRANSCRIBE_LANGUAGES: Mapping[str, str] = {
+    "en": "en-US",
+    "cs": "cs-CZ",
+    "sk": "sk-SK",
+    "pl": "pl-PL",
+    "de": "de-DE",
+    "nl": "nl-NL",
+    "fr": "fr-FR",
+    "es": "es-ES",
+    "it": "it-IT",
+    "pt": "pt-PT",
+    "sv": "sv-SE",
+    "fa": "fa-IR",
+}
+NOT_TRANSCRIBED: Mapping[str, str] = {
+    "ar": (
+        "Amazon Transcribe's Arabic (ar-SA, ar-AE) needs audio sampled at 16 kHz or more, "
+        "and Twilio records calls at 8 kHz"
+    ),
+}
+"""Languages Transcribe lists but cannot transcribe from a phone call, and why."""
+TRANSCRIBE_POLL_DELAYS: tuple[int, ...] = (10, 20, 40, 80, 160, 320, 600, 900)
+"""Seconds before each look at a Transcribe job: about 35 minutes in all, then "no
+transcript" (a voicemail of at most 10 minutes takes Transcribe a few)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +99,8 @@ class VoiceSettings:
     sms_countries: frozenset[str] | None = None
     """ISO countries whose numbers may get the text back; None: the store number's own."""
     transcribe: bool = True
-    """Ask Twilio for a transcript where it can make one (English, up to 2 minutes)."""
+    """Transcribe voicemails with Amazon Transcribe, in the caller's language where it
+    has one (TRANSCRIBE_LANGUAGES)."""
     lookup_line_type: bool = False
     """Ask Twilio Lookup (Line Type Intelligence, paid per request) before the text back,
     and text no landline (`line_type_refusal`)."""
@@ -305,7 +331,6 @@ class Voicemail:
     max_length: int
     silence_timeout: int
     finish_key: str
-    transcribe: bool
 
 
 def greeting(
@@ -322,17 +347,11 @@ def greeting(
     opens = next_opening(calendar, now)
     texts = _GREETING_OPEN if opens is None else _GREETING_CLOSED
     spoken, recorded = speech_for(texts, language, settings.greeting_urls)
-    transcribe = (
-        settings.transcribe
-        and spoken == TWILIO_TRANSCRIBE_LANGUAGE
-        and settings.max_message_seconds <= TWILIO_TRANSCRIBE_MAX_SECONDS
-    )
     common = {
         "language": spoken,
         "max_length": settings.max_message_seconds,
         "silence_timeout": settings.silence_seconds,
         "finish_key": settings.finish_key,
-        "transcribe": transcribe,
     }
     if recorded is not None:
         return Voicemail(greeting=recorded, **common)  # type: ignore[arg-type]
@@ -445,11 +464,57 @@ def line_type_refusal(line_type: str | None) -> str | None:
     return f"Twilio Lookup says the caller's number is {said}" if said else None
 
 
+def transcribe_language(language: str) -> str | None:
+    """Amazon Transcribe's code for `language` ('cs' -> 'cs-CZ'); None: it has none."""
+    return TRANSCRIBE_LANGUAGES.get(_base(language))
+
+
+def no_transcribe_reason(settings: VoiceSettings, language: str) -> str | None:
+    """Why a voicemail in `language` gets no transcript, or None: Transcribe is asked."""
+    if not settings.transcribe:
+        return "transcription is off for this store"
+    base = _base(language)
+    if base in NOT_TRANSCRIBED:
+        return NOT_TRANSCRIBED[base]
+    if transcribe_language(language) is None:
+        return f"Amazon Transcribe has no {base or 'unknown'} language"
+    return None
+
+
+def recording_key(store_id: str, recording_sid: str) -> str:
+    """Where our copy of a voicemail lives in the private bucket."""
+    return f"recordings/{store_id}/{recording_sid}.wav"
+
+
+def transcript_key(store_id: str, recording_sid: str) -> str:
+    """Where Amazon Transcribe writes the voicemail's transcript (its JSON)."""
+    return f"transcripts/{store_id}/{recording_sid}.json"
+
+
+def transcription_job_name(store_id: str, recording_sid: str) -> str:
+    """One Transcribe job per voicemail: a retried start finds it (ConflictException)."""
+    return f"relaydesk-{store_id}-{recording_sid}"[:200]
+
+
 def call_body(facts: CallFacts) -> str:
-    """The message's text: what happened, as agents read it in the thread."""
+    """The message's text: what happened, as agents read it in the thread (the recording's
+    link is added when the notification is written: it is presigned and expires)."""
     if facts.recording_url is None:
         return "Missed call (no voicemail)."
-    return f"Voicemail ({facts.duration_seconds} s): {facts.recording_url}"
+    return f"Voicemail ({facts.duration_seconds} s)."
+
+
+@dataclass(frozen=True)
+class RecordingView:
+    """Where a voicemail's recording stands, as the notification tells it."""
+
+    link: str | None = None
+    """A presigned, time-limited link to our copy; None: not kept (yet)."""
+    link_days: int = 7
+    note: str | None = None
+    """Why there is no copy (Twilio had lost it)."""
+    transcript_note: str | None = None
+    """Why there is no transcript (Transcribe lacks the language, failed, timed out)."""
 
 
 def call_lines(
@@ -457,19 +522,28 @@ def call_lines(
     transcript: str | None,
     texted: bool,
     refused: str | None = None,
+    recording: RecordingView | None = None,
 ) -> tuple[str, ...]:
-    """The lines under a voicemail in the agents' notification: transcript (or why none),
-    and whether the caller got the text back (`refused`: why not, decided by the job that
-    would have sent it)."""
+    """The lines under a voicemail in the agents' notification: the recording's link, its
+    transcript (or why none), and whether the caller got the text back (`refused`: why
+    not, decided by the job that would have sent it)."""
+    recording = recording or RecordingView()
     lines = []
     if facts.get("recording_url"):
-        lines.append(f"recording: {facts['recording_url']}")
+        if recording.link:
+            lines.append(f"recording (link valid {recording.link_days} days): {recording.link}")
+        elif recording.note:
+            lines.append(f"no recording: {recording.note}")
+        else:
+            lines.append("recording: being copied to the store's bucket (a link follows)")
         if transcript:
             lines.append(f"transcript: {transcript}")
         elif transcript is not None:
-            lines.append("no transcript: Twilio could not make one")
+            lines.append(
+                f"no transcript: {recording.transcript_note or 'Amazon Transcribe made none'}"
+            )
         elif facts.get("transcription") == "pending":
-            lines.append("transcript: not yet (it follows when Twilio has it)")
+            lines.append("transcript: not yet (it follows when Amazon Transcribe has it)")
         else:
             lines.append(f"no transcript: {facts.get('transcription') or 'none was made'}")
     if texted:

@@ -45,6 +45,14 @@ def run_job(c: Container, body: str, receive_count: int = 1) -> None:
             answer_job(c, job, redelivered=redelivered)
         elif job.kind is JobKind.AGENT_ORDER:
             apply_agent_order(c, job)
+        elif job.kind is JobKind.KEEP_RECORDING:
+            from chalicelib.flows.voicemail import keep_recording
+
+            keep_recording(c, job, receive_count=receive_count)
+        elif job.kind is JobKind.COLLECT_TRANSCRIPT:
+            from chalicelib.flows.voicemail import collect_transcript
+
+            collect_transcript(c, job)
         elif job.kind is JobKind.PROACTIVE:
             from chalicelib.flows.proactive import proactive_job
 

@@ -24,7 +24,7 @@ from chalicelib.domain.notification import (
     subject_words,
 )
 from chalicelib.domain.thread import Awaiting
-from chalicelib.domain.voice import call_lines
+from chalicelib.domain.voice import RecordingView, call_lines
 from chalicelib.flows.agent_mail import mail_staff
 from chalicelib.flows.customer_context import customer_view
 from chalicelib.flows.meta_profile import with_name
@@ -201,6 +201,23 @@ def transcript_line(
         kind=m.direction if m.direction in ("note", "event") else "message",
         delivery=m.provider_status or m.delivery_status if m.direction == "out" else None,
         details=(
-            call_lines(m.call, m.transcript, m.acknowledge, m.text_back_refused) if m.call else ()
+            call_lines(
+                m.call, m.transcript, m.acknowledge, m.text_back_refused, _recording_view(m, link)
+            )
+            if m.call
+            else ()
         ),
+    )
+
+
+def _recording_view(m: MessageItem, link: Callable[[str, str], str] | None) -> RecordingView:
+    """Our copy of a voicemail, by a presigned link (flows/voicemail.py kept it)."""
+    url = None
+    if m.recording_key and link is not None:
+        url = link(m.recording_key, f"voicemail-{m.created_at:%Y-%m-%d-%H%M}.wav")
+    return RecordingView(
+        link=url,
+        link_days=LINK_LIFETIME.days,
+        note=m.recording_note,
+        transcript_note=m.transcript_note,
     )

@@ -158,6 +158,7 @@ def store_inbound(
             plan.answer_by_job,
             ack_by_job,
             notify_after_ack=notifies_after_text_back(store, message.call is not None),
+            keep_recording=message.call is not None and message.call.recording_url is not None,
         )
         if reopening:  # a closed thread is kept again: its retention no longer runs
             jobs.append(retention_job_for(store.store_id, plan.thread_id))
@@ -214,14 +215,23 @@ def _follow_ups(
     answer_by_job: bool,
     ack_by_job: bool,
     notify_after_ack: bool = False,
+    *,
+    keep_recording: bool = False,
 ) -> list[Job]:
     """The jobs a stored message needs: the answer job (which acknowledges and notifies
     when it cannot answer), or the agents' notification and an e-mail's acknowledgement
-    (`notify_after_ack`: the acknowledgement's job queues the notification itself)."""
+    (`notify_after_ack`: the acknowledgement's job queues the notification itself).
+    A voicemail not yet kept: the job that keeps it queues what follows (the notification,
+    or a text back that waits for a lookup and then notifies), so that the agents' link is
+    to our copy (flows/voicemail.py)."""
     if answer_by_job:
         return [Job(JobKind.ANSWER, store.store_id, thread_id, message_sk)]
     jobs = []
-    if not (notify_after_ack and ack_by_job):
+    if keep_recording:
+        jobs.append(Job(JobKind.KEEP_RECORDING, store.store_id, thread_id, message_sk))
+        if notify_after_ack and ack_by_job:
+            return jobs  # the keep job queues the text back, which notifies
+    elif not (notify_after_ack and ack_by_job):
         jobs.append(Job(JobKind.NOTIFY_AGENTS, store.store_id, thread_id, message_sk))
     if ack_by_job:
         jobs.append(Job(JobKind.ACK_EMAIL, store.store_id, thread_id, message_sk))
@@ -247,6 +257,9 @@ def _finish_redelivery(
         and bool(stored.acknowledge)
         and (stored.subject is not None or not acknowledge_in_response),
         notify_after_ack=notifies_after_text_back(store, stored is not None and bool(stored.call)),
+        keep_recording=stored is not None
+        and bool((stored.call or {}).get("recording_url"))
+        and stored.recording_state is None,
     )
     thread = c.repository.thread(store.store_id, duplicate.thread_id)
     if thread and thread.status != ThreadStatus.CLOSED and thread.expires_at is not None:

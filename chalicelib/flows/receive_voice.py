@@ -1,18 +1,21 @@
 """Flow 1, by phone: a call nobody can take becomes a conversation.
 
 Twilio asks the number's Voice URL what to do (`answer_call`), then the URLs its TwiML
-names: the forwarded call's result (`dial_result`), the voicemail or the lack of one
-(`recording`), and the transcript (`transcription`). What each costs on the webhook's path:
+names: the forwarded call's result (`dial_result`) and the voicemail or the lack of one
+(`recording`). The recording is kept in our bucket, deleted at Twilio and transcribed by
+Amazon Transcribe in jobs (flows/voicemail.py), never here. What each costs on the
+webhook's path:
 
 - voice, dial: one DynamoDB read (the caller's item: their language and any running
   promise) when the greeting is played, none while the call is forwarded or was taken;
   nothing written, no SQS: the same request twice gets the same TwiML.
 - recording: the inbound path's own 2 DynamoDB (the caller's item, one transaction) and
-  1 SQS (its jobs: notify the agents, text the caller back); idempotent on `RecordingSid`
-  (a missed call on `CallSid`).
-- transcription: 2 DynamoDB (the recording's marker, one conditional update of the
-  message) and 1 SQS (a notification job: the agents are told again, with the transcript,
-  unless the notification on its way already carries it); once only.
+  1 SQS (its jobs: keep the recording, which then notifies the agents; text the caller
+  back); idempotent on `RecordingSid` (a missed call on `CallSid`).
+- transcription: nothing. Twilio's transcription is no longer asked for; the route stays
+  for calls recorded by the TwiML of the release before, whose transcription Twilio posts
+  minutes later: verified and answered 200, nothing stored (Amazon Transcribe makes the
+  transcript), so that Twilio's debugger sees no failures across a deploy.
 """
 
 from __future__ import annotations
@@ -38,7 +41,6 @@ from chalicelib.domain.voice import (
     DIAL_ANSWERED,
     E164,
     MIN_VOICEMAIL_SECONDS,
-    TWILIO_TRANSCRIBE_MAX_SECONDS,
     Forward,
     Voicemail,
     call_body,
@@ -48,7 +50,6 @@ from chalicelib.domain.voice import (
     thanks,
 )
 from chalicelib.flows.receive_inbound import store_inbound
-from chalicelib.queues import Job, JobKind
 from chalicelib.store import customers
 from chalicelib.stores import StoreConfig
 
@@ -71,7 +72,6 @@ def _urls(c: Container, received_base: str | None) -> CallbackUrls:
     return CallbackUrls(
         dial=base + routes.TWILIO_VOICE_DIAL,
         recording=base + routes.TWILIO_VOICE_RECORDING,
-        transcription=base + routes.TWILIO_VOICE_TRANSCRIPTION,
     )
 
 
@@ -132,12 +132,11 @@ def dial_result(c: Container, result: DialResult, *, received_base: str | None =
     return twiml(_voicemail(c, store, result.call), _urls(c, received_base))
 
 
-def recording(c: Container, done: Recording, *, via_fallback: bool = False) -> str:
+def recording(c: Container, done: Recording) -> str:
     """The voicemail (or, with nothing recorded, a missed call) on the caller's thread; the
-    text back and the agents' notification by jobs. Thanks, and hang up.
-
-    `via_fallback`: parked by the Voice Fallback URL and replayed (flows/replay.py): its
-    TwiML asked for no transcript, and one the primary's asked for found nothing stored."""
+    text back and the agents' notification by jobs. Thanks, and hang up. A voicemail the
+    Voice Fallback URL took (parked, replayed by flows/replay.py) is kept and transcribed
+    as any: Amazon Transcribe works on our copy, whichever TwiML recorded it."""
     call = done.call
     store = _store(c, call)
     voicemail = done.recording_url is not None and done.duration_seconds >= MIN_VOICEMAIL_SECONDS
@@ -151,11 +150,9 @@ def recording(c: Container, done: Recording, *, via_fallback: bool = False) -> s
     )
     if not voicemail:
         transcription = "nothing was recorded"
-    elif via_fallback:
-        transcription = "taken by the Voice Fallback URL while relaydesk was down, untranscribed"
-    elif store.voice.transcribe and store.voice.max_message_seconds <= (
-        TWILIO_TRANSCRIBE_MAX_SECONDS
-    ):
+    elif store.voice.transcribe:
+        # The language is the voicemail job's to check; a voicemail the Voice Fallback URL
+        # took is kept and transcribed as well, once replayed.
         transcription = "pending"
     else:
         transcription = "transcription is off for this store"
@@ -190,18 +187,10 @@ def recording(c: Container, done: Recording, *, via_fallback: bool = False) -> s
 
 
 def transcription(c: Container, done: Transcription) -> str:
-    """The transcript onto its voicemail, once; the agents hear of it."""
+    """Twilio's transcription of a call recorded before this release asked for none:
+    verified (by the route), acknowledged, nothing stored; Amazon Transcribe transcribes
+    every voicemail kept (flows/voicemail.py)."""
     store = _store(c, done.call)
     logs.bind_message(store.store_id, done.recording_sid)
-    found = c.repository.add_transcript(store.store_id, done.recording_sid, done.text)
-    if found is None:
-        raise UnknownDestination("no voicemail is stored under this RecordingSid")
-    if not found.added:
-        return "duplicate"
-    # Always a job (the 1 SQS of the budget): whether the agents heard of the voicemail
-    # without it is not known here (a notification may be on its way); the job's claim on
-    # what it tells makes it one notification or two, never a transcript untold.
-    job = Job(JobKind.NOTIFY_AGENTS, store.store_id, found.thread_id, found.message_sk)
-    c.jobs.send_all([job])
-    log.info("voicemail transcribed: store=%s thread=%s", store.store_id, found.thread_id)
-    return "transcribed" if done.text else "no transcript"
+    log.info("Twilio transcription ignored: store=%s", store.store_id)
+    return "ignored"

@@ -81,7 +81,7 @@ def _replay_recording(
 
     done = c.twilio_voice_replay_webhook.receive(request, facts)
     call = replace(done.call, received_at=parked.received_at)
-    recording(c, replace(done, call=call), via_fallback=True)
+    recording(c, replace(done, call=call))
 
 
 def _refuse(

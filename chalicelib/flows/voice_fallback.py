@@ -25,7 +25,6 @@ signature, the stores' configuration file and, for a recording, one SQS send. No
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -109,9 +108,7 @@ def answer_fallback(c: Container, request: WebhookRequest, facts: dict[str, str]
     )
     base = c.settings.public_base_url_for(request.base_url)
     log.info("voice fallback: call greeted: store=%s", store.store_id)
-    return fallback_twiml(
-        replace(plan, transcribe=False), base + routes.TWILIO_VOICE_FALLBACK_RECORDING
-    )
+    return fallback_twiml(plan, base + routes.TWILIO_VOICE_FALLBACK_RECORDING)
 
 
 def _signature(request: WebhookRequest) -> str | None:

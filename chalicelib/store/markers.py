@@ -78,11 +78,11 @@ class MarkerStore(_dynamo.Table):
         return next((found[k] for i in wanted if (k := marker_pk(store_id, i)) in found), None)
 
     def add_transcript(
-        self, store_id: str, provider_id: str, text: str | None
+        self, store_id: str, provider_id: str, text: str | None, note: str | None = None
     ) -> Transcribed | None:
-        """A voicemail's transcript ("" when the provider could not make one) on the message
-        the provider knows by `provider_id`, once; its agents are to be told again (its
-        notification is cleared). Two requests: the marker, one conditional update.
+        """A voicemail's transcript ("" when none could be made, `note` saying why) on the
+        message the provider knows by `provider_id`, once; its agents are to be told again
+        (its notification is cleared). Two requests: the marker, one conditional update.
         None when no message is stored under `provider_id`."""
         try:
             found = MarkerItem.get(marker_pk(store_id, provider_id), META, consistent_read=True)
@@ -96,6 +96,7 @@ class MarkerStore(_dynamo.Table):
                 actions=[
                     MessageItem.transcript.set(text or ""),
                     MessageItem.notified_at.remove(),
+                    *([MessageItem.transcript_note.set(note)] if note and not text else []),
                 ],
                 condition=MessageItem.call.exists() & MessageItem.transcript.does_not_exist(),
             )

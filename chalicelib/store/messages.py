@@ -102,6 +102,32 @@ class MessageStore(_dynamo.Table):
         except PynamoDBException as exc:
             raise StorageError(f"marking messages notified failed: {exc}") from exc
 
+    def record_recording(
+        self,
+        message: MessageItem,
+        *,
+        state: str,
+        key: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """A voicemail's recording moved on: 'kept' in our bucket under `key`, 'deleted' at
+        Twilio, or 'gone' (Twilio had lost it: `note` says so)."""
+        actions: list[Action] = [MessageItem.recording_state.set(state)]
+        if key is not None:
+            actions.append(MessageItem.recording_key.set(key))
+        if note is not None:
+            actions.append(MessageItem.recording_note.set(note))
+        _dynamo.update(message, actions, "recording the voicemail's copy")
+
+    def transcription_started(self, message: MessageItem, job_name: str) -> None:
+        """The Transcribe job started on the voicemail's copy (its result is collected by
+        a delayed job, flows/voicemail.py)."""
+        _dynamo.update(
+            message,
+            [MessageItem.transcription_job.set(job_name)],
+            "recording the transcription job",
+        )
+
     def record_event(
         self,
         thread: ThreadItem,

@@ -195,10 +195,21 @@ class MessageItem(_Item):
     call = JSONAttribute(null=True)
     """Inbound, channel voice: the call's facts (domain/messages.CallFacts, as a dict)."""
     transcript = UnicodeAttribute(null=True)
-    """Inbound, a voicemail: its transcript, added when the provider has it."""
+    """Inbound, a voicemail: its transcript, added when the provider has it ("": none)."""
     text_back_refused = UnicodeAttribute(null=True)
     """Inbound, a call: why the caller got no text back after all, decided by the job that
     would have sent it (a line-type lookup said landline); the agents are told."""
+    transcript_note = UnicodeAttribute(null=True)
+    """Why a voicemail has no transcript (Transcribe lacks the language, failed...)."""
+    recording_state = UnicodeAttribute(null=True)
+    """A voicemail's recording: None (at Twilio only), 'kept' (copied to `recording_key`),
+    'deleted' (kept, and deleted at Twilio) or 'gone' (Twilio had lost it)."""
+    recording_key = UnicodeAttribute(null=True)
+    """Where our copy is in the private bucket (chalicelib/mail_files.py)."""
+    recording_note = UnicodeAttribute(null=True)
+    """Why there is no copy ('gone')."""
+    transcription_job = UnicodeAttribute(null=True)
+    """The Amazon Transcribe job started on our copy."""
     expires_at = NumberAttribute(null=True)
     """DynamoDB TTL: the thread's, copied to each of its messages (store/retention.py)."""
 

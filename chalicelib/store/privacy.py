@@ -207,6 +207,8 @@ def _erase_message(
         MessageItem.raw_email.remove(),
         MessageItem.call.remove(),  # a voicemail's recording link
         MessageItem.transcript.remove(),
+        MessageItem.transcript_note.remove(),
+        MessageItem.recording_key.remove(),  # its file deleted first (erase_customer)
         MessageItem.profile_name.remove(),
         MessageItem.wa_id.remove(),
         MessageItem.subject.remove(),
@@ -239,6 +241,16 @@ def _erase_thread(thread: ThreadItem, stand_in: str, now: datetime) -> bool:
     return _dynamo.update_existing(thread, actions, "erasing a thread")
 
 
+def _voicemail_files(store_id: str, message: MessageItem) -> list[str]:
+    """A voicemail's copy and its transcript in the bucket (flows/voicemail.py)."""
+    from chalicelib.domain.voice import transcript_key
+
+    files = [message.recording_key] if message.recording_key else []
+    if message.transcription_job and message.provider_id:
+        files.append(transcript_key(store_id, message.provider_id))
+    return files
+
+
 def erase_customer(
     store_id: str,
     address: str,
@@ -250,7 +262,8 @@ def erase_customer(
     """Erase the customer from the store (see the module's docstring for what is kept).
 
     `key`: the deployment's reply-token secret (`REPLY_TOKEN_SECRET`), which keys the
-    pseudonym. `delete_file`: deletes an attachment kept in the mail bucket by its key
+    pseudonym. `delete_file`: deletes an attachment, a voicemail or its transcript kept in
+    the bucket by its key
     (chalicelib/mail_files.py), called before its message forgets the key. The order makes
     a crash harmless: files and messages, then markers, then the threads (whose address is
     what finds them again), then the profile; run it again to finish."""
@@ -264,6 +277,10 @@ def erase_customer(
             for attachment in message.attachments or []:
                 if delete_file is not None and attachment.get("key"):
                     delete_file(str(attachment["key"]))
+                    files += 1
+            for kept in _voicemail_files(store_id, message):
+                if delete_file is not None:
+                    delete_file(kept)
                     files += 1
             messages += _erase_message(message, key, store_id, forms, stand_in, now)
     markers = _markers(store_id, [t.thread_id for t in threads])

@@ -13,6 +13,7 @@ from relaydesk.sandbox.meta import Meta
 from relaydesk.sandbox.provider_settings import SendGridParse, TwilioNumbers
 from relaydesk.sandbox.sendgrid import SendGrid
 from relaydesk.sandbox.shopify import Shopify
+from relaydesk.sandbox.transcribe import Transcribe
 from relaydesk.sandbox.twilio import Twilio
 from relaydesk.sandbox.twilio_lookup import TwilioLookup
 from relaydesk.sandbox.twilio_voice import TwilioRecordings
@@ -21,6 +22,7 @@ from relaydesk.sandbox.woocommerce import WooCommerce
 REGISTRY: Final[tuple[Provider, ...]] = (
     *(Twilio(), SendGrid(), Shopify(), WooCommerce(), Meta(), TwilioRecordings()),
     TwilioLookup(),  # the line types asked before a voice caller's text back
+    Transcribe(),  # moto's writes no transcript: the app's Transcribe client points here
     *(TwilioNumbers(), SendGridParse()),  # the settings `relaydesk providers sync` sets
 )
 

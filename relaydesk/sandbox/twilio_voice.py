@@ -2,12 +2,16 @@
 
     GET    /twilio/2010-04-01/Accounts/{AccountSid}/Recordings/{RecordingSid}[.wav|.mp3]
     DELETE /twilio/2010-04-01/Accounts/{AccountSid}/Recordings/{RecordingSid}[.json]
+    POST   /sandbox/recordings {"sid": "RE...", "words": "..."}   (Twilio recording a call)
 
 Recordings are served as Twilio serves them by default (no credentials asked): a short WAV
 file for any recording not deleted; a delete needs Basic auth and is recorded in the
-outbox. `play_call` is the caller and Twilio together (the tests' and the CLI's): a signed
-POST to the number's Voice URL, then whatever its TwiML names, each signed over its URL
-as Twilio signs it: the forwarded call's result, the recording, its transcription.
+outbox. A recording made by `play_call` carries the words the caller pretended to say in
+the WAV itself (a RIFF LIST/INFO comment, `spoken_words` reads it back), so that the
+sandbox's Transcribe (relaydesk/sandbox/transcribe.py) "hears" them in the bytes our job
+copied to S3. `play_call` is the caller and Twilio together (the tests' and the CLI's): a
+signed POST to the number's Voice URL, then whatever its TwiML names, each signed over its
+URL as Twilio signs it: the forwarded call's result, the recording.
 """
 
 from __future__ import annotations
@@ -23,7 +27,17 @@ from http import HTTPStatus
 from typing import Final
 from xml.etree import ElementTree
 
-from relaydesk.sandbox.base import Fault, Outbox, Request, Response, iso, now, phrase
+from relaydesk.sandbox.base import (
+    BadRequest,
+    Fault,
+    Outbox,
+    Request,
+    Response,
+    iso,
+    json_object,
+    now,
+    phrase,
+)
 from relaydesk.sandbox.twilio import TWILIO_API_VERSION, twilio_error
 
 _RECORDING_PATH: Final = re.compile(
@@ -34,10 +48,18 @@ SAMPLE_RATE: Final = 8000
 ACCOUNT_SID: Final = "AC00000000000000000000000000000000"
 FALLBACK_ERROR_CODE: Final = "11200"
 """What Twilio reports when a URL did not answer TwiML (HTTP retrieval failure)."""
+RECORD_PATH: Final = "/sandbox/recordings"
+_SID: Final = re.compile(r"^RE[0-9a-fA-F]{32}$")
+MAX_WORDS: Final = 20_000
 
 
-def recording_audio(seconds: float = 1.0) -> bytes:
-    """A small WAV (8 kHz mono, a quiet 440 Hz tone): what the agents' link plays."""
+def _chunk(tag: bytes, data: bytes) -> bytes:
+    return tag + len(data).to_bytes(4, "little") + data + (b"\0" if len(data) % 2 else b"")
+
+
+def recording_audio(seconds: float = 1.0, words: str | None = None) -> bytes:
+    """A small WAV (8 kHz mono, a quiet 440 Hz tone): what the agents' link plays; with
+    `words`, a LIST/INFO chunk whose comment (ICMT) says what the caller said."""
     frames = bytearray()
     for n in range(int(SAMPLE_RATE * seconds)):
         # A square wave keeps it dependency-free and audible.
@@ -50,7 +72,36 @@ def recording_audio(seconds: float = 1.0) -> bytes:
         out.setsampwidth(2)
         out.setframerate(SAMPLE_RATE)
         out.writeframes(bytes(frames))
-    return buffer.getvalue()
+    audio = buffer.getvalue()
+    if not words:
+        return audio
+    info = _chunk(b"LIST", b"INFO" + _chunk(b"ICMT", words.encode("utf-8") + b"\0"))
+    body = audio[8:] + info
+    return b"RIFF" + len(body).to_bytes(4, "little") + body
+
+
+def spoken_words(audio: bytes) -> str | None:
+    """What `recording_audio` wrote in the WAV's LIST/INFO comment; None: no words there
+    (not a WAV, or a recording of silence)."""
+    if audio[:4] != b"RIFF" or audio[8:12] != b"WAVE":
+        return None
+    at = 12
+    while at + 8 <= len(audio):
+        tag, size = audio[at : at + 4], int.from_bytes(audio[at + 4 : at + 8], "little")
+        data = audio[at + 8 : at + 8 + size]
+        if tag == b"LIST" and data[:4] == b"INFO":
+            inner = 4
+            while inner + 8 <= len(data):
+                sub, length = (
+                    data[inner : inner + 4],
+                    int.from_bytes(data[inner + 4 : inner + 8], "little"),
+                )
+                if sub == b"ICMT":
+                    text = data[inner + 8 : inner + 8 + length].rstrip(b"\0")
+                    return text.decode("utf-8", errors="replace")
+                inner += 8 + length + (length % 2)
+        at += 8 + size + (size % 2)
+    return None
 
 
 def recording_url(sandbox_url: str, recording_sid: str, account_sid: str = ACCOUNT_SID) -> str:
@@ -68,11 +119,26 @@ class TwilioRecordings:
 
     def __init__(self) -> None:
         self._deleted: set[str] = set()
+        self._words: dict[str, str] = {}
         self._lock = threading.Lock()
         self._audio = recording_audio()
 
     def handles(self, request: Request) -> bool:
+        if request.method == "POST" and request.path == RECORD_PATH:
+            return True
         return request.method in ("GET", "DELETE") and bool(_RECORDING_PATH.match(request.path))
+
+    def _record(self, request: Request) -> Response:
+        """Twilio's part during the call: the caller's words recorded under `sid`."""
+        raw = json_object(request.body)
+        sid, words = raw.get("sid"), raw.get("words")
+        if not isinstance(sid, str) or not _SID.match(sid):
+            raise BadRequest("sid must be a RecordingSid (RE and 32 hex digits)")
+        if not isinstance(words, str) or len(words) > MAX_WORDS:
+            raise BadRequest(f"words must be text of at most {MAX_WORDS} characters")
+        with self._lock:
+            self._words[sid] = words
+        return Response(HTTPStatus.CREATED, {"sid": sid})
 
     def fault(self, fault: Fault) -> Response:
         status = fault.status
@@ -80,11 +146,14 @@ class TwilioRecordings:
         return Response(status, twilio_error(status, code, fault.message or phrase(status)))
 
     def handle(self, request: Request, outbox: Outbox) -> Response:
+        if request.path == RECORD_PATH:
+            return self._record(request)
         matched = _RECORDING_PATH.match(request.path)
         assert matched is not None, "handle() is only called when handles() said so"
         sid = matched.group("sid")
         with self._lock:
             gone = sid in self._deleted
+            words = self._words.get(sid)
         if gone:
             return Response(
                 HTTPStatus.NOT_FOUND,
@@ -92,7 +161,8 @@ class TwilioRecordings:
             )
         if request.method == "GET":
             kind = "audio/mpeg" if matched.group("ext") == "mp3" else "audio/x-wav"
-            return Response(HTTPStatus.OK, headers={"Content-Type": kind}, raw=self._audio)
+            audio = recording_audio(words=words) if words else self._audio
+            return Response(HTTPStatus.OK, headers={"Content-Type": kind}, raw=audio)
         if not request.headers.get("Authorization", "").startswith("Basic "):
             return Response(HTTPStatus.UNAUTHORIZED, twilio_error(401, 20003, "Authenticate"))
         with self._lock:
@@ -158,8 +228,9 @@ def play_call(
 ) -> list[CallStep]:
     """Call `number` from `caller` as Twilio would: the Voice URL, then what its TwiML says.
 
-    `voicemail`: the words the caller leaves after the tone (also Twilio's transcript);
-    None: the caller says nothing (Twilio then follows the `<Redirect>` after `<Record>`).
+    `voicemail`: the words the caller leaves after the tone (recorded in the WAV the
+    sandbox serves for the recording); None: the caller says nothing (Twilio then follows
+    the `<Redirect>` after `<Record>`).
     `answer_forward`: someone takes the forwarded call. `fallback_url`: the number's Voice
     Fallback URL, posted (with ErrorCode 11200 and ErrorUrl added) when a URL that should
     answer TwiML fails, and the call goes on with its answer (a step named "... fallback")."""
@@ -218,22 +289,15 @@ def play_call(
         "RecordingDuration": str(seconds),
         "Digits": "hangup",
     }
-    answer = step("recording", record.get("action", ""), recorded)
-    if answer.status != HTTPStatus.OK or record.get("transcribe") != "true":
-        return steps
-    step(
-        "transcription",
-        record.get("transcribeCallback", ""),
-        {
-            "RecordingSid": sid,
-            "RecordingUrl": url,
-            "TranscriptionSid": f"TR{uuid.uuid4().hex}",
-            "TranscriptionStatus": "completed",
-            "TranscriptionText": voicemail,
-            "TranscriptionType": "fast",
-            "TranscriptionUrl": f"{url}/Transcriptions",
-            "CallStatus": "completed",
-        },
-        twiml=False,  # a callback, not TwiML: Twilio has no fallback for it
-    )
+    _record_words(sandbox_url, sid, voicemail)
+    step("recording", record.get("action", ""), recorded)
     return steps
+
+
+def _record_words(sandbox_url: str, sid: str, words: str) -> None:
+    """Twilio records the caller: the sandbox keeps their words for the recording's WAV."""
+    import requests
+
+    requests.post(
+        f"{sandbox_url.rstrip('/')}{RECORD_PATH}", json={"sid": sid, "words": words}, timeout=10
+    ).raise_for_status()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -19,6 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from chalicelib import routes
 from chalicelib.composition import Container
+from chalicelib.domain.voice import TRANSCRIBE_POLL_DELAYS
 from chalicelib.stores import load_stores
 from relaydesk import sandbox
 from relaydesk.local_env import LOCAL_TWILIO_AUTH_TOKEN
@@ -127,6 +129,23 @@ def call_params(**extra: str) -> dict[str, str]:
     }
 
 
+def recording_of(voicemail: Any) -> str:
+    return str(voicemail.provider_id)
+
+
+def kept_object(container: Container, key: str) -> dict[str, Any]:
+    got: dict[str, Any] = container.s3.get_object(Bucket=container.mail_files.bucket, Key=key)
+    return got
+
+
+def link_in(text: str) -> str:
+    return next(
+        line.split("): ", 1)[1].strip()
+        for line in text.splitlines()
+        if line.strip().startswith("recording (link valid")
+    )
+
+
 def test_a_call_out_of_hours_becomes_a_thread_a_text_back_and_a_notification(
     client: Client,
     container: Container,
@@ -136,8 +155,9 @@ def test_a_call_out_of_hours_becomes_a_thread_a_text_back_and_a_notification(
     sandbox_url: str,
 ) -> None:
     clock.advance(hours=1)  # Friday 17:30 in Prague: closed until Monday 09:00
-    steps = call(client, sandbox_url)
-    assert [s.name for s in steps] == ["voice", "recording", "transcription"]
+    words = "Hi, my parcel 1042 did not come, please call me back."
+    steps = call(client, sandbox_url, voicemail=words)
+    assert [s.name for s in steps] == ["voice", "recording"]
     assert all(s.status == 200 for s in steps), steps
 
     greeting = xml(steps[0])
@@ -150,6 +170,7 @@ def test_a_call_out_of_hours_becomes_a_thread_a_text_back_and_a_notification(
     assert "answer by Monday 13:00" in say.text
     record = greeting.find("Record")
     assert record is not None
+    # No Twilio transcription: Amazon Transcribe transcribes our copy.
     assert record.attrib == {
         "action": PUBLIC_URL + routes.TWILIO_VOICE_RECORDING,
         "method": "POST",
@@ -157,8 +178,6 @@ def test_a_call_out_of_hours_becomes_a_thread_a_text_back_and_a_notification(
         "timeout": "5",
         "finishOnKey": "#",
         "playBeep": "true",
-        "transcribe": "true",
-        "transcribeCallback": PUBLIC_URL + routes.TWILIO_VOICE_TRANSCRIPTION,
     }
     assert xml(steps[1]).find("Hangup") is not None
 
@@ -166,29 +185,67 @@ def test_a_call_out_of_hours_becomes_a_thread_a_text_back_and_a_notification(
     assert thread.channel == "voice"
     (voicemail,) = conversation(container, thread.thread_id)[:1]
     assert voicemail.body.startswith("Voicemail (")
-    assert voicemail.call["recording_url"].startswith(f"{sandbox_url}/twilio/")
-    assert voicemail.transcript == "Hi, my parcel 1042 did not come, please call me back."
+    assert sandbox_url not in voicemail.body
+    twilio_url = voicemail.call["recording_url"]
+    assert twilio_url.startswith(f"{sandbox_url}/twilio/")
+    assert voicemail.transcript is None
     assert thread.response_due_at.isoformat() == "2026-11-23T12:00:00+00:00"  # Mon 13:00 CET
+    served = requests.get(twilio_url + ".wav", timeout=10).content  # what Twilio holds
 
     drain(worker)
+    # Kept: the bytes Twilio served are in our bucket, then Twilio's copy was deleted.
+    sid = recording_of(voicemail)
+    key = f"recordings/demo/{sid}.wav"
+    kept = kept_object(container, key)
+    assert kept["Body"].read() == served
+    assert served[:4] == b"RIFF"
+    stored = container.repository.message("demo", thread.thread_id, voicemail.sk)
+    assert stored is not None
+    assert (stored.recording_state, stored.recording_key) == ("deleted", key)
+    (deleted,) = outbox.entries(provider="twilio-voice")
+    assert (deleted["action"], deleted["id"]) == ("delete_recording", sid)
+    assert kept["LastModified"].replace(microsecond=0) <= datetime.fromisoformat(
+        deleted["time"]
+    ).replace(microsecond=0), "deleted at Twilio before our copy was written"
+    assert requests.get(twilio_url + ".wav", timeout=10).status_code == 404
+    (started,) = outbox.entries(provider="transcribe")
+    assert (started["language"], started["media"]) == (
+        "en-US",
+        f"s3://{container.mail_files.bucket}/{key}",
+    )
+
     texts = outbox.entries(provider="twilio")
     assert [(t["from"], t["to"]) for t in texts] == [(DEMO, CALLER)]
     assert texts[0]["body"] == (
         "Sorry we missed your call to Demo Store. Reply to this message and we will answer "
         "by Monday 13:00."
     )
-    mails = outbox.entries(provider="sendgrid")
-    assert len(mails) == 1, "the transcript came first: one notification carries it all"
-    text = mails[-1]["text"]
-    assert f"recording: {voicemail.call['recording_url']}" in text
-    assert "transcript: Hi, my parcel 1042 did not come" in text
-    assert "the caller was texted back" in text
-    assert "answer the customer by SMS" in text
-    # The agents' link plays the recording.
-    audio = requests.get(voicemail.call["recording_url"], timeout=10)
+    (first,) = outbox.entries(provider="sendgrid")
+    assert twilio_url not in first["text"], "the agents are sent to our copy, not Twilio's"
+    assert "transcript: not yet" in first["text"]
+    assert "the caller was texted back" in first["text"]
+    assert "answer the customer by SMS" in first["text"]
+    # The agents' link plays (downloads) the recording from our bucket.
+    link = link_in(first["text"])
+    assert link.startswith(container.s3.meta.endpoint_url)
+    assert "X-Amz-Expires=604800" in link
+    audio = requests.get(link, timeout=10)
     assert audio.status_code == 200
-    assert audio.headers["Content-Type"] == "audio/x-wav"
-    assert audio.content[:4] == b"RIFF"
+    assert audio.content == served
+
+    # Transcribe is looked at later, with backoff: still running at the first look.
+    clock.advance(seconds=TRANSCRIBE_POLL_DELAYS[0])
+    drain(worker)
+    assert len(outbox.entries(provider="sendgrid")) == 1
+    clock.advance(seconds=TRANSCRIBE_POLL_DELAYS[1])
+    drain(worker)
+    stored = container.repository.message("demo", thread.thread_id, voicemail.sk)
+    assert stored is not None
+    assert stored.transcript == words  # heard in the bytes our job copied
+    mails = outbox.entries(provider="sendgrid")
+    assert len(mails) == 2, "one notification for the voicemail, one for its transcript"
+    assert f"transcript: {words}" in mails[1]["text"]
+    assert kept_object(container, f"transcripts/demo/{sid}.json")["ContentLength"] > 0
 
     # The caller answers the text: the same thread; the agent's e-mail reply goes by SMS.
     clock.advance(minutes=5)
@@ -208,7 +265,51 @@ def test_a_call_out_of_hours_becomes_a_thread_a_text_back_and_a_notification(
     assert "Sent again." in bodies
 
 
-def test_the_transcript_arriving_after_the_notification_notifies_again(
+def voicemail_posted(client: Client, sandbox_url: str, **extra: str) -> dict[str, str]:
+    recording_sid = f"RE{uuid.uuid4().hex}"
+    done = call_params(
+        RecordingSid=recording_sid,
+        RecordingUrl=f"{sandbox_url}/twilio/2010-04-01/Accounts/AC0/Recordings/{recording_sid}",
+        RecordingDuration="14",
+        **extra,
+    )
+    posted = signed_post(client, routes.TWILIO_VOICE_RECORDING, done, LOCAL_TWILIO_AUTH_TOKEN)
+    assert posted.status_code == 200, posted.body
+    return done
+
+
+def test_a_failing_s3_retries_the_job_and_deletes_nothing_at_twilio(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+) -> None:
+    from chalicelib.mail_files import MailFiles
+
+    clock.advance(hours=1)
+    done = voicemail_posted(client, sandbox_url)
+    # The real S3 client, at a bucket that is not there: every put fails (NoSuchBucket).
+    container.__dict__["mail_files"] = MailFiles(lambda: container.s3, "relaydesk-no-bucket")
+    worker.poll_once()
+    worker.poll_once()
+    assert outbox.entries(provider="twilio-voice") == []
+    assert outbox.entries(provider="sendgrid") == []
+    found = container.repository.message_for_provider_id("demo", done["RecordingSid"])
+    assert found is not None
+    assert found[1].recording_state is None
+    assert queue_depth(worker) > 0, "the job is kept for its retry"
+    del container.__dict__["mail_files"]  # S3 is back: the retry keeps it
+    drain(worker)
+    (deleted,) = outbox.entries(provider="twilio-voice")
+    assert deleted["id"] == done["RecordingSid"]
+    key = f"recordings/demo/{done['RecordingSid']}.wav"
+    assert kept_object(container, key)["Body"].read()[:4] == b"RIFF"
+    assert len(outbox.entries(provider="sendgrid")) == 1
+
+
+def test_a_redelivered_recording_is_stored_kept_and_texted_once(
     client: Client,
     container: Container,
     worker: QueueWorker,
@@ -217,55 +318,73 @@ def test_the_transcript_arriving_after_the_notification_notifies_again(
     sandbox_url: str,
 ) -> None:
     clock.advance(hours=1)
-    call_sid, recording_sid = f"CA{uuid.uuid4().hex}", f"RE{uuid.uuid4().hex}"
-    recording_url = f"{sandbox_url}/twilio/2010-04-01/Accounts/AC0/Recordings/{recording_sid}"
-    done = call_params(
-        CallSid=call_sid,
-        RecordingSid=recording_sid,
-        RecordingUrl=recording_url,
-        RecordingDuration="14",
-    )
-    assert (
-        signed_post(
-            client, routes.TWILIO_VOICE_RECORDING, done, LOCAL_TWILIO_AUTH_TOKEN
-        ).status_code
-        == 200
-    )
+    done = voicemail_posted(client, sandbox_url)
     drain(worker)
-    first = outbox.entries(provider="sendgrid")
-    assert len(first) == 1
-    assert "transcript: not yet" in first[0]["text"]
-
-    transcribed = call_params(
-        CallSid=call_sid,
-        RecordingSid=recording_sid,
-        TranscriptionStatus="completed",
-        TranscriptionText="Where is my parcel?",
-    )
-    response = signed_post(
-        client, routes.TWILIO_VOICE_TRANSCRIPTION, transcribed, LOCAL_TWILIO_AUTH_TOKEN
-    )
-    assert response.status_code == 200
-    assert response.json_body == {"status": "transcribed"}
-    again = signed_post(
-        client, routes.TWILIO_VOICE_TRANSCRIPTION, transcribed, LOCAL_TWILIO_AUTH_TOKEN
-    )
-    assert again.json_body == {"status": "duplicate"}
-    drain(worker)
-    mails = outbox.entries(provider="sendgrid")
-    assert len(mails) == 2, "one notification for the voicemail, one for its transcript"
-    assert "transcript: Where is my parcel?" in mails[1]["text"]
-
-    # The recording redelivered: stored once, no second text back.
-    assert (
-        signed_post(
-            client, routes.TWILIO_VOICE_RECORDING, done, LOCAL_TWILIO_AUTH_TOKEN
-        ).status_code
-        == 200
-    )
+    again = signed_post(client, routes.TWILIO_VOICE_RECORDING, done, LOCAL_TWILIO_AUTH_TOKEN)
+    assert again.status_code == 200
     drain(worker)
     assert len(outbox.entries(provider="twilio")) == 1
+    assert len(outbox.entries(provider="twilio-voice")) == 1  # deleted at Twilio once
+    assert len(outbox.entries(provider="transcribe")) == 1  # transcribed (and paid) once
+    assert len(outbox.entries(provider="sendgrid")) == 1
     assert len(conversation(container, thread_of(container).thread_id)) == 2  # + the text
+
+
+def test_a_recording_twilio_no_longer_has_is_told_and_the_agents_still_notified(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+) -> None:
+    clock.advance(hours=1)
+    done = voicemail_posted(client, sandbox_url)
+    outbox.set_fault("twilio-voice", 404, 1, code=20404, message="The requested resource")
+    drain(worker)
+    found = container.repository.message_for_provider_id("demo", done["RecordingSid"])
+    assert found is not None
+    assert found[1].recording_state == "gone"
+    assert found[1].recording_key is None
+    (mail,) = outbox.entries(provider="sendgrid")
+    assert "no recording: Twilio no longer has the recording" in mail["text"]
+    assert "no transcript: there is no recording" in mail["text"]
+    assert outbox.entries(provider="transcribe") == []
+
+
+def test_a_caller_whose_language_transcribe_cannot_hear_gets_no_transcript_and_why(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+) -> None:
+    """An Arabic caller (their SMS told it): Transcribe's Arabic needs 16 kHz audio, a
+    phone call is 8 kHz; a Czech caller is transcribed in Czech."""
+    arabic = "+420777111222"
+    post_twilio(client, sender=arabic, to=DEMO, body="مرحبا، أين طلبي؟ شكرا لكم")
+    czech = "+420777333444"
+    post_twilio(client, sender=czech, to=DEMO, body="Dobrý den, kde je moje objednávka? Děkuji")
+    drain(worker)
+    clock.advance(hours=1)
+    call(client, sandbox_url, caller=arabic, voicemail="أين طلبي")
+    call(client, sandbox_url, caller=czech, voicemail="Kde je můj balík?")
+    drain(worker)
+    starts = outbox.entries(provider="transcribe")
+    assert [s["language"] for s in starts] == ["cs-CZ"]
+    told = [m["text"] for m in outbox.entries(provider="sendgrid") if "Voicemail" in m["text"]]
+    assert any(
+        "no transcript: Amazon Transcribe's Arabic (ar-SA, ar-AE) needs audio sampled at "
+        "16 kHz" in t
+        for t in told
+    ), told
+    for _ in range(3):
+        clock.advance(seconds=60)
+        drain(worker)
+    czech_thread = thread_of(container, customer=czech)
+    heard = [m.transcript for m in conversation(container, czech_thread.thread_id) if m.call]
+    assert heard == ["Kde je můj balík?"]
 
 
 def test_a_store_that_answers_automatically_texts_a_caller_back_not_an_answer(
@@ -337,7 +456,7 @@ def test_in_hours_the_call_rings_the_store_first_then_the_voicemail(
     sandbox_url: str,
 ) -> None:
     steps = call(client, sandbox_url, number=CORNER, voicemail="Call me.")
-    assert [s.name for s in steps] == ["voice", "dial", "recording", "transcription"]
+    assert [s.name for s in steps] == ["voice", "dial", "recording"]
     dial = xml(steps[0]).find("Dial")
     assert dial is not None
     assert dial.attrib == {
@@ -383,7 +502,7 @@ def test_the_caller_is_greeted_in_the_language_their_messages_told(
     assert say.text is not None
     assert (say.get("voice"), say.get("language")) == ("Polly.Jitka-Neural", "cs-CZ")
     assert "Dobrý den" in say.text
-    # Twilio transcribes English only: no transcription asked for a Czech caller.
+    # Twilio's transcription (English only) is asked for no caller: Amazon Transcribe's is.
     record = xml(steps[0]).find("Record")
     assert record is not None
     assert "transcribe" not in record.attrib
@@ -432,18 +551,24 @@ def test_every_voice_request_is_verified_and_refusals_store_nothing(
     assert queue_depth(inbox) == 0, "a refused request was parked"
 
 
-def test_a_transcription_for_no_stored_voicemail_is_404(
-    client: Client, container: Container
+def test_twilios_transcription_of_a_call_from_before_a_deploy_is_acknowledged_and_ignored(
+    client: Client, container: Container, worker: QueueWorker
 ) -> None:
+    """The TwiML of the release before asked Twilio for a transcription; it may arrive
+    after the deploy: 200, nothing stored, nothing queued (Amazon Transcribe's comes)."""
     params = call_params(
         RecordingSid=f"RE{uuid.uuid4().hex}",
         TranscriptionStatus="completed",
         TranscriptionText="hello",
     )
+    before = table_items()
     response = signed_post(
         client, routes.TWILIO_VOICE_TRANSCRIPTION, params, LOCAL_TWILIO_AUTH_TOKEN
     )
-    assert response.status_code == 404
+    assert response.status_code == 200
+    assert response.json_body == {"status": "ignored"}
+    assert table_items() == before
+    assert queue_depth(worker) == 0
 
 
 def test_each_voice_request_keeps_the_webhook_budget(
@@ -489,11 +614,10 @@ def test_each_voice_request_keeps_the_webhook_budget(
         assert all(s.status == 200 for s in steps), steps
         return [(s.name, d, q) for s, (_, d, q) in zip(steps, seen, strict=True)]
 
-    clock.advance(hours=1)  # closed: greeting, voicemail, transcript
+    clock.advance(hours=1)  # closed: greeting, voicemail (kept and transcribed by jobs)
     assert costs(caller=CALLER, number=DEMO, voicemail="Call me back please.") == [
         ("voice", 1, 0),
         ("recording", 2, 1),
-        ("transcription", 2, 1),
     ]
     clock.advance(hours=-1)  # open: corner rings its phone first; taken, nothing is read
     assert costs(caller="+420777999888", number=CORNER, voicemail=None, answer_forward=True) == [
@@ -553,13 +677,10 @@ def test_a_transcript_that_lands_while_the_notification_is_sent_is_told_after_it
         m for m in container.repository.messages("demo", thread.thread_id) if m.direction == "in"
     ]
     assert read.transcript is None
-    transcribed = call_params(
-        RecordingSid=recording_sid, TranscriptionStatus="completed", TranscriptionText="Hello?"
-    )
-    posted = signed_post(
-        client, routes.TWILIO_VOICE_TRANSCRIPTION, transcribed, LOCAL_TWILIO_AUTH_TOKEN
-    )
-    assert posted.status_code == 200
+    # What collect_transcript records when Transcribe is done (flows/voicemail.py).
+    added = container.repository.add_transcript("demo", recording_sid, "Hello?")
+    assert added is not None
+    assert added.added
     container.repository.mark_notified([read], clock.now)  # what the notification read
     stored = container.repository.message("demo", thread.thread_id, read.sk)
     assert stored is not None
@@ -642,10 +763,11 @@ def test_a_call_while_dynamodb_is_down_is_taken_by_the_fallback_and_replayed_onc
     mails = outbox.entries(provider="sendgrid")
     assert len(mails) == 1
     assert "the caller was texted back" in mails[0]["text"]
-    assert (
-        "no transcript: taken by the Voice Fallback URL while relaydesk was down"
-        in (mails[0]["text"])
-    )
+    # Kept and transcribed like any voicemail: Amazon Transcribe works on our copy.
+    assert "recording (link valid 7 days): " in mails[0]["text"]
+    assert "transcript: not yet" in mails[0]["text"]
+    assert [e["action"] for e in outbox.entries(provider="twilio-voice")] == ["delete_recording"]
+    assert len(outbox.entries(provider="transcribe")) == 1
     assert queue_depth(inbox) == 0
 
 
@@ -779,3 +901,35 @@ def test_a_mobile_caller_is_texted_after_one_lookup_and_a_failed_lookup_texts_an
         outbox.clear_faults()
     assert [t["to"] for t in outbox.entries(provider="twilio")] == [CALLER, other]
     assert "the caller was texted back" in outbox.entries(provider="sendgrid")[-1]["text"]
+
+
+def test_erasing_a_caller_deletes_their_recording_and_transcript_from_the_bucket(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    clock: FakeClock,
+    sandbox_url: str,
+) -> None:
+    from chalicelib.store import privacy
+
+    clock.advance(hours=1)
+    call(client, sandbox_url, voicemail="Please erase me afterwards.")
+    drain(worker)
+    for wait in TRANSCRIBE_POLL_DELAYS[:2]:
+        clock.advance(seconds=wait)
+        drain(worker)
+    bucket = container.mail_files.bucket
+
+    def kept() -> list[str]:
+        listed = container.s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+        return sorted(o["Key"] for o in listed)
+
+    assert [k.split("/", 1)[0] for k in kept()] == ["recordings", "transcripts"]
+    erasure = privacy.erase_customer(
+        "demo", CALLER, key=b"local-reply-token-secret", delete_file=container.mail_files.delete
+    )
+    assert erasure.files == 2
+    assert kept() == []
+    (message,) = [i for i in table_items() if i.get("direction") == "in"]
+    assert "recording_key" not in message
+    assert "transcript" not in message

@@ -321,6 +321,13 @@ REPOSITORY_CALLS: dict[str, Call] = {
     "mark_failed": lambda r, w: r.mark_failed(w["message"], "no"),
     # The message item's own key (store and thread), read from demo's thread: as mark_failed.
     "refuse_text_back": lambda r, w: r.refuse_text_back(w["message"], "a landline"),
+    # A message item is its store's: its key starts with the store (as mark_failed's).
+    "record_recording": lambda r, w: r.record_recording(
+        w["message"], state="kept", key="recordings/demo/REx.wav"
+    ),
+    "transcription_started": lambda r, w: r.transcription_started(
+        w["message"], "relaydesk-demo-REx"
+    ),
     "failure_reported": lambda r, w: r.failure_reported(w["message"], w["now"]),
     "claim_sending": lambda r, w: r.claim_sending(w["message"], take_over=True),
     "release_sending": lambda r, w: r.release_sending(w["message"]),

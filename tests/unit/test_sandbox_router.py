@@ -47,6 +47,7 @@ def test_every_registered_provider_has_its_own_name() -> None:
         "meta",
         "twilio-voice",
         "twilio-lookup",
+        "transcribe",
         "twilio-numbers",
         "sendgrid-parse",
     )

@@ -18,6 +18,7 @@ from chalicelib.channels.twilio_voice import (
 )
 from chalicelib.domain.ack import BUILTIN_LANGUAGES, acknowledgement, next_opening
 from chalicelib.domain.errors import MalformedRequest
+from chalicelib.domain.messages import CallFacts
 from chalicelib.domain.sla import deadline
 from chalicelib.domain.voice import (
     _GREETING_CLOSED,
@@ -29,22 +30,26 @@ from chalicelib.domain.voice import (
     SPOKEN_LANGUAGES,
     TEXTED_LINE_TYPES,
     Forward,
+    RecordingView,
     VoiceConfigError,
     Voicemail,
     VoiceSettings,
+    call_body,
     call_lines,
     line_type_refusal,
+    no_transcribe_reason,
     parse_voice,
     plan_call,
     text_back_refusal,
     text_back_text,
+    transcribe_language,
 )
 from chalicelib.settings import DEFAULT_STORES_FILE
 from chalicelib.stores import StoreConfig, load_stores
 
 FRIDAY_EVENING = datetime(2026, 11, 20, 17, 30, tzinfo=UTC)  # 18:30 in Prague: closed
 TUESDAY_MORNING = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 10:00 in Prague: open
-URLS = CallbackUrls("https://h/dial", "https://h/recording", "https://h/transcription")
+URLS = CallbackUrls("https://h/dial", "https://h/recording")
 
 
 @pytest.fixture
@@ -161,8 +166,11 @@ def test_the_caller_is_spoken_to_in_their_language_where_a_voice_speaks_it(
     assert voicemail.greeting.voice is not None
     assert voicemail.greeting.voice.name == voice
     assert words in voicemail.greeting.text
-    # Twilio transcribes English only.
-    assert voicemail.transcribe == (voice == "Polly.Joanna")
+    # Twilio's transcription (English only) is never asked for: Amazon Transcribe's is.
+    record = ElementTree.fromstring(twiml(voicemail, URLS)).find("Record")  # noqa: S314
+    assert record is not None
+    assert "transcribe" not in record.attrib
+    assert "transcribeCallback" not in record.attrib
 
 
 def test_a_recorded_greeting_speaks_for_a_language_without_a_voice(demo: StoreConfig) -> None:
@@ -171,7 +179,6 @@ def test_a_recorded_greeting_speaks_for_a_language_without_a_voice(demo: StoreCo
     assert isinstance(voicemail, Voicemail)
     assert voicemail.greeting.play_url == "https://cdn.example/fa.mp3"
     assert voicemail.greeting.voice is None
-    assert not voicemail.transcribe
     root = ElementTree.fromstring(twiml(voicemail, URLS))  # noqa: S314
     assert [child.tag for child in root] == ["Play", "Record", "Redirect"]
     assert root[0].text == "https://cdn.example/fa.mp3"
@@ -193,8 +200,6 @@ def test_twiml_records_with_the_stores_limits_and_falls_through_to_a_missed_call
         "timeout": "3",
         "finishOnKey": "*",
         "playBeep": "true",
-        "transcribe": "true",
-        "transcribeCallback": "https://h/transcription",
     }
     assert root[2].text == "https://h/recording"  # nothing recorded: a missed call
     forwarded = ElementTree.fromstring(twiml(Forward("+420777000111", 15), URLS))  # noqa: S314
@@ -313,13 +318,12 @@ def test_the_fallback_twiml_greets_and_records_to_the_parking_path_without_a_tra
     )
     voicemail = plan(demo, FRIDAY_EVENING)
     assert isinstance(voicemail, Voicemail)
-    assert voicemail.transcribe  # the primary's would be transcribed ...
     root = ElementTree.fromstring(  # noqa: S314
         fallback_twiml(voicemail, "https://h/fallback/recording")
     )
     assert [child.tag for child in root] == ["Say", "Record", "Redirect"]
     assert root[0].text == voicemail.greeting.text
-    assert root[1].attrib == {  # ... the fallback's is not: its callback finds nothing yet
+    assert root[1].attrib == {  # no transcription asked of Twilio, as on the primary
         "action": "https://h/fallback/recording",
         "method": "POST",
         "maxLength": "120",
@@ -379,15 +383,68 @@ def test_callbacks_parse_what_twilio_sends() -> None:
 
 def test_the_notification_says_what_became_of_the_call() -> None:
     facts = {"recording_url": "https://r", "transcription": "pending", "text_back": None}
-    assert call_lines(facts, None, texted=True) == (
-        "recording: https://r",
-        "transcript: not yet (it follows when Twilio has it)",
+    kept = RecordingView(link="https://bucket/signed", link_days=7)
+    assert call_lines(facts, None, texted=True, recording=kept) == (
+        "recording (link valid 7 days): https://bucket/signed",
+        "transcript: not yet (it follows when Amazon Transcribe has it)",
         "the caller was texted back and can reply by SMS",
     )
-    assert call_lines(facts, "", texted=False)[1] == "no transcript: Twilio could not make one"
+    # Twilio's URL is never shown: until our copy is kept, the agents are told it follows.
+    assert call_lines(facts, None, texted=True)[0] == (
+        "recording: being copied to the store's bucket (a link follows)"
+    )
+    assert "https://r" not in "".join(call_lines(facts, None, texted=True))
+    gone = RecordingView(note="Twilio no longer has it", transcript_note="there is none")
+    assert call_lines(facts, "", texted=False, recording=gone)[:2] == (
+        "no recording: Twilio no longer has it",
+        "no transcript: there is none",
+    )
+    assert call_lines(facts, "", texted=False)[1] == "no transcript: Amazon Transcribe made none"
+    assert call_lines(facts, "Hello", texted=False, recording=kept)[1] == "transcript: Hello"
     refused = {"recording_url": None, "transcription": "nothing", "text_back": "no reason"}
     assert call_lines(refused, None, texted=False) == ("no text back: no reason",)
     # Decided by the text-back job (a line-type lookup): its reason wins.
     assert call_lines(facts, None, texted=False, refused="a landline")[-1] == (
         "no text back: a landline"
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "code"),
+    [
+        ("en", "en-US"),
+        ("cs", "cs-CZ"),
+        ("pl_PL", "pl-PL"),
+        ("de-AT", "de-DE"),
+        ("fr", "fr-FR"),
+        ("es", "es-ES"),
+        ("fa", "fa-IR"),
+        ("sk", "sk-SK"),
+    ],
+)
+def test_voicemails_are_transcribed_in_the_callers_language(language: str, code: str) -> None:
+    assert transcribe_language(language) == code
+    assert no_transcribe_reason(VoiceSettings(), language) is None
+
+
+def test_every_language_we_detect_or_speak_has_a_transcript_or_a_reason() -> None:
+    from chalicelib.domain.language import _ARABIC_SCRIPT_WORDS, _LATIN_WORDS
+    from chalicelib.domain.voice import NOT_TRANSCRIBED, TRANSCRIBE_LANGUAGES
+
+    detected = {*_LATIN_WORDS, *_ARABIC_SCRIPT_WORDS}
+    assert {"cs", "pl", "de", "fr", "es", "ar", "fa", "en"} <= detected
+    for language in {*SPOKEN_LANGUAGES, *BUILTIN_LANGUAGES, *detected}:
+        assert (language in TRANSCRIBE_LANGUAGES) != (language in NOT_TRANSCRIBED), language
+    reason = no_transcribe_reason(VoiceSettings(), "ar")
+    assert reason is not None
+    assert "16 kHz" in reason
+    assert no_transcribe_reason(VoiceSettings(), "lb") == "Amazon Transcribe has no lb language"
+    off = VoiceSettings(transcribe=False)
+    assert no_transcribe_reason(off, "en") == "transcription is off for this store"
+
+
+def test_a_voicemail_body_never_carries_twilios_url() -> None:
+    facts = CallFacts("CA" + "a" * 32, 14, "https://api.twilio.com/rec", "pending", None)
+    assert call_body(facts) == "Voicemail (14 s)."
+    missed = CallFacts("CA" + "a" * 32, 0, None, "nothing was recorded", None)
+    assert call_body(missed) == "Missed call (no voicemail)."
