@@ -71,7 +71,9 @@ def queue_event(c: Container, store: StoreConfig, event: ShopEvent) -> str:
     try:
         seen = c.repository.shop_event_seen(store.store_id, event.event_id)
     except StorageError as exc:
-        log.warning("shop event's marker unreadable, queued anyway: store=%s %s", store.store_id, exc)
+        log.warning(
+            "shop event's marker unreadable, queued anyway: store=%s %s", store.store_id, exc
+        )
         seen = False
     if seen:
         log.info("shop event redelivered: store=%s event=%s", store.store_id, event.event_id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 from urllib3 import encode_multipart_formdata
 
@@ -41,6 +43,7 @@ from relaydesk.sandbox.redelivery import (
     redeliver,
 )
 from relaydesk.sandbox.shop_data import clear_news, set_news, shopify_order_id
+from relaydesk.workers import QueueWorker
 from tests.reliability import faults
 from tests.reliability.faults import DYNAMO_500, SQS_500, Env, Outage, outage
 from tests.reliability.helpers import ParseSigner, basic_auth, scan_table
@@ -107,13 +110,11 @@ def message_id(n: int) -> str:
     return f"<outage{n:03d}@customer.test>"
 
 
-def mail_post(e: Env, signer: ParseSigner, n: int) -> Callable[[], int]:
-    """Customer `n`'s mail as SendGrid posts it (parsed mode, the real multipart form, HTTP
-    Basic and the security policy's signature), signed once, when SendGrid first sends it:
-    its retries carry the same post."""
+def mail_form(n: int, mid: str | None = None) -> tuple[bytes, str]:
+    """Customer `n`'s mail as Inbound Parse posts it: parsed mode, the real multipart form."""
     fields = {
         "headers": f"From: Customer {n} <{customer(n)}>\nTo: {SUPPORT}\n"
-        f"Subject: Order {2000 + n}\nMessage-ID: {message_id(n)}\n",
+        f"Subject: Order {2000 + n}\nMessage-ID: {mid or message_id(n)}\n",
         "from": f"Customer {n} <{customer(n)}>",
         "to": SUPPORT,
         "subject": f"Order {2000 + n}",
@@ -122,7 +123,14 @@ def mail_post(e: Env, signer: ParseSigner, n: int) -> Callable[[], int]:
         "SPF": "pass",
         "dkim": "{@customer.test : pass}",
     }
-    body, content_type = encode_multipart_formdata(fields)
+    return encode_multipart_formdata(fields)
+
+
+def mail_post(e: Env, signer: ParseSigner, form: tuple[bytes, str]) -> Callable[[], int]:
+    """A mail posted to the webhook as SendGrid posts it (HTTP Basic and the security
+    policy's signature), signed once, when SendGrid first sends it: its retries carry the
+    same post."""
+    body, content_type = form
     signed: dict[str, str] = {}
 
     def post() -> int:
@@ -149,7 +157,11 @@ def test_inbound_parse_during_an_outage_is_retried_by_sendgrid_and_stored_once(
 ) -> None:
     start = env.clock.now
     mails = [
-        (start + timedelta(seconds=30 * n), message_id(n), mail_post(env, parse_signer, n))
+        (
+            start + timedelta(seconds=30 * n),
+            message_id(n),
+            mail_post(env, parse_signer, mail_form(n)),
+        )
         for n in range(MAILS)
     ]
     with service_down(env, signed_parse, service) as fault:
@@ -189,6 +201,102 @@ def test_inbound_parse_during_an_outage_is_retried_by_sendgrid_and_stored_once(
     )
 
 
+class Inbox(QueueWorker):
+    """The inbox queue's worker (`on_parked`: S3's events for the posts the mail route
+    stored), counting the takes it ran."""
+
+    def __init__(self, queue_url: str) -> None:
+        from app import on_parked
+
+        self.takes = 0
+
+        def handler(event: dict[str, Any], context: Any) -> Any:
+            self.takes += 1
+            return on_parked(event, context)
+
+        super().__init__(boto3.client("sqs"), queue_url, handler, retry_backoff_seconds=0)
+
+
+@pytest.mark.parametrize("service", ["dynamodb", "jobs-queue"])
+def test_support_mail_through_the_s3_route_during_an_outage_waits_on_the_inbox_queue(
+    env: Env, signed_parse: Container, parse_signer: ParseSigner, service: str
+) -> None:
+    """The support hosts' Inbound Parse posts to the mail route (`relaydesk providers
+    sync`): API Gateway stores the post in S3 without a Lambda, so SendGrid gets its 200
+    whatever DynamoDB does; the S3 event waits on the inbox queue, failing while the
+    outage lasts (SQS brings it back every visibility timeout, 180 s: 50 receives, 2.5
+    hours, before its dead-letter queue), and is taken once it is over."""
+    from app import sendgrid_parse_auth
+    from relaydesk import apigateway
+
+    inbox = Inbox(env.aws["InboxQueueUrl"])
+    upload, bucket = apigateway.upload_client(), env.aws["MailBucketName"]
+    answers: Counter[int] = Counter()
+    failed = 0
+    with service_down(env, signed_parse, service) as fault:
+        for n in range(MAILS):
+            body, content_type = mail_form(n)
+            headers = {
+                "Content-Type": content_type,
+                "Authorization": basic_auth(),
+                # Checked against the time S3 stored the post (the machine's clock).
+                **parse_signer.headers(body, int(time.time())),
+            }
+            status, _ = apigateway.store_post(upload, bucket, sendgrid_parse_auth, headers, body)
+            answers[status] += 1
+            env.clock.now += timedelta(seconds=30)
+            if n % 6 == 5:  # every 180 s: each event back after its visibility timeout
+                before = inbox.takes
+                succeeded = inbox.poll_once()
+                failed += inbox.takes - before - succeeded
+        env.clock.now += OUTAGE
+    assert answers == {200: MAILS}
+    assert failed > 0
+    for _ in range(30):
+        inbox.poll_once()
+        if queue_depth_of(env, "InboxQueueUrl") == 0:
+            break
+    env.drain(rounds=40)
+    stored = Counter(
+        str(i["provider_id"])
+        for i in scan_table()
+        if str(i["sk"]).startswith("MSG#") and i.get("direction") == "in"
+    )
+    assert stored == {message_id(n): 1 for n in range(MAILS)}
+    acks = [len(acknowledgements(env, n)) for n in range(MAILS)]
+    assert acks == [1] * MAILS
+    assert len(notifications(env)) == MAILS
+    assert_nothing_left(env)
+    for key in ("InboxQueueUrl", "InboxDeadLetterQueueUrl"):
+        assert queue_depth_of(env, key) == 0, key
+    figure(
+        f"outage: Inbound Parse through the S3 mail route, {service} down",
+        outage_minutes=int(OUTAGE.total_seconds() // 60),
+        posted=MAILS,
+        answered_5xx=sum(v for k, v in answers.items() if k >= 500),
+        calls_refused=sum(fault.refused.values()),
+        takes_failed_while_down=failed,
+        takes=inbox.takes,
+        stored=len(stored),
+        acknowledged=sum(acks),
+        notifications=len(notifications(env)),
+        dead_lettered=sum(env.dead_letters()) + queue_depth_of(env, "InboxDeadLetterQueueUrl"),
+        lost=MAILS - len(stored),
+    )
+
+
+def queue_depth_of(e: Env, key: str) -> int:
+    attributes: Any = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=e.aws[key],
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    return sum(int(v) for v in attributes.values())
+
+
 def test_a_mail_that_always_fails_is_retried_for_three_days_then_dropped_not_looped(
     env: Env, signed_parse: Container, parse_signer: ParseSigner
 ) -> None:
@@ -200,10 +308,9 @@ def test_a_mail_that_always_fails_is_retried_for_three_days_then_dropped_not_loo
     def this_mail(operation: str, request: dict[str, Any]) -> bool:
         return "poison" in json.dumps(request)
 
-    post = mail_post(env, parse_signer, 999)
     fields_id = "<poison@customer.test>"
-    # The same form with another Message-ID: the poison mail.
-    poisoned = _with_message_id(env, parse_signer, fields_id)
+    poisoned = mail_post(env, parse_signer, mail_form(998, fields_id))
+    post = mail_post(env, parse_signer, mail_form(999))
     fault = Outage("dynamodb", lambda: True, *DYNAMO_500, hits=this_mail)
     with outage(signed_parse, fault):
         [delivery] = redeliver(
@@ -212,7 +319,8 @@ def test_a_mail_that_always_fails_is_retried_for_three_days_then_dropped_not_loo
             set_clock=set_clock(env),
         )
         assert post() == 200  # meanwhile, other mail is taken
-    assert delivery.dropped and not delivery.delivered
+    assert delivery.dropped
+    assert not delivery.delivered
     assert {status for _, status in delivery.attempts} == {503}
     assert len(delivery.attempts) == len(SENDGRID_PARSE_RETRIES) + 1
     assert delivery.attempts[-1][0] - delivery.attempts[0][0] <= timedelta(days=3)
@@ -227,26 +335,6 @@ def test_a_mail_that_always_fails_is_retried_for_three_days_then_dropped_not_loo
         dead_lettered=0,
         dropped_by_sendgrid=1,
     )
-
-
-def _with_message_id(e: Env, signer: ParseSigner, mid: str) -> Callable[[], int]:
-    fields = {
-        "headers": f"From: Poison <poison@customer.test>\nTo: {SUPPORT}\n"
-        f"Subject: Poison\nMessage-ID: {mid}\n",
-        "from": "poison@customer.test",
-        "to": SUPPORT,
-        "subject": "Poison",
-        "text": "This mail always fails",
-        "envelope": json.dumps({"to": [SUPPORT], "from": "poison@customer.test"}),
-    }
-    body, content_type = encode_multipart_formdata(fields)
-    signed = signer.headers(body, int(e.clock.now.timestamp()))
-
-    def post() -> int:
-        headers = {"Content-Type": content_type, "Authorization": basic_auth(), **signed}
-        return int(e.client.http.post(routes.SENDGRID_INBOUND, headers=headers, body=body).status_code)
-
-    return post
 
 
 # -- the shops ---------------------------------------------------------------------------
@@ -277,7 +365,8 @@ def event_markers() -> set[str]:
 
 def sent_to_customers(e: Env) -> int:
     """What reached the orders' customers (texts and mails): the proactive messages."""
-    return len([m for m in e.outbox.entries() if m["to"] not in AGENTS])
+    sent = e.outbox.entries(provider="twilio") + e.outbox.entries(provider="sendgrid")
+    return len([m for m in sent if m["to"] not in AGENTS])
 
 
 def cancel_all(at: datetime) -> None:
@@ -321,18 +410,22 @@ def test_shopify_events_during_an_outage_are_recorded_once_and_told_once(
 ) -> None:
     cancel_all(datetime.now(UTC))
     events = [(at, eid, shopify_post(env, order, eid)) for at, order, eid in shop_events(env)]
+    kept = 0
     with service_down(env, container, service) as fault:
         deliveries = redeliver(events, retries=SHOPIFY_RETRIES, set_clock=set_clock(env))
-        during = env.worker.poll_once()  # a job meeting the outage stays on the queue
-    assert not fault.down() or service == "dynamodb"
+        if service == "dynamodb":
+            assert fault.down()
+            assert env.worker.poll_once() == 0  # every job met the outage too...
+            kept = env.jobs_waiting()  # ...and waits on the queue for its next delivery
     env.clock.now += OUTAGE
     statuses = answered(deliveries)
     assert all(d.delivered for d in deliveries)
     if service == "dynamodb":
         # Queued without the event's marker (flows/proactive.py, queue_event): 200 at once.
         assert set(statuses) == {200}
+        assert kept == len(events)
     else:
-        assert statuses[503] == len(events)  # every first attempt met the outage
+        assert all(d.attempts[0][1] == 503 for d in deliveries)  # each met the outage
     assert max(len(d.attempts) for d in deliveries) <= len(SHOPIFY_RETRIES) + 1
     env.drain(rounds=40)
     told = proactive_messages("answers")
@@ -347,7 +440,7 @@ def test_shopify_events_during_an_outage_are_recorded_once_and_told_once(
         calls_refused=sum(fault.refused.values()),
         answered_5xx=statuses[503],
         retried=sum(len(d.attempts) - 1 for d in deliveries),
-        jobs_run_during_the_outage=during,
+        jobs_kept_on_the_queue_while_down=kept,
         event_markers=len(markers),
         told=sum(told.values()),
         sent=sent_to_customers(env),
