@@ -363,6 +363,15 @@ def shopify_event(
     return json.dumps(payload).encode(), topic, event_id or str(uuid.uuid4())
 
 
+def tell_shop_news(sandbox_url: str | None, order: str, status: str) -> None:
+    """The sandbox's shops learn the order's news first, so that the job re-reads it there
+    (no sandbox: a real shop already knows)."""
+    if sandbox_url:
+        requests.post(
+            f"{sandbox_url}/sandbox/shop/news", json={"order": order, "event": status}, timeout=10
+        ).raise_for_status()
+
+
 def send_shopify_event(
     *,
     app_url: str,
@@ -378,10 +387,7 @@ def send_shopify_event(
     from chalicelib.commerce.shopify_webhook import sign
 
     body, topic, event = shopify_event(order=order, status=status, event_id=event_id)
-    if sandbox_url:
-        requests.post(
-            f"{sandbox_url}/sandbox/shop/news", json={"order": order, "event": status}, timeout=10
-        ).raise_for_status()
+    tell_shop_news(sandbox_url, order, status)
     return requests.post(
         app_url.rstrip("/") + routes.SHOPIFY,
         data=body,
@@ -414,10 +420,7 @@ def send_woo_event(
 
     from chalicelib.commerce.signing import sign
 
-    if sandbox_url:
-        requests.post(
-            f"{sandbox_url}/sandbox/shop/news", json={"order": order, "event": status}, timeout=10
-        ).raise_for_status()
+    tell_shop_news(sandbox_url, order, status)
     woo_status = {"CANCELLED": "cancelled", "REFUNDED": "refunded"}.get(status, "completed")
     payload = {
         "id": int(order),
@@ -560,11 +563,10 @@ def _mail_file_deleter() -> Callable[[str], None] | None:
 
 def add_conversation_args(
     parser: argparse.ArgumentParser,
-    *,
     sender: str,
     to: str | None,
     to_help: str,
-    wait: str | None,
+    wait: str | None = None,
 ) -> None:
     """`simulate`'s common options: who writes (`--from`, required), to which of the store's
     addresses (`--to`), and how long to wait for what comes back (`--wait`; None: none)."""
@@ -607,24 +609,16 @@ def main(argv: list[str] | None = None) -> int:
     kinds = simulate.add_subparsers(dest="kind", required=True)
     for channel in ("sms", "whatsapp"):
         sub = kinds.add_parser(channel, help=f"a customer's {channel} message")
-        add_conversation_args(
-            sub,
-            sender="customer's number",
-            to=DEMO_NUMBER,
-            to_help="the store's number",
-            wait="seconds to wait for a reply sent by a job (0: do not wait)",
-        )
+        wait = "seconds to wait for a reply sent by a job (0: do not wait)"
+        add_conversation_args(sub, "customer's number", DEMO_NUMBER, "the store's number", wait)
         sub.add_argument("--sid", default=None, help="MessageSid (repeat one to redeliver)")
         sub.add_argument("--name", default=None, help="WhatsApp profile name")
         sub.add_argument("body")
     for channel in ("messenger", "instagram"):
         sub = kinds.add_parser(channel, help=f"a customer's {channel} message, signed as Meta")
+        page = "the page's / Instagram account's id"
         add_conversation_args(
-            sub,
-            sender="customer's scoped id",
-            to=None,
-            to_help="the page's / Instagram account's id",
-            wait="seconds to wait for a reply",
+            sub, "customer's scoped id", None, page, "seconds to wait for a reply"
         )
         sub.add_argument("--mid", default=None, help="message id (repeat one to redeliver)")
         sub.add_argument("--image", default=None, help="an image attachment's URL")
@@ -632,26 +626,15 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--secret", default=LOCAL_META_APP_SECRET, help="the app secret")
         sub.add_argument("body")
     call = kinds.add_parser("call", help="a call to the store's number (Twilio Voice)")
-    add_conversation_args(
-        call,
-        sender="the caller's number",
-        to=DEMO_NUMBER,
-        to_help="the store's number",
-        wait="seconds to wait for the text back",
-    )
+    wait = "seconds to wait for the text back"
+    add_conversation_args(call, "the caller's number", DEMO_NUMBER, "the store's number", wait)
     call.add_argument(
         "--voicemail", default=None, help="what the caller says after the tone (none: hangs up)"
     )
     call.add_argument("--answer", action="store_true", help="someone takes the forwarded call")
     call.add_argument("--country", default="CZ", help="the caller's country (FromCountry)")
     email = kinds.add_parser("email", help="a customer's e-mail to the support address")
-    add_conversation_args(
-        email,
-        sender="customer's address",
-        to=DEMO_SUPPORT,
-        to_help="the store's support address",
-        wait=None,
-    )
+    add_conversation_args(email, "customer's address", DEMO_SUPPORT, "the store's support address")
     email.add_argument("--subject", required=True)
     email.add_argument("--in-reply-to", default=None, help="Message-ID this mail answers")
     email.add_argument(

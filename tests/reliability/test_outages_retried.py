@@ -23,7 +23,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from urllib3 import encode_multipart_formdata
 
@@ -43,10 +42,9 @@ from relaydesk.sandbox.redelivery import (
     redeliver,
 )
 from relaydesk.sandbox.shop_data import clear_news, set_news, shopify_order_id
-from relaydesk.workers import QueueWorker
 from tests.reliability import faults
-from tests.reliability.faults import DYNAMO_500, SQS_500, Env, Outage, outage
-from tests.reliability.helpers import ParseSigner, basic_auth, scan_table
+from tests.reliability.faults import DYNAMO_500, SQS_500, Env, Inbox, Outage, outage
+from tests.reliability.helpers import ParseSigner, basic_auth, depth_of, scan_table
 from tests.reliability.summary import figure
 
 env = faults.env
@@ -151,6 +149,23 @@ def notifications(e: Env) -> list[dict[str, Any]]:
     return [m for m in e.outbox.entries(provider="sendgrid") if m["to"] in AGENTS]
 
 
+def assert_every_mail_stored_and_acknowledged_once(e: Env) -> tuple[Counter[str], list[int]]:
+    """After the jobs ran: each mail stored once, acknowledged once, the agents told once,
+    nothing left on the jobs queue or dead-lettered. (Message-IDs stored, acks a mail.)"""
+    e.drain(rounds=40)
+    stored = Counter(
+        str(i["provider_id"])
+        for i in scan_table()
+        if str(i["sk"]).startswith("MSG#") and i.get("direction") == "in"
+    )
+    assert stored == {message_id(n): 1 for n in range(MAILS)}
+    acks = [len(acknowledgements(e, n)) for n in range(MAILS)]
+    assert acks == [1] * MAILS
+    assert len(notifications(e)) == MAILS
+    assert_nothing_left(e)
+    return stored, acks
+
+
 @pytest.mark.parametrize("service", ["dynamodb", "jobs-queue"])
 def test_inbound_parse_during_an_outage_is_retried_by_sendgrid_and_stored_once(
     env: Env, signed_parse: Container, parse_signer: ParseSigner, service: str
@@ -171,18 +186,7 @@ def test_inbound_parse_during_an_outage_is_retried_by_sendgrid_and_stored_once(
     assert all(d.delivered and not d.dropped for d in deliveries)
     assert all(d.attempts[0][1] == 503 for d in deliveries)  # each met the outage first
     assert set(statuses) == {200, 503}
-    env.drain(rounds=40)
-    items = scan_table()
-    stored = Counter(
-        str(i["provider_id"])
-        for i in items
-        if str(i["sk"]).startswith("MSG#") and i.get("direction") == "in"
-    )
-    assert stored == {message_id(n): 1 for n in range(MAILS)}
-    acks = [len(acknowledgements(env, n)) for n in range(MAILS)]
-    assert acks == [1] * MAILS
-    assert len(notifications(env)) == MAILS
-    assert_nothing_left(env)
+    stored, acks = assert_every_mail_stored_and_acknowledged_once(env)
     figure(
         f"outage: Inbound Parse, {service} down",
         outage_minutes=int(OUTAGE.total_seconds() // 60),
@@ -199,22 +203,6 @@ def test_inbound_parse_during_an_outage_is_retried_by_sendgrid_and_stored_once(
         dead_lettered=sum(env.dead_letters()),
         lost=MAILS - len(stored),
     )
-
-
-class Inbox(QueueWorker):
-    """The inbox queue's worker (`on_parked`: S3's events for the posts the mail route
-    stored), counting the takes it ran."""
-
-    def __init__(self, queue_url: str) -> None:
-        from app import on_parked
-
-        self.takes = 0
-
-        def handler(event: dict[str, Any], context: Any) -> Any:
-            self.takes += 1
-            return on_parked(event, context)
-
-        super().__init__(boto3.client("sqs"), queue_url, handler, retry_backoff_seconds=0)
 
 
 @pytest.mark.parametrize("service", ["dynamodb", "jobs-queue"])
@@ -246,29 +234,19 @@ def test_support_mail_through_the_s3_route_during_an_outage_waits_on_the_inbox_q
             answers[status] += 1
             env.clock.now += timedelta(seconds=30)
             if n % 6 == 5:  # every 180 s: each event back after its visibility timeout
-                before = inbox.takes
+                before = inbox.runs
                 succeeded = inbox.poll_once()
-                failed += inbox.takes - before - succeeded
+                failed += inbox.runs - before - succeeded
         env.clock.now += OUTAGE
     assert answers == {200: MAILS}
     assert failed > 0
     for _ in range(30):
         inbox.poll_once()
-        if queue_depth_of(env, "InboxQueueUrl") == 0:
+        if depth_of(env.aws, "InboxQueueUrl") == 0:
             break
-    env.drain(rounds=40)
-    stored = Counter(
-        str(i["provider_id"])
-        for i in scan_table()
-        if str(i["sk"]).startswith("MSG#") and i.get("direction") == "in"
-    )
-    assert stored == {message_id(n): 1 for n in range(MAILS)}
-    acks = [len(acknowledgements(env, n)) for n in range(MAILS)]
-    assert acks == [1] * MAILS
-    assert len(notifications(env)) == MAILS
-    assert_nothing_left(env)
+    stored, acks = assert_every_mail_stored_and_acknowledged_once(env)
     for key in ("InboxQueueUrl", "InboxDeadLetterQueueUrl"):
-        assert queue_depth_of(env, key) == 0, key
+        assert depth_of(env.aws, key) == 0, key
     figure(
         f"outage: Inbound Parse through the S3 mail route, {service} down",
         outage_minutes=int(OUTAGE.total_seconds() // 60),
@@ -276,25 +254,13 @@ def test_support_mail_through_the_s3_route_during_an_outage_waits_on_the_inbox_q
         answered_5xx=sum(v for k, v in answers.items() if k >= 500),
         calls_refused=sum(fault.refused.values()),
         takes_failed_while_down=failed,
-        takes=inbox.takes,
+        takes=inbox.runs,
         stored=len(stored),
         acknowledged=sum(acks),
         notifications=len(notifications(env)),
-        dead_lettered=sum(env.dead_letters()) + queue_depth_of(env, "InboxDeadLetterQueueUrl"),
+        dead_lettered=sum(env.dead_letters()) + depth_of(env.aws, "InboxDeadLetterQueueUrl"),
         lost=MAILS - len(stored),
     )
-
-
-def queue_depth_of(e: Env, key: str) -> int:
-    attributes: Any = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=e.aws[key],
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return sum(int(v) for v in attributes.values())
 
 
 def test_a_mail_that_always_fails_is_retried_for_three_days_then_dropped_not_looped(
