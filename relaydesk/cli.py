@@ -33,7 +33,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from xml.etree import ElementTree
 
@@ -363,6 +363,15 @@ def shopify_event(
     return json.dumps(payload).encode(), topic, event_id or str(uuid.uuid4())
 
 
+def tell_shop_news(sandbox_url: str | None, order: str, status: str) -> None:
+    """The sandbox's shops learn the order's news first, so that the job re-reads it there
+    (no sandbox: a real shop already knows)."""
+    if sandbox_url:
+        requests.post(
+            f"{sandbox_url}/sandbox/shop/news", json={"order": order, "event": status}, timeout=10
+        ).raise_for_status()
+
+
 def send_shopify_event(
     *,
     app_url: str,
@@ -378,10 +387,7 @@ def send_shopify_event(
     from chalicelib.commerce.shopify_webhook import sign
 
     body, topic, event = shopify_event(order=order, status=status, event_id=event_id)
-    if sandbox_url:
-        requests.post(
-            f"{sandbox_url}/sandbox/shop/news", json={"order": order, "event": status}, timeout=10
-        ).raise_for_status()
+    tell_shop_news(sandbox_url, order, status)
     return requests.post(
         app_url.rstrip("/") + routes.SHOPIFY,
         data=body,
@@ -414,10 +420,7 @@ def send_woo_event(
 
     from chalicelib.commerce.signing import sign
 
-    if sandbox_url:
-        requests.post(
-            f"{sandbox_url}/sandbox/shop/news", json={"order": order, "event": status}, timeout=10
-        ).raise_for_status()
+    tell_shop_news(sandbox_url, order, status)
     woo_status = {"CANCELLED": "cancelled", "REFUNDED": "refunded"}.get(status, "completed")
     payload = {
         "id": int(order),
@@ -558,6 +561,31 @@ def _mail_file_deleter() -> Callable[[str], None] | None:
     return MailFiles(lambda: client, bucket).delete
 
 
+def add_conversation_args(
+    parser: argparse.ArgumentParser,
+    sender: str,
+    to: str | None,
+    to_help: str,
+    wait: str | None = None,
+) -> None:
+    """`simulate`'s common options: who writes (`--from`, required), to which of the store's
+    addresses (`--to`), and how long to wait for what comes back (`--wait`; None: none)."""
+    parser.add_argument("--from", dest="sender", required=True, help=sender)
+    parser.add_argument("--to", default=to, help=to_help)
+    if wait is not None:
+        parser.add_argument("--wait", type=float, default=5.0, help=wait)
+
+
+def add_order_event_args(
+    parser: argparse.ArgumentParser, events: Sequence[str], *, secret: str, what: str
+) -> None:
+    """The shops' `simulate` options: which demo order, its news, the signing secret."""
+    parser.add_argument("--order", required=True, help="the demo order's number, e.g. 1050")
+    parser.add_argument("--status", required=True, type=str.upper, choices=events)
+    parser.add_argument("--secret", default=secret, help=what)
+    parser.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the message")
+
+
 def main(argv: list[str] | None = None) -> int:
     from relaydesk.sandbox.control import NEWS_EVENTS  # the news the sandbox's shops can tell
 
@@ -581,39 +609,32 @@ def main(argv: list[str] | None = None) -> int:
     kinds = simulate.add_subparsers(dest="kind", required=True)
     for channel in ("sms", "whatsapp"):
         sub = kinds.add_parser(channel, help=f"a customer's {channel} message")
-        sub.add_argument("--from", dest="sender", required=True, help="customer's number")
-        sub.add_argument("--to", default=DEMO_NUMBER, help="the store's number")
+        wait = "seconds to wait for a reply sent by a job (0: do not wait)"
+        add_conversation_args(sub, "customer's number", DEMO_NUMBER, "the store's number", wait)
         sub.add_argument("--sid", default=None, help="MessageSid (repeat one to redeliver)")
         sub.add_argument("--name", default=None, help="WhatsApp profile name")
-        sub.add_argument(
-            "--wait",
-            type=float,
-            default=5.0,
-            help="seconds to wait for a reply sent by a job (0: do not wait)",
-        )
         sub.add_argument("body")
     for channel in ("messenger", "instagram"):
         sub = kinds.add_parser(channel, help=f"a customer's {channel} message, signed as Meta")
-        sub.add_argument("--from", dest="sender", required=True, help="customer's scoped id")
-        sub.add_argument("--to", default=None, help="the page's / Instagram account's id")
+        page = "the page's / Instagram account's id"
+        add_conversation_args(
+            sub, "customer's scoped id", None, page, "seconds to wait for a reply"
+        )
         sub.add_argument("--mid", default=None, help="message id (repeat one to redeliver)")
         sub.add_argument("--image", default=None, help="an image attachment's URL")
         sub.add_argument("--echo", action="store_true", help="the page's own message (echo)")
         sub.add_argument("--secret", default=LOCAL_META_APP_SECRET, help="the app secret")
-        sub.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a reply")
         sub.add_argument("body")
     call = kinds.add_parser("call", help="a call to the store's number (Twilio Voice)")
-    call.add_argument("--from", dest="sender", required=True, help="the caller's number")
-    call.add_argument("--to", default=DEMO_NUMBER, help="the store's number")
+    wait = "seconds to wait for the text back"
+    add_conversation_args(call, "the caller's number", DEMO_NUMBER, "the store's number", wait)
     call.add_argument(
         "--voicemail", default=None, help="what the caller says after the tone (none: hangs up)"
     )
     call.add_argument("--answer", action="store_true", help="someone takes the forwarded call")
     call.add_argument("--country", default="CZ", help="the caller's country (FromCountry)")
-    call.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the text back")
     email = kinds.add_parser("email", help="a customer's e-mail to the support address")
-    email.add_argument("--from", dest="sender", required=True, help="customer's address")
-    email.add_argument("--to", default=DEMO_SUPPORT, help="the store's support address")
+    add_conversation_args(email, "customer's address", DEMO_SUPPORT, "the store's support address")
     email.add_argument("--subject", required=True)
     email.add_argument("--in-reply-to", default=None, help="Message-ID this mail answers")
     email.add_argument(
@@ -645,18 +666,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     reply.add_argument("text")
     shopify = kinds.add_parser("shopify-event", help="a Shopify webhook about a demo order")
-    shopify.add_argument("--order", required=True, help="the demo order's number, e.g. 1050")
-    shopify.add_argument("--status", required=True, type=str.upper, choices=NEWS_EVENTS)
+    add_order_event_args(
+        shopify, NEWS_EVENTS, secret=LOCAL_SHOPIFY_WEBHOOK_SECRET, what="the app secret"
+    )
     shopify.add_argument("--event-id", default=None, help="X-Shopify-Event-Id (repeat: redelivery)")
     shopify.add_argument("--shop", default=DEMO_SHOPIFY_SHOP)
-    shopify.add_argument("--secret", default=LOCAL_SHOPIFY_WEBHOOK_SECRET, help="the app secret")
-    shopify.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the message")
     woo = kinds.add_parser("woo-event", help="a WooCommerce order.updated about a demo order")
-    woo.add_argument("--order", required=True, help="the demo order's number, e.g. 1050")
-    woo.add_argument("--status", required=True, type=str.upper, choices=NEWS_EVENTS)
+    add_order_event_args(
+        woo, NEWS_EVENTS, secret=LOCAL_WOO_WEBHOOK_SECRET, what="the webhook's secret"
+    )
     woo.add_argument("--delivery-id", default=None, help="X-WC-Webhook-Delivery-ID")
-    woo.add_argument("--secret", default=LOCAL_WOO_WEBHOOK_SECRET, help="the webhook's secret")
-    woo.add_argument("--wait", type=float, default=5.0, help="seconds to wait for the message")
 
     for name, text in (("secrets", "store the secrets in SSM"), ("deploy", "deploy to AWS")):
         sub = commands.add_parser(name, help=text)

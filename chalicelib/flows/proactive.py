@@ -38,7 +38,7 @@ from chalicelib.domain.proactive import (
 from chalicelib.domain.thread import ThreadStatus
 from chalicelib.flows.deliver import deliver
 from chalicelib.queues import Job, JobKind, Timer, TimerKind
-from chalicelib.store.errors import AlreadyRecorded
+from chalicelib.store.errors import AlreadyRecorded, StorageError
 from chalicelib.store.models import MessageItem, ThreadItem
 from chalicelib.store.proactive import shop_event_key
 from chalicelib.stores import StoreConfig
@@ -61,8 +61,21 @@ def queue_event(c: Container, store: StoreConfig, event: ShopEvent) -> str:
     """The webhook's part: queue the event's job once (2 DynamoDB + 1 SQS at most).
 
     The marker is written after the job is queued: a failure between the two leaves no
-    marker, so the shop's retry queues it again (the job is idempotent), never loses it."""
-    if c.repository.shop_event_seen(store.store_id, event.event_id):
+    marker, so the shop's retry queues it again (the job is idempotent), never loses it.
+
+    With DynamoDB failing, the job is queued all the same and the event answered 200: the
+    marker only spares a duplicate job (the job tells each order's news once by its own
+    claim), and a 503 would lose the event at WooCommerce, which never retries, and count
+    towards Shopify deleting the subscription (tests/reliability/test_outages_retried.py).
+    """
+    try:
+        seen = c.repository.shop_event_seen(store.store_id, event.event_id)
+    except StorageError as exc:
+        log.warning(
+            "shop event's marker unreadable, queued anyway: store=%s %s", store.store_id, exc
+        )
+        seen = False
+    if seen:
         log.info("shop event redelivered: store=%s event=%s", store.store_id, event.event_id)
         return "duplicate"
     job = Job(
@@ -73,7 +86,10 @@ def queue_event(c: Container, store: StoreConfig, event: ShopEvent) -> str:
         detail=json.dumps(event.encode(), sort_keys=True),
     )
     c.jobs.send_all([job])
-    c.repository.claim(store.store_id, shop_event_key(event.event_id), "", c.clock())
+    try:
+        c.repository.claim(store.store_id, shop_event_key(event.event_id), "", c.clock())
+    except StorageError as exc:  # queued: a redelivery queues a second job, told once
+        log.warning("shop event's marker not written: store=%s %s", store.store_id, exc)
     log.info(
         "shop event queued: store=%s event=%s kind=%s",
         store.store_id,

@@ -602,6 +602,22 @@ class Env:
         return [m for m in self.outbox.entries(provider="twilio", to=to) if body in m["body"]]
 
 
+class Inbox(QueueWorker):
+    """The inbox queue's worker (`on_parked`), counting the requests it handled (`runs`):
+    Twilio's requests parked by the Fallback URL, the mail route's stored posts."""
+
+    def __init__(self, queue_url: str) -> None:
+        from app import on_parked
+
+        self.runs = 0
+
+        def handler(event: dict[str, Any], context: Any) -> Any:
+            self.runs += 1
+            return on_parked(event, context)
+
+        super().__init__(boto3.client("sqs"), queue_url, handler, retry_backoff_seconds=0)
+
+
 @pytest.fixture
 def env(
     client: Client,

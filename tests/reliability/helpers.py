@@ -159,20 +159,21 @@ def wipe_table(items: list[dict[str, Any]]) -> None:
             batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
 
 
+def depth_of(aws: Mapping[str, str], key: str) -> int:
+    """Messages on the queue `aws[key]` names, visible, in flight or delayed."""
+    attributes: Any = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=aws[key],
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    return sum(int(v) for v in attributes.values())
+
+
 def queue_depths(aws: Mapping[str, str]) -> tuple[int, ...]:
-    sqs = boto3.client("sqs")
-    depths = []
-    for key in ("JobsQueueUrl", "TimersQueueUrl"):
-        attributes: Any = sqs.get_queue_attributes(
-            QueueUrl=aws[key],
-            AttributeNames=[
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-            ],
-        )["Attributes"]
-        depths.append(sum(int(v) for v in attributes.values()))
-    return tuple(depths)
+    return tuple(depth_of(aws, key) for key in ("JobsQueueUrl", "TimersQueueUrl"))
 
 
 @dataclass

@@ -18,11 +18,10 @@ import pytest
 from chalicelib.store import inbound
 from relaydesk.cli import twiml_messages
 from tests.reliability import faults
-from tests.reliability.faults import Env, conflicts, inject
+from tests.reliability.faults import Env, Inbox, conflicts, inject
 from tests.reliability.helpers import scan_table
 from tests.reliability.test_fallback import (
     PRIMARY,
-    Inbox,
     acknowledgements,
     customer,
     drain_inbox,

@@ -23,7 +23,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-import boto3
 import pytest
 
 from chalicelib import routes
@@ -36,8 +35,8 @@ from relaydesk.sandbox.twilio import InboundDelivery, deliver_inbound
 from relaydesk.workers import QueueWorker
 from tests.integration.conftest import PUBLIC_URL, queue_depth
 from tests.reliability import faults
-from tests.reliability.faults import DYNAMO_500, SQS_500, Env, Outage, outage
-from tests.reliability.helpers import assert_not_logged, scan_table, security_lines
+from tests.reliability.faults import DYNAMO_500, SQS_500, Env, Inbox, Outage, outage
+from tests.reliability.helpers import assert_not_logged, depth_of, scan_table, security_lines
 
 env = faults.env
 
@@ -49,21 +48,6 @@ JOBS_OUTAGE_CUSTOMERS = CUSTOMERS if os.environ.get("RELAYDESK_SOAK") else 30
 OUTAGE = timedelta(seconds=60)
 PRIMARY = PUBLIC_URL + routes.TWILIO_MESSAGING
 FALLBACK = PUBLIC_URL + routes.TWILIO_FALLBACK
-
-
-class Inbox(QueueWorker):
-    """The inbox's worker, counting the replays it ran (`on_parked` calls)."""
-
-    def __init__(self, queue_url: str) -> None:
-        from app import on_parked
-
-        self.replays = 0
-
-        def handler(event: dict[str, Any], context: Any) -> Any:
-            self.replays += 1
-            return on_parked(event, context)
-
-        super().__init__(boto3.client("sqs"), queue_url, handler, retry_backoff_seconds=0)
 
 
 @pytest.fixture
@@ -102,15 +86,7 @@ def customer(n: int) -> str:
 
 
 def depth(e: Env, key: str) -> int:
-    attributes: Any = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=e.aws[key],
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return sum(int(v) for v in attributes.values())
+    return depth_of(e.aws, key)
 
 
 def drain_inbox(worker: QueueWorker, rounds: int = 30) -> int:
@@ -158,9 +134,9 @@ def burst_during(
         assert fault.down(), "the burst outlasted the outage"
         deliveries.append(twilio(e, sms(n)))
         if n % 10 == 9:
-            before = inbox.replays
+            before = inbox.runs
             succeeded = inbox.poll_once()
-            failed_replays += inbox.replays - before - succeeded
+            failed_replays += inbox.runs - before - succeeded
         e.clock.now += spacing
     e.clock.now += OUTAGE  # the outage is over
     assert not fault.down()

@@ -57,7 +57,7 @@ from tests.reliability.faults import (
     provider_timeouts,
     stale_read,
 )
-from tests.reliability.helpers import scan_table, twilio_signature
+from tests.reliability.helpers import depth_of, scan_table, twilio_signature
 
 env = faults.env
 
@@ -237,15 +237,7 @@ def email_acks(e: Env) -> list[dict[str, Any]]:
 
 
 def timers_waiting(e: Env) -> int:
-    attributes: Any = boto3.client("sqs").get_queue_attributes(
-        QueueUrl=e.aws["TimersQueueUrl"],
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return sum(int(v) for v in attributes.values())
+    return depth_of(e.aws, "TimersQueueUrl")
 
 
 def assert_nothing_stuck(e: Env, dead: tuple[int, int] = (0, 0)) -> None:

@@ -38,6 +38,7 @@ from chalicelib.domain.meta_config import MetaConfig, page_token_name
 from chalicelib.domain.provider_errors import classify_meta
 from chalicelib.settings import ConfigError
 from chalicelib.stores import Stores, parse_store
+from tests.unit.fakes import Progress
 
 APP_SECRET = "app-secret"
 PROOF = "81205ce1732ef89e7b7c09662f2a9071ed6b7e3918de3586bb30608a30eabd62"
@@ -392,23 +393,6 @@ def answer(
     )
 
 
-class Progress:
-    def __init__(self) -> None:
-        self.parts: list[tuple[int, str]] = []
-
-    def now(self) -> datetime:
-        return NOW
-
-    def opted_out(self) -> bool:
-        return False
-
-    def earlier_email_ids(self) -> list[tuple[bool, str]]:
-        return []
-
-    def part_sent(self, number: int, provider_id: str) -> None:
-        self.parts.append((number, provider_id))
-
-
 class FakeSender:
     """Records what it was asked to send, as the page."""
 
@@ -428,7 +412,7 @@ def channel(sender: FakeSender, name: str = "messenger") -> MetaChannel:
 
 
 def test_within_24_hours_an_answer_is_a_response() -> None:
-    sender, progress = FakeSender(), Progress()
+    sender, progress = FakeSender(), Progress(NOW)
     assert channel(sender).send_answer(answer(hours=23.9), progress) == "m_1"
     assert sender.sent == [(PSID, "It ships today.", None)]
     assert progress.parts == [(1, "m_1")]
@@ -436,7 +420,7 @@ def test_within_24_hours_an_answer_is_a_response() -> None:
 
 def test_after_24_hours_an_agent_answers_with_the_human_agent_tag_where_permitted() -> None:
     sender = FakeSender()
-    channel(sender).send_answer(answer(hours=30, human_agent_tag=True), Progress())
+    channel(sender).send_answer(answer(hours=30, human_agent_tag=True), Progress(NOW))
     assert sender.sent == [(PSID, "It ships today.", "HUMAN_AGENT")]
 
 
@@ -450,7 +434,7 @@ def test_outside_the_window_nothing_is_sent_and_the_reason_is_given(
     sender = FakeSender()
     with pytest.raises(DeliveryError) as failed:
         channel(sender).send_answer(
-            answer(hours=hours, automatic=automatic, human_agent_tag=tagged), Progress()
+            answer(hours=hours, automatic=automatic, human_agent_tag=tagged), Progress(NOW)
         )
     assert failed.value.permanent
     assert failed.value.code == 2018278
@@ -471,14 +455,14 @@ def test_the_window_rules() -> None:
 
 def test_long_answers_go_in_parts_and_a_retry_skips_the_parts_sent() -> None:
     text = " ".join(["word"] * 900)  # 4,499 characters
-    sender, progress = FakeSender(), Progress()
+    sender, progress = FakeSender(), Progress(NOW)
     channel(sender).send_answer(answer(text), progress)
     assert len(sender.sent) == 3
     assert all(len(t) <= MESSENGER_TEXT_CHARS for _, t, _ in sender.sent)
     assert " ".join(t for _, t, _ in sender.sent) == text
     retried = FakeSender()
     again = Answer(**{**answer(text).__dict__, "parts_sent": 2, "last_part_id": "m_2"})
-    assert channel(retried).send_answer(again, Progress()) == "m_1"
+    assert channel(retried).send_answer(again, Progress(NOW)) == "m_1"
     assert [t for _, t, _ in retried.sent] == [sender.sent[2][1]]
 
 
@@ -488,7 +472,7 @@ def test_instagram_parts_fit_its_1000_bytes() -> None:
     assert all(len(p.encode()) <= INSTAGRAM_TEXT_BYTES for p in parts)
     assert " ".join(parts) == text.strip()
     sender = FakeSender()
-    channel(sender, "instagram").send_answer(answer(text), Progress())
+    channel(sender, "instagram").send_answer(answer(text), Progress(NOW))
     assert [t for _, t, _ in sender.sent] == parts
 
 

@@ -37,6 +37,7 @@ from chalicelib.flows.webchat import session
 from chalicelib.stores import load_stores
 from chalicelib.webchat_web import WIDGET_FILE
 from tests.conftest import ROOT
+from tests.unit.fakes import Progress
 
 SECRET = b"shop-widget-secret"
 TOKEN = "A" * 43
@@ -200,23 +201,6 @@ class Messenger:
         return f"SM{len(self.sent)}"
 
 
-class Progress:
-    def __init__(self) -> None:
-        self.parts: list[tuple[int, str]] = []
-
-    def now(self) -> datetime:
-        return NOW
-
-    def opted_out(self) -> bool:
-        return False
-
-    def earlier_email_ids(self) -> list[tuple[bool, str]]:
-        return []
-
-    def part_sent(self, number: int, provider_id: str) -> None:
-        self.parts.append((number, provider_id))
-
-
 def _answer(automatic: bool = False) -> Answer:
     store = load_stores(ROOT / "chalicelib" / "stores.json").by_id("demo")
     assert store is not None
@@ -242,14 +226,14 @@ def _channel(contact: str | None, mailer: Mailer, messenger: Messenger) -> WebCh
 
 def test_a_persons_answer_is_copied_to_the_address_the_visitor_left() -> None:
     mailer, messenger = Mailer(), Messenger()
-    sent_id = _channel("jana@example.com", mailer, messenger).send_answer(_answer(), Progress())
+    sent_id = _channel("jana@example.com", mailer, messenger).send_answer(_answer(), Progress(NOW))
     assert sent_id == "<reply.1@demo.relaydesk.test>"
     [mail] = mailer.sent
     assert mail.to == ("jana@example.com",)
     assert mail.headers["Message-ID"] == sent_id  # the customer's reply finds the thread
     assert mail.text.startswith("It ships today.")
     assert mail.from_name == "Alex (Demo Store)"
-    progress = Progress()
+    progress = Progress(NOW)
     _channel("+420777123456", Mailer(), messenger).send_answer(_answer(), progress)
     assert messenger.sent[0]["to"] == "+420777123456"
     assert messenger.sent[0]["sender"] == "+15005550006"
@@ -258,8 +242,8 @@ def test_a_persons_answer_is_copied_to_the_address_the_visitor_left() -> None:
 
 def test_nothing_automatic_goes_to_an_address_a_visitor_typed() -> None:
     mailer, messenger = Mailer(), Messenger()
-    _channel("victim@example.com", mailer, messenger).send_answer(_answer(True), Progress())
-    _channel(None, mailer, messenger).send_answer(_answer(), Progress())
+    _channel("victim@example.com", mailer, messenger).send_answer(_answer(True), Progress(NOW))
+    _channel(None, mailer, messenger).send_answer(_answer(), Progress(NOW))
     assert mailer.sent == []
     assert messenger.sent == []
 
@@ -269,10 +253,10 @@ def test_a_copy_that_cannot_be_delivered_never_hides_the_answer_but_a_transient_
 ):
     permanent = Mailer(fail=DeliveryError("no such mailbox", kind=FailureKind.PERMANENT))
     channel = _channel("gone@example.com", permanent, Messenger())
-    assert channel.send_answer(_answer(), Progress()) == "<reply.1@demo.relaydesk.test>"
+    assert channel.send_answer(_answer(), Progress(NOW)) == "<reply.1@demo.relaydesk.test>"
     transient = Mailer(fail=DeliveryError("busy", kind=FailureKind.TRANSIENT))
     with pytest.raises(DeliveryError):
-        _channel("jana@example.com", transient, Messenger()).send_answer(_answer(), Progress())
+        _channel("jana@example.com", transient, Messenger()).send_answer(_answer(), Progress(NOW))
 
 
 def test_the_widget_is_small_and_asks_no_third_party() -> None:
