@@ -148,10 +148,12 @@ def proactive_job(c: Container, job: Job, *, redelivered: bool = False) -> None:
     key = f"proactive.{order.number}.{news.kind}" if news else ""
     if news is not None:
         earlier = c.repository.message_for_provider_id(store.store_id, key)
-        if earlier is not None:  # a retry: the message is recorded, finish sending it
+        # Recorded already: finish its send if the job that recorded it died (SQS hands this
+        # one its work as a redelivery); a second job for the same news leaves a live send.
+        if earlier is not None:
             thread = c.repository.thread(store.store_id, earlier[0])
             if thread is not None:
-                _send(c, store, thread, earlier[1], redelivered=True)
+                _send(c, store, thread, earlier[1], redelivered=redelivered)
             return
     kinds, last_at = c.repository.order_news(store.store_id, order.number)
     verdict = decide(store.proactive, news, Told(kinds, last_at))

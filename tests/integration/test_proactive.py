@@ -224,6 +224,27 @@ def test_out_of_order_and_stale_events_tell_nothing_older_than_what_was_told(
     assert texts_to(outbox, PIOTR) == [failed]
 
 
+def test_a_second_event_for_news_being_sent_leaves_the_live_send_alone(
+    client: Client, container: Container, worker: QueueWorker, outbox: sandbox.Sandbox
+) -> None:
+    """Two events about one change (Shopify sends several topics for one fulfilment) make
+    two jobs; the second finds the message recorded while the first still sends it. It
+    must not take that send over (only SQS's redelivery of a job that died may)."""
+    assert status(post_event(client, event_id="evt-1")) == (200, "queued")
+    drain(worker)
+    assert len(texts_to(outbox, PIOTR)) == 1
+    pointer = container.repository.customer("answers", PIOTR)
+    assert pointer is not None
+    assert pointer.open_thread_id
+    [message] = container.repository.messages("answers", pointer.open_thread_id)
+    message.update(actions=[type(message).delivery_status.set("sending")])  # the first job, live
+    assert status(post_event(client, event_id="evt-2")) == (200, "queued")
+    drain(worker)
+    assert len(texts_to(outbox, PIOTR)) == 1
+    [still] = container.repository.messages("answers", pointer.open_thread_id)
+    assert still.delivery_status == "sending"
+
+
 def test_a_shop_that_is_down_when_the_job_re_reads_is_retried_and_tells_once(
     client: Client, worker: QueueWorker, outbox: sandbox.Sandbox
 ) -> None:
