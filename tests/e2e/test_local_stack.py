@@ -689,7 +689,10 @@ def test_messenger_and_instagram_reach_the_agents_and_their_answers_the_customer
     wait_for(lambda: stack.outbox(provider="meta", to="13572468"), "the one acknowledgement")
     time.sleep(1)  # a second one would follow a redelivery, an echo or a forgery
     assert len(stack.outbox(provider="meta", to="13572468")) == 1
-    assert len(stack.outbox()) <= before + 2  # that acknowledgement and the agents' notice
+    # That acknowledgement and the agents' notice; other tests' late work (a voicemail's
+    # transcript, told to the agents when Transcribe is done) may land meanwhile.
+    about = [m for m in stack.outbox()[before:] if "13572468" in json.dumps(m)]
+    assert len(about) <= 2, about
 
 
 def test_a_burst_of_webhooks_is_taken_whole(stack: Stack) -> None:
