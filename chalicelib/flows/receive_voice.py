@@ -48,6 +48,7 @@ from chalicelib.domain.errors import UnknownDestination
 from chalicelib.domain.messages import CallFacts, Channel, InboundMessage
 from chalicelib.domain.sla import deadline
 from chalicelib.domain.voice import (
+    CALL_ENDED_DELAY_SECONDS,
     DIAL_ANSWERED,
     E164,
     MIN_VOICEMAIL_SECONDS,
@@ -68,10 +69,6 @@ if TYPE_CHECKING:
     from chalicelib.composition import Container
 
 log = logging.getLogger(__name__)
-
-CALL_ENDED_DELAY_SECONDS = 120
-"""How long the StatusCallback's job waits for the call's recording callback, which Twilio
-normally sends first but does not promise to (nor its retries) before the end of the call."""
 
 
 def _store(c: Container, call: Call) -> StoreConfig:
