@@ -140,6 +140,15 @@ def twilio_voice_transcription() -> Response:
 
 
 @app.route(
+    routes.TWILIO_VOICE_STATUS,
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+def twilio_voice_status() -> Response:
+    return _twilio_voice(routes.TWILIO_VOICE_STATUS)
+
+
+@app.route(
     routes.TWILIO_VOICE_FALLBACK,
     methods=["POST"],
     content_types=["application/x-www-form-urlencoded"],

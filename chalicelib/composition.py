@@ -34,7 +34,13 @@ if TYPE_CHECKING:
     from chalicelib.channels.port import Recordings
     from chalicelib.channels.sendgrid_inbound import SendGridInbound
     from chalicelib.channels.twilio_messaging import StatusUpdate
-    from chalicelib.channels.twilio_voice import Call, DialResult, Recording, Transcription
+    from chalicelib.channels.twilio_voice import (
+        Call,
+        CallEnded,
+        DialResult,
+        Recording,
+        Transcription,
+    )
     from chalicelib.commerce.port import Shop
     from chalicelib.domain.mail import InboundEmail
     from chalicelib.mail_files import MailFiles
@@ -200,6 +206,12 @@ class Container:
         from chalicelib.channels.twilio_voice import to_recording
 
         return self._voice_webhook(to_recording)  # type: ignore[no-any-return]
+
+    @cached_property
+    def twilio_call_status_webhook(self) -> InboundAdapter[CallEnded]:
+        from chalicelib.channels.twilio_voice import to_call_ended
+
+        return self._voice_webhook(to_call_ended)  # type: ignore[no-any-return]
 
     @cached_property
     def twilio_voice_fallback_webhook(self) -> InboundAdapter[Call]:

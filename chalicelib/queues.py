@@ -34,6 +34,10 @@ class JobKind(StrEnum):
     AGENT_ORDER = "agent_order"
     """An agent's reply that needs the shop (`#order`, `{order.*}`): finished here, off the
     webhook's path (detail: the reply, as JSON)."""
+    CALL_ENDED = "call_ended"
+    """A call's StatusCallback, delayed (flows/receive_voice.py): a missed call unless the
+    call's voicemail, missed call or answered forward is marked under its CallSid by then
+    (`message_sk`: the CallSid; detail: the call, as JSON)."""
     PROACTIVE = "proactive"
     """A shop's webhook about an order: re-read it, and tell the customer of a problem
     (flows/proactive.py). `detail` is the event (commerce/port.py ShopEvent)."""

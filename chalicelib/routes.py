@@ -16,6 +16,9 @@ TWILIO_VOICE = "/webhooks/twilio/voice"
 TWILIO_VOICE_DIAL = "/webhooks/twilio/voice/dial"
 TWILIO_VOICE_RECORDING = "/webhooks/twilio/voice/recording"
 TWILIO_VOICE_TRANSCRIPTION = "/webhooks/twilio/voice/transcription"
+TWILIO_VOICE_STATUS = "/webhooks/twilio/voice/status"
+"""The number's call StatusCallback: Twilio posts the end of every call here, also of one
+whose caller hung up during the greeting (no `<Record>` reached, no recording callback)."""
 TWILIO_VOICE_FALLBACK = "/webhooks/twilio/voice/fallback"
 """The number's Voice Fallback URL: Twilio posts here when the Voice URL failed (a 5xx, a
 timeout); it greets and records without the database."""

@@ -302,6 +302,9 @@ def twilio_voice_webhook(
         if resource_path == routes.TWILIO_VOICE_TRANSCRIPTION:
             done = c.twilio_transcription_webhook.receive(request, facts)
             return _json(200, {"status": voice.transcription(c, done)})
+        if resource_path == routes.TWILIO_VOICE_STATUS:
+            ended = c.twilio_call_status_webhook.receive(request, facts)
+            return _json(200, {"status": voice.call_ended(c, ended)})
         if resource_path == routes.TWILIO_VOICE_DIAL:
             dialed = c.twilio_dial_webhook.receive(request, facts)
             xml = voice.dial_result(c, dialed, received_base=request.base_url)

@@ -40,6 +40,7 @@ from xml.etree import ElementTree
 import requests
 
 from chalicelib import routes
+from chalicelib.domain.voice import CALL_ENDED_DELAY_SECONDS
 from relaydesk.local_env import (
     DEMO_AGENT,
     DEMO_INSTAGRAM_ID,
@@ -113,6 +114,7 @@ def simulate_call(
     answer: bool,
     caller_country: str,
     auth_token: str = LOCAL_TWILIO_AUTH_TOKEN,
+    hang_up_early: bool = False,
 ) -> int:
     """A call as Twilio makes it (relaydesk/sandbox/twilio_voice.py): every step signed,
     each answer printed; 0 when every step was answered 2xx."""
@@ -134,6 +136,8 @@ def simulate_call(
         auth_token=auth_token,
         voice_url=public + routes.TWILIO_VOICE,
         fallback_url=public + routes.TWILIO_VOICE_FALLBACK,  # as `providers sync` sets it
+        status_callback_url=public + routes.TWILIO_VOICE_STATUS,  # likewise
+        hang_up_early=hang_up_early,
         sandbox_url=sandbox_url,
         caller=caller,
         number=to,
@@ -632,6 +636,11 @@ def main(argv: list[str] | None = None) -> int:
         "--voicemail", default=None, help="what the caller says after the tone (none: hangs up)"
     )
     call.add_argument("--answer", action="store_true", help="someone takes the forwarded call")
+    call.add_argument(
+        "--hang-up-early",
+        action="store_true",
+        help="the caller hangs up during the greeting (a missed call, from the StatusCallback)",
+    )
     call.add_argument("--country", default="CZ", help="the caller's country (FromCountry)")
     email = kinds.add_parser("email", help="a customer's e-mail to the support address")
     add_conversation_args(email, "customer's address", DEMO_SUPPORT, "the store's support address")
@@ -888,8 +897,14 @@ def main(argv: list[str] | None = None) -> int:
             voicemail=args.voicemail,
             answer=args.answer,
             caller_country=args.country,
+            hang_up_early=args.hang_up_early,
         )
-        if code == 0 and args.wait and not args.answer:
+        if code == 0 and args.hang_up_early:
+            print(
+                f"the missed call is stored {CALL_ENDED_DELAY_SECONDS} s after the call ended "
+                "(time for a recording callback); its text back follows"
+            )
+        elif code == 0 and args.wait and not args.answer:
             print_job_reply(args.sandbox_url, args.sender, seen, args.wait)
         return code
     if args.kind == "email":

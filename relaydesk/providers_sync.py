@@ -6,13 +6,14 @@ Twilio, for every number of every configured store, through the IncomingPhoneNum
   - SmsUrl     <base>/webhooks/twilio/messaging#<connection overrides>, SmsMethod POST
   - SmsFallbackUrl  <base>/webhooks/twilio/fallback, SmsFallbackMethod POST
   - SmsApplicationSid cleared: a TwiML App on the number would override both URLs.
-  - for a store with a `voice` section only: VoiceUrl <base>/webhooks/twilio/voice and
-    VoiceFallbackUrl <base>/webhooks/twilio/voice/fallback, both POST, VoiceApplicationSid
-    cleared; a store without one keeps its number's calls where they go (said in a note).
+  - for a store with a `voice` section only: VoiceUrl <base>/webhooks/twilio/voice,
+    VoiceFallbackUrl <base>/webhooks/twilio/voice/fallback and the calls' StatusCallback
+    <base>/webhooks/twilio/voice/status (a caller who hangs up during the greeting is a
+    missed call), all POST, VoiceApplicationSid cleared; a store without one keeps its
+    number's calls where they go (said in a note).
   Message status callbacks are not a number setting: every message the app sends names
-  <base>/webhooks/twilio/status itself. The number's own StatusCallback is for calls, and
-  is left as it is. A number that is not in the account is an error naming its store, and
-  nothing is changed.
+  <base>/webhooks/twilio/status itself (the number's StatusCallback is for calls). A
+  number that is not in the account is an error naming its store, and nothing is changed.
 SendGrid, through the Inbound Parse settings API (the `sendgrid` SDK,
 `user/webhooks/parse/settings`): one setting for the reply domain (agents' replies) and one
 for each store's support address's domain, posting to
@@ -144,8 +145,8 @@ def voice_settings(store: StoreConfig, endpoints: Endpoints) -> dict[str, str]:
     """Calls to the Voice URL (flows/receive_voice.py) and its Voice Fallback URL to the
     path that takes the voicemail without the database (web.twilio_voice_fallback_webhook),
     no TwiML App (it would override both): only for a store with a `voice` section. A store
-    without one may keep its own phone system on the number (`voice_note`). No call status
-    callback: relaydesk learns what became of a call from the URLs its TwiML names."""
+    without one may keep its own phone system on the number (`voice_note`). The calls'
+    StatusCallback: the end of a call whose caller hung up before any URL its TwiML names."""
     if not store.voice.configured:
         return {}
     return {
@@ -153,6 +154,8 @@ def voice_settings(store: StoreConfig, endpoints: Endpoints) -> dict[str, str]:
         "voice_method": "POST",
         "voice_fallback_url": endpoints.url(routes.TWILIO_VOICE_FALLBACK),
         "voice_fallback_method": "POST",
+        "status_callback": endpoints.url(routes.TWILIO_VOICE_STATUS),
+        "status_callback_method": "POST",
         "voice_application_sid": "",
     }
 

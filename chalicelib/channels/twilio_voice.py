@@ -92,6 +92,36 @@ def to_dial_result(params: Mapping[str, list[str]], received_at: datetime) -> Di
 
 
 @dataclass(frozen=True)
+class CallEnded:
+    """The number's StatusCallback: the call is over (`CallStatus`, `CallDuration`)."""
+
+    call: Call
+    status: str
+    duration_seconds: int
+
+
+CALL_END_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+def _seconds(params: Mapping[str, list[str]], name: str) -> int:
+    raw = _single(params, name) or "0"
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6):
+        raise MalformedRequest(f"{name} must be a whole number of seconds")
+    if int(raw) > MAX_DURATION_SECONDS:
+        raise MalformedRequest(f"{name} is longer than any Twilio call")
+    return int(raw)
+
+
+def to_call_ended(params: Mapping[str, list[str]], received_at: datetime) -> CallEnded:
+    call = to_call(params, received_at)
+    _required(params, "CallStatus")
+    status = _single(params, "CallStatus").lower()
+    if status not in CALL_END_STATUSES:
+        raise MalformedRequest(f"CallStatus {status[:40]!r} is not the status of an ended call")
+    return CallEnded(call, status, _seconds(params, "CallDuration"))
+
+
+@dataclass(frozen=True)
 class Recording:
     """The `<Record>` action: a voicemail, or nothing recorded (no `RecordingSid`)."""
 
@@ -103,12 +133,7 @@ class Recording:
 
 def to_recording(params: Mapping[str, list[str]], received_at: datetime) -> Recording:
     call = to_call(params, received_at)
-    raw_duration = _single(params, "RecordingDuration") or "0"
-    if not (raw_duration.isascii() and raw_duration.isdigit() and len(raw_duration) <= 6):
-        raise MalformedRequest("RecordingDuration must be a whole number of seconds")
-    duration = int(raw_duration)
-    if duration > MAX_DURATION_SECONDS:
-        raise MalformedRequest("RecordingDuration is longer than any Twilio call")
+    duration = _seconds(params, "RecordingDuration")
     sid = _single(params, "RecordingSid")
     url = _single(params, "RecordingUrl")
     if sid:

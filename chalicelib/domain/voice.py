@@ -396,6 +396,11 @@ def thanks(language: str) -> Speech:
     return Speech(_THANKS[base], POLLY_VOICES[base])
 
 
+CALL_ENDED_DELAY_SECONDS = 120
+"""How long the StatusCallback's job waits for the call's recording callback, which Twilio
+normally sends first but does not promise to (nor its retries) before the end of the call."""
+
+
 DIAL_ANSWERED = "completed"
 """Twilio's `DialCallStatus` for a forwarded call someone took (the others: busy,
 no-answer, failed, canceled)."""

@@ -53,6 +53,10 @@ def run_job(c: Container, body: str, receive_count: int = 1) -> None:
             from chalicelib.flows.voicemail import collect_transcript
 
             collect_transcript(c, job)
+        elif job.kind is JobKind.CALL_ENDED:
+            from chalicelib.flows.receive_voice import call_ended_job
+
+            call_ended_job(c, job)
         elif job.kind is JobKind.PROACTIVE:
             from chalicelib.flows.proactive import proactive_job
 

@@ -7,11 +7,19 @@ Amazon Transcribe in jobs (flows/voicemail.py), never here. What each costs on t
 webhook's path:
 
 - voice, dial: one DynamoDB read (the caller's item: their language and any running
-  promise) when the greeting is played, none while the call is forwarded or was taken;
-  nothing written, no SQS: the same request twice gets the same TwiML.
+  promise) when the greeting is played, none while the call is forwarded; a forward
+  someone took writes one claim on the CallSid (see status); no SQS: the same request
+  twice gets the same TwiML.
 - recording: the inbound path's own 2 DynamoDB (the caller's item, one transaction) and
   1 SQS (its jobs: keep the recording, which then notifies the agents; text the caller
   back); idempotent on `RecordingSid` (a missed call on `CallSid`).
+- status (the number's StatusCallback, the end of every call): 0 DynamoDB, 1 SQS: a job
+  delayed by CALL_ENDED_DELAY_SECONDS, which stores a missed call (as the recording
+  callback does without a recording, under the CallSid) unless something is marked under
+  the CallSid by then: the voicemail's transaction marks it too, a missed call is stored
+  under it, and a forward someone took claims it (dial: 1 DynamoDB write). So a caller who
+  hung up during the greeting (no `<Record>`, no recording callback) is a missed call,
+  and the recording callback, in either order within the delay, is never doubled.
 - transcription: nothing. Twilio's transcription is no longer asked for; the route stays
   for calls recorded by the TwiML of the release before, whose transcription Twilio posts
   minutes later: verified and answered 200, nothing stored (Amazon Transcribe makes the
@@ -20,6 +28,7 @@ webhook's path:
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -28,6 +37,7 @@ from chalicelib import logs, routes
 from chalicelib.channels.twilio_voice import (
     Call,
     CallbackUrls,
+    CallEnded,
     DialResult,
     Recording,
     Transcription,
@@ -38,6 +48,7 @@ from chalicelib.domain.errors import UnknownDestination
 from chalicelib.domain.messages import CallFacts, Channel, InboundMessage
 from chalicelib.domain.sla import deadline
 from chalicelib.domain.voice import (
+    CALL_ENDED_DELAY_SECONDS,
     DIAL_ANSWERED,
     E164,
     MIN_VOICEMAIL_SECONDS,
@@ -50,6 +61,7 @@ from chalicelib.domain.voice import (
     thanks,
 )
 from chalicelib.flows.receive_inbound import store_inbound
+from chalicelib.queues import Job, JobKind
 from chalicelib.store import customers
 from chalicelib.stores import StoreConfig
 
@@ -127,9 +139,50 @@ def dial_result(c: Container, result: DialResult, *, received_base: str | None =
     store = _store(c, result.call)
     logs.bind_message(store.store_id, result.call.call_sid)
     if result.status in (DIAL_ANSWERED, "answered"):
+        # Someone took it: the StatusCallback's job finds the CallSid taken (no missed call).
+        c.repository.claim(store.store_id, result.call.call_sid, "", result.call.received_at)
         return goodbye(None)
     log.info("forwarded call not taken: store=%s status=%s", store.store_id, result.status)
     return twiml(_voicemail(c, store, result.call), _urls(c, received_base))
+
+
+def call_ended(c: Container, ended: CallEnded) -> str:
+    """The StatusCallback: the call is over; whether it was missed is decided by a job a
+    little later, when its recording callback (if any) has been stored."""
+    store = _store(c, ended.call)
+    logs.bind_message(store.store_id, ended.call.call_sid)
+    call = ended.call
+    detail = {
+        "call_sid": call.call_sid,
+        "caller": call.caller,
+        "number": call.number,
+        "caller_country": call.caller_country,
+        "number_country": call.number_country,
+        "received_at": call.received_at.isoformat(),
+        "status": ended.status,
+    }
+    job = Job(JobKind.CALL_ENDED, store.store_id, "", call.call_sid, json.dumps(detail))
+    c.jobs.send_all([job], delay=CALL_ENDED_DELAY_SECONDS)
+    log.info("call ended: store=%s status=%s", store.store_id, ended.status)
+    return "queued"
+
+
+def call_ended_job(c: Container, job: Job) -> None:
+    """A missed call for a call with nothing marked under its CallSid (no voicemail, no
+    missed call, not taken by the store's phone); a redelivered job finds its own mark."""
+    raw = json.loads(job.detail)
+    call = Call(
+        call_sid=str(raw["call_sid"]),
+        caller=str(raw["caller"]),
+        number=str(raw["number"]),
+        caller_country=str(raw["caller_country"]),
+        number_country=str(raw["number_country"]),
+        received_at=datetime.fromisoformat(str(raw["received_at"])),
+    )
+    if c.repository.marked(job.store_id, call.call_sid):
+        log.info("ended call already on its thread or taken: store=%s", job.store_id)
+        return
+    recording(c, Recording(call, None, None, 0))
 
 
 def recording(c: Container, done: Recording) -> str:

@@ -290,6 +290,11 @@ class InboundStore(_dynamo.Table):
             with TransactWrite(connection=self.connection) as tx:
                 tx.save(once, condition=MarkerItem.pk.does_not_exist())
                 parts.append("marker")
+                if message.call and message.call.call_sid != message.provider_id:
+                    # A voicemail also marks its call (unconditionally: a voicemail is never
+                    # refused), so the call's StatusCallback job stores no missed call.
+                    tx.save(marker(store_id, message.call.call_sid, plan.thread_id, item.sk, now))
+                    parts.append("call")
                 tx.save(item)
                 parts.append("message")
                 # Deleted by its notification job; the sweep's cue if the jobs never run.

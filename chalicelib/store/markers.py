@@ -59,6 +59,16 @@ class MarkerStore(_dynamo.Table):
             raise StorageError(f"recording {key} failed: {exc}") from exc
         return True
 
+    def marked(self, store_id: str, key: str) -> bool:
+        """Whether `key` is marked (a message's provider id, or claimed) in this store."""
+        try:
+            MarkerItem.get(marker_pk(store_id, key), META, consistent_read=True)
+        except DoesNotExist:
+            return False
+        except PynamoDBException as exc:
+            raise StorageError(f"reading a marker failed: {exc}") from exc
+        return True
+
     def thread_for_message_ids(self, store_id: str, ids: Sequence[str]) -> str | None:
         """The thread of the first id (in the given order) that names a stored message."""
         wanted = list(dict.fromkeys(ids))[:MAX_REFERENCES]

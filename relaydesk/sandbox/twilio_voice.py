@@ -209,6 +209,10 @@ def _verb(twiml: str, tag: str) -> ElementTree.Element | None:
     return root.find(tag)
 
 
+CALL_SECONDS = 5
+"""The `CallDuration` the StatusCallback reports when the caller's `duration` is not given."""
+
+
 def play_call(
     post: Post,
     *,
@@ -225,6 +229,9 @@ def play_call(
     call_sid: str | None = None,
     recording_sid: str | None = None,
     fallback_url: str | None = None,
+    status_callback_url: str | None = None,
+    hang_up_early: bool = False,
+    status_first: bool = False,
 ) -> list[CallStep]:
     """Call `number` from `caller` as Twilio would: the Voice URL, then what its TwiML says.
 
@@ -233,7 +240,11 @@ def play_call(
     the `<Redirect>` after `<Record>`).
     `answer_forward`: someone takes the forwarded call. `fallback_url`: the number's Voice
     Fallback URL, posted (with ErrorCode 11200 and ErrorUrl added) when a URL that should
-    answer TwiML fails, and the call goes on with its answer (a step named "... fallback")."""
+    answer TwiML fails, and the call goes on with its answer (a step named "... fallback").
+    `status_callback_url`: the number's StatusCallback, posted when the call is over (step
+    "status"; `status_first`: before the recording callback, which Twilio does not promise
+    to send first). `hang_up_early`: the caller hangs up during the greeting, before the
+    tone: no `<Record>`, no recording callback; only the StatusCallback hears of it."""
     base = {
         "AccountSid": ACCOUNT_SID,
         "ApiVersion": TWILIO_API_VERSION,
@@ -247,6 +258,13 @@ def play_call(
     }
     steps: list[CallStep] = []
 
+    def ended() -> list[CallStep]:
+        if status_callback_url and not any(s.name == "status" for s in steps):
+            seconds = duration if duration is not None else CALL_SECONDS
+            ending = {"CallStatus": "completed", "CallDuration": str(seconds)}
+            step("status", status_callback_url, ending, twiml=False)
+        return steps
+
     def step(name: str, url: str, extra: dict[str, str], *, twiml: bool = True) -> CallStep:
         params = {**base, **extra}
         status, body = post(url, params, _sign(auth_token, url, params))
@@ -259,7 +277,7 @@ def play_call(
 
     answer = step("voice", voice_url, {})
     if answer.status != HTTPStatus.OK:
-        return steps
+        return ended()
     base["CallStatus"] = "in-progress"
     dial = _verb(answer.body, "Dial")
     if dial is not None:
@@ -270,15 +288,17 @@ def play_call(
             {"DialCallStatus": taken, "DialCallDuration": "42" if answer_forward else "0"},
         )
         if answer_forward or answer.status != HTTPStatus.OK:
-            return steps
+            return ended()
     record = _verb(answer.body, "Record")
-    if record is None:
-        return steps
+    if record is None or hang_up_early:
+        return ended()
+    if status_first:
+        ended()
     if voicemail is None:
         redirect = _verb(answer.body, "Redirect")
         if redirect is not None and redirect.text:
             step("recording", redirect.text.strip(), {})
-        return steps
+        return ended()
     sid = recording_sid or f"RE{uuid.uuid4().hex}"
     url = recording_url(sandbox_url, sid)
     limit = int(record.get("maxLength", "3600"))
@@ -291,7 +311,7 @@ def play_call(
     }
     _record_words(sandbox_url, sid, voicemail)
     step("recording", record.get("action", ""), recorded)
-    return steps
+    return ended()
 
 
 def _record_words(sandbox_url: str, sid: str, words: str) -> None:

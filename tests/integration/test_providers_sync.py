@@ -69,9 +69,12 @@ def test_a_dry_run_changes_nothing_a_sync_sets_everything_a_second_changes_nothi
     assert number["voice_url"] == f"{PUBLIC_URL}/webhooks/twilio/voice"
     assert number["voice_fallback_url"] == f"{PUBLIC_URL}/webhooks/twilio/voice/fallback"
     assert number["voice_method"] == number["voice_fallback_method"] == "POST"
+    # ... and the ends of its calls (a caller who hangs up during the greeting).
+    assert number["status_callback"] == f"{PUBLIC_URL}/webhooks/twilio/voice/status"
+    assert number["status_callback_method"] == "POST"
     # acme has none: its number's calls stay with its own phone system, and the dry run said so.
     [acme] = accounts.numbers("+15550001111")
-    assert acme["voice_url"] == acme["voice_fallback_url"] == ""
+    assert acme["voice_url"] == acme["voice_fallback_url"] == acme["status_callback"] == ""
     hosts = {s["hostname"]: s for s in accounts.parse_settings()}
     assert set(hosts) == {
         "reply.relaydesk.test",

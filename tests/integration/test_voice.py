@@ -515,6 +515,7 @@ def test_the_caller_is_greeted_in_the_language_their_messages_told(
         routes.TWILIO_VOICE_DIAL,
         routes.TWILIO_VOICE_RECORDING,
         routes.TWILIO_VOICE_TRANSCRIPTION,
+        routes.TWILIO_VOICE_STATUS,
         routes.TWILIO_VOICE_FALLBACK,
         routes.TWILIO_VOICE_FALLBACK_RECORDING,
     ],
@@ -523,6 +524,7 @@ def test_every_voice_request_is_verified_and_refusals_store_nothing(
     client: Client, container: Container, worker: QueueWorker, inbox: QueueWorker, path: str
 ) -> None:
     params = call_params(
+        CallStatus="completed",
         DialCallStatus="no-answer",
         RecordingSid=f"RE{uuid.uuid4().hex}",
         RecordingUrl="https://api.twilio.com/rec",
@@ -615,14 +617,25 @@ def test_each_voice_request_keeps_the_webhook_budget(
         return [(s.name, d, q) for s, (_, d, q) in zip(steps, seen, strict=True)]
 
     clock.advance(hours=1)  # closed: greeting, voicemail (kept and transcribed by jobs)
-    assert costs(caller=CALLER, number=DEMO, voicemail="Call me back please.") == [
+    status = PUBLIC_URL + routes.TWILIO_VOICE_STATUS
+    assert costs(
+        caller=CALLER, number=DEMO, voicemail="Call me back please.", status_callback_url=status
+    ) == [
         ("voice", 1, 0),
         ("recording", 2, 1),
+        ("status", 0, 1),  # the delayed job only
     ]
     clock.advance(hours=-1)  # open: corner rings its phone first; taken, nothing is read
-    assert costs(caller="+420777999888", number=CORNER, voicemail=None, answer_forward=True) == [
+    assert costs(
+        caller="+420777999888",
+        number=CORNER,
+        voicemail=None,
+        answer_forward=True,
+        status_callback_url=status,
+    ) == [
         ("voice", 0, 0),
-        ("dial", 0, 0),
+        ("dial", 1, 0),  # the CallSid claimed: the StatusCallback's job stores no missed call
+        ("status", 0, 1),
     ]
 
 
@@ -933,3 +946,129 @@ def test_erasing_a_caller_deletes_their_recording_and_transcript_from_the_bucket
     (message,) = [i for i in table_items() if i.get("direction") == "in"]
     assert "recording_key" not in message
     assert "transcript" not in message
+
+
+STATUS_URL = PUBLIC_URL + routes.TWILIO_VOICE_STATUS
+
+
+@pytest.fixture
+def no_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The StatusCallback's job without its 2 minutes' wait (SQS's DelaySeconds is real time
+    in the emulator): each test drains only once every callback of the call is in, which is
+    what the delay buys in production."""
+    from chalicelib.flows import receive_voice
+
+    monkeypatch.setattr(receive_voice, "CALL_ENDED_DELAY_SECONDS", 0)
+
+
+def inbound(container: Container, store: str = "demo", caller: str = CALLER) -> list[Any]:
+    pointer = container.repository.customer(store, caller)
+    if pointer is None or not pointer.open_thread_id:
+        return []
+    messages = conversation(container, pointer.open_thread_id)
+    return [m for m in messages if m.direction == "in"]
+
+
+def test_a_caller_who_hangs_up_during_the_greeting_is_a_missed_call_and_texted_back(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+    no_delay: None,
+) -> None:
+    clock.advance(hours=1)
+    steps = call(client, sandbox_url, hang_up_early=True, status_callback_url=STATUS_URL)
+    assert [s.name for s in steps] == ["voice", "status"]
+    assert steps[1].status == 200
+    assert json.loads(steps[1].body) == {"status": "queued"}
+    assert inbound(container) == [], "stored on the webhook, before the delay"
+    drain(worker)
+    (missed,) = inbound(container)
+    assert missed.body == "Missed call (no voicemail)."
+    assert missed.provider_id.startswith(
+        "CA"
+    )  # the CallSid: one record with the recording callback's
+    assert missed.call["recording_url"] is None
+    texts = outbox.entries(provider="twilio")
+    assert [t["to"] for t in texts] == [CALLER]
+    assert "missed your call" in texts[0]["body"]
+
+
+@pytest.mark.parametrize("status_first", [False, True])
+def test_a_voicemail_and_its_calls_end_in_either_order_are_one_voicemail(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+    no_delay: None,
+    status_first: bool,
+) -> None:
+    clock.advance(hours=1)
+    steps = call(client, sandbox_url, status_callback_url=STATUS_URL, status_first=status_first)
+    names = [s.name for s in steps]
+    assert names == (
+        ["voice", "status", "recording"] if status_first else ["voice", "recording", "status"]
+    )
+    drain(worker)
+    (voicemail,) = inbound(container)
+    assert voicemail.provider_id.startswith("RE")
+    assert voicemail.call["recording_url"]
+    assert len(outbox.entries(provider="twilio")) == 1
+
+
+@pytest.mark.parametrize("status_first", [False, True])
+def test_a_missed_call_from_both_callbacks_is_one_message(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    clock: FakeClock,
+    sandbox_url: str,
+    no_delay: None,
+    status_first: bool,
+) -> None:
+    """Silence after the tone: the recording callback's missed call and the StatusCallback's
+    are one record under the CallSid, whichever is stored first (here even the job first)."""
+    clock.advance(hours=1)
+    sid = f"CA{uuid.uuid4().hex}"
+    params = call_params(CallSid=sid, CallStatus="completed", CallDuration="7")
+    first, second = (
+        (routes.TWILIO_VOICE_STATUS, routes.TWILIO_VOICE_RECORDING)
+        if status_first
+        else (routes.TWILIO_VOICE_RECORDING, routes.TWILIO_VOICE_STATUS)
+    )
+    assert signed_post(client, first, params, LOCAL_TWILIO_AUTH_TOKEN).status_code == 200
+    drain(worker)
+    assert signed_post(client, second, params, LOCAL_TWILIO_AUTH_TOKEN).status_code == 200
+    drain(worker)
+    (missed,) = inbound(container)
+    assert missed.provider_id == sid
+    assert len(outbox.entries(provider="twilio")) == 1
+
+
+def test_a_forwarded_call_someone_took_is_no_missed_call(
+    client: Client,
+    container: Container,
+    worker: QueueWorker,
+    outbox: sandbox.Sandbox,
+    sandbox_url: str,
+    no_delay: None,
+) -> None:
+    caller = "+420777999888"
+    taken = call(
+        client,
+        sandbox_url,
+        number=CORNER,
+        caller=caller,
+        answer_forward=True,
+        status_callback_url=STATUS_URL,
+    )
+    assert [s.name for s in taken] == ["voice", "dial", "status"]
+    assert all(s.status == 200 for s in taken)
+    assert drain(worker) == 1  # the StatusCallback's job ran, and found the call taken
+    assert container.repository.customer("corner", caller) is None
+    assert outbox.entries(provider="twilio") == []

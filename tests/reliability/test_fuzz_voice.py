@@ -35,6 +35,7 @@ VOICE_PATHS = [
     routes.TWILIO_VOICE_DIAL,
     routes.TWILIO_VOICE_RECORDING,
     routes.TWILIO_VOICE_TRANSCRIPTION,
+    routes.TWILIO_VOICE_STATUS,
     routes.TWILIO_VOICE_FALLBACK,
     routes.TWILIO_VOICE_FALLBACK_RECORDING,
 ]
@@ -67,6 +68,10 @@ def voice_params(draw: st.DrawFn) -> dict[str, list[str]]:
         "DialCallStatus": mostly(
             st.sampled_from(["completed", "no-answer", "busy", "failed"]), st.text(max_size=12)
         ),
+        "CallStatus": mostly(
+            st.sampled_from(["completed", "no-answer", "busy", "canceled"]), st.text(max_size=12)
+        ),
+        "CallDuration": durations,
         "RecordingSid": recording_sids,
         "RecordingUrl": urls,
         "RecordingDuration": durations,
@@ -151,7 +156,8 @@ def test_signed_voice_garbage_reaches_the_parser_and_never_breaks_it(
     assert_no_crash(response, logs.records)
     assert response.status_code != 403, "a correctly signed request failed verification"
     if response.status_code == 200:
-        expected = b"{" if path == routes.TWILIO_VOICE_TRANSCRIPTION else b"<?xml"
+        json_paths = (routes.TWILIO_VOICE_TRANSCRIPTION, routes.TWILIO_VOICE_STATUS)
+        expected = b"{" if path in json_paths else b"<?xml"
         assert response.body.startswith(expected), response.body[:200]
     else:
         assert_clean_rejection(response, before, snapshot())

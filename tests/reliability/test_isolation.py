@@ -66,7 +66,7 @@ JANA = "jana@customer.test"
 ONLY_B_CUSTOMER = "+420777000777"
 ONLY_B_MAIL = "<only-acme@customer.test>"
 ONLY_B_SID = "SMonlyacme000000000000000000000000"
-ONLY_B_KEYS = ("only-acme-outbound", "only-acme-claim", "SMonlyacmepart")
+ONLY_B_KEYS = ("only-acme-outbound", "only-acme-claim", "SMonlyacmepart", "only-acme-mark")
 """Provider ids and once-only keys only acme has used (its markers are seeded)."""
 
 
@@ -234,6 +234,12 @@ def _record_rating(r: Repository, w: dict[str, Any]) -> Any:
         raise AssertionError("acme's marker answered for demo") from exc
 
 
+def _marked_in_demo_only(acmes: bool, demos: bool) -> None:
+    """acme's message id is not marked in demo; demo's own is (the read works at all)."""
+    assert not acmes, "acme's marker read as demo's"
+    assert demos, "demo's own marker not found"
+
+
 def _claimed(first_time: bool) -> None:
     assert first_time, "acme's claim on a key counted as demo's"
 
@@ -310,6 +316,7 @@ REPOSITORY_CALLS: dict[str, Call] = {
         w["thread"], provider_id=ONLY_B_KEYS[0], author=ALEX, body="x", at=w["now"]
     ),
     "next_assignment": lambda r, w: r.next_assignment(A),
+    "marked": lambda r, w: _marked_in_demo_only(r.marked(A, ONLY_B_KEYS[3]), r.marked(A, w["sid"])),
     "claim": lambda r, w: _claimed(r.claim(A, ONLY_B_KEYS[1], w["thread_id"], w["now"])),
     "mark_notified": lambda r, w: r.mark_notified([w["message"]], w["now"]),
     "mark_delivered": lambda r, w: r.mark_delivered(

@@ -28,6 +28,7 @@ ENDPOINTS = Endpoints(
 )
 MESSAGING = f"{BASE}/webhooks/twilio/messaging#ct=3000&rt=10000&tt=14000&rc=1&rp=ct,rt,5xx"
 VOICE, VOICE_FALLBACK = f"{BASE}/webhooks/twilio/voice", f"{BASE}/webhooks/twilio/voice/fallback"
+CALL_STATUS = f"{BASE}/webhooks/twilio/voice/status"
 PARSE_URL = f"https://parse:{PASSWORD}@abc123.execute-api.eu-central-1.amazonaws.com/api/webhooks/sendgrid/inbound"
 
 
@@ -54,6 +55,8 @@ class FakeTwilio:
                 voice_method="POST",
                 voice_fallback_url="",
                 voice_fallback_method="POST",
+                status_callback="",
+                status_callback_method="POST",
                 voice_application_sid="",
             )
             for i, n in enumerate(numbers)
@@ -146,13 +149,15 @@ def test_the_dry_run_prints_exactly_what_would_change_and_changes_nothing() -> N
     lines = out.splitlines()
     assert lines[0] == f"providers sync for {BASE} (dry run, nothing is changed):"
     shown_parse = PARSE_URL.replace(PASSWORD, "<INBOUND_PARSE_PASSWORD>")
-    assert lines[1:13] == [
+    assert lines[1:14] == [
         "  twilio +15005550006 (store demo): would change",
         f"      sms_url: 'https://demo.twilio.com/welcome/sms/reply' -> '{MESSAGING}'",
         f"      sms_fallback_url: '' -> '{BASE}/webhooks/twilio/fallback'",
-        # demo has a `voice` section: its calls come to relaydesk, with the fallback.
+        # demo has a `voice` section: its calls come to relaydesk, with the fallback, and
+        # their ends (a caller who hangs up during the greeting is a missed call).
         f"      voice_url: '' -> '{VOICE}'",
         f"      voice_fallback_url: '' -> '{VOICE_FALLBACK}'",
+        f"      status_callback: '' -> '{CALL_STATUS}'",
         "  twilio +15005550007 (store demo-fast): would change",
         f"      sms_url: 'https://demo.twilio.com/welcome/sms/reply' -> '{MESSAGING}'",
         f"      sms_fallback_url: '' -> '{BASE}/webhooks/twilio/fallback'",
@@ -161,13 +166,13 @@ def test_the_dry_run_prints_exactly_what_would_change_and_changes_nothing() -> N
         f"      sms_fallback_url: '' -> '{BASE}/webhooks/twilio/fallback'",
         "  sendgrid inbound parse reply.shop.test (the reply domain): would create",
     ]
-    assert lines[13] == f"      url: (none) -> '{shown_parse}'"
+    assert lines[14] == f"      url: (none) -> '{shown_parse}'"
     # An existing setting with another URL: its password masked too, never printed.
-    assert lines[14] == (
+    assert lines[15] == (
         "  sendgrid inbound parse demo.relaydesk.test (store demo's support address): would change"
     )
     shown_mail = shown_parse.replace("/sendgrid/inbound", "/sendgrid/mail")
-    assert lines[15] == f"      url: 'https://parse:***@old.example/in' -> '{shown_mail}'"
+    assert lines[16] == f"      url: 'https://parse:***@old.example/in' -> '{shown_mail}'"
     # The stores without a `voice` section: their numbers' calls are left where they go.
     for store, number in (("demo-fast", "+15005550007"), ("demo-woo", "+15005550008")):
         assert (
@@ -194,9 +199,11 @@ def test_a_sync_makes_the_changes_and_a_second_one_finds_nothing_to_change() -> 
         "sms_fallback_url": f"{BASE}/webhooks/twilio/fallback",
         "voice_url": VOICE,
         "voice_fallback_url": VOICE_FALLBACK,
+        "status_callback": CALL_STATUS,
     }
-    # Only demo has a `voice` section: the others' Voice URLs are not touched.
+    # Only demo has a `voice` section: the others' Voice URLs and StatusCallback are not touched.
     assert all("voice_url" not in fields for _, fields in twilio.updates[1:])
+    assert all("status_callback" not in fields for _, fields in twilio.updates[1:])
     assert {n.phone_number: n.voice_url for n in twilio.numbers.values()} == {
         "+15005550006": VOICE,
         "+15005550007": "",
@@ -229,6 +236,7 @@ def test_a_twiml_app_on_the_number_is_cleared_it_would_override_the_urls() -> No
     for number in twilio.numbers.values():
         number.sms_url, number.sms_fallback_url = MESSAGING, f"{BASE}/webhooks/twilio/fallback"
         number.voice_url, number.voice_fallback_url = VOICE, VOICE_FALLBACK
+        number.status_callback = CALL_STATUS
     twilio.numbers["PN" + "0" * 32].sms_application_sid = "AP" + "1" * 32
     # A voice TwiML App is cleared on demo's number (relaydesk takes its calls), and left
     # on demo-fast's (no `voice` section: the store's own phone system).

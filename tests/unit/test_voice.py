@@ -12,6 +12,7 @@ from chalicelib.channels.twilio_voice import (
     fallback_twiml,
     goodbye,
     to_call,
+    to_call_ended,
     to_recording,
     to_transcription,
     twiml,
@@ -357,6 +358,35 @@ def test_malformed_recordings_are_refused_with_the_reason(
 ) -> None:
     with pytest.raises(MalformedRequest, match=reason):
         to_recording(at(params), FRIDAY_EVENING)
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        (CALL, "CallStatus"),
+        ({**CALL, "CallStatus": "in-progress"}, "not the status of an ended call"),
+        ({**CALL, "CallStatus": "completed", "CallDuration": "1.5"}, "CallDuration"),
+        ({**CALL, "CallStatus": "completed", "CallDuration": "99999"}, "longer than any"),
+    ],
+)
+def test_malformed_call_ends_are_refused_with_the_reason(
+    params: dict[str, str], reason: str
+) -> None:
+    with pytest.raises(MalformedRequest, match=reason):
+        to_call_ended(at(params), FRIDAY_EVENING)
+
+
+def test_a_call_end_parses_what_twilio_sends() -> None:
+    ended = to_call_ended(at({**CALL, "CallStatus": "No-Answer"}), FRIDAY_EVENING)
+    assert (ended.call.call_sid, ended.status, ended.duration_seconds) == (
+        CALL["CallSid"],
+        "no-answer",
+        0,
+    )
+    ended = to_call_ended(
+        at({**CALL, "CallStatus": "completed", "CallDuration": "4"}), FRIDAY_EVENING
+    )
+    assert (ended.status, ended.duration_seconds) == ("completed", 4)
 
 
 def test_callbacks_parse_what_twilio_sends() -> None:
