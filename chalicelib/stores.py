@@ -32,7 +32,7 @@ from chalicelib.domain.sla import (
     Target,
     Targets,
 )
-from chalicelib.domain.voice import VoiceConfigError, VoiceSettings, parse_voice
+from chalicelib.domain.voice_config import VoiceConfigError, VoiceSettings, parse_voice
 from chalicelib.domain.webchat_config import Webchat, WebchatConfigError, parse_webchat
 from chalicelib.settings import ConfigError
 
@@ -136,7 +136,7 @@ class StoreConfig:
         return tuple(prefix + account for prefix, account in found if account)
 
     voice: VoiceSettings = field(default_factory=VoiceSettings)
-    """Calls to the store's numbers: forwarding, greeting, voicemail (domain/voice.py)."""
+    """Calls to the store's numbers: forwarding, greeting, voicemail (domain/voice_config.py)."""
 
     @property
     def has_shop(self) -> bool:

@@ -50,7 +50,6 @@ from chalicelib.domain.sla import deadline
 from chalicelib.domain.voice import (
     CALL_ENDED_DELAY_SECONDS,
     DIAL_ANSWERED,
-    E164,
     MIN_VOICEMAIL_SECONDS,
     Forward,
     Voicemail,
@@ -60,6 +59,7 @@ from chalicelib.domain.voice import (
     text_back_refusal,
     thanks,
 )
+from chalicelib.domain.voice_config import E164
 from chalicelib.flows.receive_inbound import store_inbound
 from chalicelib.queues import Job, JobKind
 from chalicelib.store import customers

@@ -32,19 +32,17 @@ from chalicelib.domain.voice import (
     TEXTED_LINE_TYPES,
     Forward,
     RecordingView,
-    VoiceConfigError,
     Voicemail,
-    VoiceSettings,
     call_body,
     call_lines,
     line_type_refusal,
     no_transcribe_reason,
-    parse_voice,
     plan_call,
     text_back_refusal,
     text_back_text,
     transcribe_language,
 )
+from chalicelib.domain.voice_config import VoiceConfigError, VoiceSettings, parse_voice
 from chalicelib.settings import DEFAULT_STORES_FILE
 from chalicelib.stores import StoreConfig, load_stores
 
